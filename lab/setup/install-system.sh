@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs and starts the system parts the lab needs, idempotently, as root:
+# Docker engine (Debian docker.io), Compose v2 (the plugin from Debian trixie's
+# docker-compose package, unpacked without mixing suites), openssh-server,
+# busybox-static (for the FROM-scratch stand-in images), git.
+# Safe to run again: each step checks before it acts.
+set -euo pipefail
+
+log() { printf 'install-system: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  log "must run as root (it installs Debian packages and starts dockerd); rerun with sudo"
+  exit 1
+fi
+
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v /usr/sbin/sshd >/dev/null 2>&1 || need_pkgs+=(openssh-server)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_pkgs+=(busybox-static)
+command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  log "apt-get install ${need_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+plugin=/usr/libexec/docker/cli-plugins/docker-compose
+if ! docker compose version >/dev/null 2>&1; then
+  log "installing Compose v2 plugin from Debian trixie's docker-compose package"
+  uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
+  work=$(mktemp -d)
+  echo "deb $uri trixie main" > "$work/trixie.list"
+  o=(-o "Dir::Etc::SourceList=$work/trixie.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists")
+  mkdir -p "$work/lists/partial"
+  apt-get "${o[@]}" update -qq
+  (cd "$work" && apt-get "${o[@]}" download docker-compose >/dev/null)
+  dpkg -x "$work"/docker-compose_*.deb "$work/x"
+  install -D -m755 "$work/x/usr/libexec/docker/cli-plugins/docker-compose" "$plugin"
+  rm -rf "$work"
+fi
+# The lab's hosts reach compose through the docker CLI; make it visible to
+# every docker client on the machine (the Debian docker.io client and any other).
+for d in /usr/local/lib/docker/cli-plugins /usr/lib/docker/cli-plugins; do
+  if [ ! -e "$d/docker-compose" ]; then mkdir -p "$d" && ln -sf "$plugin" "$d/docker-compose"; fi
+done
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/axe-lab-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not answer within 60 s; see /var/log/axe-lab-dockerd.log"; exit 1; }
+fi
+getent group docker >/dev/null || groupadd docker
+log "ready: $(docker version --format 'engine {{.Server.Version}}') / $(docker compose version --short 2>/dev/null | sed 's/^/compose /')"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): typecheck, then every test file with
+# node's test runner. `test/run.sh unit` runs only the colocated unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -p tsconfig.json --noEmit
+mode="${1:-all}"
+dirs=(core schemas cli providers reconcilers controller lab bench)
+[ "$mode" = unit ] || dirs+=(test)
+mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+exec node --import tsx --test --test-reporter=spec --test-timeout=600000 "${files[@]}"
