@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json --noEmit
 mode="${1:-all}"
-dirs=(core schemas cli providers reconcilers controller lab bench)
+dirs=(core onboarding schemas cli providers reconcilers controller lab bench)
 [ "$mode" = unit ] || dirs+=(test)
 mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi

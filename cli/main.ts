@@ -1,0 +1,68 @@
+/**
+ * The `axe` command line. Commands are thin: they parse options, call the
+ * product code, print, and map errors to exit codes (1 for errors, 2 where a
+ * command documents "changes pending"). Every error is one line on stderr.
+ */
+import { Command, CommanderError } from 'commander';
+import { AxeError, errorLine } from '../core/errors.js';
+import { customersAdd, customersIngest } from './commands/customers.js';
+import { validate } from './commands/validate.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function run<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (error) {
+      process.stderr.write(`axe: ${errorLine(error)}\n`);
+      if (process.env.AXE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = error instanceof AxeError ? error.exitCode : 1;
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('axe')
+    .description('GitOps reconciler for the customer fleet: desired state in git, converged on every Mac mini')
+    .showHelpAfterError('(run axe --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('validate')
+    .description('check the config repo; every error as file:line:column path: reason')
+    .option('--repo <dir>', 'config repo (default: $AXE_REPO or the current directory)')
+    .option('--json', 'machine-readable output')
+    .action(run((options) => validate(options)));
+
+  const customers = program.command('customers').description('edit customers.yaml by branch (comment-keeping)');
+  const addOptions = (cmd: Command): Command =>
+    cmd
+      .option('--repo <dir>', 'config repo (default: $AXE_REPO or the current directory)')
+      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+      .option('--legal-name <name>', 'legal name of the customer')
+      .option('--domain <domain>', "the customer's primary domain (e.g. newco.co.kr)")
+      .option('--public-domain <domain>', 'public name (default: {id}.axelabs.ai)')
+      .option('--tailscale-host <fqdn>', 'the Mac mini\'s MagicDNS FQDN (default: {id}-macmini.{tailnet})')
+      .option('--tailnet <suffix>', 'tailnet MagicDNS suffix, e.g. tail1234.ts.net')
+      .option('--entity <id>', 'an entity id (repeatable; default: the customer id)', collect)
+      .option('--sovereign', 'the customer deploys its own stacks: no service slots')
+      .option('--apply', 'write the change (default: print the plan only)')
+      .option('--json', 'machine-readable output');
+  addOptions(customers.command('add <id>').description('a new customer block and its service slots, committed on branch onboard/{id}'))
+    .action(run((id: string, options) => customersAdd(id, options)));
+  addOptions(customers.command('ingest <id> <pack>').description("the IT's pack: 3 client secrets to the vault, the sso block to customers.yaml, on branch onboard/{id}"))
+    .action(run((id: string, pack: string, options) => customersIngest(id, pack, options)));
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) {
+    process.stderr.write(`axe: ${errorLine(error)}\n`);
+    process.exitCode = 1;
+  }
+}

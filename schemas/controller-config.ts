@@ -1,0 +1,86 @@
+/**
+ * The controller's own config (`~/.axe/config.yaml`, or `--config`): where the
+ * config repo is, how to reach the vault, Cloudflare, Tailscale and the hosts,
+ * and the schedules. It never holds a secret value: tokens live in the vault
+ * and are named here.
+ */
+import { z } from 'zod';
+import { Hostname } from './common.js';
+
+const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 500ms, 60s, 5m or 8h' });
+
+export const VaultConfig = z.discriminatedUnion('provider', [
+  z.strictObject({
+    provider: z.literal('file'),
+    /** The encrypted vault file. */
+    path: z.string().min(1),
+    /** A 0600 file holding the key; or set AXE_VAULT_KEY in the environment. */
+    key_file: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    provider: z.literal('vaultwarden'),
+    /** `bw serve` base URL (loopback). */
+    url: z.string().regex(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+\/?$/, { message: 'must be a loopback http URL of `bw serve`' }),
+    /** Where the session is kept: the OS keychain, or a 0600 file on Linux. */
+    session_store: z.enum(['keychain', 'file']).default('file'),
+    sync_interval: Duration.default('5m'),
+  }),
+  z.strictObject({
+    provider: z.literal('bitwarden-sm'),
+    organization_id: z.string().min(1),
+    api_url: z.string().url().optional(),
+    identity_url: z.string().url().optional(),
+  }),
+]);
+export type VaultConfig = z.infer<typeof VaultConfig>;
+
+export const HostOverride = z.strictObject({
+  address: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1).optional(),
+});
+
+export const ControllerConfig = z.strictObject({
+  repo: z.strictObject({
+    /** URL or path of the config repo. */
+    url: z.string().min(1),
+    branch: z.string().min(1).default('main'),
+    /** Local working clone the controller keeps. */
+    checkout: z.string().min(1).optional(),
+    poll_interval: Duration.default('60s'),
+  }),
+  state_dir: z.string().min(1).optional(),
+  listen: z.string().regex(/^[^\s:]+:\d+$/, { message: 'must be host:port' }).default('127.0.0.1:9464'),
+  drift_schedule: z.string().min(9).default('*/5 * * * *'),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  vault: VaultConfig,
+  cloudflare: z.strictObject({
+    api_base_url: z.string().url().default('https://api.cloudflare.com/client/v4'),
+    account_id: z.string().min(1),
+    zone: Hostname.default('axelabs.ai'),
+    /** Vault item holding the API token. */
+    token_secret: z.string().min(1).default('CLOUDFLARE_API_TOKEN'),
+    requests_per_5m: z.number().int().min(1).max(1200).default(1000),
+  }),
+  tailscale: z
+    .strictObject({
+      binary: z.string().min(1).default('tailscale'),
+      tailnet: Hostname.optional(),
+    })
+    .default({ binary: 'tailscale' }),
+  ssh: z
+    .strictObject({
+      key_file: z.string().min(1).optional(),
+      known_hosts: z.string().min(1).optional(),
+      default_user: z.string().min(1).default('axe'),
+      /** How a MagicDNS name is reached when it is not resolvable here (the lab). */
+      overrides: z.record(z.string(), HostOverride).default({}),
+      /** Extra absolute directories searched for docker/compose/git/bw on hosts. */
+      tool_paths: z.array(z.string()).default([]),
+    })
+    .default({ default_user: 'axe', overrides: {}, tool_paths: [] }),
+  /** Git URL rewrites (git's url.<base>.insteadOf), e.g. to local mirrors. */
+  git: z.strictObject({ instead_of: z.record(z.string(), z.string()).default({}) }).default({ instead_of: {} }),
+  notifications: z.strictObject({ webhook_url: z.string().url().optional() }).default({}),
+});
+export type ControllerConfig = z.infer<typeof ControllerConfig>;

@@ -1,0 +1,237 @@
+/**
+ * Loads a whole config repo (customers.yaml + services/*.yaml) into the desired
+ * state, with every schema and cross-file error positioned. Nothing downstream
+ * acts on a repo that returned issues: the caller keeps the last good one.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { entityId, type Customer, CustomersFile } from './customers.js';
+import { expandName } from './common.js';
+import { type ConfigIssue, loadFile, loadText, type ParsedYaml, positionOf, sortIssues, dotted } from './load.js';
+import { ServiceManifest, withDefaultKind } from './service-manifest.js';
+
+export const CUSTOMERS_FILE = 'customers.yaml';
+export const SERVICES_DIR = 'services';
+
+export interface DesiredState {
+  root: string;
+  customers: CustomersFile;
+  manifests: Map<string, ServiceManifest>;
+  sources: { customers: ParsedYaml; services: Map<string, ParsedYaml> };
+}
+
+export type RepoLoad = { ok: true; state: DesiredState } | { ok: false; issues: ConfigIssue[] };
+
+/** The app key in `sso.apps` whose client secret each service's slot must declare. */
+export const SSO_APP_SERVICE = { blueprint: 'blueprint', vaultwarden: 'vaultwarden', frame_mcp: 'frame' } as const;
+
+/** True for a customer that deploys its own stacks: no `services.*.{id}` slot at all. */
+export function isSovereign(customers: CustomersFile, id: string): boolean {
+  return !Object.values(customers.services).some((slots) => slots && id in slots);
+}
+
+/** The secret names a customer's slot for `service` declares, or null when the slot is missing. */
+export function slotSecrets(customers: CustomersFile, service: string, id: string): string[] | null {
+  const slot = customers.services[service]?.[id];
+  return slot ? slot.secrets : null;
+}
+
+/**
+ * Loads and checks the repo at `root`. `customersText` replaces the working
+ * tree's customers.yaml (to check a file at another ref, or an edit before it
+ * is written).
+ */
+export async function loadRepo(root: string, options: { customersText?: string } = {}): Promise<RepoLoad> {
+  try {
+    const info = await stat(root);
+    if (!info.isDirectory()) return { ok: false, issues: [{ file: root, line: 1, col: 1, path: '', message: 'config repo path is not a directory' }] };
+  } catch {
+    return { ok: false, issues: [{ file: root, line: 1, col: 1, path: '', message: 'config repo not found (pass --repo DIR or set AXE_REPO)' }] };
+  }
+  const issues: ConfigIssue[] = [];
+  const customersLoad =
+    options.customersText === undefined
+      ? await loadFile(join(root, CUSTOMERS_FILE), CUSTOMERS_FILE, CustomersFile)
+      : loadText(options.customersText, CUSTOMERS_FILE, CustomersFile);
+  if (!customersLoad.ok) issues.push(...customersLoad.issues);
+
+  const manifests = new Map<string, ServiceManifest>();
+  const serviceSources = new Map<string, ParsedYaml>();
+  let entries: string[] = [];
+  try {
+    entries = (await readdir(join(root, SERVICES_DIR))).filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch {
+    issues.push({ file: SERVICES_DIR, line: 1, col: 1, path: '', message: 'services/ directory not found: every service needs a manifest services/{svc}.yaml' });
+  }
+  for (const entry of entries) {
+    const file = `${SERVICES_DIR}/${entry}`;
+    const load = await loadFile(join(root, file), file, ServiceManifest, { prepare: withDefaultKind });
+    if (!load.ok) {
+      issues.push(...load.issues);
+      continue;
+    }
+    const expected = entry.replace(/\.ya?ml$/, '');
+    if (load.value.name !== expected) {
+      const pos = positionOf(load.parsed, ['name']);
+      issues.push({ file, ...pos, path: 'name', message: `must equal the file name "${expected}"` });
+      continue;
+    }
+    if (manifests.has(load.value.name)) {
+      issues.push({ file, line: 1, col: 1, path: '', message: `duplicate manifest for service "${load.value.name}"` });
+      continue;
+    }
+    manifests.set(load.value.name, load.value);
+    serviceSources.set(load.value.name, load.parsed);
+  }
+  if (!customersLoad.ok) return { ok: false, issues: sortIssues(issues) };
+
+  const state: DesiredState = {
+    root,
+    customers: customersLoad.value,
+    manifests,
+    sources: { customers: customersLoad.parsed, services: serviceSources },
+  };
+  issues.push(...crossCheck(state));
+  if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
+  return { ok: true, state };
+}
+
+/** Checks that span files or entries; each issue is positioned in the file it is about. */
+export function crossCheck(state: DesiredState): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const src = state.sources.customers;
+  const at = (path: (string | number)[], message: string, parsed = src, preferKey = false): void => {
+    const pos = positionOf(parsed, path, preferKey);
+    issues.push({ file: parsed.file, line: pos.line, col: pos.col, path: dotted(path), message });
+  };
+  const { customers, services } = state.customers;
+
+  for (const [service, slots] of Object.entries(services)) {
+    const manifest = state.manifests.get(service);
+    if (!manifest) at(['services', service], `unknown service (no ${SERVICES_DIR}/${service}.yaml; known: ${[...state.manifests.keys()].join(', ') || 'none'})`, src, true);
+    for (const [id, slot] of Object.entries(slots ?? {})) {
+      if (!(id in customers)) {
+        at(['services', service, id], `unknown customer "${id}" (not under customers:)`, src, true);
+        continue;
+      }
+      if (!manifest) continue;
+      for (const template of manifest.secrets.required) {
+        const name = expandName(template, { customer: id, service });
+        if (!slot.secrets.includes(name)) at(['services', service, id, 'secrets'], `must list ${name} (required by ${SERVICES_DIR}/${service}.yaml)`);
+      }
+    }
+  }
+
+  const domains = new Map<string, string>();
+  const hosts = new Map<string, string>();
+  for (const [id, customer] of Object.entries(customers)) {
+    const owner = domains.get(customer.public_domain);
+    if (owner) at(['customers', id, 'public_domain'], `duplicate public domain: already used by customer "${owner}"`);
+    else domains.set(customer.public_domain, id);
+    const hostOwner = hosts.get(customer.tailscale_host);
+    if (hostOwner) at(['customers', id, 'tailscale_host'], `duplicate tailscale host: already used by customer "${hostOwner}"`);
+    else hosts.set(customer.tailscale_host, id);
+    checkEntities(id, customer, at);
+    if (customer.sso && !isSovereign(state.customers, id)) {
+      for (const [app, service] of Object.entries(SSO_APP_SERVICE)) {
+        const env = customer.sso.apps[app as keyof typeof SSO_APP_SERVICE].client_secret_env;
+        const declared = slotSecrets(state.customers, service, id);
+        if (!declared?.includes(env)) {
+          at(['customers', id, 'sso', 'apps', app, 'client_secret_env'], `${env} is not declared in services.${service}.${id}.secrets (add it there so the vault check and \`axe secret push\` know it)`);
+        }
+      }
+    }
+  }
+
+  for (const [name, manifest] of state.manifests) {
+    const parsed = state.sources.services.get(name)!;
+    for (const dep of manifest.depends_on) {
+      if (!state.manifests.has(dep)) at(['depends_on'], `unknown service "${dep}"`, parsed);
+      if (dep === name) at(['depends_on'], 'a service cannot depend on itself', parsed);
+    }
+    if (manifest.kind !== 'stack') continue;
+    const known = new Set([...manifest.secrets.required, ...manifest.secrets.generate.map((g) => g.name)]);
+    for (const [env, source] of Object.entries(manifest.env.vars)) {
+      if ('secret' in source && !known.has(source.secret)) {
+        at(['env', 'vars', env, 'secret'], `secret ${source.secret} is neither in secrets.required nor secrets.generate`, parsed);
+      }
+      if ('hook' in source && !manifest.hooks[source.hook]?.output_env) {
+        at(['env', 'vars', env, 'hook'], `no hook "${source.hook}" with output_env in this manifest`, parsed);
+      }
+    }
+    for (const [hookName, hook] of Object.entries(manifest.hooks)) {
+      for (const key of ['exec', 'list'] as const) {
+        const service = hook[key]?.service;
+        if (service && !state.manifests.has(service)) at(['hooks', hookName, key, 'service'], `unknown service "${service}"`, parsed);
+        if (service && service !== name && !manifest.depends_on.includes(service)) {
+          at(['hooks', hookName, key, 'service'], `runs in "${service}", so depends_on must list it`, parsed);
+        }
+      }
+      if (hook.foreach && !hook.list) at(['hooks', hookName], 'a foreach hook needs a list command (list first, register only what is missing)', parsed);
+      if (hook.exec.container === '@active' && !manifest.blue_green && !hook.exec.service) {
+        at(['hooks', hookName, 'exec', 'container'], '@active needs blue_green in this manifest', parsed);
+      }
+    }
+  }
+  const cycle = findCycle(state.manifests);
+  if (cycle) {
+    const parsed = state.sources.services.get(cycle[0]!)!;
+    at(['depends_on'], `dependency cycle: ${cycle.join(' -> ')}`, parsed);
+  }
+  return issues;
+}
+
+function checkEntities(id: string, customer: Customer, at: (path: (string | number)[], message: string) => void): void {
+  const ids = customer.entities.map(entityId);
+  const seen = new Set<string>();
+  ids.forEach((e, i) => {
+    if (seen.has(e)) at(['customers', id, 'entities', i], `duplicate entity "${e}"`);
+    seen.add(e);
+  });
+  for (const [field, map] of [['user_entity_map', customer.user_entity_map], ['default_entities_by_domain', customer.default_entities_by_domain]] as const) {
+    for (const [key, list] of Object.entries(map)) {
+      list.forEach((e, i) => {
+        if (!seen.has(e)) at(['customers', id, field, key, i], `unknown entity "${e}" (entities: ${ids.join(', ') || 'none'})`);
+      });
+    }
+  }
+}
+
+/** Services in dependency order (dependencies first). */
+export function serviceOrder(manifests: Map<string, ServiceManifest>): string[] {
+  const order: string[] = [];
+  const visiting = new Set<string>();
+  const visit = (name: string): void => {
+    if (order.includes(name) || visiting.has(name)) return;
+    visiting.add(name);
+    for (const dep of manifests.get(name)?.depends_on ?? []) visit(dep);
+    visiting.delete(name);
+    order.push(name);
+  };
+  for (const name of [...manifests.keys()].sort()) visit(name);
+  return order;
+}
+
+function findCycle(manifests: Map<string, ServiceManifest>): string[] | null {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | null => {
+    if (state.get(name) === 'done') return null;
+    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const dep of manifests.get(name)?.depends_on ?? []) {
+      if (!manifests.has(dep)) continue;
+      const found = visit(dep);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(name, 'done');
+    return null;
+  };
+  for (const name of manifests.keys()) {
+    const found = visit(name);
+    if (found) return found;
+  }
+  return null;
+}

@@ -1,0 +1,144 @@
+/**
+ * A service manifest, `services/{svc}.yaml`: how one service is deployed on a
+ * customer's Mac mini. frame, blueprint and hive are three manifests of the one
+ * stack engine (`kind: stack`); the customer's own Vaultwarden is
+ * `kind: vaultwarden` (a compose file the customer keeps, patched in place).
+ * A fourth service is a new file, not new code.
+ *
+ * Templates: strings may use `{customer}`, `{CUSTOMER}` (env-token form),
+ * `{public_domain}` and, in hooks, `{entity.id}`, `{entity.legal_name}`,
+ * `{entity.kind}`, `{entity.accounting_standard}`.
+ */
+import { z } from 'zod';
+import { EnvName, EnvNameTemplate, ServiceName } from './common.js';
+
+const RelativePath = z.string().min(1).regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, {
+  message: 'must be a relative path inside the checkout (no leading "/", no "..")',
+});
+/** A path on the host: absolute or under the login user's home (`~/…`). */
+const HostPath = z.string().regex(/^(~\/|\/)[^\0]*$/, { message: 'must be an absolute path or start with ~/' });
+const ComposeService = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: 'must be a compose service name' });
+/** A container reference in hooks: a compose service, or `@active` (the live blue/green color). */
+const ContainerRef = z.union([z.literal('@active'), ComposeService]);
+
+export const GeneratedSecret = z.strictObject({
+  name: EnvNameTemplate,
+  length: z.number().int().min(16).max(256).default(32),
+  alphabet: z.enum(['alphanumeric', 'hex', 'base64url']).default('alphanumeric'),
+  /** One secret per customer entity; the name carries `{ENTITY}` (e.g. PII passphrases). */
+  per_entity: z.boolean().default(false),
+});
+export type GeneratedSecret = z.infer<typeof GeneratedSecret>;
+
+/** Where one env var's value comes from. Exactly one source per var. */
+export const EnvSource = z.union([
+  z.strictObject({ secret: EnvNameTemplate }),
+  z.strictObject({ customer: z.string().regex(/^[a-z_][a-z0-9_.]*$/, { message: 'must be a dotted path into the customer block, e.g. sso.tenant_id' }) }),
+  z.strictObject({ value: z.string() }),
+  z.strictObject({ hook: z.string().regex(/^[a-z][a-z0-9_]*$/) }),
+]);
+export type EnvSource = z.infer<typeof EnvSource>;
+
+export const HookExec = z.strictObject({
+  /** Run in another service's stack (default: this one). */
+  service: ServiceName.optional(),
+  container: ContainerRef,
+  command: z.array(z.string().min(1)).min(1),
+});
+export type HookExec = z.infer<typeof HookExec>;
+
+export const Hook = z.strictObject({
+  /** before_up: its output feeds the env file; after_healthy: runs once the stack is healthy. */
+  phase: z.enum(['before_up', 'after_healthy']),
+  exec: HookExec,
+  /** The hook's stdout becomes this env var (a secret: never logged). */
+  output_env: EnvName.optional(),
+  /** Run once per customer entity, listing first and registering only what is missing. */
+  foreach: z.literal('entity').optional(),
+  /** With foreach: a command printing a JSON array of ids (or of objects with `id`). */
+  list: HookExec.optional(),
+});
+export type Hook = z.infer<typeof Hook>;
+
+export const HealthCheck = z.strictObject({
+  /** Inside the stack: a compose service and an HTTP path on its port. */
+  inside: z
+    .strictObject({ container: ContainerRef, port: z.number().int().min(1).max(65535), path: z.string().startsWith('/') })
+    .optional(),
+  /** Public, through the tunnel: a path on https://{public_domain}. */
+  public: z.strictObject({ path: z.string().startsWith('/') }).optional(),
+  timeout_seconds: z.number().int().min(1).max(3600).default(120),
+});
+
+export const Ingress = z.strictObject({
+  path: z.string().regex(/^\/[a-zA-Z0-9/_-]*$/, { message: 'must be a URL path like /frame' }),
+  /** The compose service (network alias) cloudflared forwards to. */
+  service: ComposeService,
+  port: z.number().int().min(1).max(65535),
+});
+
+const Common = {
+  name: ServiceName,
+  description: z.string().optional(),
+  depends_on: z.array(ServiceName).default([]),
+  ingress: Ingress.optional(),
+  health: HealthCheck.default({ timeout_seconds: 120 }),
+  /** The names a customer's `services.{svc}.{customer}.secrets[]` slot must list. */
+  secrets: z
+    .strictObject({
+      required: z.array(EnvNameTemplate).default([]),
+      generate: z.array(GeneratedSecret).default([]),
+    })
+    .default({ required: [], generate: [] }),
+};
+
+export const StackManifest = z.strictObject({
+  ...Common,
+  kind: z.literal('stack').default('stack'),
+  source: z.strictObject({ repo: z.string().min(1), ref: z.string().min(1) }),
+  /** Where the repo is checked out on the host. */
+  checkout: HostPath,
+  compose: z.strictObject({
+    files: z.array(RelativePath).min(1).default(['docker-compose.yml']),
+    /** Compose project name (template). */
+    project: z.string().regex(/^[a-z0-9{][a-z0-9_{}-]*$/).default('{customer}-{service}'),
+  }),
+  env: z.strictObject({
+    file: RelativePath.default('.env.local'),
+    vars: z.record(EnvName, EnvSource).default({}),
+  }),
+  networks: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),
+  volumes: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),
+  blue_green: z
+    .strictObject({
+      colors: z.strictObject({ blue: ComposeService, green: ComposeService }),
+      proxy: z.strictObject({ container: ComposeService, switch: z.array(z.string().min(1)).min(1) }),
+    })
+    .optional(),
+  hooks: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), Hook).default({}),
+});
+export type StackManifest = z.infer<typeof StackManifest>;
+
+export const VaultwardenManifest = z.strictObject({
+  ...Common,
+  kind: z.literal('vaultwarden'),
+  /** The customer's Vaultwarden compose file on the host. */
+  compose_file: HostPath,
+  container: ComposeService,
+  /** Env keys the compose must carry (the runbook's four keys; configurable since the last exists only in the OIDCWarden fork). */
+  required_env: z.record(EnvName, z.string()),
+  /** Missing keys are inserted after this key when present. */
+  anchor: EnvName.optional(),
+  /** DOMAIN must end with this path. */
+  domain_path: z.string().startsWith('/').default('/vault'),
+});
+export type VaultwardenManifest = z.infer<typeof VaultwardenManifest>;
+
+export const ServiceManifest = z.discriminatedUnion('kind', [StackManifest, VaultwardenManifest]);
+export type ServiceManifest = z.infer<typeof ServiceManifest>;
+
+/** Stack manifests may omit `kind`; this fills it before the union is checked. */
+export function withDefaultKind(data: unknown): unknown {
+  if (data && typeof data === 'object' && !Array.isArray(data) && !('kind' in data)) return { kind: 'stack', ...data };
+  return data;
+}
