@@ -1,0 +1,56 @@
+/** Shared helpers for integration tests: temp dirs, real git repos, running the real CLI. */
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const EXAMPLE_REPO = join(ROOT, 'examples', 'customers');
+export const SAMPLE_PACK = join(ROOT, 'examples', 'packs', 'axelabs-bootstrap-demo.sample.json');
+const exec = promisify(execFile);
+
+export async function tempDir(prefix: string): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `axe-test-${prefix}-`));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+export async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await exec('git', ['-c', 'user.name=axe-test', '-c', 'user.email=test@axe.invalid', ...args], { cwd });
+  return stdout;
+}
+
+/** A real git repo holding a copy of examples/customers, one commit on main. */
+export async function exampleRepo(dir: string): Promise<string> {
+  const repo = join(dir, 'config');
+  await cp(EXAMPLE_REPO, repo, { recursive: true });
+  await git(repo, 'init', '-q', '-b', 'main');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-qm', 'seed from examples/customers');
+  return repo;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `axe` CLI (TypeScript sources through tsx) with its own AXE_HOME. */
+export function axe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
