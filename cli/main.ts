@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { AxeError, errorLine } from '../core/errors.js';
 import { customersAdd, customersIngest } from './commands/customers.js';
+import { demo } from './commands/demo.js';
+import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
 import { validate } from './commands/validate.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -55,6 +57,13 @@ export function buildProgram(): Command {
     .action(run((id: string, options) => customersAdd(id, options)));
   addOptions(customers.command('ingest <id> <pack>').description("the IT's pack: 3 client secrets to the vault, the sso block to customers.yaml, on branch onboard/{id}"))
     .action(run((id: string, pack: string, options) => customersIngest(id, pack, options)));
+  const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
+  lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));
+  lab.command('status').description('is every part ready').option('--json', 'machine-readable output').action(run((o) => labStatusCommand(o)));
+  lab.command('down').description('remove everything the lab made, and nothing else').option('--json', 'machine-readable output').action(run((o) => labDownCommand(o)));
+  lab.command('reset').description('down, then up: a fresh lab').option('--json', 'machine-readable output').action(run((o) => labResetCommand(o)));
+
+  program.command('demo').description('the main job on the lab: lab up, validate, onboard the demo customer from its pack').action(run(() => demo()));
   return program;
 }
 
