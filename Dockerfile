@@ -1,0 +1,23 @@
+# The axe controller image. Build where a registry is reachable:
+#   docker build -t axe .
+# (Not buildable on the lab machine itself: it has no registry for node:20.)
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY . .
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+ && rm -rf /var/lib/apt/lists/* && useradd --create-home --uid 10001 axe
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/examples ./examples
+USER axe
+ENV AXE_HOME=/home/axe/.axe NODE_ENV=production
+ENTRYPOINT ["node", "/app/bin/axe.js"]
+CMD ["validate"]
