@@ -1,0 +1,44 @@
+/**
+ * The reconciler contract (DESIGN.md "A reconciler"): observe reads only,
+ * diff is pure, act is idempotent, health judges the observation.
+ *
+ * Rules:
+ * - `observe` never changes anything; `null` means the thing does not exist.
+ * - `diff(desired, observed)` is pure and returns `[]` when in sync: every
+ *   reconciler has a test feeding it converged state and asserting `[]`.
+ * - `act` succeeds when the change already happened (create-if-exists,
+ *   delete-if-gone); it is called only right after a fresh `observe`.
+ * - Known traps are values (`Trap`), never strings in a log.
+ */
+import type { Trap } from './traps.js';
+
+export type Kind = 'host' | 'tunnel' | 'dns' | 'cloudflared' | 'vault-items' | 'stack' | 'vaultwarden' | 'entities' | 'ingress' | 'endpoints';
+
+export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
+export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown' | 'Suspended';
+
+export interface Health {
+  status: HealthStatus;
+  /** A short CamelCase reason, stable for alerts: `ForeignRecord`, `PeerRelayed`. */
+  reason: string;
+  message: string;
+  trap?: Trap;
+}
+
+export interface Action<P = unknown> {
+  kind: Kind;
+  /** What is done, stable for metrics and history: `create`, `update`, `adopt`, `set-ingress`. */
+  op: string;
+  /** The resource it touches: `dns:demo.axelabs.ai`, `tunnel:axe-demo`. */
+  target: string;
+  /** One line for the plan; never a secret value. */
+  summary: string;
+  payload: P;
+}
+
+export interface Reconciler<D, O, P = unknown> {
+  kind: Kind;
+  dependsOn: Kind[];
+  diff(desired: D, observed: O | null): Action<P>[];
+  health(desired: D, observed: O | null): Health;
+}
