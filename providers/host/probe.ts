@@ -1,0 +1,106 @@
+/**
+ * The host probe: one POSIX sh script, sent over the host's one SSH
+ * connection in one round trip, that reports everything the host check needs
+ * as `key=value` lines: the non-login PATH, where docker / compose / git / bw
+ * are by absolute path (and whether a bare name finds them), their versions,
+ * `pmset -g` sleep, the OS. Parsing is pure.
+ */
+export const TOOLS = ['docker', 'git', 'bw'] as const;
+export type Tool = (typeof TOOLS)[number];
+
+/** Where macOS keeps these tools, in the order they are tried. `~` is the login user's home. */
+export const DEFAULT_TOOL_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '~/.docker/bin', '/Applications/Docker.app/Contents/Resources/bin', '/usr/bin', '/bin', '~/homebrew/bin'];
+
+function shellWord(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
+export function probeScript(extraDirs: readonly string[] = []): string {
+  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map((d) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d)));
+  const lines = [
+    'printf "path=%s\\n" "$PATH"',
+    'printf "home=%s\\n" "$HOME"',
+    'printf "user=%s\\n" "$(id -un 2>/dev/null)"',
+    'printf "uname=%s\\n" "$(uname -s 2>/dev/null)"',
+    'if command -v sw_vers >/dev/null 2>&1; then printf "os_version=%s\\n" "$(sw_vers -productVersion 2>/dev/null)"; fi',
+    `for t in ${TOOLS.join(' ')}; do`,
+    '  found=""',
+    `  for d in ${dirs.join(' ')}; do if [ -x "$d/$t" ]; then found="$d/$t"; break; fi; done`,
+    '  printf "tool_%s=%s\\n" "$t" "$found"',
+    '  printf "bare_%s=%s\\n" "$t" "$(command -v "$t" 2>/dev/null)"',
+    'done',
+    `for d in ${dirs.join(' ')}; do if [ -x "$d/docker" ]; then`,
+    '  printf "docker_version=%s\\n" "$("$d/docker" version --format "{{.Server.Version}}" 2>/dev/null | head -n1)"',
+    '  printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"',
+    '  break; fi; done',
+    `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; break; fi; done`,
+    `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then printf "bw_version=%s\\n" "$(BITWARDENCLI_APPDATA_DIR="\${TMPDIR:-/tmp}/axe-probe-bw" "$d/bw" --version 2>/dev/null | head -n1)"; break; fi; done`,
+    'pm=""; for p in /usr/bin/pmset "$HOME/.axe-lab/bin/pmset"; do if [ -x "$p" ]; then pm="$p"; break; fi; done',
+    'if [ -n "$pm" ]; then printf "sleep=%s\\n" "$("$pm" -g 2>/dev/null | awk \'$1=="sleep"{print $2; exit}\')"; fi',
+    'printf "probe=done\\n"',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export interface ToolFact {
+  /** Absolute path found, or null when the tool is not on the host at all. */
+  path: string | null;
+  /** What a bare name resolves to in the non-login shell, or null (the non-login PATH trap). */
+  bare: string | null;
+  version: string | null;
+}
+
+export interface HostFacts {
+  complete: boolean;
+  path: string;
+  home: string;
+  user: string;
+  os: string;
+  osVersion: string | null;
+  tools: Record<Tool, ToolFact>;
+  composeVersion: string | null;
+  /** `pmset -g` sleep minutes; 0 = sleep disabled; null = no pmset (not macOS). */
+  sleepMinutes: number | null;
+}
+
+export function parseProbe(output: string): HostFacts {
+  const values = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const get = (key: string): string | null => {
+    const v = values.get(key);
+    return v === undefined || v === '' ? null : v;
+  };
+  const version = (tool: Tool): string | null => {
+    const raw = get(`${tool}_version`);
+    if (!raw) return null;
+    return raw.match(/\d+\.\d+(\.\d+)?/)?.[0] ?? raw;
+  };
+  const tools = Object.fromEntries(TOOLS.map((t) => [t, { path: get(`tool_${t}`), bare: get(`bare_${t}`), version: version(t) }])) as Record<Tool, ToolFact>;
+  const sleep = get('sleep');
+  return {
+    complete: values.get('probe') === 'done',
+    path: values.get('path') ?? '',
+    home: values.get('home') ?? '',
+    user: values.get('user') ?? '',
+    os: get('os_version') ? 'macOS' : (values.get('uname') ?? 'unknown'),
+    osVersion: get('os_version'),
+    tools,
+    composeVersion: get('compose_version')?.replace(/^v/, '') ?? null,
+    sleepMinutes: sleep === null ? null : Number.isFinite(Number(sleep)) ? Number(sleep) : null,
+  };
+}
+
+/** Compares dotted versions: negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i += 1) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
