@@ -1,0 +1,191 @@
+/**
+ * SSH to the customers' Mac minis (ssh2). One connection per host, reused for
+ * every command of a scan; host keys verified against the pinned known_hosts
+ * (unknown or changed key: a terminal error naming the fix); secrets and files
+ * go over stdin, never on a command line.
+ *
+ * Errors are classified here, once: unreachable / timeout / reset are
+ * transient (the Mac mini may be asleep); key refused and host-key problems
+ * are terminal and carry their trap.
+ */
+import { Client, type ConnectConfig } from 'ssh2';
+import { AxeError, terminal, transient } from '../../core/errors.js';
+import { hostPatterns, type PinnedKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+
+export interface SshTarget {
+  /** The name the host is known by (the MagicDNS FQDN): used for known_hosts and messages. */
+  name: string;
+  /** Where to connect: the name itself, or an override (the lab: 127.0.0.1). */
+  address: string;
+  port: number;
+  user: string;
+}
+
+export interface SshCredentials {
+  privateKey: Buffer;
+  knownHosts: PinnedKey[];
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+}
+
+/** Counters for benchmarks and metrics. */
+export interface SshStats {
+  connections: number;
+  roundTrips: number;
+}
+
+export class HostConnection {
+  readonly target: SshTarget;
+  readonly stats: SshStats = { connections: 1, roundTrips: 0 };
+  readonly #client: Client;
+  #closed = false;
+
+  constructor(target: SshTarget, client: Client) {
+    this.target = target;
+    this.#client = client;
+    client.on('close', () => {
+      this.#closed = true;
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs one command (one round trip). The command is a fixed string; data goes on stdin. */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.stats.roundTrips += 1;
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      this.#client.exec(command, (error, stream) => {
+        if (error) {
+          reject(transient(`ssh exec on ${this.target.name} failed: ${error.message}`, { resource: 'host', cause: error }));
+          return;
+        }
+        let stdout = '';
+        let stderr = '';
+        const timer = setTimeout(() => {
+          stream.close();
+          reject(transient(`command on ${this.target.name} timed out after ${timeoutMs} ms`, { resource: 'host' }));
+        }, timeoutMs);
+        stream.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        stream.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        stream.on('close', (code: number | null) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout, stderr });
+        });
+        stream.end(options.stdin ?? '');
+      });
+    });
+  }
+
+  /**
+   * Writes a file atomically on the host (temp + chmod + rename) with the
+   * content on stdin, so a secret never appears in a command line.
+   */
+  async writeFile(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
+    const q = shellQuote(path);
+    const script = `set -e; p=${q}; case "$p" in "~/"*) p="$HOME/\${p#"~/"}";; esac; d=$(dirname "$p"); mkdir -p "$d"; t="$p.axe-tmp.$$"; umask 077; cat > "$t"; chmod ${mode.toString(8)} "$t"; mv -f "$t" "$p"`;
+    const result = await this.exec(`sh -c ${shellQuote(script)}`, { stdin: content });
+    if (result.code !== 0) throw transient(`cannot write ${path} on ${this.target.name}: ${result.stderr.trim().split('\n')[0] ?? ''}`, { resource: 'host' });
+  }
+
+  close(): void {
+    if (!this.#closed) this.#client.end();
+    this.#closed = true;
+  }
+}
+
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Opens one verified connection. */
+export function connect(target: SshTarget, credentials: SshCredentials, timeoutMs = 10_000): Promise<HostConnection> {
+  const patterns = hostPatterns([...new Set([target.name, target.address])], target.port);
+  let verdict: HostKeyVerdict | null = null;
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    const config: ConnectConfig = {
+      host: target.address,
+      port: target.port,
+      username: target.user,
+      privateKey: credentials.privateKey,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      hostVerifier: (key: Buffer) => {
+        verdict = verifyHostKey(credentials.knownHosts, patterns, key);
+        return verdict === 'match';
+      },
+    };
+    client.once('ready', () => resolve(new HostConnection(target, client)));
+    client.once('error', (error: Error & { level?: string; code?: string }) => {
+      client.end();
+      reject(classify(target, error, verdict));
+    });
+    client.connect(config);
+  });
+}
+
+function classify(target: SshTarget, error: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | null): AxeError {
+  const where = `${target.user}@${target.name}`;
+  if (verdict === 'mismatch') {
+    return terminal(`host key of ${target.name} differs from the pinned one`, { resource: 'host', fix: 'verify the Mac mini was really reinstalled, then replace its line in the pinned known_hosts', cause: error });
+  }
+  if (verdict === 'unknown') {
+    return terminal(`host key of ${target.name} is not pinned`, { resource: 'host', fix: `add ${target.name}'s key to the pinned known_hosts (ssh-keyscan -p ${target.port} ${target.address}, verified out of band)`, cause: error });
+  }
+  if (error.level === 'client-authentication') {
+    return terminal(`SSH key refused for ${where}`, { resource: 'host', fix: `add the operator's public key to ~${target.user}/.ssh/authorized_keys on the Mac mini`, cause: error });
+  }
+  if (error.level === 'client-timeout' || error.code === 'ETIMEDOUT') {
+    return transient(`SSH to ${where} timed out`, { resource: 'host', fix: 'the Mac mini may be asleep or offline: check Tailscale and `pmset -g`', cause: error });
+  }
+  return transient(`SSH to ${where} failed (${error.code ?? error.level ?? 'error'})`, { resource: 'host', fix: 'check that the Mac mini is online in the tailnet and sshd runs', cause: error });
+}
+
+/** One connection per host, opened on first use and reused for the whole scan. */
+export class HostPool {
+  readonly #credentials: SshCredentials;
+  readonly #open = new Map<string, Promise<HostConnection>>();
+  readonly #connections = new Map<string, HostConnection>();
+
+  constructor(credentials: SshCredentials) {
+    this.#credentials = credentials;
+  }
+
+  get(target: SshTarget): Promise<HostConnection> {
+    const key = `${target.user}@${target.address}:${target.port}`;
+    const existing = this.#open.get(key);
+    const current = this.#connections.get(key);
+    if (existing && !current?.closed) return existing;
+    const opening = connect(target, this.#credentials).then((c) => {
+      const previous = this.#connections.get(key);
+      if (previous) c.stats.connections += previous.stats.connections;
+      this.#connections.set(key, c);
+      return c;
+    });
+    opening.catch(() => this.#open.delete(key));
+    this.#open.set(key, opening);
+    return opening;
+  }
+
+  stats(): Record<string, SshStats> {
+    return Object.fromEntries([...this.#connections].map(([k, c]) => [k, { ...c.stats }]));
+  }
+
+  closeAll(): void {
+    for (const c of this.#connections.values()) c.close();
+    this.#connections.clear();
+    this.#open.clear();
+  }
+}
