@@ -223,7 +223,7 @@ describe('frame', () => {
     const hooks = log.stdout.trim().split('\n').map((line) => JSON.parse(line) as { hook: string; result: string });
     assert.deepEqual(
       hooks.map((h) => `${h.hook}:${h.result}`),
-      ['register-entity:created', 'register-entity:unchanged', 'list-entities:ok', 'migrate:applied', 'mcp-token:created', 'mcp-token:existing'],
+      ['register-entity:created', 'register-entity:unchanged', 'list-entities:ok', 'migrate:applied', 'mcp-token:created', 'mcp-token:existing', 'register-entity:error'],
     );
     assert.doesNotMatch(log.stdout, new RegExp(token1), 'the token never reaches the hooks log');
     const logs = await compose(dir, project, ['logs', '--no-color']);

@@ -36,9 +36,10 @@ function writeJson(file, value, mode = 0o644) {
   renameSync(tmp, join(DATA, file));
 }
 
-function hookLog(hook, args, result) {
+function hookLog(hook, args, result, error) {
   mkdirSync(DATA, { recursive: true });
   const line = { at: new Date().toISOString(), service: SERVICE, hook, args, result, color: COLOR, version: VERSION };
+  if (error) line.error = error;
   appendFileSync(join(DATA, 'hooks.log'), JSON.stringify(line) + '\n');
 }
 
@@ -62,7 +63,17 @@ function parseFlags(argv) {
   return flags;
 }
 
+// The hook being run, so a failed call is logged too.
+let currentHook = null;
+
 function fail(message, code = 2) {
+  if (currentHook) {
+    try {
+      hookLog(currentHook, {}, 'error', message);
+    } catch {
+      // The data volume itself may be the problem; the exit code still says it failed.
+    }
+  }
   process.stderr.write(`${SERVICE}: ${message}\n`);
   process.exit(code);
 }
@@ -168,6 +179,7 @@ function serve() {
 }
 
 const [command, ...rest] = process.argv.slice(2);
+if (command !== 'serve' && command !== 'version' && command !== '--version') currentHook = command ?? null;
 try {
   switch (command) {
     case 'serve':
