@@ -6,7 +6,9 @@ import { readdir, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
 import { configRepoPart } from './config-repo.js';
+import { imagesPart } from './images/index.js';
 import { operatorPart } from './operator.js';
+import { serviceReposPart } from './service-repos.js';
 
 export const DEFAULT_LAB_DIR = '/var/lib/axe-lab';
 
@@ -15,7 +17,7 @@ export function labDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function labParts(): LabPart[] {
-  return [operatorPart, configRepoPart];
+  return [imagesPart, operatorPart, configRepoPart, serviceReposPart];
 }
 
 export async function labUp(ctx: LabContext, parts = labParts()): Promise<void> {

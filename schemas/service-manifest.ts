@@ -6,7 +6,7 @@
  * A fourth service is a new file, not new code.
  *
  * Templates: strings may use `{customer}`, `{CUSTOMER}` (env-token form),
- * `{public_domain}` and, in hooks, `{entity.id}`, `{entity.legal_name}`,
+ * `{public_domain}`, `{ref}` (the manifest's source ref) and, in hooks, `{entity.id}`, `{entity.legal_name}`,
  * `{entity.kind}`, `{entity.accounting_standard}`.
  */
 import { z } from 'zod';
