@@ -23,6 +23,8 @@ export interface Health {
   reason: string;
   message: string;
   trap?: Trap;
+  /** Further traps found that do not decide the status (e.g. the non-login PATH, worked around). */
+  findings?: Trap[];
 }
 
 export interface Action<P = unknown> {
