@@ -1,0 +1,129 @@
+/**
+ * Cloudflare Tunnels (`cfd_tunnel`): the objects the v4 API returns, their
+ * status from the lab's connectors, their token, and the checks a remotely
+ * managed configuration must pass.
+ *
+ * Rules:
+ * - Status is derived, never stored: `healthy` while a connector container runs,
+ *   `down` once one has run (a stopped container, or a connection seen before),
+ *   `inactive` when none ever did.
+ * - The ingress rules follow cloudflared's own checks: the last rule and only the
+ *   last is the catch-all (no hostname, or `*`, and no path).
+ */
+import { createHash } from 'node:crypto';
+import type { Connector } from './connectors.js';
+import type { V4Error } from './dns.js';
+import type { TunnelConfigState, TunnelState } from './state.js';
+
+export const CONNECTOR_VERSION = '2025.11.0-axelab';
+
+export type TunnelStatus = 'inactive' | 'healthy' | 'down';
+
+export function tunnelStatus(tunnel: TunnelState, connectors: Connector[]): TunnelStatus {
+  if (connectors.some((c) => c.running)) return 'healthy';
+  if (connectors.length > 0 || tunnel.conns_active_at !== null) return 'down';
+  return 'inactive';
+}
+
+/** A connection id that stays the same for one container. */
+function connectionId(containerId: string, salt: string): string {
+  const hex = createHash('sha256').update(`${salt}:${containerId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function connectionsView(connectors: Connector[]): Record<string, unknown>[] {
+  return connectors
+    .filter((c) => c.running)
+    .map((c) => ({
+      id: connectionId(c.containerId, 'conn'),
+      uuid: connectionId(c.containerId, 'conn'),
+      client_id: connectionId(c.containerId, 'client'),
+      client_version: CONNECTOR_VERSION,
+      colo_name: 'LAB',
+      is_pending_reconnect: false,
+      opened_at: c.createdAt,
+      origin_ip: '127.0.0.1',
+    }));
+}
+
+/** GET …/cfd_tunnel/{id}/connections: one entry per connector (cloudflared process). */
+export function connectorsView(tunnel: TunnelState, connectors: Connector[]): Record<string, unknown>[] {
+  return connectors
+    .filter((c) => c.running)
+    .map((c) => ({
+      id: connectionId(c.containerId, 'client'),
+      arch: 'linux_amd64',
+      config_version: tunnel.config_version,
+      features: ['serialized_headers', 'support_datagram_v3'],
+      run_at: c.createdAt,
+      version: CONNECTOR_VERSION,
+      conns: connectionsView([c]),
+    }));
+}
+
+export function tunnelView(tunnel: TunnelState, accountId: string, connectors: Connector[]): Record<string, unknown> {
+  return {
+    id: tunnel.id,
+    account_tag: accountId,
+    name: tunnel.name,
+    created_at: tunnel.created_at,
+    deleted_at: tunnel.deleted_at,
+    connections: connectionsView(connectors),
+    conns_active_at: tunnel.conns_active_at,
+    conns_inactive_at: tunnel.conns_inactive_at,
+    metadata: {},
+    remote_config: tunnel.config_src === 'cloudflare',
+    config_src: tunnel.config_src,
+    status: tunnelStatus(tunnel, connectors),
+    tun_type: 'cfd_tunnel',
+  };
+}
+
+/** The token `cloudflared tunnel run --token` takes: base64 of {"a": account, "t": tunnel, "s": secret}. */
+export function tunnelToken(tunnel: TunnelState, accountId: string): string {
+  return Buffer.from(JSON.stringify({ a: accountId, t: tunnel.id, s: tunnel.secret })).toString('base64');
+}
+
+export function credentialsFile(tunnel: TunnelState, accountId: string): Record<string, string> {
+  return { AccountTag: accountId, TunnelID: tunnel.id, TunnelName: tunnel.name, TunnelSecret: tunnel.secret };
+}
+
+function badConfig(message: string): V4Error {
+  return { code: 1055, message: `Bad Configuration: ${message}` };
+}
+
+/** Checks a `config` object for PUT …/configurations the way cloudflared validates ingress. */
+export function validateTunnelConfig(config: unknown): { config: TunnelConfigState } | { error: V4Error } {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return { error: badConfig('config must be an object') };
+  const raw = (config as { ingress?: unknown }).ingress;
+  if (!Array.isArray(raw) || raw.length === 0) return { error: badConfig("The config doesn't contain any ingress rules") };
+  for (const [i, rule] of raw.entries()) {
+    if (typeof rule !== 'object' || rule === null) return { error: badConfig(`Rule #${i + 1} must be an object`) };
+    const { hostname, path, service } = rule as { hostname?: unknown; path?: unknown; service?: unknown };
+    if (typeof service !== 'string' || service === '') return { error: badConfig(`Rule #${i + 1} has no service`) };
+    if (hostname !== undefined && hostname !== null && typeof hostname !== 'string') return { error: badConfig(`Rule #${i + 1} has an invalid hostname`) };
+    if (path !== undefined && path !== null && typeof path !== 'string') return { error: badConfig(`Rule #${i + 1} has an invalid path`) };
+    const host = typeof hostname === 'string' ? hostname : '';
+    if (/:\d+$/.test(host)) return { error: badConfig('Hostname cannot contain a port') };
+    if (host.lastIndexOf('*') > 0) {
+      return { error: badConfig('Hostname patterns can have at most one wildcard character ("*") and it can only be used for subdomains, e.g. "*.example.com"') };
+    }
+    if (typeof path === 'string' && path !== '') {
+      try {
+        new RegExp(path);
+      } catch (error) {
+        return { error: badConfig(`Rule #${i + 1} has an invalid regex: ${(error as Error).message}`) };
+      }
+    }
+    if (!/^(https?|tcp|ssh|rdp|unix|unix\+tls|smb):\/\/|^http_status:\d{3}$|^hello[_-]?world$|^bastion$/.test(service)) {
+      return { error: badConfig(`${service} is an invalid address, please make sure it has a scheme and a hostname`) };
+    }
+    const catchAll = (host === '' || host === '*') && (typeof path !== 'string' || path === '');
+    const last = i === raw.length - 1;
+    if (last && !catchAll) return { error: badConfig('The last ingress rule must match all URLs (i.e. it should not have a hostname or path filter)') };
+    if (!last && catchAll) {
+      return { error: badConfig(`Rule #${i + 1} is matching the hostname '${host}', but this will match every hostname, meaning the rules which follow it will never be triggered.`) };
+    }
+  }
+  return { config: config as TunnelConfigState };
+}
