@@ -8,6 +8,7 @@ import { AxeError, errorLine } from '../core/errors.js';
 import { customersAdd, customersIngest } from './commands/customers.js';
 import { demo } from './commands/demo.js';
 import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
+import { apply, onboard, plan } from './commands/reconcile.js';
 import { validate } from './commands/validate.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -57,6 +58,26 @@ export function buildProgram(): Command {
     .action(run((id: string, options) => customersAdd(id, options)));
   addOptions(customers.command('ingest <id> <pack>').description("the IT's pack: 3 client secrets to the vault, the sso block to customers.yaml, on branch onboard/{id}"))
     .action(run((id: string, pack: string, options) => customersIngest(id, pack, options)));
+  const common = (cmd: Command): Command =>
+    cmd
+      .option('--repo <dir>', 'config repo (default: $AXE_REPO, the config\'s repo.checkout, or the current directory)')
+      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+      .option('--json', 'machine-readable output');
+  common(program.command('plan [customer]').description('what the controller would change now, per customer and resource (read-only); exit 0 in sync, 2 changes pending, 1 error'))
+    .option('--markdown', 'a pull request comment')
+    .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
+    .option('--concurrency <n>', 'customers planned in parallel (default 8)')
+    .action(run((customer: string | undefined, options) => plan(customer, options)));
+  common(program.command('onboard <customer>').description("the customer's exposure: host check, tunnel, DNS, cloudflared (plan unless --apply)"))
+    .option('--apply', 'make the changes')
+    .option('--markdown', 'a pull request comment')
+    .action(run((customer: string, options) => onboard(customer, options)));
+  common(program.command('apply <customer>').description('reconcile every resource of one customer (plan unless --apply)'))
+    .option('--apply', 'make the changes')
+    .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
+    .option('--markdown', 'a pull request comment')
+    .action(run((customer: string, options) => apply(customer, options)));
+
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
   lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));
   lab.command('status').description('is every part ready').option('--json', 'machine-readable output').action(run((o) => labStatusCommand(o)));

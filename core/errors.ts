@@ -14,6 +14,8 @@ export interface AxeErrorOptions {
   cause?: unknown;
   /** Process exit code when this error ends a CLI command (default 1). */
   exitCode?: number;
+  /** The runbook trap this error is (a name from reconcilers/traps.ts), set where it is classified. */
+  trap?: string;
 }
 
 export class AxeError extends Error {
@@ -22,6 +24,7 @@ export class AxeError extends Error {
   readonly customer: string | undefined;
   readonly resource: string | undefined;
   readonly exitCode: number;
+  readonly trap: string | undefined;
 
   constructor(errorClass: ErrorClass, message: string, options: AxeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +34,7 @@ export class AxeError extends Error {
     this.customer = options.customer;
     this.resource = options.resource;
     this.exitCode = options.exitCode ?? 1;
+    this.trap = options.trap;
   }
 
   /** The one line a person sees: `customer/resource: message — fix: …`. */

@@ -61,7 +61,27 @@ export const ControllerConfig = z.strictObject({
     /** Vault item holding the API token. */
     token_secret: z.string().min(1).default('CLOUDFLARE_API_TOKEN'),
     requests_per_5m: z.number().int().min(1).max(1200).default(1000),
+    /**
+     * Where public endpoints are requested (the Host header still names the
+     * customer's domain). Unset: the real internet. The lab sets its edge stand-in.
+     */
+    edge_url: z.string().regex(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+\/?$/, { message: 'must be a loopback http URL (the lab edge)' }).optional(),
   }),
+  /** How cloudflared runs on the hosts. */
+  cloudflared: z
+    .strictObject({
+      /** auto: a LaunchDaemon where launchctl exists (macOS), else a container. */
+      mode: z.enum(['auto', 'launchd', 'container']).default('auto'),
+      /** Image for container mode. */
+      image: z.string().min(1).default('cloudflare/cloudflared:latest'),
+      /** Extra `docker run -p` publications in container mode (the lab publishes its edge port). */
+      publish: z.array(z.string().regex(/^[0-9.:]+$/, { message: 'must be a docker -p value like 127.0.0.1::8080' })).default([]),
+      /** Metrics / readiness port of cloudflared on the host (launchd mode). */
+      metrics_port: z.number().int().min(1).max(65535).default(20241),
+    })
+    .default({ mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 }),
+  /** bw CLI versions above this crash against the Vaultwarden (OIDCWarden) fork; null when the vault is not that fork. */
+  bw_max_version: z.union([z.string().regex(/^\d+\.\d+\.\d+$/), z.null()]).default('2025.7.0'),
   tailscale: z
     .strictObject({
       binary: z.string().min(1).default('tailscale'),

@@ -95,7 +95,7 @@ export class HostConnection {
   async writeFile(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
     const q = shellQuote(path);
     const script = `set -e; p=${q}; case "$p" in "~/"*) p="$HOME/\${p#"~/"}";; esac; d=$(dirname "$p"); mkdir -p "$d"; t="$p.axe-tmp.$$"; umask 077; cat > "$t"; chmod ${mode.toString(8)} "$t"; mv -f "$t" "$p"`;
-    const result = await this.exec(`sh -c ${shellQuote(script)}`, { stdin: content });
+    const result = await this.exec(`/bin/sh -c ${shellQuote(script)}`, { stdin: content });
     if (result.code !== 0) throw transient(`cannot write ${path} on ${this.target.name}: ${result.stderr.trim().split('\n')[0] ?? ''}`, { resource: 'host' });
   }
 
@@ -139,16 +139,16 @@ export function connect(target: SshTarget, credentials: SshCredentials, timeoutM
 function classify(target: SshTarget, error: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | null): AxeError {
   const where = `${target.user}@${target.name}`;
   if (verdict === 'mismatch') {
-    return terminal(`host key of ${target.name} differs from the pinned one`, { resource: 'host', fix: 'verify the Mac mini was really reinstalled, then replace its line in the pinned known_hosts', cause: error });
+    return terminal(`host key of ${target.name} differs from the pinned one`, { resource: 'host', fix: 'verify the Mac mini was really reinstalled, then replace its line in the pinned known_hosts', cause: error, trap: 'ssh-host-key-changed' });
   }
   if (verdict === 'unknown') {
     return terminal(`host key of ${target.name} is not pinned`, { resource: 'host', fix: `add ${target.name}'s key to the pinned known_hosts (ssh-keyscan -p ${target.port} ${target.address}, verified out of band)`, cause: error });
   }
   if (error.level === 'client-authentication') {
-    return terminal(`SSH key refused for ${where}`, { resource: 'host', fix: `add the operator's public key to ~${target.user}/.ssh/authorized_keys on the Mac mini`, cause: error });
+    return terminal(`SSH key refused for ${where}`, { resource: 'host', fix: `add the operator's public key to ~${target.user}/.ssh/authorized_keys on the Mac mini`, cause: error, trap: 'ssh-key-refused' });
   }
   if (error.level === 'client-timeout' || error.code === 'ETIMEDOUT') {
-    return transient(`SSH to ${where} timed out`, { resource: 'host', fix: 'the Mac mini may be asleep or offline: check Tailscale and `pmset -g`', cause: error });
+    return transient(`SSH to ${where} timed out`, { resource: 'host', fix: 'the Mac mini may be asleep or offline: check Tailscale and `pmset -g`', cause: error, trap: 'host-asleep' });
   }
   return transient(`SSH to ${where} failed (${error.code ?? error.level ?? 'error'})`, { resource: 'host', fix: 'check that the Mac mini is online in the tailnet and sshd runs', cause: error });
 }

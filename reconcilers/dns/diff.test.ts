@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DnsDesired, type DnsRecord, diffDns, healthDns, ownerComment } from './diff.js';
 
-const desired: DnsDesired = { customer: 'demo', zoneId: 'z1', name: 'demo.axelabs.ai', target: 't-123.cfargotunnel.com' };
+const desired: DnsDesired = { customer: 'demo', zone: 'axelabs.ai', name: 'demo.axelabs.ai', target: 't-123.cfargotunnel.com' };
 const record = (over: Partial<DnsRecord>): DnsRecord => ({ id: 'r1', name: 'demo.axelabs.ai', type: 'CNAME', content: 't-123.cfargotunnel.com', proxied: true, comment: ownerComment('demo'), ...over });
 
 describe('dns diff', () => {

@@ -20,7 +20,7 @@ export interface DnsRecord {
 
 export interface DnsDesired {
   customer: string;
-  zoneId: string;
+  zone: string;
   name: string;
   /** `{tunnel-id}.cfargotunnel.com`, or null while the tunnel is still to be created. */
   target: string | null;
@@ -30,7 +30,7 @@ export interface DnsDesired {
 export type DnsObserved = DnsRecord[];
 
 export interface DnsPayload {
-  zoneId: string;
+  zone: string;
   recordId?: string;
   record: { name: string; type: 'CNAME'; content: string | null; proxied: true; comment: string };
 }
@@ -67,14 +67,14 @@ export function diffDns(desired: DnsDesired, observed: DnsObserved): Action<DnsP
   const record = { name: desired.name, type: 'CNAME' as const, content: desired.target, proxied: true as const, comment: ownerComment(desired.customer) };
   if (foreign.length > 0 || (!ours && !adoptable && txt.length > 0)) return [];
   if (adoptable) {
-    return [{ kind: 'dns', op: 'adopt', target, summary: `adopt CNAME ${desired.name} → ${adoptable.content} (mark it owned; id ${adoptable.id} kept)`, payload: { zoneId: desired.zoneId, recordId: adoptable.id, record } }];
+    return [{ kind: 'dns', op: 'adopt', target, summary: `adopt CNAME ${desired.name} → ${adoptable.content} (mark it owned; id ${adoptable.id} kept)`, payload: { zone: desired.zone, recordId: adoptable.id, record } }];
   }
   if (!ours) {
-    return [{ kind: 'dns', op: 'create', target, summary: `create CNAME ${desired.name} → ${desired.target ?? '(new tunnel).cfargotunnel.com'} (proxied)`, payload: { zoneId: desired.zoneId, record } }];
+    return [{ kind: 'dns', op: 'create', target, summary: `create CNAME ${desired.name} → ${desired.target ?? '(new tunnel).cfargotunnel.com'} (proxied)`, payload: { zone: desired.zone, record } }];
   }
   if (desired.target !== null && (ours.content !== desired.target || !ours.proxied)) {
     const what = [ours.content !== desired.target ? `${ours.content} → ${desired.target}` : null, !ours.proxied ? 'proxied off → on' : null].filter(Boolean).join(', ');
-    return [{ kind: 'dns', op: 'update', target, summary: `update CNAME ${desired.name}: ${what}`, payload: { zoneId: desired.zoneId, recordId: ours.id, record } }];
+    return [{ kind: 'dns', op: 'update', target, summary: `update CNAME ${desired.name}: ${what}`, payload: { zone: desired.zone, recordId: ours.id, record } }];
   }
   return [];
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadRepo } from '../../schemas/repo.js';
 import { EXAMPLE_REPO } from '../../test/helpers.js';
-import { CATCH_ALL, desiredIngress, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved } from './diff.js';
+import { CATCH_ALL, credentialsItemName, desiredIngress, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved } from './diff.js';
 
 const load = await loadRepo(EXAMPLE_REPO);
 assert.ok(load.ok);
@@ -24,33 +24,31 @@ describe('tunnel ingress', () => {
 });
 
 describe('tunnel diff', () => {
-  const desired: TunnelDesired = { customer: 'demo', accountId: 'acc', name: tunnelName('demo'), ingress: desiredIngress(state.customers, state.manifests, 'demo') };
-  const converged: TunnelObserved = { id: 't-1', name: 'axe-demo', status: 'healthy', connections: 2, ingress: desired.ingress };
+  const desired: TunnelDesired = { customer: 'demo', name: tunnelName('demo'), credentialsItem: credentialsItemName('demo') };
+  const converged: TunnelObserved = { tunnel: { id: 't-1', name: 'axe-demo', status: 'healthy', connections: 2 }, credentialsFingerprint: 'sha256:0123456789ab' };
 
   it('converged state plans nothing and is Healthy', () => {
     assert.deepEqual(diffTunnel(desired, converged), []);
     assert.equal(healthTunnel(desired, converged).status, 'Healthy');
   });
 
-  it('creates a missing tunnel, then sets its ingress', () => {
-    assert.deepEqual(diffTunnel(desired, null).map((a) => a.op), ['create', 'set-ingress']);
+  it('creates a missing tunnel, keeping its credentials in the vault', () => {
+    const actions = diffTunnel(desired, { tunnel: null, credentialsFingerprint: null });
+    assert.deepEqual(actions.map((a) => a.op), ['create']);
+    assert.equal(actions[0]?.payload.credentialsItem, 'CLOUDFLARED_DEMO_CREDENTIALS');
     assert.equal(healthTunnel(desired, null).status, 'Missing');
   });
 
-  it('adopts an existing tunnel: only ingress is set, never a re-create', () => {
-    const actions = diffTunnel(desired, { ...converged, ingress: null, status: 'inactive', connections: 0 });
-    assert.deepEqual(actions.map((a) => a.op), ['set-ingress']);
+  it('never re-creates a tunnel that exists, even when its credentials item is gone', () => {
+    const actions = diffTunnel(desired, { ...converged, credentialsFingerprint: null });
+    assert.deepEqual(actions.map((a) => a.op), ['adopt']);
     assert.equal(actions[0]?.payload.tunnelId, 't-1');
-  });
-
-  it('ingress drift is corrected', () => {
-    const drifted = { ...converged, ingress: [{ hostname: 'demo.axelabs.ai', service: 'http://evil:1' }, CATCH_ALL] };
-    assert.deepEqual(diffTunnel(desired, drifted).map((a) => a.op), ['set-ingress']);
-    assert.equal(healthTunnel(desired, drifted).reason, 'IngressDrift');
+    assert.equal(healthTunnel(desired, { ...converged, credentialsFingerprint: null }).reason, 'CredentialsNotInVault');
   });
 
   it('not connected yet is Progressing; lost connections are Degraded', () => {
-    assert.equal(healthTunnel(desired, { ...converged, status: 'inactive', connections: 0 }).status, 'Progressing');
-    assert.equal(healthTunnel(desired, { ...converged, status: 'down', connections: 0 }).status, 'Degraded');
+    const t = converged.tunnel!;
+    assert.equal(healthTunnel(desired, { ...converged, tunnel: { ...t, status: 'inactive', connections: 0 } }).status, 'Progressing');
+    assert.equal(healthTunnel(desired, { ...converged, tunnel: { ...t, status: 'down', connections: 0 } }).status, 'Degraded');
   });
 });

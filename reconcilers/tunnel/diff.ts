@@ -1,8 +1,12 @@
 /**
  * The customer's Cloudflare Tunnel: `axe-{customer}` in the operator's
- * account, remotely managed (config_src cloudflare), with ingress rules
- * `https://{public_domain}{path}` → the service, longest path first, and the
- * catch-all last. An existing tunnel of that name is adopted, never recreated.
+ * account, locally managed (config_src local): its ingress rules live in the
+ * cloudflared config.yml that the cloudflared reconciler renders and pushes to
+ * the Mac mini (the runbook's step 7), so the rules in force are observed on
+ * the host, in its one batched round trip, and a fleet scan costs Cloudflare
+ * one tunnel list whatever the number of customers. An existing tunnel of
+ * that name is adopted, never recreated; its credentials are kept in the
+ * operator vault (derived from its connector token when adopted).
  */
 import type { CustomersFile } from '../../schemas/customers.js';
 import type { ServiceManifest } from '../../schemas/service-manifest.js';
@@ -16,27 +20,28 @@ export interface IngressRule {
 
 export interface TunnelDesired {
   customer: string;
-  accountId: string;
   name: string;
-  ingress: IngressRule[];
+  /** Vault item holding the tunnel's credentials JSON (what cloudflared runs with). */
+  credentialsItem: string;
 }
 
 export interface TunnelObserved {
-  id: string;
-  name: string;
-  /** inactive (never connected), healthy, degraded, down. */
-  status: string;
-  connections: number;
-  /** The remotely managed ingress, or null when none was ever set. */
-  ingress: IngressRule[] | null;
+  /** The tunnel of that name in the account, or null. */
+  tunnel: { id: string; name: string; status: string; connections: number } | null;
+  /** The vault's fingerprint of the tunnel's credentials item, null when the vault lacks it. */
+  credentialsFingerprint: string | null;
 }
 
-export type TunnelPayload = { accountId: string; name: string; tunnelId?: string; ingress: IngressRule[] };
+export type TunnelPayload = { name: string; tunnelId?: string; credentialsItem: string };
 
 export const CATCH_ALL: IngressRule = { service: 'http_status:404' };
 
 export function tunnelName(customer: string): string {
   return `axe-${customer}`;
+}
+
+export function credentialsItemName(customer: string): string {
+  return `CLOUDFLARED_${customer.toUpperCase().replace(/-/g, '_')}_CREDENTIALS`;
 }
 
 /**
@@ -61,22 +66,24 @@ export function desiredIngress(customers: CustomersFile, manifests: Map<string, 
   ];
 }
 
-function sameIngress(a: IngressRule[] | null, b: IngressRule[]): boolean {
+export function sameIngress(a: IngressRule[] | null, b: IngressRule[]): boolean {
   if (!a || a.length !== b.length) return false;
   return a.every((rule, i) => rule.hostname === b[i]!.hostname && rule.path === b[i]!.path && rule.service === b[i]!.service);
 }
 
+/**
+ * Creates the tunnel when no tunnel has its name (never re-creates one that
+ * exists: an existing one is adopted), and keeps its credentials in the vault:
+ * for an adopted tunnel they are derived from its connector token.
+ */
 export function diffTunnel(desired: TunnelDesired, observed: TunnelObserved | null): Action<TunnelPayload>[] {
   const target = `tunnel:${desired.name}`;
-  const payload = { accountId: desired.accountId, name: desired.name, ingress: desired.ingress };
-  if (!observed) {
-    return [
-      { kind: 'tunnel', op: 'create', target, summary: `create tunnel ${desired.name} (remotely managed)`, payload },
-      { kind: 'tunnel', op: 'set-ingress', target, summary: `set ingress: ${describeIngress(desired.ingress)}`, payload },
-    ];
+  const tunnel = observed?.tunnel ?? null;
+  if (!tunnel) {
+    return [{ kind: 'tunnel', op: 'create', target, summary: `create tunnel ${desired.name}; keep its credentials in the vault as ${desired.credentialsItem}`, payload: { name: desired.name, credentialsItem: desired.credentialsItem } }];
   }
-  if (!sameIngress(observed.ingress, desired.ingress)) {
-    return [{ kind: 'tunnel', op: 'set-ingress', target, summary: `set ingress: ${describeIngress(desired.ingress)}`, payload: { ...payload, tunnelId: observed.id } }];
+  if (!observed?.credentialsFingerprint) {
+    return [{ kind: 'tunnel', op: 'adopt', target, summary: `adopt tunnel ${desired.name} (id ${tunnel.id} kept); store its credentials in the vault as ${desired.credentialsItem}`, payload: { name: desired.name, tunnelId: tunnel.id, credentialsItem: desired.credentialsItem } }];
   }
   return [];
 }
@@ -86,9 +93,10 @@ export function describeIngress(rules: IngressRule[]): string {
 }
 
 export function healthTunnel(desired: TunnelDesired, observed: TunnelObserved | null): Health {
-  if (!observed) return { status: 'Missing', reason: 'NotFound', message: `no tunnel named ${desired.name}` };
-  if (!sameIngress(observed.ingress, desired.ingress)) return { status: 'Degraded', reason: 'IngressDrift', message: `ingress differs from the desired ${desired.ingress.length} rules` };
-  if (observed.status === 'healthy' && observed.connections > 0) return { status: 'Healthy', reason: 'Connected', message: `${observed.connections} connection(s)` };
-  if (observed.status === 'inactive') return { status: 'Progressing', reason: 'NotConnected', message: 'tunnel exists; cloudflared has not connected yet' };
-  return { status: 'Degraded', reason: 'Disconnected', message: `tunnel status ${observed.status}: cloudflared is not connected` };
+  const tunnel = observed?.tunnel ?? null;
+  if (!tunnel) return { status: 'Missing', reason: 'NotFound', message: `no tunnel named ${desired.name}` };
+  if (!observed?.credentialsFingerprint) return { status: 'Progressing', reason: 'CredentialsNotInVault', message: `tunnel ${tunnel.id} exists; its credentials are not in the vault yet` };
+  if (tunnel.status === 'healthy' && tunnel.connections > 0) return { status: 'Healthy', reason: 'Connected', message: `tunnel ${tunnel.id}: ${tunnel.connections} connection(s)` };
+  if (tunnel.status === 'inactive') return { status: 'Progressing', reason: 'NotConnected', message: `tunnel ${tunnel.id} exists; cloudflared has not connected yet` };
+  return { status: 'Degraded', reason: 'Disconnected', message: `tunnel ${tunnel.id} is ${tunnel.status}: cloudflared is not connected` };
 }

@@ -1,0 +1,115 @@
+/**
+ * `axe plan`, `axe onboard`, `axe apply`: the controller's reconcile, run once
+ * from the command line for one customer (or all, for plan), limited to the
+ * kinds the verb covers, acting only with --apply.
+ */
+import Bottleneck from 'bottleneck';
+import { terminal } from '../../core/errors.js';
+import { openProviders } from '../../providers/index.js';
+import { openVault } from '../../providers/vault/index.js';
+import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
+import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
+import type { ReconcileEnv } from '../../reconcilers/runtime.js';
+import { newScan } from '../../reconcilers/scan.js';
+import type { Kind } from '../../reconcilers/types.js';
+import { formatIssue } from '../../schemas/load.js';
+import { loadRepo } from '../../schemas/repo.js';
+import { printJson, progress } from '../output.js';
+import { loadSettings, resolveRepo } from '../settings.js';
+
+export interface ReconcileCliOptions {
+  repo?: string;
+  config?: string;
+  apply?: boolean;
+  json?: boolean;
+  markdown?: boolean;
+  only?: string;
+  concurrency?: string;
+}
+
+/** Builds the reconcile environment from the operator's settings and the config repo. */
+export async function openEnv(options: { repo?: string; config?: string }): Promise<ReconcileEnv> {
+  const settings = await loadSettings(options);
+  const root = resolveRepo(options, settings);
+  const load = await loadRepo(root);
+  if (!load.ok) {
+    for (const issue of load.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    throw terminal(`the config repo ${root} is invalid (${load.issues.length} error(s) above); nothing was planned or changed`, { fix: 'run axe validate and fix the errors' });
+  }
+  const vault = openVault(settings.vault);
+  const providers = await openProviders(settings.config, vault);
+  const config = settings.config;
+  return {
+    state: load.state,
+    settings: {
+      zone: settings.zone,
+      publicEdgeUrl: config?.cloudflare.edge_url ?? null,
+      cloudflareTokenSecret: config?.cloudflare.token_secret ?? 'CLOUDFLARE_API_TOKEN',
+      bwMaxVersion: config ? config.bw_max_version : '2025.7.0',
+      cloudflared: config?.cloudflared ?? { mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 },
+    },
+    providers,
+    scan: newScan(providers, settings.zone),
+    revision: null,
+  };
+}
+
+function parseKinds(only: string | undefined): Kind[] | undefined {
+  if (!only) return undefined;
+  const known = RECONCILERS.map((r) => r.kind);
+  const kinds = only.split(',').map((k) => k.trim()).filter(Boolean);
+  const bad = kinds.find((k) => !known.includes(k as Kind));
+  if (bad) throw terminal(`unknown resource kind "${bad}"`, { fix: `use one or more of ${known.join(', ')}` });
+  return kinds as Kind[];
+}
+
+function progressLine(event: ProgressEvent): void {
+  if (event.phase === 'act' && event.action) progress(`${event.customer}/${event.kind}: ${event.action.summary}`);
+  if (event.phase === 'done' && event.result) progress(`${event.customer}/${event.kind}: ${event.result.sync}, ${event.result.health.status}${event.result.error ? ` (${event.result.error.message})` : ''}`);
+}
+
+async function runAll(env: ReconcileEnv, customers: string[], options: ReconcileCliOptions, only: readonly Kind[] | undefined): Promise<CustomerResult[]> {
+  const limiter = new Bottleneck({ maxConcurrent: Math.max(1, Number(options.concurrency ?? 8) || 8) });
+  const verbose = !options.json && !options.markdown && (options.apply || customers.length === 1);
+  try {
+    return await Promise.all(
+      customers.map((id) =>
+        limiter.schedule(() => reconcileCustomer(env, id, { apply: Boolean(options.apply), ...(only ? { only } : {}), ...(verbose ? { onProgress: progressLine } : {}) })),
+      ),
+    );
+  } finally {
+    env.providers.hosts.close();
+  }
+}
+
+function print(results: CustomerResult[], options: ReconcileCliOptions, title: string): void {
+  if (options.json) printJson(resultJson(results, Boolean(options.apply)));
+  else if (options.markdown) process.stdout.write(renderMarkdown(results, title));
+  else process.stdout.write(renderText(results, Boolean(options.apply)));
+}
+
+/** `axe plan [customer]`: read-only. Exit 0 in sync, 2 changes pending, 1 error. */
+export async function plan(customer: string | undefined, options: ReconcileCliOptions): Promise<number> {
+  if (options.apply) throw terminal('axe plan never changes anything', { fix: 'use axe apply CUSTOMER --apply or axe onboard CUSTOMER --apply' });
+  const env = await openEnv(options);
+  const ids = customer ? [customer] : Object.keys(env.state.customers.customers);
+  const results = await runAll(env, ids, options, parseKinds(options.only));
+  print(results, options, customer ? `axe plan ${customer}` : 'axe plan');
+  return planExitCode(results);
+}
+
+/** `axe onboard CUSTOMER [--apply]`: host, tunnel, DNS, cloudflared. */
+export async function onboard(customer: string, options: ReconcileCliOptions): Promise<number> {
+  const env = await openEnv(options);
+  const results = await runAll(env, [customer], options, EXPOSURE_KINDS);
+  print(results, options, `axe onboard ${customer}`);
+  return options.apply ? (results.some((r) => r.resources.some((k) => k.error)) ? 1 : 0) : planExitCode(results);
+}
+
+/** `axe apply CUSTOMER [--only kinds] [--apply]`: every kind (or those named). */
+export async function apply(customer: string, options: ReconcileCliOptions): Promise<number> {
+  const env = await openEnv(options);
+  const results = await runAll(env, [customer], options, parseKinds(options.only));
+  print(results, options, `axe apply ${customer}`);
+  return options.apply ? (results.some((r) => r.resources.some((k) => k.error)) ? 1 : 0) : planExitCode(results);
+}

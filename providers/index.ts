@@ -1,0 +1,48 @@
+/**
+ * Opens every provider the reconcilers use from the operator's config: the
+ * vault, Cloudflare (token read from the vault), the hosts (SSH), the tailnet
+ * and public HTTP. The one place where the outside world is wired in.
+ *
+ * Rules:
+ * - A missing Cloudflare token is not a crash: Cloudflare is null and every
+ *   kind that needs it reports the `cloudflare-token-missing` trap.
+ * - Nothing here logs a secret; the token goes from the vault to the SDK.
+ */
+import { AxeError, terminal } from '../core/errors.js';
+import { TRAPS } from '../reconcilers/traps.js';
+import type { Providers } from '../reconcilers/runtime.js';
+import type { ControllerConfig } from '../schemas/controller-config.js';
+import { openCloudflare } from './cloudflare/index.js';
+import { openHostAccess } from './host/access.js';
+import { publicFetcher } from './public/index.js';
+import { readTailscaleStatus } from './tailscale/index.js';
+import type { VaultProvider } from './vault/types.js';
+
+export async function openProviders(config: ControllerConfig | null, vault: VaultProvider): Promise<Providers> {
+  const ssh = config?.ssh ?? { default_user: 'axe', overrides: {}, tool_paths: [] };
+  let cloudflare: Providers['cloudflare'] = null;
+  let cloudflareError: Error | null = null;
+  if (!config) {
+    cloudflareError = terminal('Cloudflare is not configured (no axe config)', { resource: 'cloudflare', fix: 'write ~/.axe/config.yaml with cloudflare.account_id (see examples/axe-config.yaml)' });
+  } else {
+    try {
+      const token = await vault.get(config.cloudflare.token_secret);
+      if (!token) {
+        cloudflareError = terminal(`the Cloudflare API token (${config.cloudflare.token_secret}) is not in the vault`, { resource: 'cloudflare', fix: TRAPS['cloudflare-token-missing'], trap: 'cloudflare-token-missing' });
+      } else {
+        cloudflare = openCloudflare({ baseURL: config.cloudflare.api_base_url, accountId: config.cloudflare.account_id, token, requestsPer5m: config.cloudflare.requests_per_5m });
+      }
+    } catch (error) {
+      cloudflareError = error instanceof AxeError ? error : terminal('cannot read the Cloudflare token from the vault', { resource: 'cloudflare', cause: error, fix: 'check the vault (axe vault login)' });
+    }
+  }
+  const binary = config?.tailscale.binary ?? 'tailscale';
+  return {
+    cloudflare,
+    cloudflareError,
+    vault,
+    hosts: openHostAccess(ssh),
+    tailnet: () => readTailscaleStatus({ binary }),
+    fetchPublic: publicFetcher(config?.cloudflare.edge_url ?? null),
+  };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CATCH_ALL } from '../tunnel/diff.js';
+import { type CloudflaredObserved, desiredCloudflared, diffCloudflared, healthCloudflared, sha256 } from './diff.js';
+import { parseObservation, serviceSpec } from './service.js';
+
+const credentialsSha = sha256('{"AccountTag":"a","TunnelSecret":"s","TunnelID":"t-1"}\n');
+const desired = desiredCloudflared({
+  customer: 'demo',
+  tunnelId: 't-1',
+  ingress: [{ hostname: 'demo.axelabs.ai', path: '^/frame(/|$)', service: 'http://frame-proxy:8080' }, CATCH_ALL],
+  credentialsItem: 'CLOUDFLARED_DEMO_CREDENTIALS',
+  credentialsFingerprint: `sha256:${credentialsSha.slice(0, 12)}`,
+  publicDomain: 'demo.axelabs.ai',
+  serviceSpec: serviceSpec('auto', 'img', [], 20241),
+});
+const converged: CloudflaredObserved = {
+  manager: 'container',
+  config: { sha256: desired.configSha256!, mode: '644' },
+  credentials: { sha256: credentialsSha, mode: '600' },
+  service: { state: 'running', ready: true, hash: desired.serviceHash },
+  publicTrace: { ok: true, status: 200, detail: 'ok' },
+};
+
+describe('cloudflared diff', () => {
+  it('converged state plans nothing and is Healthy', () => {
+    assert.deepEqual(diffCloudflared(desired, converged), []);
+    assert.equal(healthCloudflared(desired, converged).status, 'Healthy');
+  });
+
+  it('renders the tunnel id and the ingress with the catch-all last', () => {
+    assert.match(desired.configText!, /^tunnel: t-1$/m);
+    assert.match(desired.configText!, /service: http_status:404\n$/);
+  });
+
+  it('a fresh host gets config, credentials and a start', () => {
+    const fresh: CloudflaredObserved = { ...converged, config: null, credentials: null, service: { state: 'missing', ready: null, hash: null }, publicTrace: null };
+    assert.deepEqual(diffCloudflared(desired, fresh).map((a) => a.op), ['push-config', 'push-credentials', 'reload']);
+    assert.equal(healthCloudflared(desired, fresh).reason, 'ConfigMissing');
+  });
+
+  it('an edited config on the host is pushed back and the service restarted', () => {
+    const drifted = { ...converged, config: { sha256: 'f'.repeat(64), mode: '644' } };
+    assert.deepEqual(diffCloudflared(desired, drifted).map((a) => a.op), ['push-config', 'reload']);
+    assert.equal(healthCloudflared(desired, drifted).reason, 'ConfigDrift');
+  });
+
+  it('credentials readable by others are re-pushed 0600', () => {
+    const loose = { ...converged, credentials: { sha256: credentialsSha, mode: '644' } };
+    const actions = diffCloudflared(desired, loose);
+    assert.deepEqual(actions.map((a) => a.op), ['push-credentials', 'reload']);
+    assert.match(actions[0]!.summary, /mode 644/);
+  });
+
+  it('a stopped service is restarted; one started with other settings too', () => {
+    assert.deepEqual(diffCloudflared(desired, { ...converged, service: { state: 'stopped', ready: null, hash: desired.serviceHash } }).map((a) => a.op), ['reload']);
+    assert.deepEqual(diffCloudflared(desired, { ...converged, service: { state: 'running', ready: true, hash: 'old' } }).map((a) => a.op), ['reload']);
+  });
+
+  it('public trace failing is Degraded with the URL; a gui/ domain load names the trap', () => {
+    const h = healthCloudflared(desired, { ...converged, publicTrace: { ok: false, status: 530, detail: 'HTTP 530' } });
+    assert.equal(h.reason, 'PublicUnreachable');
+    assert.match(h.message, /demo\.axelabs\.ai\/cdn-cgi\/trace/);
+    assert.equal(healthCloudflared(desired, { ...converged, launchdGuiDomain: true }).trap?.trap, 'launchd-gui-domain');
+  });
+
+  it('plans the whole setup before the tunnel exists', () => {
+    const early = desiredCloudflared({ customer: 'demo', tunnelId: null, ingress: [CATCH_ALL], credentialsItem: 'X', credentialsFingerprint: null, publicDomain: 'demo.axelabs.ai', serviceSpec: '' });
+    assert.deepEqual(diffCloudflared(early, null).map((a) => a.op), ['push-config', 'push-credentials', 'reload']);
+  });
+
+  it('parses the host observation of both managers', () => {
+    const c = parseObservation(`file_config.yml=${'a'.repeat(64)} 644\nfile_credentials.json=${'b'.repeat(64)} 600\nmanager=container\ncontainer=running|healthy|h1\n`);
+    assert.deepEqual(c, { manager: 'container', config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' }, state: 'running', ready: true, hash: 'h1', guiDomain: false });
+    const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n');
+    assert.equal(l.manager, 'launchd');
+    assert.equal(l.ready, false);
+    assert.equal(l.guiDomain, true);
+    assert.equal(parseObservation('manager=container\nstate=missing\n').state, 'missing');
+  });
+});

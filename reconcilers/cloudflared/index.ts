@@ -1,0 +1,113 @@
+/**
+ * The cloudflared reconciler: renders config.yml from the customer's ingress
+ * (services with an ingress path, longest first, catch-all last), pushes it
+ * and the tunnel credentials (from the vault, 0600, over stdin) to the host,
+ * and (re)starts the service when a file or the way it runs changed. Its host
+ * observation rides in the host's one batched round trip.
+ */
+import { terminal, transient } from '../../core/errors.js';
+import { runSections } from '../../providers/host/sections.js';
+import type { HostObserved } from '../host/diff.js';
+import type { CustomerContext, ResourceReconciler } from '../runtime.js';
+import { SCAN_KEYS } from '../scan.js';
+import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
+import type { TunnelObserved } from '../tunnel/diff.js';
+import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
+import { observeScript, parseObservation, serviceSpec, startScript } from './service.js';
+
+export const CLOUDFLARED_SECTION = 'cloudflared';
+
+function settings(ctx: CustomerContext) {
+  return ctx.env.settings.cloudflared;
+}
+
+/** The host must answer SSH before anything is pushed to it. */
+function hostReachable(ctx: CustomerContext): HostObserved | null {
+  const host = ctx.results.get('host');
+  const observed = host?.observed as HostObserved | null | undefined;
+  if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource: 'cloudflared', fix: host?.health.trap?.fix ?? 'see the host resource' });
+  return observed;
+}
+
+export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, CloudflaredObserved, CloudflaredPayload> = {
+  kind: 'cloudflared',
+  dependsOn: ['host', 'tunnel'],
+  desired(ctx) {
+    const observed = ctx.results.get('tunnel')?.observed as TunnelObserved | null | undefined;
+    const tunnel = observed?.tunnel ?? null;
+    const s = settings(ctx);
+    return desiredCloudflared({
+      customer: ctx.id,
+      tunnelId: tunnel?.id ?? null,
+      ingress: desiredIngress(ctx.env.state.customers, ctx.env.state.manifests, ctx.id),
+      credentialsItem: credentialsItemName(ctx.id),
+      credentialsFingerprint: observed?.credentialsFingerprint ?? null,
+      publicDomain: ctx.customer.public_domain,
+      serviceSpec: serviceSpec(s.mode, s.image, s.publish, s.metrics_port),
+    });
+  },
+  hostSection(ctx) {
+    const s = settings(ctx);
+    return { name: CLOUDFLARED_SECTION, script: observeScript(ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths) };
+  },
+  async observe(ctx, desired) {
+    hostReachable(ctx);
+    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
+    const section = sections.get(CLOUDFLARED_SECTION);
+    if (!section) throw transient('the cloudflared observation did not come back from the host', { customer: ctx.id, resource: 'cloudflared' });
+    const seen = parseObservation(section.output);
+    let publicTrace: CloudflaredObserved['publicTrace'] = null;
+    if (seen.state === 'running' && desired.tunnelId) {
+      try {
+        const res = await ctx.env.providers.fetchPublic(desired.publicTraceUrl, 5000);
+        const ok = res.status === 200 && /(^|\n)colo=/.test(res.body);
+        publicTrace = { ok, status: res.status, detail: ok ? 'ok' : `HTTP ${res.status}` };
+      } catch (error) {
+        publicTrace = { ok: false, status: 0, detail: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
+      }
+    }
+    return {
+      manager: seen.manager,
+      config: seen.config,
+      credentials: seen.credentials,
+      service: { state: seen.state, ready: seen.ready, hash: seen.hash },
+      publicTrace,
+      ...(seen.guiDomain ? { launchdGuiDomain: true } : {}),
+    };
+  },
+  diff: diffCloudflared,
+  health: healthCloudflared,
+  async act(ctx, desired, action) {
+    hostReachable(ctx);
+    if (!desired.tunnelId || !desired.configText || !desired.serviceHash) {
+      throw terminal(`the tunnel for ${ctx.id} or its credentials are not ready`, { customer: ctx.id, resource: 'cloudflared', fix: 'reconcile the tunnel first (axe onboard runs it before cloudflared)' });
+    }
+    const connection = await ctx.env.providers.hosts.connection(ctx.target);
+    if (action.op === 'push-config') {
+      await connection.writeFile(`~/${CLOUDFLARED_DIR}/config.yml`, desired.configText, 0o644);
+      return;
+    }
+    if (action.op === 'push-credentials') {
+      const value = await ctx.env.providers.vault.get(desired.credentialsItem);
+      if (!value) throw terminal(`${desired.credentialsItem} is not in the vault`, { customer: ctx.id, resource: 'cloudflared', fix: 'let the tunnel reconciler store it (axe onboard --apply)' });
+      await connection.writeFile(`~/${CLOUDFLARED_DIR}/credentials.json`, value.reveal(), 0o600);
+      return;
+    }
+    if (action.op === 'reload') {
+      const sections = await runSections(connection, [{ name: 'manager', script: observeScript(ctx.id, settings(ctx).mode, settings(ctx).metrics_port, ctx.env.providers.hosts.toolPaths) }]);
+      const manager = parseObservation(sections.get('manager')?.output ?? '').manager;
+      if (manager === 'none') throw terminal('neither launchctl nor docker was found on the host', { customer: ctx.id, resource: 'cloudflared', fix: 'install cloudflared with Homebrew (macOS) or Docker' });
+      const s = settings(ctx);
+      const script = startScript({ customer: ctx.id, manager, serviceHash: desired.serviceHash, tunnelId: desired.tunnelId, image: s.image, publish: s.publish, metricsPort: s.metrics_port, toolPaths: ctx.env.providers.hosts.toolPaths });
+      const result = await connection.exec('/bin/sh -s', { stdin: script, timeoutMs: 90_000 });
+      if (result.code !== 0) {
+        const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
+        throw transient(`starting cloudflared failed: ${detail}`, { customer: ctx.id, resource: 'cloudflared', fix: 'see the cloudflared log on the host; axe retries' });
+      }
+    }
+  },
+  cacheKeys(ctx) {
+    return [SCAN_KEYS.host(ctx.target), SCAN_KEYS.vault];
+  },
+};
+

@@ -1,0 +1,196 @@
+/**
+ * The shell that observes and (re)starts cloudflared on a host, for both
+ * service managers: a LaunchDaemon in launchd's system domain on macOS (a
+ * gui/ LaunchAgent fails over SSH without a GUI login: the runbook's trap),
+ * or a container on a host with Docker and no launchd (the lab's hosts).
+ *
+ * Rules:
+ * - Scripts are pure functions of their inputs; every value in them is
+ *   shell-quoted. No secret is ever in a script: the credentials file is
+ *   written separately, over stdin.
+ * - Tools are called by absolute path (the non-login PATH trap).
+ */
+import { DEFAULT_TOOL_DIRS } from '../../providers/host/probe.js';
+import { shellQuote } from '../../providers/host/ssh.js';
+import { CLOUDFLARED_DIR, type ServiceManager } from './diff.js';
+
+export const LAUNCHD_LABEL = 'ai.axelabs.cloudflared';
+export const LAUNCHD_PLIST = `/Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`;
+export const LOADED_FILE = '.loaded';
+
+export function containerName(customer: string): string {
+  return `axe-cloudflared-${customer}`;
+}
+
+function dirList(extra: readonly string[]): string {
+  return [...extra, ...DEFAULT_TOOL_DIRS].map((d) => (d.startsWith('~/') ? `"$HOME"/${shellQuote(d.slice(2))}` : shellQuote(d))).join(' ');
+}
+
+/** Finds a tool by absolute path into a shell variable. */
+function findTool(variable: string, tool: string, extra: readonly string[]): string {
+  return `${variable}=""; for d in ${dirList(extra)}; do if [ -x "$d/${tool}" ]; then ${variable}="$d/${tool}"; break; fi; done`;
+}
+
+const SUM = [
+  'sum() { if [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$1" | cut -d" " -f1; elif command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d" " -f1; else openssl dgst -sha256 -r "$1" | cut -d" " -f1; fi; }',
+  'mode() { stat -f %Lp "$1" 2>/dev/null || stat -c %a "$1" 2>/dev/null; }',
+].join('\n');
+
+/** Read-only: file hashes and modes, the manager, the service state and its hash. */
+export function observeScript(customer: string, manager: 'auto' | ServiceManager, metricsPort: number, toolPaths: readonly string[]): string {
+  const lines = [
+    SUM,
+    `d="$HOME/${CLOUDFLARED_DIR}"`,
+    'for f in config.yml credentials.json; do if [ -f "$d/$f" ]; then printf "file_%s=%s %s\\n" "$f" "$(sum "$d/$f")" "$(mode "$d/$f")"; fi; done',
+    `m=${shellQuote(manager)}`,
+    'if [ "$m" = auto ]; then if [ -x /bin/launchctl ]; then m=launchd; else m=container; fi; fi',
+    'if [ "$m" = launchd ]; then',
+    '  printf "manager=launchd\\n"',
+    `  if out=$(/bin/launchctl print system/${LAUNCHD_LABEL} 2>/dev/null); then`,
+    '    case "$out" in *"state = running"*) printf "state=running\\n";; *) printf "state=stopped\\n";; esac',
+    `    if /usr/bin/curl -fsS -m 3 -o /dev/null http://127.0.0.1:${metricsPort}/ready; then printf "ready=yes\\n"; else printf "ready=no\\n"; fi`,
+    `    [ -f "$d/${LOADED_FILE}" ] && printf "hash=%s\\n" "$(cat "$d/${LOADED_FILE}")"`,
+    '  else printf "state=missing\\n"; fi',
+    `  if /bin/launchctl print "gui/$(id -u)/${LAUNCHD_LABEL}" >/dev/null 2>&1; then printf "gui_domain=yes\\n"; fi`,
+    'else',
+    `  ${findTool('D', 'docker', toolPaths)}`,
+    '  if [ -z "$D" ]; then printf "manager=none\\n"; exit 0; fi',
+    '  printf "manager=container\\n"',
+    `  if info=$("$D" inspect --format '{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{index .Config.Labels "ai.axelabs.axe.service-hash"}}' ${shellQuote(containerName(customer))} 2>/dev/null); then`,
+    '    printf "container=%s\\n" "$info"',
+    '  else printf "state=missing\\n"; fi',
+    'fi',
+  ];
+  return lines.join('\n');
+}
+
+export interface ServiceObservation {
+  manager: ServiceManager | 'none';
+  config: { sha256: string; mode: string } | null;
+  credentials: { sha256: string; mode: string } | null;
+  state: 'running' | 'stopped' | 'missing';
+  ready: boolean | null;
+  hash: string | null;
+  guiDomain: boolean;
+}
+
+/** Parses the observe script's output (pure). */
+export function parseObservation(output: string): ServiceObservation {
+  const values = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const file = (key: string) => {
+    const [sha, mode] = (values.get(key) ?? '').split(' ');
+    return sha && mode ? { sha256: sha, mode } : null;
+  };
+  const manager = values.get('manager');
+  let state: ServiceObservation['state'] = 'missing';
+  let ready: boolean | null = null;
+  let hash: string | null = values.get('hash') ?? null;
+  const container = values.get('container');
+  if (container !== undefined) {
+    const [status, health, label] = container.split('|');
+    state = status === 'running' ? 'running' : 'stopped';
+    ready = health ? health === 'healthy' : null;
+    hash = label || null;
+  } else if (values.get('state') === 'running' || values.get('state') === 'stopped') {
+    state = values.get('state') as 'running' | 'stopped';
+    ready = values.has('ready') ? values.get('ready') === 'yes' : null;
+  }
+  return {
+    manager: manager === 'launchd' || manager === 'container' ? manager : 'none',
+    config: file('file_config.yml'),
+    credentials: file('file_credentials.json'),
+    state,
+    ready,
+    hash,
+    guiDomain: values.get('gui_domain') === 'yes',
+  };
+}
+
+export interface StartSpec {
+  customer: string;
+  manager: ServiceManager;
+  serviceHash: string;
+  tunnelId: string;
+  image: string;
+  publish: readonly string[];
+  metricsPort: number;
+  toolPaths: readonly string[];
+}
+
+/** What decides how the service runs (part of its hash): a change restarts it. */
+export function serviceSpec(manager: string, image: string, publish: readonly string[], metricsPort: number): string {
+  return JSON.stringify({ manager, image, publish, metricsPort });
+}
+
+/** (Re)starts cloudflared with the files in ~/.axe/cloudflared; waits up to `waitSeconds` for readiness. */
+export function startScript(spec: StartSpec, waitSeconds = 30): string {
+  if (spec.manager === 'launchd') return launchdScript(spec, waitSeconds);
+  const name = shellQuote(containerName(spec.customer));
+  const network = shellQuote(`axe-${spec.customer}`);
+  const labels = [
+    `ai.axelabs.axe.customer=${spec.customer}`,
+    `ai.axelabs.axe.service=cloudflared`,
+    `ai.axelabs.axe.tunnel=${spec.tunnelId}`,
+    `ai.axelabs.axe.service-hash=${spec.serviceHash}`,
+  ];
+  return [
+    'set -e',
+    findTool('D', 'docker', spec.toolPaths),
+    'if [ -z "$D" ]; then echo "docker not found by absolute path" >&2; exit 3; fi',
+    `"$D" network inspect ${network} >/dev/null 2>&1 || "$D" network create --label ai.axelabs.axe.customer=${shellQuote(spec.customer)} ${network} >/dev/null`,
+    `"$D" rm -f ${name} >/dev/null 2>&1 || true`,
+    [
+      `"$D" run -d --name ${name} --restart unless-stopped`,
+      ...labels.map((l) => `--label ${shellQuote(l)}`),
+      `--network ${network}`,
+      ...spec.publish.map((p) => `-p ${shellQuote(p)}`),
+      `-v "$HOME/${CLOUDFLARED_DIR}:/etc/cloudflared:ro"`,
+      shellQuote(spec.image),
+      'tunnel --no-autoupdate --config /etc/cloudflared/config.yml --credentials-file /etc/cloudflared/credentials.json --metrics 0.0.0.0:2000 run >/dev/null',
+    ].join(' '),
+    `i=0; while [ $i -lt ${waitSeconds * 2} ]; do s=$("$D" inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' ${name}); case "$s" in "running healthy"|"running ") exit 0;; exited*|dead*) echo "cloudflared exited: $("$D" logs --tail 3 ${name} 2>&1 | tr '\\n' ' ')" >&2; exit 4;; esac; sleep 0.5; i=$((i+1)); done`,
+    `echo "cloudflared not ready after ${waitSeconds} s" >&2; exit 5`,
+  ].join('\n');
+}
+
+/** The LaunchDaemon plist (system domain, runs as the axe user). */
+export function launchdPlist(cloudflared: string, home: string, user: string, metricsPort: number): string {
+  const args = [cloudflared, 'tunnel', '--no-autoupdate', '--config', `${home}/${CLOUDFLARED_DIR}/config.yml`, '--credentials-file', `${home}/${CLOUDFLARED_DIR}/credentials.json`, '--metrics', `127.0.0.1:${metricsPort}`, 'run'];
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+    '<plist version="1.0"><dict>',
+    `  <key>Label</key><string>${LAUNCHD_LABEL}</string>`,
+    '  <key>ProgramArguments</key><array>',
+    ...args.map((a) => `    <string>${esc(a)}</string>`),
+    '  </array>',
+    `  <key>UserName</key><string>${esc(user)}</string>`,
+    '  <key>RunAtLoad</key><true/>',
+    '  <key>KeepAlive</key><true/>',
+    `  <key>StandardErrorPath</key><string>${esc(home)}/${CLOUDFLARED_DIR}/cloudflared.log</string>`,
+    '</dict></plist>',
+    '',
+  ].join('\n');
+}
+
+function launchdScript(spec: StartSpec, waitSeconds: number): string {
+  return [
+    'set -e',
+    findTool('C', 'cloudflared', spec.toolPaths),
+    'if [ -z "$C" ]; then echo "cloudflared not found by absolute path (brew install cloudflared)" >&2; exit 3; fi',
+    `d="$HOME/${CLOUDFLARED_DIR}"`,
+    // The plist text is built on the host so it names the host's own paths; it holds no secret.
+    `plist=$(printf '%s' ${shellQuote(launchdPlist('@CLOUDFLARED@', '@HOME@', '@USER@', spec.metricsPort))} | sed -e "s#@CLOUDFLARED@#$C#" -e "s#@HOME@#$HOME#g" -e "s#@USER@#$(id -un)#")`,
+    `printf '%s\\n' "$plist" | /usr/bin/sudo -n /usr/bin/tee ${LAUNCHD_PLIST} >/dev/null || { echo "sudo without a password is needed for launchctl in the system domain" >&2; exit 6; }`,
+    `/usr/bin/sudo -n /bin/launchctl bootout system/${LAUNCHD_LABEL} 2>/dev/null || true`,
+    `/usr/bin/sudo -n /bin/launchctl bootstrap system ${LAUNCHD_PLIST}`,
+    `printf '%s' ${shellQuote(spec.serviceHash)} > "$d/${LOADED_FILE}"`,
+    `i=0; while [ $i -lt ${waitSeconds * 2} ]; do if /usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:${spec.metricsPort}/ready; then exit 0; fi; sleep 0.5; i=$((i+1)); done`,
+    `echo "cloudflared not ready after ${waitSeconds} s" >&2; exit 5`,
+  ].join('\n');
+}

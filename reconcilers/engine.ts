@@ -1,0 +1,181 @@
+/**
+ * reconcile(customer): every resource kind of one customer, in dependency
+ * order, observe → diff (pure) → act (only with apply, and only when the
+ * customer's policy is `apply`) → observe again → status. The CLI's `plan`,
+ * `onboard`, `apply` and the controller all run this one function.
+ *
+ * Rules:
+ * - A sovereign customer (no service slot) gets the exposure kinds only.
+ * - A kind whose dependency failed is not observed: it reports Unknown,
+ *   "waiting for {dependency}", instead of acting on a guess.
+ * - Kinds outside `only` that a selected kind depends on are observed (never
+ *   acted on) so the selected kind has what it needs; they are marked `context`.
+ * - Errors are caught per kind and reported as the kind's status; a transient
+ *   error leaves the rest of the customer to the next pass.
+ */
+import { AxeError, errorLine, terminal } from '../core/errors.js';
+import { isSovereign } from '../schemas/repo.js';
+import { cloudflaredReconciler } from './cloudflared/index.js';
+import { dnsReconciler } from './dns/index.js';
+import { hostReconciler } from './host/index.js';
+import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
+import { trap, type TrapName, TRAPS } from './traps.js';
+import { tunnelReconciler } from './tunnel/index.js';
+import type { Action, HealthStatus, Kind, SyncStatus } from './types.js';
+import { vaultItemsReconciler } from './vault-items/index.js';
+
+/** Every runtime reconciler, in dependency order. */
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler];
+
+/** What a sovereign customer gets, and what `axe onboard` covers. */
+export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];
+
+export interface ReconcileOptions {
+  apply: boolean;
+  /** Limit to these kinds (their dependencies are observed as context). */
+  only?: readonly Kind[];
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ProgressEvent {
+  customer: string;
+  kind: Kind;
+  phase: 'observe' | 'act' | 'done';
+  action?: Action;
+  result?: ResourceResult;
+}
+
+export interface KindResult extends ResourceResult {
+  /** Observed only because a selected kind depends on it. */
+  context: boolean;
+}
+
+export interface CustomerResult {
+  customer: string;
+  mode: 'apply' | 'observe';
+  suspended: boolean;
+  resources: KindResult[];
+  sync: SyncStatus;
+  health: HealthStatus;
+}
+
+const HEALTH_RANK: Record<HealthStatus, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
+
+export function worstHealth(statuses: HealthStatus[]): HealthStatus {
+  return statuses.reduce<HealthStatus>((worst, s) => (HEALTH_RANK[s] > HEALTH_RANK[worst] ? s : worst), 'Healthy');
+}
+
+function needed(selected: readonly Kind[]): Set<Kind> {
+  const out = new Set<Kind>(selected);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const r of RECONCILERS) {
+      if (!out.has(r.kind)) continue;
+      for (const dep of r.dependsOn) if (!out.has(dep)) (out.add(dep), (grew = true));
+    }
+  }
+  return out;
+}
+
+function errorInfo(error: unknown): NonNullable<ResourceResult['error']> {
+  if (error instanceof AxeError) {
+    const known = error.trap !== undefined && error.trap in TRAPS ? { trap: { trap: error.trap as TrapName, fix: error.fix ?? TRAPS[error.trap as TrapName] } } : {};
+    return { class: error.class, message: error.message, ...(error.fix ? { fix: error.fix } : {}), ...known };
+  }
+  return { class: 'transient', message: errorLine(error) };
+}
+
+/** Reconciles one customer. Throws only when the customer is not in the desired state. */
+export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
+  const customer = env.state.customers.customers[id];
+  if (!customer) {
+    const t = trap('customer-entry-missing', { customer: id });
+    throw terminal(`customer ${id} is not in customers.yaml`, { customer: id, fix: t.fix });
+  }
+  const policy = customer.policy ?? { mode: 'apply' as const, suspend: false, suspend_kinds: [], prune: false };
+  const sovereign = isSovereign(env.state.customers, id);
+  const allowed = RECONCILERS.filter((r) => !sovereign || EXPOSURE_KINDS.includes(r.kind));
+  const selected = new Set<Kind>(options.only ?? allowed.map((r) => r.kind));
+  const run = needed([...selected]);
+  const results = new Map<Kind, ResourceResult>();
+  const kinds = allowed.filter((r) => run.has(r.kind));
+  const ctx: CustomerContext = {
+    id,
+    customer,
+    env,
+    results,
+    target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user),
+    hostSections: () => [],
+  };
+  // The host's one batched round trip carries the section of every kind that has one.
+  ctx.hostSections = () =>
+    kinds.flatMap((r) => {
+      const section = r.hostSection?.(ctx) ?? null;
+      return section ? [section] : [];
+    });
+
+  const out: KindResult[] = [];
+  for (const r of kinds) {
+    const started = Date.now();
+    const context = !selected.has(r.kind);
+    const base = { kind: r.kind, actions: [], applied: [], observed: null, context };
+    if (policy.suspend || policy.suspend_kinds.includes(r.kind)) {
+      const result: KindResult = { ...base, sync: 'Unknown', health: { status: 'Suspended', reason: 'Suspended', message: 'suspended by policy' }, durationMs: 0 };
+      results.set(r.kind, result);
+      out.push(result);
+      continue;
+    }
+    const failedDep = r.dependsOn.find((dep) => results.get(dep)?.error);
+    if (failedDep) {
+      const result: KindResult = { ...base, sync: 'Unknown', health: { status: 'Unknown', reason: 'DependencyFailed', message: `waiting for ${failedDep}` }, durationMs: 0 };
+      results.set(r.kind, result);
+      out.push(result);
+      continue;
+    }
+    const desired = r.desired(ctx);
+    if (desired === null) continue;
+    const applied: Action[] = [];
+    let observed: unknown = null;
+    let actions: Action[] = [];
+    let error: ResourceResult['error'];
+    try {
+      options.onProgress?.({ customer: id, kind: r.kind, phase: 'observe' });
+      observed = await r.observe(ctx, desired);
+      actions = r.diff(desired, observed);
+      if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {
+        // Observe right before acting: never act on the scan's cached view.
+        for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
+        observed = await r.observe(ctx, desired);
+        actions = r.diff(desired, observed);
+        for (const action of actions) {
+          options.onProgress?.({ customer: id, kind: r.kind, phase: 'act', action });
+          await r.act(ctx, desired, action);
+          applied.push(action);
+        }
+        for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
+        observed = await r.observe(ctx, desired);
+        actions = r.diff(desired, observed);
+      }
+    } catch (caught) {
+      error = errorInfo(caught);
+    }
+    const health = error
+      ? { status: 'Unknown' as const, reason: error.class === 'transient' ? 'TransientError' : 'Error', message: error.message, ...(error.trap ? { trap: error.trap } : {}) }
+      : r.health(desired, observed);
+    const sync: SyncStatus = error ? 'Unknown' : actions.length > 0 ? 'OutOfSync' : 'Synced';
+    const result: KindResult = { ...base, sync, health, actions, applied, observed, durationMs: Date.now() - started, ...(error ? { error } : {}) };
+    results.set(r.kind, result);
+    out.push(result);
+    options.onProgress?.({ customer: id, kind: r.kind, phase: 'done', result });
+  }
+  const shown = out.filter((r) => !r.context);
+  return {
+    customer: id,
+    mode: policy.mode,
+    suspended: policy.suspend,
+    resources: out,
+    sync: shown.some((r) => r.sync === 'OutOfSync') ? 'OutOfSync' : shown.some((r) => r.sync === 'Unknown') ? 'Unknown' : 'Synced',
+    health: worstHealth(shown.map((r) => r.health.status)),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * What a reconciler needs at run time, and the contract each resource kind
+ * implements on top of the pure `Reconciler` (types.ts).
+ *
+ * Rules:
+ * - All I/O goes through `ReconcileEnv` (providers, scan): no module-level
+ *   clients, so tests swap the seam, not our modules.
+ * - `desired` is pure: it reads the desired state and the results of the kinds
+ *   this one depends on (already reconciled in this pass); null = not for
+ *   this customer.
+ * - `observe` reads only. It may answer from the scan's bulk observation; the
+ *   engine drops the cached entries named by `cacheKeys` and observes again
+ *   right before it acts, so nothing acts on a cached observation.
+ * - `act` performs one action and is idempotent.
+ */
+import type { CloudflareApi } from '../providers/cloudflare/index.js';
+import type { HostAccess } from '../providers/host/access.js';
+import type { HostSection } from '../providers/host/sections.js';
+import type { SshTarget } from '../providers/host/ssh.js';
+import type { TailnetView } from '../providers/tailscale/index.js';
+import type { VaultProvider } from '../providers/vault/types.js';
+import type { ControllerConfig } from '../schemas/controller-config.js';
+import type { Customer } from '../schemas/customers.js';
+import type { DesiredState } from '../schemas/repo.js';
+import type { Scan } from './scan.js';
+import type { Trap } from './traps.js';
+import type { Action, Health, Kind, Reconciler, SyncStatus } from './types.js';
+
+/** Operator-side settings the reconcilers read (from the controller config). */
+export interface ReconcileSettings {
+  zone: string;
+  /** Where public endpoints are reached: null = the real internet; the lab sets its edge stand-in. */
+  publicEdgeUrl: string | null;
+  /** Vault item of the Cloudflare API token. */
+  cloudflareTokenSecret: string;
+  /** bw CLI versions above this crash against the Vaultwarden fork. */
+  bwMaxVersion: string | null;
+  cloudflared: ControllerConfig['cloudflared'];
+}
+
+export interface Providers {
+  /** null when Cloudflare is not configured or its token is missing (`cloudflareError` says why). */
+  cloudflare: CloudflareApi | null;
+  cloudflareError: Error | null;
+  vault: VaultProvider;
+  hosts: HostAccess;
+  tailnet(): Promise<TailnetView>;
+  /** GET a public URL (through the lab edge when `publicEdgeUrl` is set). */
+  fetchPublic(url: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
+}
+
+export interface ReconcileEnv {
+  state: DesiredState;
+  settings: ReconcileSettings;
+  providers: Providers;
+  scan: Scan;
+  /** Config revision being applied, for labels and history. */
+  revision: string | null;
+}
+
+export interface ResourceResult {
+  kind: Kind;
+  sync: SyncStatus;
+  health: Health;
+  /** Actions still to do (planned, or left after applying). */
+  actions: Action[];
+  /** Actions performed in this pass. */
+  applied: Action[];
+  observed: unknown;
+  /** A classified failure while observing or acting. */
+  error?: { class: 'transient' | 'terminal'; message: string; fix?: string; trap?: Trap };
+  durationMs: number;
+}
+
+export interface CustomerContext {
+  id: string;
+  customer: Customer;
+  env: ReconcileEnv;
+  /** Results of the kinds already reconciled in this pass. */
+  results: Map<Kind, ResourceResult>;
+  /** How the customer's Mac mini is reached. */
+  target: SshTarget;
+  /** Every section of the host's one batched observation (from all kinds that apply). */
+  hostSections(): HostSection[];
+}
+
+export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, P> {
+  desired(ctx: CustomerContext): D | null;
+  observe(ctx: CustomerContext, desired: D): Promise<O | null>;
+  act(ctx: CustomerContext, desired: D, action: Action<P>): Promise<void>;
+  /** Scan entries this kind's observation reads; dropped before acting and after. */
+  cacheKeys(ctx: CustomerContext, desired: D): string[];
+  /**
+   * A read-only shell section for the host's one batched observation round
+   * trip. It cannot depend on other kinds' results: the host runs it first.
+   */
+  hostSection?(ctx: CustomerContext): HostSection | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyResourceReconciler = ResourceReconciler<any, any, any>;
