@@ -9,11 +9,7 @@
  */
 import { isIP } from 'node:net';
 import type { DnsRecordState, ZoneState } from './state.js';
-
-export interface V4Error {
-  code: number;
-  message: string;
-}
+import type { V4Error } from './v4.js';
 
 export const SUPPORTED_TYPES = new Set(['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'NS', 'CAA', 'SRV', 'PTR', 'HTTPS', 'SVCB']);
 const PROXIABLE = new Set(['A', 'AAAA', 'CNAME']);
@@ -63,7 +59,7 @@ export function validateRecord(input: RecordInput, zone: ZoneState): { record: O
   if (typeof proxied !== 'boolean') return { error: { code: 9003, message: 'Invalid proxied value: must be a boolean.' } };
   if (proxied && !PROXIABLE.has(type)) return { error: { code: 9004, message: 'This record type cannot be proxied.' } };
   const ttlIn = input.ttl === undefined || input.ttl === null ? 1 : input.ttl;
-  if (typeof ttlIn !== 'number' || !Number.isInteger(ttlIn) || (ttlIn !== 1 && (ttlIn < 30 || ttlIn > 86400))) {
+  if (typeof ttlIn !== 'number' || !Number.isInteger(ttlIn) || (ttlIn !== 1 && (ttlIn < 60 || ttlIn > 86400))) {
     return { error: { code: 9021, message: 'Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.' } };
   }
   const ttl = proxied ? 1 : ttlIn; // proxied records are always served with an automatic TTL
@@ -178,4 +174,30 @@ export function recordView(record: DnsRecordState, zone: ZoneState): Record<stri
     created_on: record.created_on,
     modified_on: record.modified_on,
   };
+}
+
+const ORDERS = ['type', 'name', 'content', 'ttl', 'proxied'] as const;
+
+/**
+ * The list order: `order` (type, name, content, ttl, proxied) and `direction`,
+ * then creation time and id, so every page of a listing is stable.
+ */
+export function sortRecords(records: DnsRecordState[], query: URLSearchParams): DnsRecordState[] {
+  const order = query.get('order');
+  const key = ORDERS.find((o) => o === order);
+  const sign = query.get('direction') === 'desc' ? -1 : 1;
+  return [...records].sort((a, b) => {
+    if (key) {
+      const x = a[key];
+      const y = b[key];
+      const c = typeof x === 'string' && typeof y === 'string' ? x.localeCompare(y) : Number(x) - Number(y);
+      if (c !== 0) return sign * c;
+    }
+    return a.created_on.localeCompare(b.created_on) || a.id.localeCompare(b.id);
+  });
+}
+
+/** The stored fields of a record as PATCH input, so a partial body can be merged onto them. */
+export function recordAsInput(record: DnsRecordState): RecordInput {
+  return { type: record.type, name: record.name, content: record.content, proxied: record.proxied, ttl: record.ttl, priority: record.priority, comment: record.comment, tags: record.tags };
 }

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Connector } from './connectors.js';
-import type { V4Error } from './dns.js';
+import type { V4Error } from './v4.js';
 import type { TunnelConfigState, TunnelState } from './state.js';
 
 export const CONNECTOR_VERSION = '2025.11.0-axelab';
@@ -88,15 +88,16 @@ export function credentialsFile(tunnel: TunnelState, accountId: string): Record<
   return { AccountTag: accountId, TunnelID: tunnel.id, TunnelName: tunnel.name, TunnelSecret: tunnel.secret };
 }
 
+/** The API's answer to a configuration cloudflared would refuse (HTTP 400). */
 function badConfig(message: string): V4Error {
-  return { code: 1055, message: `Bad Configuration: ${message}` };
+  return { code: 1056, message: `Bad Configuration: Validation failed: ${message}` };
 }
 
 /** Checks a `config` object for PUT …/configurations the way cloudflared validates ingress. */
 export function validateTunnelConfig(config: unknown): { config: TunnelConfigState } | { error: V4Error } {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) return { error: badConfig('config must be an object') };
   const raw = (config as { ingress?: unknown }).ingress;
-  if (!Array.isArray(raw) || raw.length === 0) return { error: badConfig("The config doesn't contain any ingress rules") };
+  if (!Array.isArray(raw) || raw.length === 0) return { error: badConfig("The config file doesn't contain any ingress rules") };
   for (const [i, rule] of raw.entries()) {
     if (typeof rule !== 'object' || rule === null) return { error: badConfig(`Rule #${i + 1} must be an object`) };
     const { hostname, path, service } = rule as { hostname?: unknown; path?: unknown; service?: unknown };
@@ -126,4 +127,86 @@ export function validateTunnelConfig(config: unknown): { config: TunnelConfigSta
     }
   }
   return { config: config as TunnelConfigState };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const NAME_CONFLICT: V4Error = {
+  code: 1013,
+  message: 'You already have a tunnel with this name. Delete the existing tunnel, or choose a different name for your new tunnel',
+};
+
+export interface TunnelInput {
+  name: string;
+  config_src: 'local' | 'cloudflare';
+  /** base64 of ≥ 32 bytes, or null for "generate one". Secret. */
+  secret: string | null;
+}
+
+function invalid(message: string): V4Error {
+  return { code: 1001, message };
+}
+
+/** Checks a create (or edit, with `partial`) body: name, config_src, tunnel_secret. */
+export function validateTunnelInput(body: unknown, partial = false): { input: Partial<TunnelInput> } | { error: V4Error } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: invalid('Request body must be a JSON object') };
+  const { name, config_src: configSrc, tunnel_secret: secret } = body as { name?: unknown; config_src?: unknown; tunnel_secret?: unknown };
+  const input: Partial<TunnelInput> = {};
+  if (name !== undefined || !partial) {
+    if (typeof name !== 'string' || name.trim() === '') return { error: invalid('Tunnel name is required') };
+    if (name.length > 255) return { error: invalid('Tunnel name must be at most 255 characters') };
+    if (UUID.test(name)) return { error: invalid('You cannot use UUIDs as tunnel names') };
+    input.name = name;
+  }
+  if (configSrc !== undefined && !partial) {
+    if (configSrc !== 'local' && configSrc !== 'cloudflare') return { error: invalid("config_src must be 'local' or 'cloudflare'") };
+    input.config_src = configSrc;
+  } else if (!partial) {
+    input.config_src = 'local';
+  }
+  if (secret !== undefined && secret !== null && secret !== '') {
+    if (typeof secret !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(secret) || Buffer.from(secret, 'base64').length < 32) {
+      return { error: invalid('tunnel_secret must be base64 of at least 32 bytes') };
+    }
+    input.secret = secret;
+  } else if (!partial) {
+    input.secret = null;
+  }
+  return { input };
+}
+
+/** The list filters of GET …/cfd_tunnel: name, uuid, is_deleted, include_prefix, exclude_prefix, status, existed_at. */
+export function tunnelFilter(query: URLSearchParams, statusOf: (t: TunnelState) => TunnelStatus): (t: TunnelState) => boolean {
+  const tests: Array<(t: TunnelState) => boolean> = [];
+  const name = query.get('name');
+  if (name !== null) tests.push((t) => t.name === name);
+  const uuid = query.get('uuid');
+  if (uuid !== null) tests.push((t) => t.id === uuid.toLowerCase());
+  // Like the real API, deleted tunnels are listed unless is_deleted=false asks otherwise.
+  const deleted = query.get('is_deleted');
+  if (deleted !== null) tests.push((t) => (t.deleted_at !== null) === (deleted === 'true'));
+  const include = query.get('include_prefix');
+  if (include !== null) tests.push((t) => t.name.startsWith(include));
+  const exclude = query.get('exclude_prefix');
+  if (exclude !== null) tests.push((t) => !t.name.startsWith(exclude));
+  const status = query.get('status');
+  if (status !== null) tests.push((t) => statusOf(t) === status);
+  const existedAt = query.get('existed_at');
+  if (existedAt !== null) {
+    const at = Date.parse(existedAt);
+    if (!Number.isNaN(at)) tests.push((t) => Date.parse(t.created_at) <= at && (t.deleted_at === null || Date.parse(t.deleted_at) > at));
+  }
+  return (t) => tests.every((test) => test(t));
+}
+
+/**
+ * The connection timestamps after observing `connectors`: `conns_active_at` is
+ * when the tunnel last became connected, `conns_inactive_at` when it last lost
+ * its connections (null while connected). Returns null when nothing changed.
+ */
+export function connectionTimes(tunnel: TunnelState, connectors: Connector[], now: string): Pick<TunnelState, 'conns_active_at' | 'conns_inactive_at'> | null {
+  const running = connectors.some((c) => c.running);
+  if (running && (tunnel.conns_active_at === null || tunnel.conns_inactive_at !== null)) return { conns_active_at: now, conns_inactive_at: null };
+  if (!running && tunnel.conns_active_at !== null && tunnel.conns_inactive_at === null) return { conns_active_at: tunnel.conns_active_at, conns_inactive_at: now };
+  return null;
 }
