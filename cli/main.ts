@@ -9,6 +9,7 @@ import { customersAdd, customersIngest } from './commands/customers.js';
 import { demo } from './commands/demo.js';
 import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
 import { apply, onboard, plan } from './commands/reconcile.js';
+import { secretList, secretPush } from './commands/secret.js';
 import { validate } from './commands/validate.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -77,6 +78,15 @@ export function buildProgram(): Command {
     .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
     .option('--markdown', 'a pull request comment')
     .action(run((customer: string, options) => apply(customer, options)));
+
+  const secret = program.command('secret').description('secrets in the operator vault: values never on a command line, never printed');
+  common(secret.command('push <name>').description('store a secret read from a hidden prompt or stdin (never an argument)'))
+    .requiredOption('--service <service>', 'the service whose slot declares it (cloudflare for the operator token)')
+    .requiredOption('--customer <customer>', 'the customer (operator for the Cloudflare token)')
+    .action(run((name: string, options) => secretPush(name, options)));
+  common(secret.command('list').description('every declared secret: owner and presence, never a value'))
+    .option('--customer <customer>', 'one customer')
+    .action(run((options) => secretList(options)));
 
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
   lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));

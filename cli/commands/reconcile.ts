@@ -5,12 +5,10 @@
  */
 import Bottleneck from 'bottleneck';
 import { terminal } from '../../core/errors.js';
-import { openProviders } from '../../providers/index.js';
-import { openVault } from '../../providers/vault/index.js';
 import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
-import { newScan } from '../../reconcilers/scan.js';
+import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
@@ -36,22 +34,8 @@ export async function openEnv(options: { repo?: string; config?: string }): Prom
     for (const issue of load.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     throw terminal(`the config repo ${root} is invalid (${load.issues.length} error(s) above); nothing was planned or changed`, { fix: 'run axe validate and fix the errors' });
   }
-  const vault = openVault(settings.vault);
-  const providers = await openProviders(settings.config, vault);
-  const config = settings.config;
-  return {
-    state: load.state,
-    settings: {
-      zone: settings.zone,
-      publicEdgeUrl: config?.cloudflare.edge_url ?? null,
-      cloudflareTokenSecret: config?.cloudflare.token_secret ?? 'CLOUDFLARE_API_TOKEN',
-      bwMaxVersion: config ? config.bw_max_version : '2025.7.0',
-      cloudflared: config?.cloudflared ?? { mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 },
-    },
-    providers,
-    scan: newScan(providers, settings.zone),
-    revision: null,
-  };
+  const providers = await openEnvProviders(settings.config, settings.vault);
+  return buildEnv({ config: settings.config, zone: settings.zone, state: load.state, providers });
 }
 
 function parseKinds(only: string | undefined): Kind[] | undefined {
