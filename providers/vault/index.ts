@@ -1,12 +1,15 @@
 /**
- * Opens the configured vault provider. The `file` provider is the embedded
- * default; `vaultwarden` (bw serve) and `bitwarden-sm` come with the
- * reconcilers.
+ * Opens the configured vault provider: `file` (the embedded default) or
+ * `vaultwarden` (`bw serve`, the Vault Management API, with the session kept
+ * by `axe vault login` in the configured store). `bitwarden-sm` is not
+ * available yet.
  */
 import { Secret } from '../../core/secret.js';
 import { terminal } from '../../core/errors.js';
 import type { VaultConfig } from '../../schemas/controller-config.js';
 import { FileVault } from './file.js';
+import { openSessionStore } from './session-store.js';
+import { parseDuration, VaultwardenVault } from './vaultwarden.js';
 import type { VaultProvider } from './types.js';
 
 export function openVault(config: VaultConfig, env: NodeJS.ProcessEnv = process.env): VaultProvider {
@@ -16,6 +19,12 @@ export function openVault(config: VaultConfig, env: NodeJS.ProcessEnv = process.
       return new FileVault({ path: config.path, ...(config.key_file ? { keyFile: config.key_file } : {}), ...(passphrase ? { passphrase } : {}) });
     }
     case 'vaultwarden':
+      return new VaultwardenVault({
+        url: config.url,
+        syncIntervalMs: parseDuration(config.sync_interval),
+        store: openSessionStore(config.session_store, { env }),
+        env,
+      });
     case 'bitwarden-sm':
       throw terminal(`vault provider "${config.provider}" is not available in this version`, { fix: 'use vault.provider: file for now' });
   }
