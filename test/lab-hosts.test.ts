@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -150,6 +150,26 @@ describe('lab hosts (real sshd on loopback)', () => {
     } finally {
       conn.close();
       await run('docker', ['compose', '-p', project, 'down', '--remove-orphans', '-t', '0']).catch(() => undefined);
+    }
+  });
+
+  test('git on a host clones a root-owned bare repo over file:// (how the lab serves the service repos)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'axe-test-hosts-git-'));
+    const conn = await open(A);
+    try {
+      await chmod(dir, 0o755);
+      const src = join(dir, 'src');
+      await run('git', ['init', '-q', '-b', 'main', src]);
+      await writeFile(join(src, 'compose.yaml'), 'services: {}\n');
+      await run('git', ['-C', src, 'add', '-A']);
+      await run('git', ['-C', src, '-c', 'user.name=t', '-c', 'user.email=t@axe.invalid', 'commit', '-qm', 'seed']);
+      await run('git', ['clone', '-q', '--bare', src, join(dir, 'svc.git')]);
+      const clone = await conn.exec(`rm -rf "$HOME/svc-${tag}" && /usr/bin/git clone -q file://${dir}/svc.git "$HOME/svc-${tag}" && cat "$HOME/svc-${tag}/compose.yaml"`);
+      assert.equal(clone.code, 0, clone.stderr);
+      assert.equal(clone.stdout, 'services: {}\n');
+    } finally {
+      conn.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

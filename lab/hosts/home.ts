@@ -7,6 +7,7 @@
  *   ~/homebrew/bin/bw             the real bw CLI of this checkout, or a stand-in that
  *                                 answers a configured version (the bw-crash trap)
  *   ~/.tmp/                       TMPDIR (a Mac has one per user; here 50 users share /tmp)
+ *   ~/.config/git/config          trusts the lab's root-owned bare repos (see GIT_CONFIG)
  *   ~/.axe-lab/usr/bin/           root-owned: what a Mac's /usr/bin has (sh, awk, git, ssh,
  *                                 tar, shasum …) and a `sw_vers` stand-in; the whole
  *                                 non-login PATH, so docker and bw by bare name fail there
@@ -171,6 +172,17 @@ esac
 `;
 }
 
+/**
+ * A lab artefact, not a Mac's: the lab serves the service repos as root-owned bare repos over
+ * file:// (a Mac mini clones them over https), and git >= 2.39.4 refuses to read a repository
+ * another user owns ("dubious ownership"). In the XDG file, so a `git config --global` the
+ * product runs writes ~/.gitconfig and never loses this.
+ */
+const GIT_CONFIG = `# axe lab host: the lab's git repos are root-owned and cloned over file:// (a Mac mini clones over https).
+[safe]
+\tdirectory = *
+`;
+
 const PROFILE = `# axe lab host: a login shell finds Homebrew's tools, as \`eval "$(brew shellenv)"\` in ~/.zprofile does
 # on a Mac. A non-login \`ssh host cmd\` never reads this file: that is the non-login PATH trap.
 PATH="$HOME/homebrew/bin:$PATH"
@@ -186,6 +198,9 @@ export async function layoutHome(user: UserEntry, settings: HostSettings, operat
   await ensureFile(join(user.home, '.ssh', 'authorized_keys'), `${operatorPublicKey.trim()}\n`, 0o600, me);
   await ensureFile(join(user.home, '.profile'), PROFILE, 0o644, me);
   await ensureDir(layout.tmp, 0o700, me);
+  await ensureDir(join(user.home, '.config'), 0o755, me);
+  await ensureDir(join(user.home, '.config', 'git'), 0o755, me);
+  await ensureFile(join(user.home, '.config', 'git', 'config'), GIT_CONFIG, 0o644, me);
 
   await ensureDir(join(user.home, 'homebrew'), 0o755, me);
   await ensureDir(layout.homebrewBin, 0o755, me);
