@@ -449,6 +449,18 @@ describe('vaultwarden provider against the emulator', () => {
     assert.equal((await counters(vault.adminUrl)).syncs, syncsBefore + 1);
   });
 
+  it('finds its folder again after sync_interval when it was recreated in the web vault', async () => {
+    await using vault = await startVaultEmulator({ unlocked: true });
+    let clock = Date.now();
+    const provider = new VaultwardenVault({ url: vault.url, syncIntervalMs: 5 * 60_000, now: () => clock });
+    await provider.put({ name: 'IN_OLD_FOLDER', value: new Secret('a') });
+    const old = (await call<{ data: Array<{ id: string | null; name: string }> }>(vault.url, 'GET', '/list/object/folders')).body.data!.data.find((f) => f.name === 'axe')!;
+    assert.equal((await call(vault.url, 'DELETE', `/object/folder/${old.id}`)).body.success, true);
+    await admin(vault.adminUrl, 'POST', '/server/items', { name: 'IN_NEW_FOLDER', password: 'b', folder: 'axe' });
+    clock += 6 * 60_000;
+    assert.deepEqual((await provider.list()).map((e) => e.name), ['IN_NEW_FOLDER']);
+  });
+
   it('put over a copy changed on the server: bw refuses the stale edit, the provider syncs and redoes it', async () => {
     await using vault = await startVaultEmulator({ unlocked: true });
     const provider = new VaultwardenVault({ url: vault.url, syncIntervalMs: 60 * 60_000 });

@@ -13,7 +13,8 @@
  *
  * Rules:
  * - `list` is one request in the steady state (`/list/object/items?folderid=`);
- *   `get` is one request (`search` narrowed to the exact name).
+ *   `get` is one request (`search` narrowed to the exact name). Once per
+ *   `sync_interval` the provider also reads /status and the folder's id.
  * - Before trusting bw's cache, the provider reads /status (at most once per
  *   `sync_interval`) and calls /sync when bw's last sync is older than
  *   `sync_interval`: the runbook's stale-cache trap.
@@ -268,6 +269,8 @@ export class VaultwardenVault implements VaultProvider {
     const status = await this.#unlockedStatus();
     const lastSync = status.lastSync ? Date.parse(status.lastSync) : 0;
     if (!(now - lastSync < interval)) await this.#sync();
+    // The folder is looked up again too: one renamed or recreated in the web vault must not hide every item.
+    this.#folderId = null;
     this.#checkedAt = now;
   }
 
