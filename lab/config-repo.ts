@@ -32,29 +32,36 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** The config repo part, seeded from `seedDir` (default: examples/customers). */
+export function createConfigRepoPart(seedDir?: string): LabPart {
+  return { ...configRepoPart, up: (ctx) => configRepoUp(ctx, seedDir ?? examplesDir()) };
+}
+
+async function configRepoUp(ctx: LabContext, seedDir: string): Promise<void> {
+  const { bare, clone } = configRepoPaths(ctx.stateDir);
+  if (!(await exists(join(bare, 'HEAD')))) {
+    ctx.log(`config repo: seeding from ${seedDir}`);
+    const seed = join(ctx.stateDir, 'git', 'seed');
+    await rm(seed, { recursive: true, force: true });
+    await mkdir(dirname(bare), { recursive: true });
+    await cp(seedDir, seed, { recursive: true });
+    await git(seed, 'init', '-q', '-b', 'main');
+    await git(seed, 'add', '-A');
+    await git(seed, 'commit', '-qm', 'Seed the config repo from examples/customers');
+    await git(dirname(bare), 'clone', '-q', '--bare', seed, bare);
+    await rm(seed, { recursive: true, force: true });
+  }
+  if (!(await exists(join(clone, '.git')))) {
+    await mkdir(dirname(clone), { recursive: true });
+    await git(dirname(clone), 'clone', '-q', bare, clone);
+    await git(clone, 'config', 'user.name', 'axe operator (lab)');
+    await git(clone, 'config', 'user.email', 'operator@axe.invalid');
+  }
+}
+
 export const configRepoPart: LabPart = {
   name: 'config-repo',
-  async up(ctx: LabContext) {
-    const { bare, clone } = configRepoPaths(ctx.stateDir);
-    if (!(await exists(join(bare, 'HEAD')))) {
-      ctx.log('config repo: seeding from examples/customers');
-      const seed = join(ctx.stateDir, 'git', 'seed');
-      await rm(seed, { recursive: true, force: true });
-      await mkdir(dirname(bare), { recursive: true });
-      await cp(examplesDir(), seed, { recursive: true });
-      await git(seed, 'init', '-q', '-b', 'main');
-      await git(seed, 'add', '-A');
-      await git(seed, 'commit', '-qm', 'Seed the config repo from examples/customers');
-      await git(dirname(bare), 'clone', '-q', '--bare', seed, bare);
-      await rm(seed, { recursive: true, force: true });
-    }
-    if (!(await exists(join(clone, '.git')))) {
-      await mkdir(dirname(clone), { recursive: true });
-      await git(dirname(clone), 'clone', '-q', bare, clone);
-      await git(clone, 'config', 'user.name', 'axe operator (lab)');
-      await git(clone, 'config', 'user.email', 'operator@axe.invalid');
-    }
-  },
+  up: (ctx: LabContext) => configRepoUp(ctx, examplesDir()),
   async down(ctx: LabContext) {
     const { bare, clone } = configRepoPaths(ctx.stateDir);
     await rm(dirname(bare), { recursive: true, force: true });

@@ -5,10 +5,15 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
+import { cloudflarePart } from './cloudflare/index.js';
 import { configRepoPart } from './config-repo.js';
+import { fleetPart } from './fleet.js';
+import { hostsPart } from './hosts/index.js';
 import { imagesPart } from './images/index.js';
 import { operatorPart } from './operator.js';
 import { serviceReposPart } from './service-repos.js';
+import { tailscalePart } from './tailscale/index.js';
+import { vaultPart } from './vault/index.js';
 
 export const DEFAULT_LAB_DIR = '/var/lib/axe-lab';
 
@@ -16,8 +21,13 @@ export function labDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.AXE_LAB_DIR ?? DEFAULT_LAB_DIR);
 }
 
+/**
+ * Up in this order, down in reverse: the fleet part (what axe made on the lab
+ * hosts) goes before the hosts and images; the operator config is written
+ * last, from the endpoints of the parts before it.
+ */
 export function labParts(): LabPart[] {
-  return [imagesPart, operatorPart, configRepoPart, serviceReposPart];
+  return [imagesPart, hostsPart, fleetPart, cloudflarePart, vaultPart, tailscalePart, configRepoPart, serviceReposPart, operatorPart];
 }
 
 export async function labUp(ctx: LabContext, parts = labParts()): Promise<void> {

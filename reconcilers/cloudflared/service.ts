@@ -33,7 +33,8 @@ function findTool(variable: string, tool: string, extra: readonly string[]): str
 
 const SUM = [
   'sum() { if [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$1" | cut -d" " -f1; elif command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d" " -f1; else openssl dgst -sha256 -r "$1" | cut -d" " -f1; fi; }',
-  'mode() { stat -f %Lp "$1" 2>/dev/null || stat -c %a "$1" 2>/dev/null; }',
+  // GNU stat first: BSD stat's -f means "file system" to GNU stat, which then prints garbage.
+  'mode() { if stat -c %a "$1" >/dev/null 2>&1; then stat -c %a "$1"; else stat -f %Lp "$1"; fi; }',
 ].join('\n');
 
 /** Read-only: file hashes and modes, the manager, the service state and its hash. */
