@@ -48,7 +48,10 @@ export const ControllerConfig = z.strictObject({
     /** Local working clone the controller keeps. */
     checkout: z.string().min(1).optional(),
     poll_interval: Duration.default('60s'),
+    /** Vault item holding the HMAC secret of the push webhook (`POST /hooks/git`); without it every webhook call is refused. */
+    webhook_secret: z.string().min(1).default('AXE_WEBHOOK_SECRET'),
   }),
+  /** The controller's own state (git mirror, revisions, history.sqlite); default $AXE_HOME/controller. */
   state_dir: z.string().min(1).optional(),
   listen: z.string().regex(/^[^\s:]+:\d+$/, { message: 'must be host:port' }).default('127.0.0.1:9464'),
   drift_schedule: z.string().min(9).default('*/5 * * * *'),
@@ -101,6 +104,17 @@ export const ControllerConfig = z.strictObject({
     .default({ default_user: 'axe', overrides: {}, tool_paths: [] }),
   /** Git URL rewrites (git's url.<base>.insteadOf), e.g. to local mirrors. */
   git: z.strictObject({ instead_of: z.record(z.string(), z.string()).default({}) }).default({ instead_of: {} }),
-  notifications: z.strictObject({ webhook_url: z.string().url().optional() }).default({}),
+  /** Alert notifications: sent on transitions only, after `for`, repeated every `repeat`, resolved after `keep_firing_for` clear. */
+  notifications: z
+    .strictObject({
+      /** A generic JSON webhook (Slack/Teams-compatible `text`). Use webhook_url_secret instead when the URL holds a token. */
+      webhook_url: z.string().url().optional(),
+      /** Vault item holding the webhook URL (Slack and Teams URLs are credentials). */
+      webhook_url_secret: z.string().min(1).optional(),
+      for: Duration.default('2m'),
+      repeat: Duration.default('4h'),
+      keep_firing_for: Duration.default('5m'),
+    })
+    .default({ for: '2m', repeat: '4h', keep_firing_for: '5m' }),
 });
 export type ControllerConfig = z.infer<typeof ControllerConfig>;

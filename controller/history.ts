@@ -1,0 +1,290 @@
+/**
+ * The controller's history and last known status, in SQLite (better-sqlite3,
+ * WAL): every revision seen, every reconcile, action, drift and error with
+ * its revision and time, and each resource's current status. It outlives the
+ * process: `axe status` and `axe history` read it while the controller runs.
+ *
+ * Rules:
+ * - Writes are synchronous and small; readers in other processes never block
+ *   the controller (WAL).
+ * - An action is written as an intent before it runs and cleared when its
+ *   kind finishes; intents left by a killed controller are reported at the
+ *   next start (`interrupted`) and their customers reconciled first. The
+ *   reconcilers observe before acting, so nothing is done twice.
+ * - The ship log line is written once per customer (a unique index).
+ * - No secret value is ever written: actions carry names and fingerprints.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type EventType = 'revision' | 'rejected' | 'reconcile' | 'action' | 'drift' | 'drift-closed' | 'error' | 'ship' | 'interrupted' | 'removed' | 'alert';
+
+export interface HistoryEvent {
+  id: number;
+  at: number;
+  type: EventType;
+  customer: string | null;
+  kind: string | null;
+  revision: string | null;
+  op: string | null;
+  target: string | null;
+  message: string;
+}
+
+export interface ResourceRow {
+  customer: string;
+  kind: string;
+  sync: string;
+  health: string;
+  reason: string;
+  message: string;
+  trap: string | null;
+  fix: string | null;
+  error_class: string | null;
+  mode: string;
+  suspended: number;
+  revision: string | null;
+  /** Digest of the customer's desired state when this row was written. */
+  desired: string | null;
+  last_reconcile: number;
+  last_change: number;
+  /** Pending actions, as `op target` lines (names only). */
+  pending: string;
+}
+
+export interface RevisionRow {
+  id: string;
+  seen_at: number;
+  valid: number;
+  subject: string | null;
+  /** JSON array of ConfigIssue when invalid. */
+  issues: string | null;
+  applied_at: number | null;
+}
+
+export interface DriftRow {
+  id: number;
+  customer: string;
+  kind: string;
+  opened_at: number;
+  closed_at: number | null;
+  revision: string | null;
+  summary: string;
+  corrected: number;
+}
+
+export interface IntentRow {
+  customer: string;
+  kind: string;
+  op: string;
+  target: string;
+  revision: string | null;
+  started_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS revisions (
+  id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, valid INTEGER NOT NULL, subject TEXT, issues TEXT, applied_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, customer TEXT, kind TEXT,
+  revision TEXT, op TEXT, target TEXT, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_customer ON events (customer, id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_ship_once ON events (customer) WHERE type = 'ship';
+CREATE TABLE IF NOT EXISTS reconciles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, revision TEXT, triggers TEXT NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER, sync TEXT, health TEXT, applied INTEGER, pending INTEGER, errors INTEGER
+);
+CREATE INDEX IF NOT EXISTS reconciles_customer ON reconciles (customer, id);
+CREATE TABLE IF NOT EXISTS resources (
+  customer TEXT NOT NULL, kind TEXT NOT NULL, sync TEXT NOT NULL, health TEXT NOT NULL, reason TEXT NOT NULL,
+  message TEXT NOT NULL, trap TEXT, fix TEXT, error_class TEXT, mode TEXT NOT NULL, suspended INTEGER NOT NULL,
+  revision TEXT, desired TEXT, last_reconcile INTEGER NOT NULL, last_change INTEGER NOT NULL, pending TEXT NOT NULL,
+  PRIMARY KEY (customer, kind)
+);
+CREATE TABLE IF NOT EXISTS drift (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, kind TEXT NOT NULL, opened_at INTEGER NOT NULL,
+  closed_at INTEGER, revision TEXT, summary TEXT NOT NULL, corrected INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS drift_open_once ON drift (customer, kind) WHERE closed_at IS NULL;
+CREATE TABLE IF NOT EXISTS intents (
+  customer TEXT NOT NULL, kind TEXT NOT NULL, op TEXT NOT NULL, target TEXT NOT NULL, revision TEXT,
+  started_at INTEGER NOT NULL, PRIMARY KEY (customer, kind, op, target)
+);
+CREATE TABLE IF NOT EXISTS converging (customer TEXT PRIMARY KEY, since INTEGER NOT NULL);
+`;
+
+export class History {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating when missing) the history database at `path`. */
+  static open(path: string): History {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    return new History(db);
+  }
+
+  /** Opens an existing database read-only (for `axe status` and `axe history`); null when missing. */
+  static openReadOnly(path: string): History | null {
+    try {
+      const db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      return new History(db);
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  event(e: Omit<HistoryEvent, 'id' | 'at' | 'customer' | 'kind' | 'revision' | 'op' | 'target'> & Partial<Omit<HistoryEvent, 'id' | 'type' | 'message'>>): number {
+    const info = this.db
+      .prepare('INSERT INTO events (at, type, customer, kind, revision, op, target, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at ?? Date.now(), e.type, e.customer ?? null, e.kind ?? null, e.revision ?? null, e.op ?? null, e.target ?? null, e.message);
+    return Number(info.lastInsertRowid);
+  }
+
+  events(filter: { customer?: string; limit?: number; types?: EventType[] } = {}): HistoryEvent[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.customer) (where.push('customer = ?'), args.push(filter.customer));
+    if (filter.types?.length) (where.push(`type IN (${filter.types.map(() => '?').join(',')})`), args.push(...filter.types));
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as HistoryEvent[]).reverse();
+  }
+
+  recordRevision(row: { id: string; valid: boolean; subject?: string | null; issues?: unknown[] }): void {
+    this.db
+      .prepare(
+        `INSERT INTO revisions (id, seen_at, valid, subject, issues) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET valid = excluded.valid, issues = excluded.issues`,
+      )
+      .run(row.id, Date.now(), row.valid ? 1 : 0, row.subject ?? null, row.issues ? JSON.stringify(row.issues) : null);
+  }
+
+  markApplied(id: string): void {
+    this.db.prepare('UPDATE revisions SET applied_at = ? WHERE id = ?').run(Date.now(), id);
+  }
+
+  /** The last revision that was valid and applied, or null. */
+  lastGoodRevision(): RevisionRow | null {
+    return (this.db.prepare('SELECT * FROM revisions WHERE valid = 1 AND applied_at IS NOT NULL ORDER BY applied_at DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
+  }
+
+  /** The most recently seen revision (good or not). */
+  latestRevision(): RevisionRow | null {
+    return (this.db.prepare('SELECT * FROM revisions ORDER BY seen_at DESC, rowid DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
+  }
+
+  beginReconcile(customer: string, revision: string | null, triggers: string[]): number {
+    const info = this.db.prepare('INSERT INTO reconciles (customer, revision, triggers, started_at) VALUES (?, ?, ?, ?)').run(customer, revision, triggers.join(','), Date.now());
+    return Number(info.lastInsertRowid);
+  }
+
+  finishReconcile(id: number, r: { sync: string; health: string; applied: number; pending: number; errors: number }): void {
+    this.db.prepare('UPDATE reconciles SET finished_at = ?, sync = ?, health = ?, applied = ?, pending = ?, errors = ? WHERE id = ?').run(Date.now(), r.sync, r.health, r.applied, r.pending, r.errors, id);
+  }
+
+  reconcileCount(customer?: string): number {
+    const row = (customer ? this.db.prepare('SELECT count(*) AS n FROM reconciles WHERE customer = ?').get(customer) : this.db.prepare('SELECT count(*) AS n FROM reconciles').get()) as { n: number };
+    return row.n;
+  }
+
+  resource(customer: string, kind: string): ResourceRow | null {
+    return (this.db.prepare('SELECT * FROM resources WHERE customer = ? AND kind = ?').get(customer, kind) as ResourceRow | undefined) ?? null;
+  }
+
+  resources(customer?: string): ResourceRow[] {
+    return (customer
+      ? this.db.prepare('SELECT * FROM resources WHERE customer = ? ORDER BY rowid').all(customer)
+      : this.db.prepare('SELECT * FROM resources ORDER BY customer, rowid').all()) as ResourceRow[];
+  }
+
+  putResource(row: ResourceRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO resources (customer, kind, sync, health, reason, message, trap, fix, error_class, mode, suspended, revision, desired, last_reconcile, last_change, pending)
+         VALUES (@customer, @kind, @sync, @health, @reason, @message, @trap, @fix, @error_class, @mode, @suspended, @revision, @desired, @last_reconcile, @last_change, @pending)
+         ON CONFLICT (customer, kind) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
+           message = excluded.message, trap = excluded.trap, fix = excluded.fix, error_class = excluded.error_class, mode = excluded.mode,
+           suspended = excluded.suspended, revision = excluded.revision, desired = excluded.desired, last_reconcile = excluded.last_reconcile,
+           last_change = excluded.last_change, pending = excluded.pending`,
+      )
+      .run(row);
+  }
+
+  /** Drops a removed customer's status rows (its history stays). */
+  dropResources(customer: string): void {
+    this.db.prepare('DELETE FROM resources WHERE customer = ?').run(customer);
+  }
+
+  customersWithStatus(): string[] {
+    return (this.db.prepare('SELECT DISTINCT customer FROM resources ORDER BY customer').all() as Array<{ customer: string }>).map((r) => r.customer);
+  }
+
+  /** Opens drift for (customer, kind) unless already open; returns true when newly opened. */
+  openDrift(customer: string, kind: string, revision: string | null, summary: string, at = Date.now()): boolean {
+    const info = this.db.prepare('INSERT OR IGNORE INTO drift (customer, kind, opened_at, revision, summary) VALUES (?, ?, ?, ?, ?)').run(customer, kind, at, revision, summary);
+    return info.changes > 0;
+  }
+
+  /** Closes open drift; returns the closed row or null when none was open. */
+  closeDrift(customer: string, kind: string, corrected: boolean, at = Date.now()): DriftRow | null {
+    const open = this.db.prepare('SELECT * FROM drift WHERE customer = ? AND kind = ? AND closed_at IS NULL').get(customer, kind) as DriftRow | undefined;
+    if (!open) return null;
+    this.db.prepare('UPDATE drift SET closed_at = ?, corrected = ? WHERE id = ?').run(at, corrected ? 1 : 0, open.id);
+    return { ...open, closed_at: at, corrected: corrected ? 1 : 0 };
+  }
+
+  openDrifts(customer?: string): DriftRow[] {
+    return (customer
+      ? this.db.prepare('SELECT * FROM drift WHERE closed_at IS NULL AND customer = ? ORDER BY id').all(customer)
+      : this.db.prepare('SELECT * FROM drift WHERE closed_at IS NULL ORDER BY id').all()) as DriftRow[];
+  }
+
+  intend(row: Omit<IntentRow, 'started_at'>): void {
+    this.db.prepare('INSERT OR REPLACE INTO intents (customer, kind, op, target, revision, started_at) VALUES (?, ?, ?, ?, ?, ?)').run(row.customer, row.kind, row.op, row.target, row.revision, Date.now());
+  }
+
+  clearIntents(customer: string, kind?: string): void {
+    if (kind) this.db.prepare('DELETE FROM intents WHERE customer = ? AND kind = ?').run(customer, kind);
+    else this.db.prepare('DELETE FROM intents WHERE customer = ?').run(customer);
+  }
+
+  intents(): IntentRow[] {
+    return this.db.prepare('SELECT * FROM intents ORDER BY started_at').all() as IntentRow[];
+  }
+
+  /** Remembers that the controller changed something for this customer (for the ship log). */
+  markConverging(customer: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO converging (customer, since) VALUES (?, ?)').run(customer, Date.now());
+  }
+
+  isConverging(customer: string): boolean {
+    return this.db.prepare('SELECT 1 FROM converging WHERE customer = ?').get(customer) !== undefined;
+  }
+
+  /** Writes the customer's ship log line once; true when written now. */
+  ship(customer: string, revision: string | null, message: string): boolean {
+    const info = this.db.prepare("INSERT OR IGNORE INTO events (at, type, customer, revision, message) VALUES (?, 'ship', ?, ?, ?)").run(Date.now(), customer, revision, message);
+    if (info.changes > 0) this.db.prepare('DELETE FROM converging WHERE customer = ?').run(customer);
+    return info.changes > 0;
+  }
+
+  /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */
+  prune(days: number): number {
+    return this.db.prepare('DELETE FROM reconciles WHERE started_at < ?').run(Date.now() - days * 86_400_000).changes;
+  }
+}

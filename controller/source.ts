@@ -1,0 +1,205 @@
+/**
+ * Where the desired state comes from: the config repo's branch (git, fetched
+ * with simple-git into the controller's own bare mirror) or, in dev mode, a
+ * local checkout watched with chokidar.
+ *
+ * Rules:
+ * - Every revision is materialised in a directory of its own
+ *   (`<stateDir>/revisions/<id>`), written once and never changed, so the last
+ *   good revision's files stay intact while a newer one is checked (and
+ *   perhaps rejected). The operator's working clone is never touched.
+ * - A git revision is the branch's commit id; a watched revision is
+ *   `watch-` + a digest of customers.yaml and services/*.yaml.
+ * - A fetch failure is transient (the network, the git host); a branch that
+ *   does not exist is terminal.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { watch as chokidarWatch } from 'chokidar';
+import { simpleGit } from 'simple-git';
+import { terminal, transient } from '../core/errors.js';
+import { CUSTOMERS_FILE, SERVICES_DIR } from '../schemas/repo.js';
+
+export interface RevisionRef {
+  id: string;
+  /** The commit subject (git) or null. */
+  subject: string | null;
+}
+
+export interface ConfigSource {
+  readonly kind: 'git' | 'watch';
+  /** Where it reads from, for logs and status (a URL without credentials, or a path). */
+  readonly description: string;
+  /** Fetches (git) or hashes the files (watch) and returns the newest revision. */
+  latest(): Promise<RevisionRef>;
+  /** The revision's files in a directory of their own; made once, then reused. */
+  materialize(id: string): Promise<string>;
+  /** Removes materialised revisions other than `keep`. */
+  prune(keep: readonly string[]): Promise<void>;
+  /** Watch mode: calls `onChange` (debounced) when the files change; returns a stop function. */
+  watch?(onChange: () => void): Promise<() => Promise<void>>;
+}
+
+/** A URL or path with any user:password part removed, for logs. */
+export function safeUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GIT_')) env[k] = v;
+  // Never prompt for credentials: the controller runs unattended.
+  return { ...env, GIT_TERMINAL_PROMPT: '0', ...extra };
+}
+
+/**
+ * Writes the tree of `rev` from the git directory `gitDir` into `dir` (which
+ * must not exist), through a private index: no worktree bookkeeping, no tar.
+ */
+export async function exportTree(gitDir: string, rev: string, dir: string): Promise<void> {
+  const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  const index = `${tmp}.index`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    const git = simpleGit({ baseDir: tmp }).env(gitEnv({ GIT_INDEX_FILE: index, GIT_DIR: gitDir, GIT_WORK_TREE: tmp }));
+    await git.raw(['read-tree', rev]);
+    await git.raw(['checkout-index', '-a', '-f']);
+    await rename(tmp, dir);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await rm(index, { force: true });
+  }
+}
+
+async function pruneRevisions(revisionsDir: string, keep: readonly string[]): Promise<void> {
+  const entries = await readdir(revisionsDir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => !keep.includes(e)).map((e) => rm(join(revisionsDir, e), { recursive: true, force: true })));
+}
+
+async function materializeOnce(revisionsDir: string, id: string, make: (dir: string) => Promise<void>): Promise<string> {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) throw terminal(`invalid revision id ${JSON.stringify(id)}`);
+  const dir = join(revisionsDir, id);
+  if (await exists(dir)) return dir;
+  await mkdir(revisionsDir, { recursive: true });
+  await make(dir);
+  return dir;
+}
+
+/** The config repo's branch, fetched into `<stateDir>/git/mirror.git`. */
+export function gitSource(options: { url: string; branch: string; stateDir: string }): ConfigSource {
+  const mirror = join(options.stateDir, 'git', 'mirror.git');
+  const revisionsDir = join(options.stateDir, 'revisions');
+  const remoteRef = `refs/remotes/origin/${options.branch}`;
+  let ready: Promise<void> | null = null;
+
+  async function init(): Promise<void> {
+    if (!(await exists(join(mirror, 'HEAD')))) {
+      await mkdir(mirror, { recursive: true });
+      await simpleGit({ baseDir: mirror }).env(gitEnv()).raw(['init', '--bare', '-q']);
+    }
+    const git = simpleGit({ baseDir: mirror }).env(gitEnv({ GIT_DIR: mirror }));
+    const remotes = await git.getRemotes(true);
+    const origin = remotes.find((r) => r.name === 'origin');
+    if (!origin) await git.addRemote('origin', options.url);
+    else if (origin.refs.fetch !== options.url) await git.remote(['set-url', 'origin', options.url]);
+  }
+
+  return {
+    kind: 'git',
+    description: `${safeUrl(options.url)}#${options.branch}`,
+    async latest() {
+      ready ??= init();
+      ready.catch(() => (ready = null));
+      await ready;
+      const git = simpleGit({ baseDir: mirror }).env(gitEnv({ GIT_DIR: mirror }));
+      try {
+        await git.raw(['fetch', '--no-tags', '--prune', '--quiet', 'origin', `+refs/heads/${options.branch}:${remoteRef}`]);
+      } catch (error) {
+        // Ask the remote which heads it has rather than reading git's message.
+        const heads = await git.raw(['ls-remote', '--heads', 'origin', `refs/heads/${options.branch}`]).catch(() => null);
+        if (heads !== null && heads.trim() === '') {
+          throw terminal(`branch ${options.branch} does not exist in the config repo ${safeUrl(options.url)}`, { resource: 'config-repo', fix: 'set repo.branch in the axe config to an existing branch' });
+        }
+        throw transient(`cannot fetch the config repo ${safeUrl(options.url)}`, { resource: 'config-repo', fix: 'check the URL, the network and the deploy key; the last good revision keeps running', cause: error });
+      }
+      const id = (await git.revparse([remoteRef])).trim();
+      const subject = (await git.raw(['log', '-1', '--format=%s', id]).catch(() => '')).trim() || null;
+      return { id, subject };
+    },
+    async materialize(id) {
+      ready ??= init();
+      await ready;
+      return materializeOnce(revisionsDir, id, (dir) => exportTree(mirror, id, dir));
+    },
+    prune: (keep) => pruneRevisions(revisionsDir, keep),
+  };
+}
+
+async function watchedFiles(root: string): Promise<string[]> {
+  const services = (await readdir(join(root, SERVICES_DIR)).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f)).sort();
+  return [CUSTOMERS_FILE, ...services.map((f) => `${SERVICES_DIR}/${f}`)];
+}
+
+/** A local checkout, watched with chokidar (`axe controller --watch DIR`). */
+export function watchSource(options: { dir: string; stateDir: string; debounceMs?: number }): ConfigSource {
+  const root = resolve(options.dir);
+  const revisionsDir = join(options.stateDir, 'revisions');
+  const snapshots = new Map<string, Map<string, Buffer | null>>();
+
+  async function read(): Promise<Map<string, Buffer | null>> {
+    const files = new Map<string, Buffer | null>();
+    for (const f of await watchedFiles(root)) files.set(f, await readFile(join(root, f)).catch(() => null));
+    return files;
+  }
+
+  return {
+    kind: 'watch',
+    description: root,
+    async latest() {
+      const files = await read();
+      const hash = createHash('sha256');
+      for (const [f, content] of files) hash.update(`${f}\0${content ? createHash('sha256').update(content).digest('hex') : '-'}\0`);
+      const id = `watch-${hash.digest('hex').slice(0, 16)}`;
+      snapshots.set(id, files);
+      return { id, subject: null };
+    },
+    async materialize(id) {
+      return materializeOnce(revisionsDir, id, async (dir) => {
+        const files = snapshots.get(id) ?? (await read());
+        const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+        await mkdir(join(tmp, SERVICES_DIR), { recursive: true });
+        for (const [f, content] of files) {
+          if (content) await writeFile(join(tmp, f), content);
+          else if (f === CUSTOMERS_FILE) await copyFile(join(root, f), join(tmp, f)).catch(() => undefined);
+        }
+        await rename(tmp, dir);
+      });
+    },
+    prune: (keep) => pruneRevisions(revisionsDir, keep),
+    async watch(onChange) {
+      let timer: NodeJS.Timeout | null = null;
+      const watcher = chokidarWatch(root, {
+        ignoreInitial: true,
+        depth: 2,
+        ignored: (path) => path.includes(`${'/'}.git`),
+        awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+      });
+      watcher.on('all', () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(onChange, options.debounceMs ?? 200);
+      });
+      await new Promise<void>((r) => watcher.once('ready', () => r()));
+      return async () => {
+        if (timer) clearTimeout(timer);
+        await watcher.close();
+      };
+    },
+  };
+}
