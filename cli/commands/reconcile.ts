@@ -54,7 +54,8 @@ function progressLine(event: ProgressEvent): void {
 
 async function runAll(env: ReconcileEnv, customers: string[], options: ReconcileCliOptions, only: readonly Kind[] | undefined): Promise<CustomerResult[]> {
   const limiter = new Bottleneck({ maxConcurrent: Math.max(1, Number(options.concurrency ?? 8) || 8) });
-  const verbose = !options.json && !options.markdown && (options.apply || customers.length === 1);
+  // Progress goes to stderr, so it is shown with --json too whenever something is applied.
+  const verbose = Boolean(options.apply) || (!options.json && !options.markdown && customers.length === 1);
   try {
     return await Promise.all(
       customers.map((id) =>
