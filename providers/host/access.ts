@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import type { ControllerConfig } from '../../schemas/controller-config.js';
 import { loadKnownHosts } from './known-hosts.js';
+import type { ProbeMemo } from './probe.js';
 import { type HostConnection, HostPool, type SshStats, type SshTarget } from './ssh.js';
 
 export interface HostAccess {
@@ -24,6 +25,8 @@ export interface HostAccess {
   connection(target: SshTarget): Promise<HostConnection>;
   /** Extra tool directories searched on hosts (config `ssh.tool_paths`). */
   readonly toolPaths: string[];
+  /** What earlier probes learnt per host (`user@address:port`), so later probes skip slow commands. */
+  readonly probeMemo: Map<string, ProbeMemo>;
   stats(): Record<string, SshStats>;
   close(): void;
 }
@@ -51,6 +54,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh']): HostAccess {
 
   return {
     toolPaths: ssh.tool_paths,
+    probeMemo: new Map(),
     target(tailscaleHost, user) {
       const name = tailscaleHost.replace(/\.$/, '');
       const override = ssh.overrides[name];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,6 +41,24 @@ describe('host probe', () => {
     assert.equal(facts.tools.bw.bare, null, 'not on the non-login PATH');
     assert.equal(facts.tools.bw.version, '2026.6.0');
     assert.equal(facts.tools.git.path, '/usr/bin/git');
+  });
+
+  it('skips bw --version when the binary is the one a previous probe saw', async () => {
+    const brew = join(dir, 'brew-memo');
+    await mkdir(brew, { recursive: true });
+    const ran = join(dir, 'bw-ran');
+    await writeFile(join(brew, 'bw'), `#!/bin/sh\necho run >> '${ran}'\necho 2025.6.1\n`);
+    await chmod(join(brew, 'bw'), 0o755);
+    const env = { PATH: '/usr/bin:/bin', HOME: dir };
+    const first = parseProbe((await run('/bin/sh', ['-c', probeScript([brew])], { env })).stdout);
+    assert.equal(first.tools.bw.version, '2025.6.1');
+    assert.ok(first.bwStamp);
+    const second = parseProbe((await run('/bin/sh', ['-c', probeScript([brew], { bwStamp: first.bwStamp!, bwVersion: '2025.6.1' })], { env })).stdout);
+    assert.equal(second.tools.bw.version, '2025.6.1');
+    assert.equal((await readFile(ran, 'utf8')).trim().split('\n').length, 1, 'bw ran once');
+    await writeFile(join(brew, 'bw'), `#!/bin/sh\necho run >> '${ran}'\necho 2026.1.0 # a longer script\n`);
+    const third = parseProbe((await run('/bin/sh', ['-c', probeScript([brew], { bwStamp: first.bwStamp!, bwVersion: '2025.6.1' })], { env })).stdout);
+    assert.equal(third.tools.bw.version, '2026.1.0', 'a changed binary is asked again');
   });
 
   it('compares versions', () => {

@@ -15,8 +15,15 @@ function shellWord(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** What an earlier probe of the same host learnt, so this one can skip slow commands. */
+export interface ProbeMemo {
+  /** `size-mtime` of the bw binary when its version was read. */
+  bwStamp: string;
+  bwVersion: string;
+}
+
 /** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
-export function probeScript(extraDirs: readonly string[] = []): string {
+export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null): string {
   const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map((d) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d)));
   const lines = [
     'printf "path=%s\\n" "$PATH"',
@@ -35,7 +42,13 @@ export function probeScript(extraDirs: readonly string[] = []): string {
     '  printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"',
     '  break; fi; done',
     `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; break; fi; done`,
-    `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then printf "bw_version=%s\\n" "$(BITWARDENCLI_APPDATA_DIR="\${TMPDIR:-/tmp}/axe-probe-bw" "$d/bw" --version 2>/dev/null | head -n1)"; break; fi; done`,
+    // bw --version starts a Node.js process (~0.5 s of CPU): skipped when the binary is the one already known.
+    `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then`,
+    '  if stat -L -c %s "$d/bw" >/dev/null 2>&1; then st=$(stat -L -c "%s-%Y" "$d/bw"); else st=$(stat -L -f "%z-%m" "$d/bw" 2>/dev/null); fi',
+    '  printf "bw_stamp=%s\\n" "$st"',
+    `  if [ -n "$st" ] && [ "$st" = ${shellWord(known?.bwStamp ?? '')} ]; then printf "bw_version=%s\\n" ${shellWord(known?.bwVersion ?? '')};`,
+    '  else printf "bw_version=%s\\n" "$(BITWARDENCLI_APPDATA_DIR="${TMPDIR:-/tmp}/axe-probe-bw" "$d/bw" --version 2>/dev/null | head -n1)"; fi',
+    '  break; fi; done',
     'pm=""; for p in /usr/bin/pmset "$HOME/.axe-lab/bin/pmset"; do if [ -x "$p" ]; then pm="$p"; break; fi; done',
     'if [ -n "$pm" ]; then printf "sleep=%s\\n" "$("$pm" -g 2>/dev/null | awk \'$1=="sleep"{print $2; exit}\')"; fi',
     'printf "probe=done\\n"',
@@ -62,6 +75,8 @@ export interface HostFacts {
   composeVersion: string | null;
   /** `pmset -g` sleep minutes; 0 = sleep disabled; null = no pmset (not macOS). */
   sleepMinutes: number | null;
+  /** `size-mtime` of the bw binary, for the next probe's memo. */
+  bwStamp: string | null;
 }
 
 export function parseProbe(output: string): HostFacts {
@@ -91,6 +106,7 @@ export function parseProbe(output: string): HostFacts {
     tools,
     composeVersion: get('compose_version')?.replace(/^v/, '') ?? null,
     sleepMinutes: sleep === null ? null : Number.isFinite(Number(sleep)) ? Number(sleep) : null,
+    bwStamp: get('bw_stamp'),
   };
 }
 

@@ -44,7 +44,8 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
     };
   },
   hostSection(ctx) {
-    return { name: PROBE_SECTION, script: probeScript(ctx.env.providers.hosts.toolPaths) };
+    const hosts = ctx.env.providers.hosts;
+    return { name: PROBE_SECTION, script: probeScript(hosts.toolPaths, hosts.probeMemo.get(SCAN_KEYS.host(ctx.target))) };
   },
   async observe(ctx, desired) {
     const view = await ctx.env.scan.tailnet();
@@ -56,7 +57,9 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
     const host = await observeHostSections(ctx);
     if (!host.ok) return { peer, ssh: host.observed, facts: null };
     const probe = host.sections.get(PROBE_SECTION);
-    return { peer, ssh: { ok: true }, facts: probe ? parseProbe(probe.output) : null };
+    const facts = probe ? parseProbe(probe.output) : null;
+    if (facts?.bwStamp && facts.tools.bw.version) ctx.env.providers.hosts.probeMemo.set(SCAN_KEYS.host(ctx.target), { bwStamp: facts.bwStamp, bwVersion: facts.tools.bw.version });
+    return { peer, ssh: { ok: true }, facts };
   },
   diff: () => diffHost(),
   health: healthHost,
