@@ -11,6 +11,7 @@ import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from 
 import { apply, onboard, plan } from './commands/reconcile.js';
 import { secretList, secretPush } from './commands/secret.js';
 import { validate } from './commands/validate.js';
+import { vaultLoginCommand } from './commands/vault.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -87,6 +88,14 @@ export function buildProgram(): Command {
   common(secret.command('list').description('every declared secret: owner and presence, never a value'))
     .option('--customer <customer>', 'one customer')
     .action(run((options) => secretList(options)));
+
+  const vault = program.command('vault').description('the operator vault (bw serve)');
+  vault
+    .command('login')
+    .description('unlock once; keep the session in the OS keychain (8 h); password from a hidden prompt or stdin')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--json', 'machine-readable output')
+    .action(run((options) => vaultLoginCommand(options)));
 
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
   lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));
