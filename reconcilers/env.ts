@@ -19,6 +19,7 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
     cloudflareTokenSecret: config?.cloudflare.token_secret ?? 'CLOUDFLARE_API_TOKEN',
     bwMaxVersion: config ? config.bw_max_version : '2025.7.0',
     cloudflared: config?.cloudflared ?? DEFAULT_CLOUDFLARED,
+    gitInsteadOf: config?.git.instead_of ?? {},
   };
 }
 

@@ -36,6 +36,8 @@ export interface ReconcileSettings {
   /** bw CLI versions above this crash against the Vaultwarden fork. */
   bwMaxVersion: string | null;
   cloudflared: ControllerConfig['cloudflared'];
+  /** Git URL rewrites for service repos (config `git.instead_of`: original prefix → replacement). */
+  gitInsteadOf?: Record<string, string>;
 }
 
 export interface Providers {
@@ -56,6 +58,11 @@ export interface ReconcileEnv {
   scan: Scan;
   /** Config revision being applied, for labels and history. */
   revision: string | null;
+  /**
+   * Limits the service-level kinds (stack, entities, endpoints) to these
+   * services (`axe deploy frame demo`); undefined = every declared service.
+   */
+  services?: readonly string[];
 }
 
 export interface ResourceResult {

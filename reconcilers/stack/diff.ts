@@ -1,0 +1,343 @@
+/**
+ * The stack reconciler's pure core: every declared stack service of one
+ * customer (frame, blueprint, hive, … — one engine, the manifests differ),
+ * desired against what the host shows, into the runbook's deploy steps as
+ * actions: clone/checkout at the ref, render the env file (0600), create the
+ * external networks and volumes, `compose up --wait` (or, for a blue/green
+ * stack, bring up the idle color, switch the proxy, stop the old color).
+ *
+ * Rules:
+ * - Containers are judged by what the host says: our labels (ref and env
+ *   hash they were created with) and Compose's own config-hash label against
+ *   the hash of the resolved config on the host. The config-hash check counts
+ *   only when the checkout and env file already are as desired (otherwise it
+ *   compares with the wrong file).
+ * - An env file that cannot be rendered (a secret missing from the vault, a
+ *   customers.yaml field not set) blocks that service: nothing is planned for
+ *   it and its health says why. Blueprint never boots without its SSO secrets.
+ * - A blue/green stack never recreates its shared services (proxy, database)
+ *   during a deploy: that would drop requests. They are started when stopped;
+ *   only the colors move. A color that fails its health gate is removed and
+ *   the old one keeps serving (recorded on the host, reported Degraded).
+ * - Plans show names, refs and hashes; never a value.
+ */
+import type { Action, Health, HealthStatus } from '../types.js';
+import { trap, type Trap } from '../traps.js';
+import type { EnvVarSpec } from './render.js';
+import type { BlueGreenTarget } from './shell.js';
+
+export type Color = 'blue' | 'green';
+
+/** A command run in a stack's container (a hook). */
+export interface ExecTarget {
+  /** The stack whose container runs it. */
+  service: string;
+  project: string;
+  /** A compose service, or `@active` (the live blue/green color, resolved on the host). */
+  container: string;
+  blueGreen: BlueGreenTarget | null;
+  command: string[];
+}
+
+export interface StackServiceDesired {
+  service: string;
+  customer: string;
+  repo: string;
+  ref: string;
+  /** Where the repo is checked out on the host (`~/…` or absolute). */
+  checkout: string;
+  project: string;
+  composeFiles: string[];
+  /** Relative to the checkout. */
+  envFile: string;
+  vars: EnvVarSpec[];
+  /** Vars whose value a hook prints: excluded from the env hash, checked for presence. */
+  hookVars: string[];
+  beforeHooks: Array<{ name: string; outputEnv: string; exec: ExecTarget }>;
+  /** after_healthy hooks that are not per entity (migrate); per-entity ones are the entities kind's. */
+  afterHooks: Array<{ name: string; exec: ExecTarget }>;
+  /** External networks and volumes axe creates when missing. */
+  networks: string[];
+  volumes: string[];
+  blueGreen: (BlueGreenTarget & { switchTemplate: string[] }) | null;
+  inside: { container: string; port: number; path: string } | null;
+  waitSeconds: number;
+  dependsOn: string[];
+}
+
+export interface StackDesired {
+  customer: string;
+  services: StackServiceDesired[];
+}
+
+export interface ContainerFact {
+  id: string;
+  /** Compose service name. */
+  service: string;
+  state: string;
+  health: 'healthy' | 'unhealthy' | 'starting' | null;
+  configHash: string;
+  ref: string;
+  envHash: string;
+  /** Attached to a network that no longer exists: it cannot start again, only be recreated. */
+  orphaned: boolean;
+}
+
+export interface FailureRecord {
+  revision: string;
+  ref: string;
+  color: string;
+  reason: string;
+  at: string;
+}
+
+export interface StackHostFacts {
+  checkout: { head: string; want: string | null; dirty: number; origin: string } | null;
+  env: { mode: string; sha256: string; keys: Map<string, boolean> } | null;
+  override: boolean;
+  /** Compose services of the checkout (null when they could not be read: no env file yet). */
+  services: string[] | null;
+  /** Compose's config hash of each service, from the resolved config on the host. */
+  hashes: Map<string, string>;
+  containers: ContainerFact[];
+  active: Color | null;
+  failure: FailureRecord | null;
+  /** The manifest's inside health check: null when not run (container not running or none declared). */
+  inside: 'ok' | 'fail' | null;
+}
+
+export type RenderFact =
+  | { ok: true; digest: string; revision: string }
+  /** Values still missing: secrets a person must push, fields to fill, secrets vault-items will generate. */
+  | { ok: false; missingSecrets: string[]; missingFields: string[]; pendingSecrets: string[] };
+
+export interface StackServiceObserved {
+  host: StackHostFacts;
+  render: RenderFact;
+}
+
+export interface StackObserved {
+  docker: boolean;
+  networks: Set<string>;
+  volumes: Set<string>;
+  services: Map<string, StackServiceObserved>;
+}
+
+export interface StackPayload {
+  service: string;
+  name?: string;
+  services?: string[];
+  recreate?: string[];
+  from?: Color;
+  to?: Color;
+}
+
+function other(color: Color): Color {
+  return color === 'blue' ? 'green' : 'blue';
+}
+
+function short(hash: string | null | undefined): string {
+  return hash ? `sha256:${hash.slice(0, 12)}` : 'none';
+}
+
+function isRunning(c: ContainerFact | undefined): boolean {
+  return c?.state === 'running';
+}
+
+function envOk(d: StackServiceDesired, o: StackServiceObserved): boolean {
+  const env = o.host.env;
+  return o.render.ok && env !== null && env.mode === '600' && env.sha256 === o.render.digest && d.hookVars.every((k) => env.keys.get(k) === true);
+}
+
+function envWhy(d: StackServiceDesired, o: StackServiceObserved): string {
+  const env = o.host.env;
+  if (!env) return 'new file';
+  if (o.render.ok && env.sha256 !== o.render.digest) return `on the host ${short(env.sha256)}, rendered ${short(o.render.digest)}`;
+  const hook = d.hookVars.find((k) => env.keys.get(k) !== true);
+  if (hook) return `${hook} missing or empty`;
+  if (env.mode !== '600') return `mode ${env.mode}`;
+  return 'values to generate first';
+}
+
+/** Whether a container runs exactly the desired config (labels, and compose's hash when it can be trusted). */
+function current(c: ContainerFact, d: StackServiceDesired, o: StackServiceObserved, trustHash: boolean): boolean {
+  if (c.orphaned) return false;
+  if (c.ref !== d.ref) return false;
+  if (!o.render.ok || c.envHash !== o.render.digest) return false;
+  if (trustHash) {
+    const want = o.host.hashes.get(c.service);
+    if (want && want !== c.configHash) return false;
+  }
+  return true;
+}
+
+function staleWhy(c: ContainerFact | undefined, d: StackServiceDesired, o: StackServiceObserved): string {
+  if (!c) return 'not created';
+  if (c.orphaned) return 'its network was removed';
+  if (c.ref !== d.ref) return c.ref ? `runs ${c.ref}` : 'not deployed by axe';
+  if (!o.render.ok || c.envHash !== o.render.digest) return 'env changed';
+  return 'config changed';
+}
+
+function hookNote(d: StackServiceDesired): string {
+  return d.afterHooks.length ? `; then hooks: ${d.afterHooks.map((h) => h.name).join(', ')}` : '';
+}
+
+/** Actions for one service; `planned` dedupes networks/volumes shared by several stacks. */
+function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: StackObserved, planned: Set<string>): Action<StackPayload>[] {
+  const actions: Action<StackPayload>[] = [];
+  const target = `stack:${d.service}`;
+  const add = (op: string, summary: string, payload: Omit<StackPayload, 'service'> = {}): void => {
+    actions.push({ kind: 'stack', op, target, summary: `${d.service}: ${summary}`, payload: { service: d.service, ...payload } });
+  };
+  const render = o.render;
+  if (!render.ok && (render.missingSecrets.length > 0 || render.missingFields.length > 0)) return [];
+  const h = o.host;
+
+  const clone = h.checkout === null;
+  const checkout = !clone && (h.checkout!.want === null || h.checkout!.head !== h.checkout!.want || h.checkout!.dirty > 0);
+  if (clone) add('clone', `clone ${d.repo} at ${d.ref} into ${d.checkout}`);
+  else if (checkout) {
+    const c = h.checkout!;
+    const why = c.dirty > 0 && c.head === c.want ? `${c.dirty} local change(s) discarded` : `now ${c.head.slice(0, 8) || 'nothing'}`;
+    add('checkout', `fetch and check out ${d.ref} (${why})`);
+  }
+  const env = envOk(d, o);
+  if (!env) {
+    const hooks = d.beforeHooks.length ? `; ${d.beforeHooks.map((b) => `${b.outputEnv} from ${b.exec.service}'s ${b.name} hook`).join(', ')}` : '';
+    const pending = !render.ok && render.pendingSecrets.length ? ` after vault-items generates ${render.pendingSecrets.join(', ')}` : '';
+    add('render-env', `render ${d.envFile} (${d.vars.length} vars, mode 0600) from the vault and customers.yaml${hooks} (${envWhy(d, o)})${pending}`);
+  }
+  for (const name of d.networks) {
+    if (observed.networks.has(name) || planned.has(`network:${name}`)) continue;
+    planned.add(`network:${name}`);
+    add('create-network', `create the external docker network ${name} (compose needs it to exist)`, { name });
+  }
+  for (const name of d.volumes) {
+    if (observed.volumes.has(name) || planned.has(`volume:${name}`)) continue;
+    planned.add(`volume:${name}`);
+    add('create-volume', `create the external docker volume ${name} (compose needs it to exist)`, { name });
+  }
+
+  const trustHash = !clone && !checkout && env && h.override;
+  const byService = new Map(h.containers.map((c) => [c.service, c]));
+  if (!d.blueGreen) {
+    const expected = h.services ?? [...byService.keys()];
+    const stale = expected.filter((s) => {
+      const c = byService.get(s);
+      return !c || !isRunning(c) || !current(c, d, o, trustHash);
+    });
+    const extra = h.services ? h.containers.filter((c) => !h.services!.includes(c.service)).map((c) => c.service) : [];
+    const unknown = h.services === null && (expected.length === 0 || clone || checkout || !env);
+    if (stale.length > 0 || extra.length > 0 || unknown) {
+      const recreate = h.containers.filter((c) => c.orphaned).map((c) => c.service);
+      const what = stale.length ? stale.map((s) => `${s} (${byService.get(s) && isRunning(byService.get(s)) ? staleWhy(byService.get(s), d, o) : byService.get(s) ? byService.get(s)!.state : 'not created'})`).join(', ') : extra.length ? `remove ${extra.join(', ')}` : 'every service';
+      add('up', `compose up --wait (project ${d.project}, ${d.ref}): ${what}${hookNote(d)}`, { recreate });
+    }
+    return actions;
+  }
+
+  const bg = d.blueGreen;
+  const colorService = (c: Color): string => (c === 'blue' ? bg.blue : bg.green);
+  const shared = (h.services ?? [...byService.keys()]).filter((s) => s !== bg.blue && s !== bg.green);
+  const running = (['blue', 'green'] as const).filter((c) => isRunning(byService.get(colorService(c))));
+  const active: Color | null = h.active ?? (running.length === 1 ? running[0]! : null);
+  if (!active || h.containers.length === 0) {
+    add('initial', `compose up --wait (project ${d.project}, ${d.ref}): ${[...shared, bg.blue].join(', ')}; switch ${bg.proxy} to blue${hookNote(d)}`, { to: 'blue' });
+    return actions;
+  }
+  const activeCtr = byService.get(colorService(active));
+  const configChanged = clone || checkout || !env;
+  const activeStale = activeCtr !== undefined && !current(activeCtr, d, o, trustHash);
+  const activeUnknownConfig = activeCtr === undefined && configChanged;
+  if (activeStale || activeUnknownConfig) {
+    const to = other(active);
+    add('swap', `blue/green: bring up ${colorService(to)} at ${d.ref}, health-gate it, switch ${bg.proxy} to ${to}, stop ${colorService(active)} (${staleWhy(activeCtr, d, o)})${hookNote(d)}`, { from: active, to });
+  }
+  const toStart = shared.filter((s) => !isRunning(byService.get(s)));
+  if (!activeStale && !activeUnknownConfig && !isRunning(activeCtr)) toStart.push(colorService(active));
+  if (toStart.length > 0) {
+    const recreate = toStart.filter((s) => byService.get(s)?.orphaned);
+    add('start', `start ${toStart.map((s) => `${s} (${byService.get(s)?.state ?? 'not created'}${recreate.includes(s) ? ', recreated: its network was removed' : ''})`).join(', ')} without recreating the running ones`, { services: toStart, recreate });
+  }
+  const idle = other(active);
+  if (!activeStale && !activeUnknownConfig && isRunning(byService.get(colorService(idle)))) {
+    add('stop-idle', `stop the idle color ${colorService(idle)} (${active} is live)`, { name: colorService(idle) });
+  }
+  return actions;
+}
+
+/** Every service's actions, in the services' dependency order. */
+export function diffStack(desired: StackDesired, observed: StackObserved | null): Action<StackPayload>[] {
+  if (!observed || !observed.docker) return [];
+  const planned = new Set<string>();
+  return desired.services.flatMap((d) => {
+    const o = observed.services.get(d.service);
+    return o ? diffService(d, o, observed, planned) : [];
+  });
+}
+
+const RANK: Record<HealthStatus, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
+
+interface ServiceHealth {
+  status: HealthStatus;
+  reason: string;
+  message: string;
+  trap?: Trap;
+}
+
+function healthService(d: StackServiceDesired, o: StackServiceObserved): ServiceHealth {
+  const render = o.render;
+  if (!render.ok && (render.missingSecrets.length || render.missingFields.length)) {
+    const sso = render.missingSecrets.find((s) => /^AZURE_.*_CLIENT_SECRET$/.test(s));
+    const parts = [
+      render.missingSecrets.length ? `missing from the vault: ${render.missingSecrets.join(', ')}` : '',
+      render.missingFields.length ? `not set in customers.yaml: ${render.missingFields.map((f) => `customers.${d.customer}.${f}`).join(', ')}` : '',
+    ].filter(Boolean);
+    const ssoField = render.missingFields.some((f) => f.startsWith('sso.'));
+    return {
+      status: 'Degraded',
+      reason: 'EnvBlocked',
+      message: `${d.service}: not deployed until its env can be rendered (${parts.join('; ')})`,
+      ...(sso || ssoField ? { trap: trap('blueprint-sso-missing', { customer: d.customer }) } : {}),
+    };
+  }
+  const h = o.host;
+  if (h.failure && render.ok && h.failure.revision === render.revision) {
+    const live = h.active ? `${h.active} keeps serving` : 'nothing serves';
+    return { status: 'Degraded', reason: 'RolledBack', message: `${d.service}: ${h.failure.color} at ${h.failure.ref} never became healthy (${h.failure.reason}); rolled back, ${live}` };
+  }
+  if (h.containers.length === 0) return { status: 'Missing', reason: 'NotDeployed', message: `${d.service}: not deployed (no containers in project ${d.project})` };
+  const byService = new Map(h.containers.map((c) => [c.service, c]));
+  const expected = d.blueGreen
+    ? (h.services ?? [...byService.keys()]).filter((s) => s !== d.blueGreen!.blue && s !== d.blueGreen!.green).concat(h.active ? [h.active === 'blue' ? d.blueGreen.blue : d.blueGreen.green] : [])
+    : (h.services ?? [...byService.keys()]);
+  const down = expected.filter((s) => !isRunning(byService.get(s)));
+  if (down.length) return { status: 'Degraded', reason: 'NotRunning', message: `${d.service}: ${down.map((s) => `${s} ${byService.get(s)?.state ?? 'missing'}`).join(', ')}` };
+  const unhealthy = expected.filter((s) => byService.get(s)?.health === 'unhealthy');
+  if (unhealthy.length) return { status: 'Degraded', reason: 'Unhealthy', message: `${d.service}: ${unhealthy.join(', ')} unhealthy` };
+  const starting = expected.filter((s) => byService.get(s)?.health === 'starting');
+  if (starting.length) return { status: 'Progressing', reason: 'Starting', message: `${d.service}: ${starting.join(', ')} starting` };
+  if (h.inside === 'fail' && d.inside) return { status: 'Degraded', reason: 'HealthCheckFailed', message: `${d.service}: ${d.inside.container}:${d.inside.port}${d.inside.path} does not answer 200` };
+  const color = d.blueGreen && h.active ? `, ${h.active} live` : '';
+  const refs = [...new Set(expected.map((s) => byService.get(s)?.ref).filter(Boolean))];
+  return { status: 'Healthy', reason: 'Running', message: `${d.service}: ${expected.length} container(s) running ${refs.join('/') || 'unlabelled'}${color}` };
+}
+
+export function healthStack(desired: StackDesired, observed: StackObserved | null): Health {
+  if (desired.services.length === 0) return { status: 'Healthy', reason: 'NoStacks', message: 'no stack service is declared for this customer' };
+  if (!observed) return { status: 'Unknown', reason: 'NotObserved', message: 'the host could not be observed' };
+  if (!observed.docker) return { status: 'Degraded', reason: 'DockerMissing', message: 'docker was not found by absolute path on the host' };
+  const each = desired.services.map((d) => {
+    const o = observed.services.get(d.service);
+    return o ? healthService(d, o) : { status: 'Unknown' as const, reason: 'NotObserved', message: `${d.service}: not observed` };
+  });
+  const worst = each.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  const trapFound = each.find((e) => e.trap)?.trap;
+  return {
+    status: worst.status,
+    reason: worst.reason,
+    message: each.map((e) => e.message).join('; '),
+    ...(trapFound ? { trap: trapFound } : {}),
+  };
+}

@@ -1,0 +1,376 @@
+/**
+ * The stack kind's shell, run on the customer's host over its one SSH
+ * connection: the read-only observation (one section of the host's batched
+ * round trip) and the scripts each action runs.
+ *
+ * Rules:
+ * - Pure functions of their inputs; every value is shell-quoted; tools are
+ *   called by absolute path. No script ever holds a secret: the env file is
+ *   written separately, over stdin (HostConnection.writeFile, 0600).
+ * - The observation only reads. Compose's config hash is computed from the
+ *   *resolved* config (`config | config -f - --hash`): Compose 2.26's own
+ *   `config --hash` leaves `env_file` values out, while the label it puts on
+ *   containers at `up` includes them, so the two never match otherwise.
+ */
+import { shellQuote } from '../../providers/host/ssh.js';
+import type { Color, ContainerFact, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath } from './shell.js';
+
+export const STACK_SECTION = 'stack';
+/** Our labels on every container, network and volume of a stack. */
+export const LABELS = {
+  customer: 'ai.axelabs.axe.customer',
+  service: 'ai.axelabs.axe.service',
+  ref: 'ai.axelabs.axe.ref',
+  envHash: 'ai.axelabs.axe.env-hash',
+  revision: 'ai.axelabs.axe.revision',
+} as const;
+/** Files axe keeps in a checkout beside the env file (untracked). */
+export const OVERRIDE_FILE = '.axe-compose.yml';
+export const NEXT_OVERRIDE_FILE = '.axe-compose.next.yml';
+export const FAILURE_FILE = '.axe-failure';
+
+const PS_FORMAT = ['{{.ID}}', '{{.Label "com.docker.compose.service"}}', '{{.State}}', '{{.Status}}', '{{.Label "com.docker.compose.config-hash"}}', `{{.Label "${LABELS.ref}"}}`, `{{.Label "${LABELS.envHash}"}}`].join('|');
+
+function tools(toolPaths: readonly string[]): string {
+  return [HELPERS, findTool('D', 'docker', toolPaths), findTool('G', 'git', toolPaths)].join('\n');
+}
+
+/** The compose command of a stack as a shell function `dc` (run from the checkout). */
+export function composeFunction(d: StackServiceDesired, override: string | null, name = 'dc'): string {
+  const files = [...d.composeFiles, ...(override ? [override] : [])].map((f) => `-f ${shellQuote(f)}`).join(' ');
+  return `${name}() { "$D" compose -p ${shellQuote(d.project)} ${files} --env-file ${shellQuote(d.envFile)} "$@"; }`;
+}
+
+function serviceObservation(d: StackServiceDesired): string {
+  const s = d.service;
+  const dir = hostPath(d.checkout);
+  const p = shellQuote(d.project);
+  const ref = d.ref;
+  const rev = (spec: string) => `"$G" -C "$dir" rev-parse -q --verify ${shellQuote(spec)} 2>/dev/null`;
+  const hookPattern = d.hookVars.length ? `grep -v -E ${shellQuote(`^(${d.hookVars.join('|')})=`)} "$f"` : 'cat "$f"';
+  const lines = [
+    `dir=${dir}`,
+    'if [ -n "$G" ] && [ -d "$dir/.git" ]; then',
+    `  echo "${s}.head=$(${rev('HEAD^{commit}')})"`,
+    `  echo "${s}.want=$(${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)})"`,
+    `  echo "${s}.dirty=$("$G" -C "$dir" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')"`,
+    `  echo "${s}.origin=$("$G" -C "$dir" config --get remote.origin.url 2>/dev/null)"`,
+    'fi',
+    `f="$dir"/${shellQuote(d.envFile)}`,
+    'if [ -f "$f" ]; then',
+    `  echo "${s}.env_mode=$(mode "$f")"`,
+    `  echo "${s}.env_sha=$(${hookPattern} | sum)"`,
+    `  echo "${s}.env_keys=$(awk -F= '/^[A-Za-z_][A-Za-z0-9_]*=/ { printf "%s%s ", $1, (length($0) > length($1) + 1 ? "" : "!") }' "$f")"`,
+    'fi',
+    `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
+    'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
+    `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
+    `  dcf config --services 2>/dev/null | while IFS= read -r l; do echo "${s}.svc=$l"; done`,
+    `  dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done`,
+    'fi',
+    'if [ -n "$D" ]; then',
+    `  ids=$("$D" ps -aq --no-trunc --filter label=com.docker.compose.project=${p} 2>/dev/null)`,
+    `  "$D" ps -a --no-trunc --filter label=com.docker.compose.project=${p} --format ${shellQuote(PS_FORMAT)} 2>/dev/null | while IFS= read -r l; do echo "${s}.ctr=$l"; done`,
+    `  if [ -n "$ids" ]; then "$D" inspect --format '{{.Id}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' $ids 2>/dev/null | while IFS= read -r l; do echo "${s}.net=$l"; done; fi`,
+  ];
+  if (d.blueGreen) {
+    lines.push(activeColor('A', d.blueGreen), `  echo "${s}.active=$A"`);
+  }
+  lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
+  if (d.inside) {
+    const url = shellQuote(`http://127.0.0.1:${d.inside.port}${d.inside.path}`);
+    const container =
+      d.inside.container === '@active' && d.blueGreen
+        ? `case "$A" in blue) ic=$(cid ${p} ${shellQuote(d.blueGreen.blue)});; green) ic=$(cid ${p} ${shellQuote(d.blueGreen.green)});; *) ic="";; esac`
+        : `ic=$(cid ${p} ${shellQuote(d.inside.container)})`;
+    lines.push(
+      `  ${container}`,
+      `  if [ -n "$ic" ]; then if "$D" exec "$ic" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$ic" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then echo "${s}.inside=ok"; else echo "${s}.inside=fail"; fi; fi`,
+    );
+  }
+  lines.push('fi');
+  return `(\n${lines.join('\n')}\n)`;
+}
+
+/** The read-only observation of every stack service of one customer (one section). */
+export function observeScript(desired: StackDesired, toolPaths: readonly string[]): string {
+  const volumes = [...new Set(desired.services.flatMap((d) => d.volumes))];
+  return [
+    tools(toolPaths),
+    'if [ -z "$D" ]; then echo "_.docker=missing"; else echo "_.docker=$D"; fi',
+    'if [ -n "$D" ]; then',
+    `  "$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "_.network=$l"; done`,
+    ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
+    'fi',
+    ...desired.services.map(serviceObservation),
+  ].join('\n');
+}
+
+export interface ParsedStackObservation {
+  docker: boolean;
+  networks: Set<string>;
+  volumes: Set<string>;
+  services: Map<string, StackHostFacts>;
+}
+
+function healthOf(status: string): ContainerFact['health'] {
+  if (/\(healthy\)/.test(status)) return 'healthy';
+  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
+  if (/\(health: starting\)/.test(status)) return 'starting';
+  return null;
+}
+
+function emptyFacts(): StackHostFacts {
+  return { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null };
+}
+
+/** Parses the observation (pure). Services not in `names` are ignored. */
+export function parseObservation(output: string, names: readonly string[]): ParsedStackObservation {
+  const networkIds = new Set<string>();
+  const networks = new Set<string>();
+  const volumes = new Set<string>();
+  let docker = false;
+  const raw = new Map<string, Array<[string, string]>>();
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    const dot = line.indexOf('.');
+    if (eq < 0 || dot < 0 || dot > eq) continue;
+    const scope = line.slice(0, dot);
+    const key = line.slice(dot + 1, eq);
+    const value = line.slice(eq + 1);
+    if (scope === '_') {
+      if (key === 'docker') docker = value !== 'missing' && value !== '';
+      if (key === 'network') {
+        const [id, name] = value.split(' ');
+        if (id) networkIds.add(id);
+        if (name) networks.add(name);
+      }
+      if (key === 'volume') volumes.add(value);
+      continue;
+    }
+    const list = raw.get(scope) ?? [];
+    list.push([key, value]);
+    raw.set(scope, list);
+  }
+  const services = new Map<string, StackHostFacts>();
+  for (const name of names) {
+    const facts = emptyFacts();
+    const single = new Map<string, string>();
+    const svcs: string[] = [];
+    const containerNets = new Map<string, string[]>();
+    const ctrs: string[] = [];
+    for (const [key, value] of raw.get(name) ?? []) {
+      if (key === 'svc') svcs.push(value);
+      else if (key === 'hash') {
+        const [svc, hash] = value.split(' ');
+        if (svc && hash) facts.hashes.set(svc, hash);
+      } else if (key === 'ctr') ctrs.push(value);
+      else if (key === 'net') {
+        const [id, nets] = value.split('|');
+        if (id) containerNets.set(id, (nets ?? '').split(' ').filter(Boolean));
+      } else single.set(key, value);
+    }
+    if (single.has('head')) {
+      facts.checkout = { head: single.get('head') ?? '', want: single.get('want') || null, dirty: Number(single.get('dirty') ?? 0) || 0, origin: single.get('origin') ?? '' };
+    }
+    if (single.has('env_sha')) {
+      const keys = new Map<string, boolean>();
+      for (const k of (single.get('env_keys') ?? '').split(' ').filter(Boolean)) keys.set(k.replace(/!$/, ''), !k.endsWith('!'));
+      facts.env = { mode: (single.get('env_mode') ?? '').trim(), sha256: single.get('env_sha') ?? '', keys };
+    }
+    facts.override = single.get('override') === '1';
+    facts.services = svcs.length ? svcs : null;
+    for (const line of ctrs) {
+      const [id = '', service = '', state = '', status = '', configHash = '', ref = '', envHash = ''] = line.split('|');
+      const nets = containerNets.get(id) ?? [];
+      facts.containers.push({ id, service, state, health: healthOf(status), configHash, ref, envHash, orphaned: nets.some((n) => !networkIds.has(n)) });
+    }
+    const active = single.get('active');
+    facts.active = active === 'blue' || active === 'green' ? active : null;
+    const failure = single.get('failure');
+    if (failure) {
+      try {
+        facts.failure = JSON.parse(failure) as FailureRecord;
+      } catch {
+        facts.failure = null;
+      }
+    }
+    const inside = single.get('inside');
+    facts.inside = inside === 'ok' || inside === 'fail' ? inside : null;
+    services.set(name, facts);
+  }
+  return { docker, networks, volumes, services };
+}
+
+/** Clone (when missing) or fetch, then check out the ref detached, discarding local changes. */
+export function checkoutScript(d: StackServiceDesired, insteadOf: Record<string, string>, toolPaths: readonly string[]): string {
+  const rewrites = Object.entries(insteadOf)
+    .map(([from, to]) => `-c ${shellQuote(`url.${to}.insteadOf=${from}`)}`)
+    .join(' ');
+  const repo = shellQuote(d.repo);
+  const ref = d.ref;
+  const rev = (spec: string) => `gitx -C "$dir" rev-parse -q --verify ${shellQuote(spec)}`;
+  return [
+    'set -e',
+    tools(toolPaths),
+    'if [ -z "$G" ]; then echo "git not found by absolute path on the host" >&2; exit 3; fi',
+    `gitx() { "$G" ${rewrites} -c advice.detachedHead=false "$@"; }`,
+    `dir=${hostPath(d.checkout)}`,
+    'if [ ! -d "$dir/.git" ]; then',
+    '  if [ -d "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then echo "$dir exists and is not a git checkout" >&2; exit 4; fi',
+    '  mkdir -p "$dir"',
+    `  gitx clone -q --no-checkout ${repo} "$dir"`,
+    'fi',
+    `if [ "$(gitx -C "$dir" config --get remote.origin.url || true)" != ${repo} ]; then gitx -C "$dir" remote set-url origin ${repo}; fi`,
+    `gitx -C "$dir" fetch -q --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`,
+    `c=$(${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)}) || { echo ${shellQuote(`ref ${ref} was not found in ${d.repo}`)} >&2; exit 5; }`,
+    'gitx -C "$dir" checkout -q --force --detach "$c"',
+    'gitx -C "$dir" rev-parse HEAD',
+  ].join('\n');
+}
+
+/** Creates an external network or volume unless it exists, labelled for the lab sweep and for humans. */
+export function createScript(what: 'network' | 'volume', name: string, customer: string, toolPaths: readonly string[]): string {
+  const n = shellQuote(name);
+  return [
+    'set -e',
+    tools(toolPaths),
+    'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
+    `"$D" ${what} inspect ${n} >/dev/null 2>&1 || "$D" ${what} create --label ${shellQuote(`${LABELS.customer}=${customer}`)} ${n} >/dev/null`,
+  ].join('\n');
+}
+
+/** Prints the resolved compose config as JSON (services, networks, volumes), for the label override. */
+export function configJsonScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
+  return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, null), 'dc config --format json'].join('\n');
+}
+
+export interface ComposeModel {
+  services: string[];
+  /** Networks and volumes compose creates itself (not external), by their key in the file. */
+  networks: string[];
+  volumes: string[];
+}
+
+/** Reads the parts of `config --format json` the override needs; drops everything else (env values included). */
+export function parseComposeModel(json: string): ComposeModel {
+  const doc = JSON.parse(json) as { services?: Record<string, unknown>; networks?: Record<string, { external?: unknown }>; volumes?: Record<string, { external?: unknown }> };
+  const own = (m: Record<string, { external?: unknown }> | undefined) => Object.entries(m ?? {}).filter(([, v]) => !v?.external).map(([k]) => k).sort();
+  return { services: Object.keys(doc.services ?? {}).sort(), networks: own(doc.networks), volumes: own(doc.volumes) };
+}
+
+export interface OverrideLabels {
+  customer: string;
+  service: string;
+  ref: string;
+  envHash: string;
+  revision: string;
+}
+
+/**
+ * The compose override that puts our labels on every container (and the
+ * customer label on the networks and volumes compose makes). A pure function
+ * of its inputs: written again with the same inputs, it changes nothing.
+ */
+export function renderOverride(model: ComposeModel, labels: OverrideLabels): string {
+  const q = (v: string) => JSON.stringify(v);
+  const containerLabels = [
+    [LABELS.customer, labels.customer],
+    [LABELS.service, labels.service],
+    [LABELS.ref, labels.ref],
+    [LABELS.envHash, labels.envHash],
+    [LABELS.revision, labels.revision],
+  ];
+  const out = [`# Written by axe for ${labels.customer}/${labels.service}: our labels on the stack. Edits here are reverted.`, 'services:'];
+  for (const s of model.services) {
+    out.push(`  ${q(s)}:`, '    labels:', ...containerLabels.map(([k, v]) => `      ${k}: ${q(v!)}`));
+  }
+  for (const [section, keys] of [['networks', model.networks], ['volumes', model.volumes]] as const) {
+    if (keys.length === 0) continue;
+    out.push(`${section}:`);
+    for (const k of keys) out.push(`  ${q(k)}:`, '    labels:', `      ${LABELS.customer}: ${q(labels.customer)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Lines `diag=<service>|<state>|<health>|<last health output>` for a project's containers (after a failed up). */
+function diagnostics(project: string, services: readonly string[] = []): string {
+  const filter = services.length ? ` | grep -E ${shellQuote(`^(${services.map((s) => s.replace(/[.]/g, '\\.')).join('|')})\\|`)}` : '';
+  return `for id in $("$D" ps -aq --filter label=com.docker.compose.project=${shellQuote(project)}); do "$D" inspect --format '{{index .Config.Labels "com.docker.compose.service"}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}|{{range .State.Health.Log}}{{.Output}} {{end}}{{end}}' "$id" 2>/dev/null | tr '\\n' ' '; echo; done${filter} | sed 's/^/diag=/' >&2`;
+}
+
+export interface UpOptions {
+  /** `up` arguments after `up -d --wait --wait-timeout N`. */
+  args: string[];
+  override: string | null;
+  /** Services to recreate first (their network was removed). */
+  recreate?: string[];
+  /** Limit diagnostics to these services. */
+  diagnose?: string[];
+}
+
+/** `compose up -d --wait` with a bounded wait; on failure prints diagnostics (names and health output, no env). */
+export function upScript(d: StackServiceDesired, options: UpOptions, toolPaths: readonly string[]): string {
+  const wait = `--wait --wait-timeout ${d.waitSeconds}`;
+  const lines = ['set -e', tools(toolPaths), 'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi', `cd ${hostPath(d.checkout)}`, composeFunction(d, options.override)];
+  if (options.recreate?.length) lines.push(`dc up -d ${wait} --no-deps --force-recreate ${options.recreate.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
+  if (options.args.length > 0 || !options.recreate?.length) lines.push(`dc up -d ${wait} ${options.args.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
+  return lines.join('\n');
+}
+
+/** Runs a compose subcommand for a stack (rm, stop), ignoring a missing container. */
+export function composeScript(d: StackServiceDesired, override: string | null, args: string[], toolPaths: readonly string[]): string {
+  return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, override), `dc ${args.map(shellQuote).join(' ')}`].join('\n');
+}
+
+/** Resolves the container a command runs in (`@active` through the stack's proxy) into `$c`. */
+function containerLookup(project: string, container: string, bg: BlueGreenTarget | null): string {
+  const p = shellQuote(project);
+  if (container === '@active') {
+    if (!bg) return 'c=""';
+    return [activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
+  }
+  return `c=$(cid ${p} ${shellQuote(container)})`;
+}
+
+/** Runs a command in a stack's running container; stdout is the command's. */
+export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[]): string {
+  return [
+    tools(toolPaths),
+    'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
+    containerLookup(target.project, target.container, target.blueGreen),
+    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit 6; fi`,
+    `exec "$D" exec "$c" ${command.map(shellQuote).join(' ')}`,
+  ].join('\n');
+}
+
+/** Polls an HTTP path inside a container until it answers 2xx (wget, else curl) or the tries run out. */
+export function insideCheckScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, port: number, path: string, tries: number, toolPaths: readonly string[]): string {
+  const url = shellQuote(`http://127.0.0.1:${port}${path}`);
+  return [
+    tools(toolPaths),
+    containerLookup(target.project, target.container, target.blueGreen),
+    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container}`)} >&2; exit 6; fi`,
+    `i=0; while [ $i -lt ${tries} ]; do if "$D" exec "$c" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$c" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then exit 0; fi; sleep 0.5; i=$((i+1)); done`,
+    `echo ${shellQuote(`${path} on port ${port} did not answer 2xx`)} >&2; exit 7`,
+  ].join('\n');
+}
+
+/** Writes (or removes) a small record file in the checkout; the content is not secret. */
+export function recordScript(d: StackServiceDesired, file: string, content: string | null): string {
+  const path = `${hostPath(d.checkout)}/${shellQuote(file)}`;
+  if (content === null) return `rm -f ${path}`;
+  return `printf '%s\\n' ${shellQuote(content)} > ${path}.tmp && mv -f ${path}.tmp ${path}`;
+}
+
+/** Moves the next override into place (after a good swap) or drops it (after a failed one). */
+export function overrideCommitScript(d: StackServiceDesired, keep: boolean): string {
+  const dir = hostPath(d.checkout);
+  return keep ? `mv -f ${dir}/${shellQuote(NEXT_OVERRIDE_FILE)} ${dir}/${shellQuote(OVERRIDE_FILE)}` : `rm -f ${dir}/${shellQuote(NEXT_OVERRIDE_FILE)}`;
+}
+
+export function colorService(d: StackServiceDesired, color: Color): string {
+  if (!d.blueGreen) throw new Error(`${d.service} is not blue/green`);
+  return color === 'blue' ? d.blueGreen.blue : d.blueGreen.green;
+}

@@ -1,0 +1,450 @@
+/**
+ * The stack reconciler: one kind for every declared stack service of a
+ * customer (frame, blueprint, hive, … in dependency order), driven by the
+ * service manifests. Observation is one section of the host's batched round
+ * trip; acting runs the runbook's deploy steps over the host's connection.
+ *
+ * Rules:
+ * - A service the customer has no `services.{svc}.{customer}` slot for is not
+ *   desired at all (sovereign customers never get here; `axe deploy` refuses).
+ * - The env file is rendered here, from the operator vault and customers.yaml,
+ *   and pushed over stdin into a 0600 file: the host needs no vault session.
+ *   A missing value blocks the render before anything on the host changes.
+ * - A blue/green swap is one action: bring up the idle color, gate on its
+ *   health, switch the proxy, drain, stop the old color. When the new color
+ *   never gets healthy it is removed, the old one keeps serving, and the
+ *   failure is recorded on the host (health Degraded, reason RolledBack).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AxeError, terminal, transient } from '../../core/errors.js';
+import type { HostConnection } from '../../providers/host/ssh.js';
+import { serviceOrder } from '../../schemas/repo.js';
+import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
+import type { HostObserved } from '../host/diff.js';
+import type { CustomerContext, ResourceReconciler } from '../runtime.js';
+import { SCAN_KEYS } from '../scan.js';
+import type { Action } from '../types.js';
+import { type Color, diffStack, type ExecTarget, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import {
+  checkoutScript,
+  colorService,
+  composeScript,
+  configJsonScript,
+  createScript,
+  execScript,
+  FAILURE_FILE,
+  insideCheckScript,
+  NEXT_OVERRIDE_FILE,
+  OVERRIDE_FILE,
+  observeScript,
+  overrideCommitScript,
+  parseComposeModel,
+  parseObservation,
+  recordScript,
+  renderOverride,
+  STACK_SECTION,
+  upScript,
+} from './host.js';
+import { envDigest, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, stackRevision, type TemplateVars } from './render.js';
+import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
+
+/** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
+export const DRAIN_MS = 2000;
+
+function templateVars(ctx: CustomerContext, service: string, manifest: StackManifest): TemplateVars {
+  return { customer: ctx.id, service, publicDomain: ctx.customer.public_domain, ref: manifest.source.ref };
+}
+
+function blueGreenOf(ctx: CustomerContext, service: string, manifest: StackManifest): (BlueGreenTarget & { switchTemplate: string[] }) | null {
+  const bg = manifest.blue_green;
+  if (!bg) return null;
+  const vars = templateVars(ctx, service, manifest);
+  const template = bg.proxy.switch.map((a) => expandTemplate(a, vars));
+  return {
+    project: expandTemplate(manifest.compose.project, vars),
+    checkout: expandTemplate(manifest.checkout, vars),
+    blue: bg.colors.blue,
+    green: bg.colors.green,
+    proxy: bg.proxy.container,
+    showCommand: switchCommand(template, null),
+    switchTemplate: template,
+  };
+}
+
+function execTarget(ctx: CustomerContext, own: string, manifest: StackManifest, exec: HookExec): ExecTarget {
+  const service = exec.service ?? own;
+  const target = ctx.env.state.manifests.get(service);
+  const stack = target?.kind === 'stack' ? target : manifest;
+  const vars = templateVars(ctx, service, stack);
+  return {
+    service,
+    project: expandTemplate(stack.compose.project, vars),
+    container: exec.container,
+    blueGreen: blueGreenOf(ctx, service, stack),
+    command: hookCommand(exec, templateVars(ctx, own, manifest)),
+  };
+}
+
+/** The desired state of one stack service (pure). */
+export function desiredService(ctx: CustomerContext, service: string, manifest: StackManifest): StackServiceDesired {
+  const vars = templateVars(ctx, service, manifest);
+  const specs = envVarSpecs(manifest, ctx.customer, vars);
+  const hooks = Object.entries(manifest.hooks);
+  return {
+    service,
+    customer: ctx.id,
+    repo: manifest.source.repo,
+    ref: manifest.source.ref,
+    checkout: expandTemplate(manifest.checkout, vars),
+    project: expandTemplate(manifest.compose.project, vars),
+    composeFiles: manifest.compose.files,
+    envFile: manifest.env.file,
+    vars: specs,
+    hookVars: specs.filter((v) => v.kind === 'hook').map((v) => v.name),
+    beforeHooks: hooks
+      .filter(([, h]) => h.phase === 'before_up' && h.output_env)
+      .map(([name, h]) => ({ name, outputEnv: h.output_env!, exec: execTarget(ctx, service, manifest, h.exec) })),
+    afterHooks: hooks.filter(([, h]) => h.phase === 'after_healthy' && !h.foreach).map(([name, h]) => ({ name, exec: execTarget(ctx, service, manifest, h.exec) })),
+    networks: manifest.networks.filter((n) => n.external).map((n) => expandTemplate(n.name, vars)),
+    volumes: manifest.volumes.filter((v) => v.external).map((v) => expandTemplate(v.name, vars)),
+    blueGreen: blueGreenOf(ctx, service, manifest),
+    inside: manifest.health.inside ? { ...manifest.health.inside } : null,
+    waitSeconds: manifest.health.timeout_seconds,
+    dependsOn: manifest.depends_on,
+  };
+}
+
+/** Declared stack services of the customer, in dependency order, limited by `env.services` when set. */
+export function declaredStacks(ctx: CustomerContext): Array<[string, StackManifest]> {
+  const { state } = ctx.env;
+  const only = ctx.env.services;
+  return serviceOrder(state.manifests).flatMap((name): Array<[string, StackManifest]> => {
+    const manifest = state.manifests.get(name);
+    if (manifest?.kind !== 'stack' || !state.customers.services[name]?.[ctx.id]) return [];
+    if (only && !only.includes(name)) return [];
+    return [[name, manifest]];
+  });
+}
+
+function desiredStack(ctx: CustomerContext): StackDesired | null {
+  const services = declaredStacks(ctx).map(([name, manifest]) => desiredService(ctx, name, manifest));
+  return services.length ? { customer: ctx.id, services } : null;
+}
+
+/** The host must answer SSH before anything is read from or pushed to it. */
+export function hostReachable(ctx: CustomerContext, resource: string): void {
+  const host = ctx.results.get('host');
+  const observed = host?.observed as HostObserved | null | undefined;
+  if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource, fix: host?.health.trap?.fix ?? 'see the host resource' });
+}
+
+/** Secrets the vault-items kind still has to generate in this pass (a plan before it acted). */
+function pendingGenerated(ctx: CustomerContext): Set<string> {
+  const result = ctx.results.get('vault-items');
+  return new Set((result?.actions ?? []).map((a) => (a.payload as { name?: string }).name).filter((n): n is string => typeof n === 'string'));
+}
+
+interface Rendered {
+  fact: RenderFact;
+  /** Every non-hook value (secrets revealed): only for writing the env file. */
+  values: Map<string, string>;
+}
+
+async function renderValues(ctx: CustomerContext, d: StackServiceDesired, memo: Map<string, Promise<string | null>>): Promise<Rendered> {
+  const values = new Map<string, string>();
+  const missingSecrets: string[] = [];
+  const missingFields: string[] = [];
+  const pendingSecrets: string[] = [];
+  const pending = pendingGenerated(ctx);
+  for (const v of d.vars) {
+    if (v.kind === 'value') values.set(v.name, v.value);
+    else if (v.kind === 'hook') values.set(v.name, '');
+    else if (v.kind === 'missing-field') missingFields.push(v.field);
+    else {
+      let load = memo.get(v.secret);
+      if (!load) {
+        load = ctx.env.providers.vault.get(v.secret).then((s) => (s ? s.reveal() : null));
+        memo.set(v.secret, load);
+      }
+      const value = await load;
+      if (value !== null) values.set(v.name, value);
+      else if (pending.has(v.secret)) pendingSecrets.push(v.secret);
+      else missingSecrets.push(v.secret);
+    }
+  }
+  if (missingSecrets.length || missingFields.length || pendingSecrets.length) {
+    return { fact: { ok: false, missingSecrets, missingFields, pendingSecrets }, values };
+  }
+  const digest = envDigest(renderEnvFile(d.customer, d.service, values), d.hookVars);
+  return { fact: { ok: true, digest, revision: stackRevision({ ref: d.ref, envDigest: digest, composeFiles: d.composeFiles, project: d.project }) }, values };
+}
+
+async function connection(ctx: CustomerContext): Promise<HostConnection> {
+  return ctx.env.providers.hosts.connection(ctx.target);
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((l) => !l.startsWith('diag=')).pop()?.trim() ?? '';
+}
+
+/** Why a compose up failed, from its diagnostics (names and health output only). */
+function failureReason(stderr: string, services: readonly string[]): string {
+  const diags = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('diag='))
+    .map((l) => l.slice(5).split('|'))
+    .filter(([service, state, health]) => (services.length === 0 || services.includes(service ?? '')) && !(state === 'running' && (health === 'healthy' || health === undefined || health === '')));
+  if (diags.length > 0) {
+    return diags
+      .map(([service, state, health, output]) => {
+        const out = (output ?? '').replace(/\s+/g, ' ').trim();
+        return `${service} ${state}${health ? `, health ${health}` : ''}${out ? `: ${out.slice(-160)}` : ''}`;
+      })
+      .join('; ');
+  }
+  return lastLine(stderr) || 'compose up --wait failed';
+}
+
+export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, StackPayload> = {
+  kind: 'stack',
+  dependsOn: ['host', 'vault-items'],
+  desired: desiredStack,
+  hostSection(ctx) {
+    const desired = desiredStack(ctx);
+    return desired ? { name: STACK_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+  },
+  async observe(ctx, desired) {
+    hostReachable(ctx, 'stack');
+    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
+    const section = sections.get(STACK_SECTION);
+    if (!section) throw transient('the stack observation did not come back from the host', { customer: ctx.id, resource: 'stack' });
+    const parsed = parseObservation(section.output, desired.services.map((d) => d.service));
+    const memo = new Map<string, Promise<string | null>>();
+    const services = new Map<string, StackServiceObserved>();
+    for (const d of desired.services) {
+      const rendered = await renderValues(ctx, d, memo);
+      services.set(d.service, { host: parsed.services.get(d.service)!, render: rendered.fact });
+    }
+    return { docker: parsed.docker, networks: parsed.networks, volumes: parsed.volumes, services };
+  },
+  diff: diffStack,
+  health: healthStack,
+  async act(ctx, desired, action) {
+    hostReachable(ctx, 'stack');
+    const d = desired.services.find((s) => s.service === action.payload.service);
+    if (!d) throw terminal(`no stack service ${action.payload.service} for ${ctx.id}`, { customer: ctx.id, resource: 'stack' });
+    await actService(ctx, d, action);
+  },
+  cacheKeys(ctx) {
+    return [SCAN_KEYS.host(ctx.target)];
+  },
+};
+
+function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, detail: string, left: string, fix: string, errorClass: 'terminal' | 'transient' = 'terminal'): AxeError {
+  const make = errorClass === 'terminal' ? terminal : transient;
+  return make(`${d.service}: step ${step} failed: ${detail}; left: ${left}`, { customer: ctx.id, resource: 'stack', fix });
+}
+
+async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
+  return (await connection(ctx)).exec(`/bin/sh -c ${shellWord(script)}`, { timeoutMs });
+}
+
+function shellWord(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
+  const tools = ctx.env.providers.hosts.toolPaths;
+  switch (action.op) {
+    case 'clone':
+    case 'checkout': {
+      const result = await sh(ctx, checkoutScript(d, ctx.env.settings.gitInsteadOf ?? {}, tools), 300_000);
+      if (result.code !== 0) {
+        const detail = lastLine(result.stderr) || `exit ${result.code}`;
+        throw stepError(ctx, d, action.op, detail, action.op === 'clone' ? 'nothing deployed' : 'the running containers untouched', result.code === 5 ? `check source.ref in services/${d.service}.yaml` : `check that ${d.repo} is reachable from the host (git.instead_of in the axe config for mirrors)`, result.code === 5 ? 'terminal' : 'transient');
+      }
+      return;
+    }
+    case 'render-env':
+      await renderEnv(ctx, d);
+      return;
+    case 'create-network':
+    case 'create-volume': {
+      const what = action.op === 'create-network' ? 'network' : 'volume';
+      const result = await sh(ctx, createScript(what, action.payload.name!, ctx.id, tools));
+      if (result.code !== 0) throw stepError(ctx, d, action.op, lastLine(result.stderr) || `exit ${result.code}`, 'nothing else changed', `create it by hand: docker ${what} create ${action.payload.name}`, 'transient');
+      return;
+    }
+    case 'up':
+      await up(ctx, d, action.payload.recreate ?? []);
+      return;
+    case 'initial':
+      await initial(ctx, d);
+      return;
+    case 'swap':
+      await swap(ctx, d, action.payload.from!, action.payload.to!);
+      return;
+    case 'start': {
+      const services = action.payload.services ?? [];
+      const recreate = action.payload.recreate ?? [];
+      const rest = services.filter((s) => !recreate.includes(s));
+      const result = await sh(ctx, upScript(d, { args: rest.length ? ['--no-deps', '--no-recreate', ...rest] : [], override: await overrideOnHost(ctx, d), recreate, diagnose: services }, tools), d.waitSeconds * 1000 + 300_000);
+      if (result.code !== 0) throw stepError(ctx, d, 'start', failureReason(result.stderr, services), `${services.join(', ')} not running`, `see docker compose -p ${d.project} logs on the host`);
+      return;
+    }
+    case 'stop-idle': {
+      const result = await sh(ctx, composeScript(d, await overrideOnHost(ctx, d), ['stop', '-t', '10', action.payload.name!], tools));
+      if (result.code !== 0) throw stepError(ctx, d, 'stop-idle', lastLine(result.stderr), `${action.payload.name} still running`, 'stop it by hand', 'transient');
+      return;
+    }
+    default:
+      throw terminal(`unknown stack action ${action.op}`, { customer: ctx.id, resource: 'stack' });
+  }
+}
+
+async function overrideOnHost(ctx: CustomerContext, d: StackServiceDesired): Promise<string | null> {
+  const result = await sh(ctx, `test -f ${hostDir(d)}/${OVERRIDE_FILE}`);
+  return result.code === 0 ? OVERRIDE_FILE : null;
+}
+
+function hostDir(d: StackServiceDesired): string {
+  return d.checkout.startsWith('~/') ? `"$HOME"/${shellWord(d.checkout.slice(2))}` : shellWord(d.checkout);
+}
+
+/** The env file's host path as HostConnection.writeFile takes it. */
+function envPath(d: StackServiceDesired, file: string): string {
+  return `${d.checkout.replace(/\/$/, '')}/${file}`;
+}
+
+async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
+  const rendered = await renderValues(ctx, d, new Map());
+  if (!rendered.fact.ok) {
+    const f = rendered.fact;
+    const missing = [...f.missingSecrets, ...f.pendingSecrets];
+    throw stepError(ctx, d, 'render-env', `${missing.length ? `missing from the vault: ${missing.join(', ')}` : ''}${f.missingFields.length ? ` not set in customers.yaml: ${f.missingFields.join(', ')}` : ''}`.trim(), 'the env file not written, nothing changed', missing.some((m) => /^AZURE_/.test(m)) || f.missingFields.some((x) => x.startsWith('sso.')) ? `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply)` : `push the missing secrets (axe secret push NAME --service ${d.service} --customer ${ctx.id})`);
+  }
+  const values = rendered.values;
+  for (const hook of d.beforeHooks) {
+    const result = await sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths));
+    const value = result.stdout.trim();
+    if (result.code !== 0 || !value) {
+      throw stepError(ctx, d, `hook ${hook.name}`, `${hook.exec.service} did not give ${hook.outputEnv} (${lastLine(result.stderr) || `exit ${result.code}`})`, 'the env file not written, nothing changed', `deploy ${hook.exec.service} first (axe deploy ${hook.exec.service} ${ctx.id} --apply)`, 'transient');
+    }
+    values.set(hook.outputEnv, value);
+  }
+  let text: string;
+  try {
+    text = renderEnvFile(d.customer, d.service, values);
+  } catch (error) {
+    throw stepError(ctx, d, 'render-env', (error as Error).message, 'the env file not written', 'store a value without quotes or line breaks in the vault');
+  }
+  await (await connection(ctx)).writeFile(envPath(d, d.envFile), text, 0o600);
+}
+
+/** The labels override for the stack, from the compose model on the host. */
+async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promise<{ text: string; services: string[]; revision: string }> {
+  const rendered = await renderValues(ctx, d, new Map());
+  if (!rendered.fact.ok) throw stepError(ctx, d, 'up', 'the env file cannot be rendered', 'nothing changed', 'see the stack health');
+  const result = await sh(ctx, configJsonScript(d, ctx.env.providers.hosts.toolPaths));
+  if (result.code !== 0) throw stepError(ctx, d, 'up', `compose config: ${lastLine(result.stderr) || `exit ${result.code}`}`, 'nothing changed', `check the compose files of ${d.repo} at ${d.ref}`);
+  const model = parseComposeModel(result.stdout);
+  const text = renderOverride(model, { customer: ctx.id, service: d.service, ref: d.ref, envHash: rendered.fact.digest, revision: rendered.fact.revision });
+  return { text, services: model.services, revision: rendered.fact.revision };
+}
+
+async function afterHooks(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
+  for (const hook of d.afterHooks) {
+    const result = await sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths), 300_000);
+    if (result.code !== 0) throw stepError(ctx, d, `hook ${hook.name}`, lastLine(result.stderr) || `exit ${result.code}`, 'the stack is up and healthy; the hook did not complete', `run it again: axe deploy ${d.service} ${ctx.id} --apply (hooks are idempotent)`, 'transient');
+  }
+}
+
+async function insideGate(ctx: CustomerContext, d: StackServiceDesired): Promise<string | null> {
+  if (!d.inside) return null;
+  const bg = d.blueGreen;
+  const result = await sh(ctx, insideCheckScript({ project: d.project, container: d.inside.container, blueGreen: bg }, d.inside.port, d.inside.path, 20, ctx.env.providers.hosts.toolPaths), 60_000);
+  return result.code === 0 ? null : lastLine(result.stderr) || `${d.inside.path} failed`;
+}
+
+async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string[]): Promise<void> {
+  const tools = ctx.env.providers.hosts.toolPaths;
+  const { text } = await overrideText(ctx, d);
+  await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
+  const args = ['--remove-orphans', ...(recreate.length ? ['--force-recreate'] : [])];
+  const result = await sh(ctx, upScript(d, { args, override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  if (result.code !== 0) {
+    throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
+  }
+  const gate = await insideGate(ctx, d);
+  if (gate) throw stepError(ctx, d, 'health', gate, `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
+  await afterHooks(ctx, d);
+  await sh(ctx, recordScript(d, FAILURE_FILE, null));
+}
+
+async function switchTo(ctx: CustomerContext, d: StackServiceDesired, color: Color): Promise<{ ok: boolean; detail: string }> {
+  const bg = d.blueGreen!;
+  const result = await sh(ctx, execScript({ project: d.project, container: bg.proxy, blueGreen: null }, switchCommand(bg.switchTemplate, color), ctx.env.providers.hosts.toolPaths));
+  if (result.code !== 0) return { ok: false, detail: lastLine(result.stderr) || `exit ${result.code}` };
+  await sh(ctx, recordScript(d, ACTIVE_RECORD, color));
+  return { ok: true, detail: '' };
+}
+
+async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
+  const tools = ctx.env.providers.hosts.toolPaths;
+  const bg = d.blueGreen!;
+  const { text, services } = await overrideText(ctx, d);
+  await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
+  const shared = services.filter((s) => s !== bg.blue && s !== bg.green);
+  const result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared, bg.blue], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  if (result.code !== 0) {
+    throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy (nothing served before)`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
+  }
+  const switched = await switchTo(ctx, d, 'blue');
+  if (!switched.ok) throw stepError(ctx, d, 'switch', switched.detail, `${d.project} running, the proxy not switched`, `run the switch in ${bg.proxy} by hand`);
+  const gate = await insideGate(ctx, d);
+  if (gate) throw stepError(ctx, d, 'health', gate, `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
+  await afterHooks(ctx, d);
+  await sh(ctx, recordScript(d, FAILURE_FILE, null));
+}
+
+/**
+ * Blue/green: the idle color comes up with the new config (labelled through
+ * the next override, committed only on success), then the proxy switches,
+ * the old color drains and stops. A failure before the switch is final only
+ * for the new color: it is removed and the old one never stopped serving.
+ */
+async function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, to: Color): Promise<void> {
+  const tools = ctx.env.providers.hosts.toolPaths;
+  const next = colorService(d, to);
+  const old = colorService(d, from);
+  const { text, revision } = await overrideText(ctx, d);
+  await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
+  const rollback = async (reason: string): Promise<void> => {
+    await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['rm', '-s', '-f', next], tools)).catch(() => undefined);
+    await sh(ctx, overrideCommitScript(d, false)).catch(() => undefined);
+    const record = JSON.stringify({ revision, ref: d.ref, color: next, reason: reason.replace(/\s+/g, ' ').slice(0, 300), at: new Date().toISOString() });
+    await sh(ctx, recordScript(d, FAILURE_FILE, record));
+  };
+  const upResult = await sh(ctx, upScript(d, { args: ['--no-deps', next], override: NEXT_OVERRIDE_FILE, diagnose: [next] }, tools), d.waitSeconds * 1000 + 300_000);
+  if (upResult.code !== 0) {
+    await rollback(failureReason(upResult.stderr, [next]));
+    return;
+  }
+  const switched = await switchTo(ctx, d, to);
+  if (!switched.ok) {
+    await rollback(`the proxy refused the switch: ${switched.detail}`);
+    return;
+  }
+  const gate = await insideGate(ctx, d);
+  if (gate) {
+    await switchTo(ctx, d, from);
+    await rollback(`after the switch: ${gate}`);
+    return;
+  }
+  await sleep(DRAIN_MS);
+  const stopped = await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], tools));
+  await sh(ctx, overrideCommitScript(d, true));
+  await sh(ctx, recordScript(d, FAILURE_FILE, null));
+  if (stopped.code !== 0) throw stepError(ctx, d, 'stop old color', lastLine(stopped.stderr), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
+  await afterHooks(ctx, d);
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { Customer } from '../../schemas/customers.js';
+import { StackManifest } from '../../schemas/service-manifest.js';
+import { customerField, envDigest, envLine, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, sha256 } from './render.js';
+
+const vars = { customer: 'new-co', service: 'blueprint', publicDomain: 'new-co.axelabs.ai', ref: 'v1.0.0' };
+
+const customer = Customer.parse({
+  legal_name: 'New Co',
+  primary_domain: 'newco.example.com',
+  public_domain: 'new-co.axelabs.ai',
+  tailscale_host: 'new-co-macmini.tail-lab.ts.net',
+  entities: ['newco'],
+});
+
+describe('stack render', () => {
+  test('templates expand customer, CUSTOMER, service, public_domain and ref', () => {
+    assert.equal(expandTemplate('{customer}/{CUSTOMER}/{service}/{SERVICE}/https://{public_domain}@{ref}', vars), 'new-co/NEW_CO/blueprint/BLUEPRINT/https://new-co.axelabs.ai@v1.0.0');
+  });
+
+  test('env vars: values, secrets, hooks, and customer fields that are not set yet', () => {
+    const manifest = StackManifest.parse({
+      name: 'blueprint',
+      source: { repo: 'r', ref: 'v1.0.0' },
+      checkout: '~/x',
+      compose: {},
+      env: {
+        vars: {
+          B_URL: { value: 'https://{public_domain}' },
+          A_SECRET: { secret: 'AZURE_{CUSTOMER}_BLUEPRINT_CLIENT_SECRET' },
+          C_TOKEN: { hook: 'frame_mcp_token' },
+          D_TENANT: { customer: 'sso.tenant_id' },
+          E_NAME: { customer: 'legal_name' },
+        },
+      },
+    });
+    assert.deepEqual(envVarSpecs(manifest, customer, vars), [
+      { name: 'A_SECRET', kind: 'secret', secret: 'AZURE_NEW_CO_BLUEPRINT_CLIENT_SECRET' },
+      { name: 'B_URL', kind: 'value', value: 'https://new-co.axelabs.ai' },
+      { name: 'C_TOKEN', kind: 'hook', hook: 'frame_mcp_token' },
+      { name: 'D_TENANT', kind: 'missing-field', field: 'sso.tenant_id' },
+      { name: 'E_NAME', kind: 'value', value: 'New Co' },
+    ]);
+    assert.equal(customerField(customer, 'entities'), null);
+  });
+
+  test('values are bare when safe, single-quoted otherwise, refused with a quote or line break', () => {
+    assert.equal(envLine('A', 'abc-DEF_1.2/x:y@z+w=,~%'), 'A=abc-DEF_1.2/x:y@z+w=,~%');
+    assert.equal(envLine('A', 'New Co $HOME #x'), "A='New Co $HOME #x'");
+    assert.equal(envLine('A', ''), 'A=');
+    assert.throws(() => envLine('A', "it's"), /A holds a quote or a line break/);
+    assert.throws(() => envLine('A', 'a\nb'), /line break/);
+  });
+
+  test('Compose reads the rendered file back to the exact values', () => {
+    const values = new Map([
+      ['PLAIN', 'v1.0.0'],
+      ['SPACES', 'Demo Company'],
+      ['DOLLAR', 'p$ss#word'],
+      ['TOKEN', 'abc'],
+    ]);
+    const text = renderEnvFile('demo', 'hive', values);
+    const dir = execFileSync('mktemp', ['-d']).toString().trim();
+    try {
+      execFileSync('sh', ['-c', `cat > ${dir}/.env.local && printf 'services:\\n  x:\\n    image: scratch\\n    env_file: .env.local\\n' > ${dir}/compose.yml`], { input: text });
+      const config = JSON.parse(execFileSync('docker', ['compose', '-p', 'axelab-render-test', '-f', `${dir}/compose.yml`, 'config', '--format', 'json']).toString()) as { services: { x: { environment: Record<string, string> } } };
+      // `config` prints `$` escaped as `$$` (what a compose file would need); the value itself is literal.
+      const read = Object.fromEntries(Object.entries(config.services.x.environment).map(([k, v]) => [k, v.replaceAll('$$', '$')]));
+      assert.deepEqual(read, Object.fromEntries(values));
+    } finally {
+      execFileSync('rm', ['-rf', dir]);
+    }
+  });
+
+  test('the digest leaves hook lines out and matches what grep -v | sha256sum gives on a host', () => {
+    const text = renderEnvFile('demo', 'blueprint', new Map([['A', '1'], ['FRAME_MCP_TOKEN', 'secret-token'], ['Z', '2']]));
+    const digest = envDigest(text, ['FRAME_MCP_TOKEN']);
+    const other = envDigest(renderEnvFile('demo', 'blueprint', new Map([['A', '1'], ['FRAME_MCP_TOKEN', 'another'], ['Z', '2']])), ['FRAME_MCP_TOKEN']);
+    assert.equal(digest, other);
+    const host = execFileSync('sh', ['-c', "grep -v -E '^(FRAME_MCP_TOKEN)=' | sha256sum | cut -d' ' -f1"], { input: text }).toString().trim();
+    assert.equal(host, digest);
+    assert.equal(envDigest(text, []), sha256(text));
+  });
+
+  test('hook commands fill entity placeholders', () => {
+    const exec = { container: '@active', command: ['frame', 'register-entity', '--id', '{entity.id}', '--legal-name', '{entity.legal_name}', '--customer', '{customer}'] } as const;
+    assert.deepEqual(hookCommand({ ...exec, command: [...exec.command] }, vars, { id: 'newco', legal_name: 'New Co', kind: 'corporate', accounting_standard: 'ksme' }), ['frame', 'register-entity', '--id', 'newco', '--legal-name', 'New Co', '--customer', 'new-co']);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Shell pieces shared by the host-side kinds (stack, entities, vaultwarden):
+ * finding tools by absolute path (the non-login PATH trap), hashing, finding a
+ * compose service's running container, and resolving a blue/green stack's
+ * active color on the host.
+ *
+ * Rules: pure functions returning POSIX sh; every value in them is
+ * shell-quoted; nothing here ever carries a secret.
+ */
+import { DEFAULT_TOOL_DIRS } from '../../providers/host/probe.js';
+import { shellQuote } from '../../providers/host/ssh.js';
+
+/** A path on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
+export function hostPath(path: string): string {
+  return path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
+}
+
+function dirList(extra: readonly string[]): string {
+  return [...extra, ...DEFAULT_TOOL_DIRS].map(hostPath).join(' ');
+}
+
+/** Sets `variable` to the tool's absolute path, or '' when it is nowhere. */
+export function findTool(variable: string, tool: string, extra: readonly string[]): string {
+  return `${variable}=""; for d in ${dirList(extra)}; do if [ -x "$d/${tool}" ]; then ${variable}="$d/${tool}"; break; fi; done`;
+}
+
+/** `sum` hashes stdin (sha256, hex); `mode` prints a file's permission bits (GNU stat first: BSD's -f means another thing there). */
+export const HELPERS = [
+  'sum() { if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -d" " -f1; elif [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 | cut -d" " -f1; else openssl dgst -sha256 -r | cut -d" " -f1; fi; }',
+  'mode() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }',
+  'cid() { "$D" ps -q --no-trunc --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" --filter status=running 2>/dev/null | head -n 1; }',
+].join('\n');
+
+/** Where a blue/green stack keeps its active color on the host (read when its proxy is down). */
+export const ACTIVE_RECORD = '.axe-active';
+
+export interface BlueGreenTarget {
+  project: string;
+  checkout: string;
+  blue: string;
+  green: string;
+  proxy: string;
+  /** The switch command without its `{color}` argument: prints the active color. */
+  showCommand: string[];
+}
+
+/** The switch command with the color filled in, or without it (to ask for the active one). */
+export function switchCommand(template: readonly string[], color: 'blue' | 'green' | null): string[] {
+  if (color) return template.map((arg) => arg.replaceAll('{color}', color));
+  return template.filter((arg) => !arg.includes('{color}'));
+}
+
+/**
+ * Sets `variable` to `blue`, `green` or '' (none): the proxy's answer, else
+ * the record on the host, else the only color running.
+ */
+export function activeColor(variable: string, bg: BlueGreenTarget): string {
+  const p = shellQuote(bg.project);
+  const mapColor = `case "$a" in blue|${shellQuote(bg.blue)}) ${variable}=blue;; green|${shellQuote(bg.green)}) ${variable}=green;; esac`;
+  return [
+    `${variable}=""; a=""`,
+    `pc=$(cid ${p} ${shellQuote(bg.proxy)})`,
+    `if [ -n "$pc" ]; then a=$("$D" exec "$pc" ${bg.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1); fi`,
+    mapColor,
+    `if [ -z "$${variable}" ] && [ -f ${hostPath(bg.checkout)}/${ACTIVE_RECORD} ]; then a=$(cat ${hostPath(bg.checkout)}/${ACTIVE_RECORD}); ${mapColor}; fi`,
+    `if [ -z "$${variable}" ]; then b=$(cid ${p} ${shellQuote(bg.blue)}); g=$(cid ${p} ${shellQuote(bg.green)}); if [ -n "$b" ] && [ -z "$g" ]; then ${variable}=blue; elif [ -n "$g" ] && [ -z "$b" ]; then ${variable}=green; fi; fi`,
+  ].join('\n');
+}
+
+/** Splits `key=value` lines (first `=`), later keys win. */
+export function keyValues(output: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return values;
+}
