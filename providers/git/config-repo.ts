@@ -1,7 +1,7 @@
 /**
  * The config repo on the operator's machine, through simple-git: read a file
- * at a ref, check the working tree, switch to a branch, commit. No push: the
- * operator opens the pull request.
+ * at a ref, check the working tree, switch to a branch, commit. The operator
+ * pushes and opens the pull request; `mergeAndPush` stands in for the merge.
  */
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { terminal } from '../../core/errors.js';
@@ -20,6 +20,12 @@ export interface ConfigRepo {
   /** Commits exactly `paths`; returns the new commit's short hash. */
   commit(paths: string[], message: string): Promise<string>;
   head(): Promise<string | null>;
+  /**
+   * Merges `branch` into `into` and pushes `into` to origin: what merging the
+   * pull request does on the git host (the lab demo plays that part).
+   * Returns false when there was nothing to merge.
+   */
+  mergeAndPush(branch: string, into: string): Promise<boolean>;
 }
 
 export function openConfigRepo(root: string): ConfigRepo {
@@ -73,6 +79,17 @@ export function openConfigRepo(root: string): ConfigRepo {
       } catch {
         return null;
       }
+    },
+    async mergeAndPush(branch, into) {
+      await git.checkout(into);
+      const before = await git.revparse([into]);
+      await git.merge(['--no-ff', '--no-edit', '-m', `Merge ${branch}`, branch]).catch(async (error: unknown) => {
+        await git.merge(['--abort']).catch(() => undefined);
+        throw terminal(`cannot merge ${branch} into ${into}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { fix: `resolve it by hand in ${root}` });
+      });
+      const after = await git.revparse([into]);
+      await git.push('origin', into);
+      return before !== after;
     },
   };
 }
