@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { launchdPlist, startScript } from './service.js';
+
+const spec = { customer: 'demo', serviceHash: 'abc123', tunnelId: '11111111-2222-4333-8444-555555555555', image: 'img:1', publish: ['127.0.0.1::8080'], metricsPort: 20241, toolPaths: [] };
+
+describe('cloudflared service scripts', () => {
+  it('the LaunchDaemon runs in the system domain as the axe user with the pushed files', () => {
+    const plist = launchdPlist('/opt/homebrew/bin/cloudflared', '/Users/axe', 'axe', 20241);
+    assert.match(plist, /<key>Label<\/key><string>ai\.axelabs\.cloudflared<\/string>/);
+    assert.match(plist, /<key>UserName<\/key><string>axe<\/string>/);
+    assert.match(plist, /<string>--credentials-file<\/string>\n\s*<string>\/Users\/axe\/\.axe\/cloudflared\/credentials\.json<\/string>/);
+    assert.match(plist, /<key>KeepAlive<\/key><true\/>/);
+    const script = startScript({ ...spec, manager: 'launchd' });
+    assert.match(script, /sudo -n \/bin\/launchctl bootstrap system \/Library\/LaunchDaemons\/ai\.axelabs\.cloudflared\.plist/);
+    assert.doesNotMatch(script, /gui\//, 'never a gui/ domain: it fails over SSH without a GUI login');
+  });
+
+  it('the container runs with the files mounted read-only, labelled for its customer, waiting for readiness', () => {
+    const script = startScript({ ...spec, manager: 'container' });
+    assert.match(script, /--label 'ai\.axelabs\.axe\.customer=demo'/);
+    assert.match(script, /--label 'ai\.axelabs\.axe\.service-hash=abc123'/);
+    assert.match(script, /-v "\$HOME\/\.axe\/cloudflared:\/etc\/cloudflared:ro"/);
+    assert.match(script, /-p '127\.0\.0\.1::8080'/);
+    assert.match(script, /--network 'axe-demo'/);
+    assert.match(script, /running healthy/);
+    assert.doesNotMatch(script, /TunnelSecret|credentials\.json"?\s*<</, 'no credential content in the script');
+  });
+
+  it('the plist is well-formed XML with the keys launchd needs', () => {
+    const plist = launchdPlist('/opt/homebrew/bin/cloudflared', '/Users/a&b', 'axe', 20241);
+    assert.match(plist, /\/Users\/a&amp;b/, 'values are escaped');
+    assert.equal((plist.match(/<dict>/g) ?? []).length, (plist.match(/<\/dict>/g) ?? []).length);
+  });
+});
