@@ -165,13 +165,17 @@ export class History {
     return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as HistoryEvent[]).reverse();
   }
 
+  /** Records a revision as seen now (again, when it comes back: a revert makes an old revision the newest). */
   recordRevision(row: { id: string; valid: boolean; subject?: string | null; issues?: unknown[] }): void {
+    const last = (this.db.prepare('SELECT max(seen_at) AS t FROM revisions').get() as { t: number | null }).t ?? 0;
+    // Strictly increasing, so "the newest revision" is never a tie.
+    const seen = Math.max(Date.now(), last + 1);
     this.db
       .prepare(
         `INSERT INTO revisions (id, seen_at, valid, subject, issues) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET valid = excluded.valid, issues = excluded.issues`,
+         ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, valid = excluded.valid, issues = excluded.issues`,
       )
-      .run(row.id, Date.now(), row.valid ? 1 : 0, row.subject ?? null, row.issues ? JSON.stringify(row.issues) : null);
+      .run(row.id, seen, row.valid ? 1 : 0, row.subject ?? null, row.issues ? JSON.stringify(row.issues) : null);
   }
 
   markApplied(id: string): void {
@@ -185,7 +189,7 @@ export class History {
 
   /** The most recently seen revision (good or not). */
   latestRevision(): RevisionRow | null {
-    return (this.db.prepare('SELECT * FROM revisions ORDER BY seen_at DESC, rowid DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
+    return (this.db.prepare('SELECT * FROM revisions ORDER BY seen_at DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
   }
 
   beginReconcile(customer: string, revision: string | null, triggers: string[]): number {

@@ -39,11 +39,10 @@ describe('ControllerMetrics', () => {
     let counts: ProviderCounts[] = [{ provider: 'cloudflare', calls: 10, errors: 1 }];
     const m = new ControllerMetrics(sources({ providers: () => counts }), { defaultMetrics: false });
     assert.deepEqual(series(await m.text(), 'axe_external_requests_total'), ['axe_external_requests_total{provider="cloudflare"} 10']);
-    counts = [{ provider: 'cloudflare', calls: 15, errors: 1 }, { provider: 'ssh', calls: 4, errors: 0 }];
-    m.countExternalError('ssh');
+    counts = [{ provider: 'cloudflare', calls: 15, errors: 3 }, { provider: 'ssh', calls: 4, errors: null }];
     let text = await m.text();
     assert.deepEqual(series(text, 'axe_external_requests_total'), ['axe_external_requests_total{provider="cloudflare"} 15', 'axe_external_requests_total{provider="ssh"} 4']);
-    assert.deepEqual(series(text, 'axe_external_errors_total'), ['axe_external_errors_total{provider="cloudflare"} 1', 'axe_external_errors_total{provider="ssh"} 1']);
+    assert.deepEqual(series(text, 'axe_external_errors_total'), ['axe_external_errors_total{provider="cloudflare"} 3'], 'no made-up zero for a provider that does not count errors');
     counts = [{ provider: 'cloudflare', calls: 2, errors: 0 }]; // reopened provider
     text = await m.text();
     assert.deepEqual(series(text, 'axe_external_requests_total')[0], 'axe_external_requests_total{provider="cloudflare"} 17');

@@ -25,7 +25,8 @@ export interface ResourceState {
 export interface ProviderCounts {
   provider: string;
   calls: number;
-  errors: number;
+  /** null when the provider does not count its failures (SSH round trips). */
+  errors: number | null;
 }
 
 export interface MetricSources {
@@ -70,7 +71,6 @@ export class ControllerMetrics {
   readonly customers: Gauge<'mode' | 'suspended'>;
   readonly #resourceLabels = new Map<string, ResourceState>();
   readonly #seenProviders = new Map<string, { calls: number; errors: number }>();
-  readonly #extraErrors = new Map<string, number>();
 
   constructor(sources: MetricSources, options: { defaultMetrics?: boolean; version?: string } = {}) {
     const registers = [this.registry];
@@ -164,32 +164,21 @@ export class ControllerMetrics {
     this.configRevision.set({ revision }, 1);
   }
 
-  /** Errors seen outside the providers' own counters (e.g. SSH connection failures). */
-  countExternalError(provider: string): void {
-    this.#extraErrors.set(provider, (this.#extraErrors.get(provider) ?? 0) + 1);
-  }
-
   async text(): Promise<string> {
     return this.registry.metrics();
   }
 
   #pullProviders(sources: MetricSources): void {
-    const counts = new Map<string, { calls: number; errors: number }>();
-    for (const p of sources.providers()) counts.set(p.provider, { calls: p.calls, errors: p.errors });
-    for (const [provider, n] of this.#extraErrors) {
-      const c = counts.get(provider) ?? { calls: 0, errors: 0 };
-      counts.set(provider, { calls: c.calls, errors: c.errors + n });
-    }
-    for (const [provider, now] of counts) {
-      const seen = this.#seenProviders.get(provider) ?? { calls: 0, errors: 0 };
+    for (const p of sources.providers()) {
+      const seen = this.#seenProviders.get(p.provider) ?? { calls: 0, errors: 0 };
       // A reopened provider starts from zero: count its new total, never go down.
-      const dc = now.calls >= seen.calls ? now.calls - seen.calls : now.calls;
-      const de = now.errors >= seen.errors ? now.errors - seen.errors : now.errors;
-      if (dc > 0) this.externalRequests.inc({ provider }, dc);
-      else this.externalRequests.inc({ provider }, 0);
-      if (de > 0) this.externalErrors.inc({ provider }, de);
-      else this.externalErrors.inc({ provider }, 0);
-      this.#seenProviders.set(provider, now);
+      const dc = p.calls >= seen.calls ? p.calls - seen.calls : p.calls;
+      this.externalRequests.inc({ provider: p.provider }, dc);
+      if (p.errors !== null) {
+        const de = p.errors >= seen.errors ? p.errors - seen.errors : p.errors;
+        this.externalErrors.inc({ provider: p.provider }, de);
+      }
+      this.#seenProviders.set(p.provider, { calls: p.calls, errors: p.errors ?? 0 });
     }
   }
 }

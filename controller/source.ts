@@ -129,9 +129,8 @@ export function gitSource(options: { url: string; branch: string; stateDir: stri
         }
         throw transient(`cannot fetch the config repo ${safeUrl(options.url)}`, { resource: 'config-repo', fix: 'check the URL, the network and the deploy key; the last good revision keeps running', cause: error });
       }
-      const id = (await git.revparse([remoteRef])).trim();
-      const subject = (await git.raw(['log', '-1', '--format=%s', id]).catch(() => '')).trim() || null;
-      return { id, subject };
+      const [id = '', subject = ''] = (await git.raw(['log', '-1', '--format=%H%n%s', remoteRef])).split('\n');
+      return { id: id.trim(), subject: subject.trim() || null };
     },
     async materialize(id) {
       ready ??= init();

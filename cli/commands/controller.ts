@@ -1,0 +1,77 @@
+/**
+ * `axe controller [--config F] [--watch DIR] [--once] [--listen H:P]`,
+ * `axe status [customer]` and `axe history [customer]`, registered on the
+ * program by `registerControllerCommands`.
+ */
+import type { Command } from 'commander';
+import { AxeError, errorLine, terminal } from '../../core/errors.js';
+import { runForever, runOnce } from '../../controller/run.js';
+import { loadSettings } from '../settings.js';
+import { history } from './history.js';
+import { status } from './status.js';
+
+export interface ControllerCliOptions {
+  config?: string;
+  watch?: string;
+  once?: boolean;
+  listen?: string;
+}
+
+/** `axe controller`: run the controller in the foreground (JSON log on stdout). */
+export async function controllerCommand(options: ControllerCliOptions): Promise<number> {
+  const settings = await loadSettings(options);
+  if (!settings.config) throw terminal('axe controller needs an axe config', { fix: 'write ~/.axe/config.yaml (see examples/axe-config.yaml) or pass --config FILE' });
+  const common = {
+    config: settings.config,
+    vault: settings.vault,
+    zone: settings.zone,
+    axeHome: settings.home,
+    ...(options.watch ? { watchDir: options.watch } : {}),
+    ...(options.listen ? { listen: options.listen } : {}),
+  };
+  return options.once ? runOnce(common) : runForever(common);
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function run<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (error) {
+      process.stderr.write(`axe: ${errorLine(error)}\n`);
+      if (process.env.AXE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = error instanceof AxeError ? error.exitCode : 1;
+    }
+  };
+}
+
+export function registerControllerCommands(program: Command): void {
+  program
+    .command('controller')
+    .description('run the GitOps controller: pull the config repo, reconcile every customer, serve /metrics /status /healthz /readyz and the signed webhook /hooks/git')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--watch <dir>', 'dev mode: watch this local checkout instead of fetching the repo')
+    .option('--once', 'reconcile every customer once and exit (exit 1 when a resource failed)')
+    .option('--listen <host:port>', 'override the config\'s listen address')
+    .action(run((options: ControllerCliOptions) => controllerCommand(options)));
+
+  program
+    .command('status [customer]')
+    .description("the controller's view: every resource's sync, health, reason, trap and fix (exit 1 when something is degraded or failing)")
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--url <url>', 'ask a running controller (e.g. http://127.0.0.1:9464) instead of reading its history database')
+    .option('--json', 'machine-readable output')
+    .action(run((customer: string | undefined, options) => status(customer, options)));
+
+  program
+    .command('history [customer]')
+    .description('what the controller did: revisions, actions, drift, errors, alerts and ship log lines, oldest first')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--limit <n>', 'how many events (default 50)')
+    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert', collect)
+    .option('--json', 'machine-readable output')
+    .action(run((customer: string | undefined, options) => history(customer, options)));
+}

@@ -1,0 +1,115 @@
+/**
+ * The status view (`GET /status`, `axe status`): per customer and resource,
+ * sync, health, reason, trap and fix, last reconcile, last change, revision,
+ * open drift; plus the revision being applied and the newest one rejected.
+ *
+ * Rules: built from the history database only, so the running controller and
+ * `axe status` reading the database show the same thing; the controller adds
+ * its live queue and alerts on top.
+ */
+import type { ConfigIssue } from '../schemas/load.js';
+import type { History, ResourceRow } from './history.js';
+
+export interface ResourceStatus {
+  kind: string;
+  sync: string;
+  health: string;
+  reason: string;
+  message: string;
+  trap: string | null;
+  fix: string | null;
+  errorClass: string | null;
+  pending: string[];
+  lastReconcile: string;
+  lastChange: string;
+  revision: string | null;
+  drift: { openedAt: string; summary: string } | null;
+}
+
+export interface CustomerStatus {
+  customer: string;
+  mode: string;
+  suspended: boolean;
+  sync: string;
+  health: string;
+  lastReconcile: string | null;
+  revision: string | null;
+  resources: ResourceStatus[];
+}
+
+export interface RevisionStatus {
+  id: string;
+  subject: string | null;
+  at: string;
+}
+
+export interface StatusView {
+  generatedAt: string;
+  /** The revision being applied (the last good one). */
+  revision: (RevisionStatus & { appliedAt: string | null }) | null;
+  /** True when the newest revision seen is valid. */
+  configValid: boolean;
+  /** The newest revision when it was rejected, with its file:line errors. */
+  rejected: (RevisionStatus & { issues: ConfigIssue[] }) | null;
+  customers: CustomerStatus[];
+  queue?: { depth: number; inFlight: number; delayed: number };
+  alerts?: Array<{ name: string; customer: string | null; severity: string; summary: string; since: string }>;
+  source?: string;
+}
+
+const HEALTH_RANK: Record<string, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
+
+function iso(ms: number | null | undefined): string | null {
+  return ms ? new Date(ms).toISOString() : null;
+}
+
+function resourceStatus(row: ResourceRow, drift: { opened_at: number; summary: string } | undefined): ResourceStatus {
+  return {
+    kind: row.kind,
+    sync: row.sync,
+    health: row.health,
+    reason: row.reason,
+    message: row.message,
+    trap: row.trap,
+    fix: row.fix,
+    errorClass: row.error_class,
+    pending: row.pending ? row.pending.split('\n') : [],
+    lastReconcile: iso(row.last_reconcile)!,
+    lastChange: iso(row.last_change)!,
+    revision: row.revision,
+    drift: drift ? { openedAt: iso(drift.opened_at)!, summary: drift.summary } : null,
+  };
+}
+
+export function statusFromHistory(history: History, filter: { customer?: string } = {}): StatusView {
+  const rows = history.resources(filter.customer);
+  const drift = new Map(history.openDrifts(filter.customer).map((d) => [`${d.customer}/${d.kind}`, d]));
+  const byCustomer = new Map<string, ResourceRow[]>();
+  for (const row of rows) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);
+  const customers: CustomerStatus[] = [...byCustomer].map(([customer, list]) => {
+    const resources = list.map((r) => resourceStatus(r, drift.get(`${customer}/${r.kind}`)));
+    const health = resources.reduce((w, r) => ((HEALTH_RANK[r.health] ?? 4) > (HEALTH_RANK[w] ?? 0) ? r.health : w), 'Healthy');
+    const sync = resources.some((r) => r.sync === 'OutOfSync') ? 'OutOfSync' : resources.some((r) => r.sync === 'Unknown' && r.health !== 'Suspended') ? 'Unknown' : 'Synced';
+    const last = Math.max(...list.map((r) => r.last_reconcile));
+    return {
+      customer,
+      mode: list[0]!.mode,
+      suspended: list.every((r) => r.suspended === 1),
+      sync,
+      health,
+      lastReconcile: iso(last),
+      revision: list.find((r) => r.last_reconcile === last)?.revision ?? null,
+      resources,
+    };
+  });
+  const good = history.lastGoodRevision();
+  const latest = history.latestRevision();
+  const rejected = latest && latest.valid === 0 ? latest : null;
+  return {
+    generatedAt: new Date().toISOString(),
+    revision: good ? { id: good.id, subject: good.subject, at: iso(good.seen_at)!, appliedAt: iso(good.applied_at) } : null,
+    configValid: !rejected,
+    rejected: rejected ? { id: rejected.id, subject: rejected.subject, at: iso(rejected.seen_at)!, issues: rejected.issues ? (JSON.parse(rejected.issues) as ConfigIssue[]) : [] } : null,
+    customers,
+  };
+}
