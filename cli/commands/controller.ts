@@ -5,8 +5,12 @@
  */
 import type { Command } from 'commander';
 import { AxeError, errorLine, terminal } from '../../core/errors.js';
+import { planRevisions, renderRevisionPlan } from '../../controller/plan-revisions.js';
 import { runForever, runOnce } from '../../controller/run.js';
-import { loadSettings } from '../settings.js';
+import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
+import { planExitCode, renderText, resultJson } from '../../reconcilers/report.js';
+import { printJson } from '../output.js';
+import { loadSettings, resolveRepo } from '../settings.js';
 import { history } from './history.js';
 import { status } from './status.js';
 
@@ -30,6 +34,38 @@ export async function controllerCommand(options: ControllerCliOptions): Promise<
     ...(options.listen ? { listen: options.listen } : {}),
   };
   return options.once ? runOnce(common) : runForever(common);
+}
+
+export interface PlanRevisionsCliOptions {
+  repo?: string;
+  config?: string;
+  base: string;
+  head: string;
+  json?: boolean;
+  markdown?: boolean;
+  concurrency?: string;
+}
+
+/**
+ * `axe plan [customer] --base REV --head REV [--markdown|--json]`: only the
+ * customers whose desired state differs between the revisions, planned
+ * against the live state. Exit 0 in sync, 2 changes pending, 1 error.
+ */
+export async function planRevisionsCommand(customer: string | undefined, options: PlanRevisionsCliOptions): Promise<number> {
+  const settings = await loadSettings(options);
+  const repo = resolveRepo(options, settings);
+  const result = await planRevisions({
+    repo,
+    base: options.base,
+    head: options.head,
+    ...(customer ? { customer } : {}),
+    concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
+    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault), revision }),
+  });
+  if (options.json) printJson({ base: result.base, head: result.head, added: result.added, changed: result.changed, removed: result.removed, ...(resultJson(result.results, false) as object) });
+  else if (options.markdown) process.stdout.write(renderRevisionPlan(result));
+  else process.stdout.write(renderText(result.results, false));
+  return planExitCode(result.results);
 }
 
 function collect(value: string, previous: string[] = []): string[] {
