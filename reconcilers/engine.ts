@@ -18,6 +18,10 @@ import { isSovereign } from '../schemas/repo.js';
 import { cloudflaredReconciler } from './cloudflared/index.js';
 import { dnsReconciler } from './dns/index.js';
 import { hostReconciler } from './host/index.js';
+import { endpointsReconciler } from './endpoints/index.js';
+import { entitiesReconciler } from './entities/index.js';
+import { stackReconciler } from './stack/index.js';
+import { vaultwardenReconciler } from './vaultwarden/index.js';
 import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
@@ -25,7 +29,7 @@ import type { Action, HealthStatus, Kind, SyncStatus } from './types.js';
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
-export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler];
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, endpointsReconciler];
 
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];

@@ -32,7 +32,8 @@ export const FAILURE_FILE = '.axe-failure';
 
 const PS_FORMAT = ['{{.ID}}', '{{.Label "com.docker.compose.service"}}', '{{.State}}', '{{.Status}}', '{{.Label "com.docker.compose.config-hash"}}', `{{.Label "${LABELS.ref}"}}`, `{{.Label "${LABELS.envHash}"}}`].join('|');
 
-function tools(toolPaths: readonly string[]): string {
+/** The script header: helpers, docker and git by absolute path (`$D`, `$G`). */
+export function tools(toolPaths: readonly string[]): string {
   return [HELPERS, findTool('D', 'docker', toolPaths), findTool('G', 'git', toolPaths)].join('\n');
 }
 
@@ -66,7 +67,6 @@ function serviceObservation(d: StackServiceDesired): string {
     `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
     'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
-    `  dcf config --services 2>/dev/null | while IFS= read -r l; do echo "${s}.svc=$l"; done`,
     `  dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done`,
     'fi',
     'if [ -n "$D" ]; then',
@@ -90,7 +90,8 @@ function serviceObservation(d: StackServiceDesired): string {
     );
   }
   lines.push('fi');
-  return `(\n${lines.join('\n')}\n)`;
+  // Each service in its own background subshell: the services are observed in parallel; every line names its service.
+  return `(\n${lines.join('\n')}\n) &`;
 }
 
 /** The read-only observation of every stack service of one customer (one section). */
@@ -104,6 +105,7 @@ export function observeScript(desired: StackDesired, toolPaths: readonly string[
     ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
     'fi',
     ...desired.services.map(serviceObservation),
+    'wait',
   ].join('\n');
 }
 
@@ -161,10 +163,12 @@ export function parseObservation(output: string, names: readonly string[]): Pars
     const containerNets = new Map<string, string[]>();
     const ctrs: string[] = [];
     for (const [key, value] of raw.get(name) ?? []) {
-      if (key === 'svc') svcs.push(value);
-      else if (key === 'hash') {
+      if (key === 'hash') {
         const [svc, hash] = value.split(' ');
-        if (svc && hash) facts.hashes.set(svc, hash);
+        if (svc && hash) {
+          facts.hashes.set(svc, hash);
+          svcs.push(svc);
+        }
       } else if (key === 'ctr') ctrs.push(value);
       else if (key === 'net') {
         const [id, nets] = value.split('|');
@@ -325,7 +329,7 @@ export function composeScript(d: StackServiceDesired, override: string | null, a
 }
 
 /** Resolves the container a command runs in (`@active` through the stack's proxy) into `$c`. */
-function containerLookup(project: string, container: string, bg: BlueGreenTarget | null): string {
+export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null): string {
   const p = shellQuote(project);
   if (container === '@active') {
     if (!bg) return 'c=""';

@@ -1,0 +1,123 @@
+/**
+ * The entities reconciler: lists each per-entity hook's registrations in the
+ * host's batched observation (one `docker exec` per hook) and registers only
+ * the missing entities, one action each.
+ */
+import { terminal, transient } from '../../core/errors.js';
+import { shellQuote } from '../../providers/host/ssh.js';
+import type { CustomerContext, ResourceReconciler } from '../runtime.js';
+import { SCAN_KEYS } from '../scan.js';
+import { containerLookup, execScript, tools } from '../stack/host.js';
+import { declaredStacks, desiredService, hostReachable } from '../stack/index.js';
+import { hookCommand } from '../stack/render.js';
+import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
+
+export const ENTITIES_SECTION = 'entities';
+
+function desiredEntities(ctx: CustomerContext): EntitiesDesired | null {
+  const entities = ctx.customer.entities.map((e) => entityValues(ctx.customer, e));
+  const hooks: EntitiesDesired['hooks'] = [];
+  for (const [service, manifest] of declaredStacks(ctx)) {
+    const d = desiredService(ctx, service, manifest);
+    for (const [hook, spec] of Object.entries(manifest.hooks)) {
+      if (spec.foreach !== 'entity' || !spec.list) continue;
+      const vars = { customer: ctx.id, service, publicDomain: ctx.customer.public_domain, ref: manifest.source.ref };
+      const target = (exec: typeof spec.exec) => {
+        const owner = exec.service ?? service;
+        const ownerManifest = ctx.env.state.manifests.get(owner);
+        const stack = ownerManifest?.kind === 'stack' ? desiredService(ctx, owner, ownerManifest) : d;
+        return { service: owner, project: stack.project, container: exec.container, blueGreen: stack.blueGreen, command: hookCommand(exec, vars) };
+      };
+      hooks.push({
+        service,
+        hook,
+        list: target(spec.list),
+        register: target(spec.exec),
+        commands: new Map(entities.map((e) => [e.id, hookCommand(spec.exec, vars, e)])),
+      });
+    }
+  }
+  if (hooks.length === 0) return null;
+  return { customer: ctx.id, entities, hooks };
+}
+
+function sectionScript(desired: EntitiesDesired, toolPaths: readonly string[]): string {
+  const parts = desired.hooks.map((h) => {
+    const key = shellQuote(hookKey(h));
+    return [
+      '(',
+      containerLookup(h.list.project, h.list.container, h.list.blueGreen),
+      `if [ -z "$c" ]; then echo ${key}'|state=down'; exit 0; fi`,
+      `out=$("$D" exec "$c" ${h.list.command.map(shellQuote).join(' ')} 2>&1); rc=$?`,
+      `echo ${key}"|rc=$rc"`,
+      `echo ${key}"|out=$(printf '%s' "$out" | tr '\\n' ' ')"`,
+      ') &',
+    ].join('\n');
+  });
+  // The hooks are listed in parallel (background subshells); every line names its hook.
+  return [tools(toolPaths), 'if [ -z "$D" ]; then exit 0; fi', ...parts, 'wait'].join('\n');
+}
+
+function parseSection(output: string, desired: EntitiesDesired): EntitiesObserved {
+  const fields = new Map<string, Map<string, string>>();
+  for (const line of output.split('\n')) {
+    const bar = line.indexOf('|');
+    const eq = line.indexOf('=', bar);
+    if (bar < 0 || eq < 0) continue;
+    const key = line.slice(0, bar);
+    const map = fields.get(key) ?? new Map<string, string>();
+    map.set(line.slice(bar + 1, eq), line.slice(eq + 1));
+    fields.set(key, map);
+  }
+  const out: EntitiesObserved = new Map();
+  for (const h of desired.hooks) {
+    const f = fields.get(hookKey(h));
+    let listing: HookListing;
+    if (!f || f.get('state') === 'down') listing = { state: 'down' };
+    else if (f.get('rc') !== '0') listing = { state: 'error', message: `${h.list.command.join(' ')} failed (exit ${f.get('rc')}): ${(f.get('out') ?? '').trim().slice(0, 200)}` };
+    else {
+      try {
+        listing = { state: 'listed', ids: parseListing(f.get('out') ?? '') };
+      } catch (error) {
+        listing = { state: 'error', message: `${h.list.command.join(' ')}: ${(error as Error).message}` };
+      }
+    }
+    out.set(hookKey(h), listing);
+  }
+  return out;
+}
+
+export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObserved, EntityPayload> = {
+  kind: 'entities',
+  dependsOn: ['host', 'stack'],
+  desired: desiredEntities,
+  hostSection(ctx) {
+    const desired = desiredEntities(ctx);
+    return desired ? { name: ENTITIES_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+  },
+  async observe(ctx, desired) {
+    hostReachable(ctx, 'entities');
+    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
+    const section = sections.get(ENTITIES_SECTION);
+    if (!section) throw transient('the entities observation did not come back from the host', { customer: ctx.id, resource: 'entities' });
+    return parseSection(section.output, desired);
+  },
+  diff: diffEntities,
+  health: healthEntities,
+  async act(ctx, desired, action) {
+    hostReachable(ctx, 'entities');
+    const hook = desired.hooks.find((h) => h.service === action.payload.service && h.hook === action.payload.hook);
+    const command = hook?.commands.get(action.payload.entity);
+    if (!hook || !command) throw terminal(`no ${action.payload.hook} hook for ${action.payload.entity}`, { customer: ctx.id, resource: 'entities' });
+    const connection = await ctx.env.providers.hosts.connection(ctx.target);
+    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths);
+    const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 120_000 });
+    if (result.code !== 0) {
+      const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
+      throw transient(`registering ${action.payload.entity} in ${hook.service} failed: ${detail}; left: the entities before it are registered, the rest are not`, { customer: ctx.id, resource: 'entities', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again` });
+    }
+  },
+  cacheKeys(ctx) {
+    return [SCAN_KEYS.host(ctx.target)];
+  },
+};
