@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Cloudflare from 'cloudflare';
+import ssh2 from 'ssh2';
 import { parse, stringify } from 'yaml';
 import { readCloudflareToken } from '../lab/cloudflare/index.js';
 import { setHostSleep } from '../lab/hosts/index.js';
@@ -167,6 +168,14 @@ describe('axe onboard and plan in the lab', { timeout: 600_000 }, () => {
     const changed = await configVariant('changed-key', (c) => (c.ssh.known_hosts = knownHosts));
     result = await axeWith(changed, ['plan', demo, '--only', 'host', '--json']);
     assert.equal(resource(JSON.parse(result.stdout) as JsonPlan, 'host').health.trap?.trap, 'ssh-host-key-changed');
+
+    const strangerKey = join(lab.stateDir, 'stranger_ed25519');
+    await writeFile(strangerKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    const stranger = await configVariant('stranger-key', (c) => (c.ssh.key_file = strangerKey));
+    result = await axeWith(stranger, ['plan', demo, '--only', 'host', '--json']);
+    const refused = resource(JSON.parse(result.stdout) as JsonPlan, 'host').health;
+    assert.equal(refused.trap?.trap, 'ssh-key-refused');
+    assert.match(refused.trap?.fix ?? '', new RegExp(`authorized_keys of axelab-${demo}`));
   });
 
   it('converges a new customer; plan is then clean; a second apply writes nothing', async () => {
