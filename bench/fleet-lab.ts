@@ -34,8 +34,8 @@ export interface FleetLab {
   stateDir: string;
   ids: string[];
   config: ControllerConfig;
-  /** A fresh environment (new providers: new SSH connections, new clients). */
-  openEnv(): Promise<ReconcileEnv>;
+  /** A fresh environment (new providers: new SSH connections, new clients); `cacheDir` keeps probe memos like `$AXE_HOME/cache`. */
+  openEnv(cacheDir?: string): Promise<ReconcileEnv>;
   pass(env: ReconcileEnv, options: { apply: boolean; only?: Kind[]; concurrency?: number }): Promise<CustomerResult[]>;
   close(): Promise<void>;
 }
@@ -104,8 +104,8 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
       stateDir,
       ids,
       config,
-      async openEnv() {
-        const providers = await openEnvProviders(config, config.vault);
+      async openEnv(cacheDir) {
+        const providers = await openEnvProviders(config, config.vault, cacheDir);
         return buildEnv({ config, zone: config.cloudflare.zone, state, providers });
       },
       async pass(env, options) {

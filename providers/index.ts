@@ -8,6 +8,7 @@
  *   kind that needs it reports the `cloudflare-token-missing` trap.
  * - Nothing here logs a secret; the token goes from the vault to the SDK.
  */
+import { join } from 'node:path';
 import { AxeError, terminal } from '../core/errors.js';
 import { TRAPS } from '../reconcilers/traps.js';
 import type { Providers } from '../reconcilers/runtime.js';
@@ -18,7 +19,7 @@ import { publicFetcher } from './public/index.js';
 import { readTailscaleStatus } from './tailscale/index.js';
 import type { VaultProvider } from './vault/types.js';
 
-export async function openProviders(config: ControllerConfig | null, vault: VaultProvider): Promise<Providers> {
+export async function openProviders(config: ControllerConfig | null, vault: VaultProvider, options: { cacheDir?: string } = {}): Promise<Providers> {
   const ssh = config?.ssh ?? { default_user: 'axe', overrides: {}, tool_paths: [] };
   let cloudflare: Providers['cloudflare'] = null;
   let cloudflareError: Error | null = null;
@@ -41,7 +42,7 @@ export async function openProviders(config: ControllerConfig | null, vault: Vaul
     cloudflare,
     cloudflareError,
     vault,
-    hosts: openHostAccess(ssh),
+    hosts: openHostAccess(ssh, options.cacheDir ? { memoFile: join(options.cacheDir, 'host-probe.json') } : {}),
     tailnet: () => readTailscaleStatus({ binary }),
     fetchPublic: publicFetcher(config?.cloudflare.edge_url ?? null),
   };

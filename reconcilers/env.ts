@@ -24,8 +24,9 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
 }
 
 /** Opens the providers once; reuse them across passes and revisions. */
-export async function openEnvProviders(config: ControllerConfig | null, vault: VaultConfig): Promise<Providers> {
-  return openProviders(config, openVault(vault));
+/** `cacheDir` (e.g. `$AXE_HOME/cache`) keeps probe memos across processes; nothing secret goes there. */
+export async function openEnvProviders(config: ControllerConfig | null, vault: VaultConfig, cacheDir?: string): Promise<Providers> {
+  return openProviders(config, openVault(vault), cacheDir ? { cacheDir } : {});
 }
 
 export function buildEnv(input: { config: ControllerConfig | null; zone: string; state: DesiredState; providers: Providers; revision?: string | null }): ReconcileEnv {

@@ -3,6 +3,7 @@
  * from the command line for one customer (or all, for plan), limited to the
  * kinds the verb covers, acting only with --apply.
  */
+import { join } from 'node:path';
 import Bottleneck from 'bottleneck';
 import { terminal } from '../../core/errors.js';
 import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
@@ -34,7 +35,7 @@ export async function openEnv(options: { repo?: string; config?: string }): Prom
     for (const issue of load.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     throw terminal(`the config repo ${root} is invalid (${load.issues.length} error(s) above); nothing was planned or changed`, { fix: 'run axe validate and fix the errors' });
   }
-  const providers = await openEnvProviders(settings.config, settings.vault);
+  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'));
   return buildEnv({ config: settings.config, zone: settings.zone, state: load.state, providers });
 }
 

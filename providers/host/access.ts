@@ -10,9 +10,10 @@
  * - The name used for host-key verification is always the FQDN from
  *   customers.yaml, so a lab override cannot weaken the check.
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import type { ControllerConfig } from '../../schemas/controller-config.js';
 import { loadKnownHosts } from './known-hosts.js';
@@ -35,8 +36,35 @@ function expand(path: string): string {
   return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
-export function openHostAccess(ssh: ControllerConfig['ssh']): HostAccess {
+function loadMemo(file: string | undefined): Map<string, ProbeMemo> {
+  if (!file) return new Map();
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, ProbeMemo>));
+  } catch {
+    return new Map();
+  }
+}
+
+function saveMemo(file: string | undefined, memo: Map<string, ProbeMemo>): void {
+  if (!file || memo.size === 0) return;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(Object.fromEntries(memo), null, 1), { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // A lost memo only makes the next probe slower.
+  }
+}
+
+/**
+ * `memoFile` keeps what probes learnt (tool versions by binary stamp, never a
+ * secret) across processes, so a CLI run's probe is as cheap as the
+ * controller's next scan.
+ */
+export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile?: string } = {}): HostAccess {
   let pool: Promise<HostPool> | null = null;
+  const probeMemo = loadMemo(options.memoFile);
   let opened: HostPool | null = null;
   const keyFile = expand(ssh.key_file ?? '~/.ssh/id_ed25519');
   const knownHostsFile = expand(ssh.known_hosts ?? '~/.axe/known_hosts');
@@ -54,7 +82,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh']): HostAccess {
 
   return {
     toolPaths: ssh.tool_paths,
-    probeMemo: new Map(),
+    probeMemo,
     target(tailscaleHost, user) {
       const name = tailscaleHost.replace(/\.$/, '');
       const override = ssh.overrides[name];
@@ -75,6 +103,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh']): HostAccess {
     },
     close() {
       opened?.closeAll();
+      saveMemo(options.memoFile, probeMemo);
     },
   };
 }

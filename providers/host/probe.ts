@@ -20,11 +20,32 @@ export interface ProbeMemo {
   /** `size-mtime` of the bw binary when its version was read. */
   bwStamp: string;
   bwVersion: string;
+  /** `size-mtime` of the Compose v2 plugin binary when its version was read. */
+  composeStamp?: string;
+  composeVersion?: string;
+}
+
+/** Where the docker CLI looks for plugins, in its own order. */
+const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+
+/** `st=<size-mtime of $1>` with GNU stat or BSD stat, following symlinks. */
+const STAMP = 'stamp() { if stat -L -c %s "$1" >/dev/null 2>&1; then stat -L -c "%s-%Y" "$1"; else stat -L -f "%z-%m" "$1" 2>/dev/null; fi; }';
+
+/** What this probe's facts let the next probe skip. */
+export function memoFrom(facts: HostFacts): ProbeMemo | null {
+  if (!facts.bwStamp && !facts.composeStamp) return null;
+  return {
+    bwStamp: facts.bwStamp && facts.tools.bw.version ? facts.bwStamp : '',
+    bwVersion: facts.tools.bw.version ?? '',
+    ...(facts.composeStamp && facts.composeVersion ? { composeStamp: facts.composeStamp, composeVersion: facts.composeVersion } : {}),
+  };
 }
 
 /** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
 export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null): string {
-  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map((d) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d)));
+  const word = (d: string) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d));
+  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(word);
+  const pluginDirs = COMPOSE_PLUGIN_DIRS.map(word).join(' ');
   const lines = [
     'printf "path=%s\\n" "$PATH"',
     'printf "home=%s\\n" "$HOME"',
@@ -37,14 +58,19 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     '  printf "tool_%s=%s\\n" "$t" "$found"',
     '  printf "bare_%s=%s\\n" "$t" "$(command -v "$t" 2>/dev/null)"',
     'done',
+    STAMP,
     `for d in ${dirs.join(' ')}; do if [ -x "$d/docker" ]; then`,
     '  printf "docker_version=%s\\n" "$("$d/docker" version --format "{{.Server.Version}}" 2>/dev/null | head -n1)"',
-    '  printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"',
+    // `docker compose version` starts two Go binaries: skipped while the plugin binary is the one already known.
+    `  cst=""; for p in ${pluginDirs}; do if [ -x "$p/docker-compose" ]; then cst=$(stamp "$p/docker-compose"); break; fi; done`,
+    '  printf "compose_stamp=%s\\n" "$cst"',
+    `  if [ -n "$cst" ] && [ "$cst" = ${shellWord(known?.composeStamp ?? '')} ]; then printf "compose_version=%s\\n" ${shellWord(known?.composeVersion ?? '')};`,
+    '  else printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"; fi',
     '  break; fi; done',
     `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; break; fi; done`,
     // bw --version starts a Node.js process (~0.5 s of CPU): skipped when the binary is the one already known.
     `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then`,
-    '  if stat -L -c %s "$d/bw" >/dev/null 2>&1; then st=$(stat -L -c "%s-%Y" "$d/bw"); else st=$(stat -L -f "%z-%m" "$d/bw" 2>/dev/null); fi',
+    '  st=$(stamp "$d/bw")',
     '  printf "bw_stamp=%s\\n" "$st"',
     `  if [ -n "$st" ] && [ "$st" = ${shellWord(known?.bwStamp ?? '')} ]; then printf "bw_version=%s\\n" ${shellWord(known?.bwVersion ?? '')};`,
     '  else printf "bw_version=%s\\n" "$(BITWARDENCLI_APPDATA_DIR="${TMPDIR:-/tmp}/axe-probe-bw" "$d/bw" --version 2>/dev/null | head -n1)"; fi',
@@ -77,6 +103,8 @@ export interface HostFacts {
   sleepMinutes: number | null;
   /** `size-mtime` of the bw binary, for the next probe's memo. */
   bwStamp: string | null;
+  /** `size-mtime` of the Compose plugin binary, for the next probe's memo. */
+  composeStamp: string | null;
 }
 
 export function parseProbe(output: string): HostFacts {
@@ -107,6 +135,7 @@ export function parseProbe(output: string): HostFacts {
     composeVersion: get('compose_version')?.replace(/^v/, '') ?? null,
     sleepMinutes: sleep === null ? null : Number.isFinite(Number(sleep)) ? Number(sleep) : null,
     bwStamp: get('bw_stamp'),
+    composeStamp: get('compose_stamp'),
   };
 }
 

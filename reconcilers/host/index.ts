@@ -5,7 +5,7 @@
  * the host, so later kinds answer from the scan.
  */
 import { AxeError, errorLine } from '../../core/errors.js';
-import { parseProbe, probeScript } from '../../providers/host/probe.js';
+import { memoFrom, parseProbe, probeScript } from '../../providers/host/probe.js';
 import { findPeer } from '../../providers/tailscale/index.js';
 import { isSovereign } from '../../schemas/repo.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
@@ -58,7 +58,8 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
     if (!host.ok) return { peer, ssh: host.observed, facts: null };
     const probe = host.sections.get(PROBE_SECTION);
     const facts = probe ? parseProbe(probe.output) : null;
-    if (facts?.bwStamp && facts.tools.bw.version) ctx.env.providers.hosts.probeMemo.set(SCAN_KEYS.host(ctx.target), { bwStamp: facts.bwStamp, bwVersion: facts.tools.bw.version });
+    const memo = facts ? memoFrom(facts) : null;
+    if (memo) ctx.env.providers.hosts.probeMemo.set(SCAN_KEYS.host(ctx.target), memo);
     return { peer, ssh: { ok: true }, facts };
   },
   diff: () => diffHost(),
