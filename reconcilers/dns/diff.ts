@@ -4,19 +4,14 @@
  * marker; it updates only records it owns, adopts (marks) a CNAME that already
  * points at the customer's tunnel, and never touches a foreign record.
  */
+import type { DnsRecordInfo } from '../../providers/cloudflare/index.js';
 import { trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
 
 export const OWNER_MARKER = 'managed-by=axe';
 
-export interface DnsRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  proxied: boolean;
-  comment: string | null;
-}
+/** A record as the zone list returns it (the provider's shape). */
+export type DnsRecord = DnsRecordInfo;
 
 export interface DnsDesired {
   customer: string;
