@@ -30,6 +30,18 @@ export const OVERRIDE_FILE = '.axe-compose.yml';
 export const NEXT_OVERRIDE_FILE = '.axe-compose.next.yml';
 export const FAILURE_FILE = '.axe-failure';
 
+/**
+ * awk: drops the `depends_on` block of service `s` from `docker compose config`
+ * output (canonical YAML, two-space indents), as `up --no-deps s` does.
+ */
+export const STRIP_DEPENDS_ON = [
+  '/^[^ ]/ { insvc = 0 }',
+  '/^  [^ ]/ { insvc = ($0 == "  " s ":") }',
+  'insvc && /^    depends_on:/ { skip = 1; next }',
+  'skip && /^     / { next }',
+  '{ skip = 0; print }',
+].join('\n');
+
 const PS_FORMAT = ['{{.ID}}', '{{.Label "com.docker.compose.service"}}', '{{.State}}', '{{.Status}}', '{{.Label "com.docker.compose.config-hash"}}', `{{.Label "${LABELS.ref}"}}`, `{{.Label "${LABELS.envHash}"}}`].join('|');
 
 /** The script header: helpers, docker and git by absolute path (`$D`, `$G`). */
@@ -67,6 +79,7 @@ function serviceObservation(d: StackServiceDesired): string {
     `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
     'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
+    `  cfg=1`,
     `  dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done`,
     'fi',
     'if [ -n "$D" ]; then',
@@ -75,7 +88,15 @@ function serviceObservation(d: StackServiceDesired): string {
     `  if [ -n "$ids" ]; then "$D" inspect --format '{{.Id}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' $ids 2>/dev/null | while IFS= read -r l; do echo "${s}.net=$l"; done; fi`,
   ];
   if (d.blueGreen) {
-    lines.push(activeColor('A', d.blueGreen), `  echo "${s}.active=$A"`);
+    // A color is always brought up alone (`up --no-deps`), which drops its depends_on from the
+    // hash compose labels it with: its desired hash is computed the same way.
+    const colorOf = `case "$A" in blue) cs=${shellQuote(d.blueGreen.blue)};; green) cs=${shellQuote(d.blueGreen.green)};; *) cs="";; esac`;
+    lines.push(
+      activeColor('A', d.blueGreen),
+      `  echo "${s}.active=$A"`,
+      `  ${colorOf}`,
+      `  if [ -n "$cs" ] && [ -n "$cfg" ]; then h=$(dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash "$cs" 2>/dev/null | cut -d' ' -f2); echo "${s}.colorhash=$cs $h"; fi`,
+    );
   }
   lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
   if (d.inside) {
@@ -162,6 +183,7 @@ export function parseObservation(output: string, names: readonly string[]): Pars
     const svcs: string[] = [];
     const containerNets = new Map<string, string[]>();
     const ctrs: string[] = [];
+    let colorHash: [string, string] | null = null;
     for (const [key, value] of raw.get(name) ?? []) {
       if (key === 'hash') {
         const [svc, hash] = value.split(' ');
@@ -169,6 +191,9 @@ export function parseObservation(output: string, names: readonly string[]): Pars
           facts.hashes.set(svc, hash);
           svcs.push(svc);
         }
+      } else if (key === 'colorhash') {
+        const [svc, hash] = value.split(' ');
+        if (svc && hash) colorHash = [svc, hash];
       } else if (key === 'ctr') ctrs.push(value);
       else if (key === 'net') {
         const [id, nets] = value.split('|');
@@ -185,6 +210,7 @@ export function parseObservation(output: string, names: readonly string[]): Pars
     }
     facts.override = single.get('override') === '1';
     facts.services = svcs.length ? svcs : null;
+    if (colorHash) facts.hashes.set(colorHash[0], colorHash[1]);
     for (const line of ctrs) {
       const [id = '', service = '', state = '', status = '', configHash = '', ref = '', envHash = ''] = line.split('|');
       const nets = containerNets.get(id) ?? [];

@@ -395,7 +395,9 @@ async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<vo
   const { text, services } = await overrideText(ctx, d);
   await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
   const shared = services.filter((s) => s !== bg.blue && s !== bg.green);
-  const result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared, bg.blue], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  // Shared services first, then the color alone (a color is always brought up alone: see the observation's hash).
+  let result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  if (result.code === 0) result = await sh(ctx, upScript(d, { args: ['--no-deps', bg.blue], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
   if (result.code !== 0) {
     throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy (nothing served before)`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
   }

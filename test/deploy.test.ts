@@ -1,0 +1,293 @@
+/**
+ * `axe deploy` end to end in an isolated lab (real sshd hosts, the real Docker
+ * engine and Compose v2, the Cloudflare emulator and edge, the cloudflared and
+ * service stand-ins): a fresh customer deployed from its pack, a no-op plan
+ * after it, a blue/green swap under a 50 ms public poller with no failed
+ * request, a broken release rolled back, drift corrected, the vault patched
+ * once, a sovereign customer refused.
+ *
+ * One lab for the file; the tests run in order and build on each other.
+ * Everything the lab or axe made is removed by the fixture's teardown (the
+ * fleet sweep by the customer label) and the vault project by this file.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { LAB_LABEL } from '../lab/component.js';
+import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
+import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
+import { publicFetcher } from '../providers/public/index.js';
+import { connect, type HostConnection } from '../providers/host/ssh.js';
+import { ROOT } from './helpers.js';
+import { startTestLab, type TestLab } from './lab-fixture.js';
+
+const exec = promisify(execFile);
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let lab: TestLab;
+let id = '';
+let sovereign = '';
+let host: HostConnection;
+let packSecrets: string[] = [];
+
+/** The CLI with the deploy commands (test/deploy-cli.ts), as a subprocess with the lab's environment. */
+function deployCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'deploy-cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...lab.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await exec('docker', args, { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/** A command on the customer's host, as its user, over the lab's SSH. */
+async function onHost(script: string): Promise<string> {
+  const result = await host.exec(`/bin/sh -c '${script.replace(/'/g, `'\\''`)}'`);
+  assert.equal(result.code, 0, `on the host: ${script}\n${result.stderr}`);
+  return result.stdout.trim();
+}
+
+function fetchPublic(path: string) {
+  return publicFetcher(lab.cloudflare.edgeUrl)(`https://${id}.axelabs.ai${path}`, 5000);
+}
+
+async function container(service: string, project: string): Promise<string> {
+  return docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`);
+}
+
+/** Edits a service manifest in the operator's working clone (what a merged change would bring). */
+async function editManifest(service: string, edit: (text: string) => string): Promise<void> {
+  const file = join(lab.repo, 'services', `${service}.yaml`);
+  await writeFile(file, edit(await readFile(file, 'utf8')));
+}
+
+interface PollSummary {
+  ok: number;
+  failed: number;
+  seen: string[];
+  errors: string[];
+}
+
+/** Hits the public frame endpoint every 50 ms until stopped. */
+function poll(): { stop(): Promise<PollSummary> } {
+  const summary: PollSummary = { ok: 0, failed: 0, seen: [], errors: [] };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      try {
+        const res = await fetchPublic('/frame/version');
+        const body = JSON.parse(res.body) as { color?: string; version?: string };
+        if (res.status === 200) {
+          summary.ok++;
+          const tag = `${body.color}@${body.version}`;
+          if (summary.seen[summary.seen.length - 1] !== tag) summary.seen.push(tag);
+        } else {
+          summary.failed++;
+          summary.errors.push(`HTTP ${res.status}`);
+        }
+      } catch (error) {
+        summary.failed++;
+        summary.errors.push(String(error));
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return summary;
+    },
+  };
+}
+
+before(async () => {
+  lab = await startTestLab();
+  id = lab.ids.demo;
+  sovereign = lab.ids.realchoice;
+  const labHost = lab.hosts.find((h) => h.name === id);
+  assert.ok(labHost);
+  host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
+  // The customer's IT installed its vault the runbook's way: without the four keys, DOMAIN without /vault.
+  await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
+  const secret = () => `s-${randomBytes(12).toString('base64url')}`;
+  packSecrets = [secret(), secret(), secret()];
+  const base = `https://${id}.axelabs.ai`;
+  const pack = {
+    schema: 'axelabs-bootstrap/v1',
+    customer: id,
+    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
+    apps: {
+      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: packSecrets[0] },
+      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: packSecrets[1] },
+      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: packSecrets[2], application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'] },
+    },
+  };
+  await writeFile(join(lab.stateDir, 'pack.json'), JSON.stringify(pack), { mode: 0o600 });
+});
+
+after(async () => {
+  // The vault is the customer's compose project (no axe labels): take it down here.
+  if (host) {
+    await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
+    host.close();
+  }
+  await lab?.[Symbol.asyncDispose]();
+});
+
+describe('axe deploy (lab)', () => {
+  test('a sovereign customer is refused with the exact message, nothing touched', async () => {
+    const result = await deployCli(['deploy', 'frame', sovereign, '--apply']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`service frame is not declared for ${sovereign}`));
+    assert.match(result.stderr, /sovereign/);
+    const all = await deployCli(['deploy', 'customer', sovereign, '--apply']);
+    assert.equal(all.code, 1);
+    assert.match(all.stderr, new RegExp(`no service is declared for ${sovereign}`));
+    assert.equal(await docker('ps', '-aq', '--filter', `label=ai.axelabs.axe.customer=${sovereign}`), '');
+  });
+
+  test('deploy customer --from-pack --apply: frame, blueprint, hive and the vault healthy, entities registered, public endpoints answer; then the plan is empty', async (t) => {
+    const started = Date.now();
+    const result = await deployCli(['deploy', 'customer', id, '--from-pack', join(lab.stateDir, 'pack.json'), '--apply']);
+    t.diagnostic(`deploy customer took ${Date.now() - started} ms`);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    // One plan first, then the work.
+    const planAt = result.stdout.indexOf('Applying them now.');
+    assert.ok(planAt > 0 && result.stdout.indexOf('Applied ') > planAt, result.stdout);
+    assert.match(result.stdout, /\+ frame: compose up --wait/);
+    for (const kind of ['stack', 'vaultwarden', 'entities', 'endpoints']) assert.match(result.stdout, new RegExp(`\\n  ${kind}\\s+Synced\\s+Healthy`), `${kind} not healthy:\n${result.stdout}`);
+    // No secret value in any output.
+    const generated = await onHost(`grep -h -E "^(POSTGRES_PASSWORD|NEXTAUTH_SECRET|FRAME_MCP_TOKEN|AZURE_AD_CLIENT_SECRET)=" ~/.axe/stacks/*/.env.local | cut -d= -f2-`);
+    for (const value of [...packSecrets, ...generated.split('\n')]) {
+      assert.ok(value.length > 8);
+      assert.ok(!result.stdout.includes(value) && !result.stderr.includes(value), 'a secret value reached the output');
+    }
+    assert.equal(await onHost('stat -c %a ~/.axe/stacks/frame/.env.local ~/.axe/stacks/blueprint/.env.local ~/.axe/stacks/hive/.env.local | sort -u'), '600');
+
+    // Containers carry our labels; the frame proxy serves blue.
+    const labels = await docker('inspect', '--format', '{{index .Config.Labels "ai.axelabs.axe.customer"}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', await container('hive-mcp', `${id}-hive`));
+    assert.equal(labels, `${id} v1.0.0`);
+    const frame = await fetchPublic('/frame/version');
+    assert.equal(frame.status, 200);
+    assert.deepEqual({ color: JSON.parse(frame.body).color, version: JSON.parse(frame.body).version }, { color: 'blue', version: '1.0.0' });
+    for (const path of ['/frame/health', '/api/health', '/vault/alive']) assert.equal((await fetchPublic(path)).status, 200, path);
+    // Entities: registered once in frame and in hive.
+    const frameEntities = JSON.parse(await docker('exec', await container('frame-mcp-blue', `${id}-frame`), 'frame', 'list-entities', '--json')) as Array<{ id: string }>;
+    const hiveEntities = JSON.parse(await docker('exec', await container('hive-mcp', `${id}-hive`), 'hive', 'list-entities', '--json')) as Array<{ id: string }>;
+    assert.deepEqual(frameEntities.map((e) => e.id), [id]);
+    assert.deepEqual(hiveEntities.map((e) => e.id), [id]);
+    // The vault: patched in place, serving under /vault with the four keys.
+    const compose = await onHost('cat ~/.axe/vault/docker-compose.yml');
+    assert.match(compose, /SSO_SIGNUPS_MATCH_EMAIL: "true"\n\s+SSO_ALLOW_UNKNOWN_EMAIL_VERIFICATION: "true"/);
+    assert.match(compose, /# Customer vault \(Vaultwarden\)/, 'the rest of the file is kept');
+    const config = JSON.parse((await fetchPublic('/vault/lab/config')).body) as { DOMAIN: string; keys: Record<string, { value: string }> };
+    assert.equal(config.DOMAIN, `https://${id}.axelabs.ai/vault`);
+    assert.equal(config.keys.SSO_ONLY?.value, 'false');
+
+    const plan = await lab.axe(['plan', id]);
+    assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
+    assert.match(plan.stdout, /Plan: 0 change\(s\)/);
+  });
+
+  test('vault bootstrap: untouched when the keys are there; SSO_ONLY=true is seen, patched and recreated once', async () => {
+    const startedAt = async () => JSON.parse((await fetchPublic('/vault/lab/started')).body).started as string;
+    const first = await startedAt();
+    const noop = await deployCli(['vault', 'bootstrap', id, '--apply']);
+    assert.equal(noop.code, 0, noop.stderr);
+    assert.match(noop.stdout, /Applied 0 change\(s\)/);
+    assert.equal(await startedAt(), first, 'no recreate when nothing changed');
+
+    await onHost(`sed -i 's/SSO_ONLY:\\( *\\)"false"/SSO_ONLY:\\1"true"/' ~/.axe/vault/docker-compose.yml`);
+    const plan = await deployCli(['vault', 'bootstrap', id]);
+    assert.equal(plan.code, 2);
+    assert.match(plan.stdout, /SSO_ONLY "false" \(was "true"\)/);
+    const fixed = await deployCli(['vault', 'bootstrap', id, '--apply']);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const second = await startedAt();
+    assert.notEqual(second, first, 'recreated after the patch');
+    const again = await deployCli(['vault', 'bootstrap', id, '--apply']);
+    assert.match(again.stdout, /Applied 0 change\(s\)/);
+    assert.equal(await startedAt(), second);
+  });
+
+  test('a new frame ref: blue/green swap under a 50 ms public poller, 0 failed requests', async (t) => {
+    await editManifest('frame', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0'));
+    const poller = poll();
+    await new Promise((r) => setTimeout(r, 500));
+    const result = await deployCli(['deploy', 'frame', id, '--apply']);
+    await new Promise((r) => setTimeout(r, 500));
+    const summary = await poller.stop();
+    t.diagnostic(`swap under load: ${summary.ok} requests, ${summary.failed} failed, seen ${summary.seen.join(' → ')}`);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /bring up frame-mcp-green at v1.1.0/);
+    assert.equal(summary.failed, 0, `failed requests: ${summary.errors.slice(0, 5).join(', ')}`);
+    assert.ok(summary.ok >= 40, `too few requests: ${summary.ok}`);
+    assert.deepEqual(summary.seen, ['blue@1.0.0', 'green@1.1.0']);
+    assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('frame-mcp-blue', `${id}-frame`)), 'exited');
+    const plan = await deployCli(['deploy', 'frame', id]);
+    assert.equal(plan.code, 0, plan.stdout);
+  });
+
+  test('a release that never gets healthy: rolled back, the old color keeps serving, Degraded with the reason', async (t) => {
+    await editManifest('frame', (text) => text.replace('ref: v1.1.0', 'ref: v1.2.0-broken').replace('timeout_seconds: 120', 'timeout_seconds: 6'));
+    const poller = poll();
+    const result = await deployCli(['deploy', 'frame', id, '--apply']);
+    const summary = await poller.stop();
+    t.diagnostic(`broken release: ${summary.ok} requests, ${summary.failed} failed`);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, /stack\s+OutOfSync\s+Degraded\s+RolledBack: .*frame-mcp-blue at v1.2.0-broken never became healthy .*green keeps serving/);
+    assert.match(result.stderr, /deploy frame .*: stack not done/);
+    assert.equal(summary.failed, 0, summary.errors.slice(0, 5).join(', '));
+    assert.deepEqual(summary.seen, ['green@1.1.0']);
+    assert.equal(await container('frame-mcp-blue', `${id}-frame`), '', 'the failed color is removed');
+
+    // Back to the good ref: the checkout and env are restored, no swap needed.
+    await editManifest('frame', (text) => text.replace('ref: v1.2.0-broken', 'ref: v1.1.0').replace('timeout_seconds: 6', 'timeout_seconds: 120'));
+    const back = await deployCli(['deploy', 'frame', id, '--apply']);
+    assert.equal(back.code, 0, `${back.stdout}\n${back.stderr}`);
+    assert.doesNotMatch(back.stdout, /blue\/green/);
+    const plan = await lab.axe(['plan', id]);
+    assert.equal(plan.code, 0, plan.stdout);
+  });
+
+  test('drift: a stopped container, an edited env file, a removed network: seen by plan, corrected by apply', async () => {
+    const hive = await container('hive-mcp', `${id}-hive`);
+    await docker('stop', '-t', '1', hive);
+    await docker('network', 'rm', `${id}-hive_default`);
+    const before = await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1');
+    await onHost(`sed -i 's/^AXE_REF=.*/AXE_REF=edited-by-hand/' ~/.axe/stacks/blueprint/.env.local && chmod 644 ~/.axe/stacks/blueprint/.env.local`);
+
+    const plan = await lab.axe(['plan', id]);
+    assert.equal(plan.code, 2, plan.stdout);
+    assert.match(plan.stdout, /\+ blueprint: render \.env\.local .*on the host sha256:/);
+    assert.match(plan.stdout, /\+ hive: compose up --wait .*hive-mcp \(exited\)/);
+    assert.doesNotMatch(plan.stdout, /edited-by-hand/);
+    const apply = await lab.axe(['apply', id, '--apply']);
+    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
+    assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), before);
+    assert.equal(await onHost('stat -c %a ~/.axe/stacks/blueprint/.env.local'), '600');
+    assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('hive-mcp', `${id}-hive`)), 'running');
+    const again = await lab.axe(['plan', id]);
+    assert.equal(again.code, 0, again.stdout);
+    void LAB_LABEL;
+  });
+});
