@@ -28,6 +28,10 @@ async function emulatorCalls(adminUrl: string): Promise<number> {
   return stats.total;
 }
 
+function pendingList(results: CustomerResult[]): string[] {
+  return results.flatMap((r) => r.resources.filter((k) => !k.context && (k.actions.length > 0 || k.error)).map((k) => `${r.customer}/${k.kind}: ${k.error ? k.error.message : k.actions.map((a) => a.op).join(',')}`));
+}
+
 function pending(results: CustomerResult[]): number {
   return results.reduce((n, r) => n + r.resources.filter((k) => !k.context).reduce((m, k) => m + k.actions.length + (k.error ? 1 : 0), 0), 0);
 }
@@ -57,6 +61,7 @@ try {
   const converged = await lab.pass(setup, { apply: true, only: KINDS });
   setup.providers.hosts.close();
   process.stdout.write(`converge (apply) wall ${((performance.now() - started) / 1000).toFixed(1)} s, pending after: ${pending(converged)}\n`);
+  for (const line of pendingList(converged).slice(0, 10)) process.stdout.write(`  pending: ${line}\n`);
   started = performance.now();
 
   const adminUrl = lab.config.cloudflare.api_base_url.replace('/client/v4', '/__lab');
