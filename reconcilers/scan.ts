@@ -8,6 +8,9 @@
  *   customer from memory; a failed fetch is not kept, so the next reader retries.
  * - `drop(key)` forgets an entry: the engine drops what a kind reads before it
  *   acts and after, so an action is always planned on a fresh observation.
+ * - A kind that reads only its own section of a host's batch drops
+ *   `SCAN_KEYS.hostSection(target, name)`: the next `host()` read runs just the
+ *   stale sections (one round trip) and keeps the rest of the batch.
  */
 import { terminal } from '../core/errors.js';
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
@@ -37,10 +40,14 @@ export const SCAN_KEYS = {
   dns: 'cloudflare:dns',
   vault: 'vault',
   host: (target: SshTarget) => `host:${target.user}@${target.address}:${target.port}`,
+  /** One section of a host's batch: dropping it re-runs only that section on the next read. */
+  hostSection: (target: SshTarget, name: string) => `host:${target.user}@${target.address}:${target.port}#${name}`,
 } as const;
 
 export function newScan(providers: Providers, zone: string): Scan {
   const memo = new Map<string, Promise<unknown>>();
+  /** Per host key: sections dropped since the batch ran. */
+  const staleSections = new Map<string, Set<string>>();
   function once<T>(key: string, load: () => Promise<T>): Promise<T> {
     const existing = memo.get(key);
     if (existing) return existing as Promise<T>;
@@ -65,12 +72,32 @@ export function newScan(providers: Providers, zone: string): Scan {
         return api.listDnsRecords(await once(`cloudflare:zone:${zone}`, () => api.zoneId(zone)));
       }),
     vault: () => once(SCAN_KEYS.vault, () => providers.vault.list()),
-    host: (target, sections) =>
-      once(SCAN_KEYS.host(target), async () => {
+    host: async (target, sections) => {
+      const key = SCAN_KEYS.host(target);
+      if (!memo.has(key)) staleSections.delete(key);
+      const batch = await once(key, async () => {
         const connection = await providers.hosts.connection(target);
         return runSections(connection, sections());
-      }),
+      });
+      const stale = staleSections.get(key);
+      if (!stale?.size) return batch;
+      const names = new Set(stale);
+      stale.clear();
+      const wanted = sections().filter((s) => names.has(s.name));
+      if (wanted.length) {
+        const fresh = await runSections(await providers.hosts.connection(target), wanted);
+        for (const [name, output] of fresh) batch.set(name, output);
+      }
+      return batch;
+    },
     drop: (key) => {
+      const section = /^(host:[^#]+)#(.+)$/.exec(key);
+      if (section) {
+        const set = staleSections.get(section[1]!) ?? new Set<string>();
+        set.add(section[2]!);
+        staleSections.set(section[1]!, set);
+        return;
+      }
       memo.delete(key);
     },
   };

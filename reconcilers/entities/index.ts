@@ -118,6 +118,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     }
   },
   cacheKeys(ctx) {
-    return [SCAN_KEYS.host(ctx.target)];
+    // Only this kind's section of the host's batch: a re-observation runs it alone.
+    return [SCAN_KEYS.hostSection(ctx.target, ENTITIES_SECTION)];
   },
 };

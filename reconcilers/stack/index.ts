@@ -236,7 +236,8 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
     await actService(ctx, d, action);
   },
   cacheKeys(ctx) {
-    return [SCAN_KEYS.host(ctx.target)];
+    // Only this kind's section of the host's batch: a re-observation runs it alone.
+    return [SCAN_KEYS.hostSection(ctx.target, STACK_SECTION)];
   },
 };
 

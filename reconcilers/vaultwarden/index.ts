@@ -169,6 +169,7 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
     }
   },
   cacheKeys(ctx) {
-    return [SCAN_KEYS.host(ctx.target)];
+    // Only this kind's section of the host's batch: a re-observation runs it alone.
+    return [SCAN_KEYS.hostSection(ctx.target, VAULTWARDEN_SECTION)];
   },
 };

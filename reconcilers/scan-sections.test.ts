@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, test } from 'node:test';
+import type { HostConnection } from '../providers/host/ssh.js';
+import type { Providers } from './runtime.js';
+import { newScan, SCAN_KEYS } from './scan.js';
+
+/** A host whose commands run in a local sh; counts round trips. */
+function localHost(): { providers: Providers; trips: string[] } {
+  const trips: string[] = [];
+  const connection = {
+    exec(command: string, options: { stdin?: string } = {}) {
+      trips.push(options.stdin ?? command);
+      return new Promise((resolve) => {
+        const child = execFile('/bin/sh', ['-s'], (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }));
+        child.stdin!.end(options.stdin ?? '');
+      });
+    },
+  } as unknown as HostConnection;
+  const providers = { hosts: { connection: async () => connection } } as unknown as Providers;
+  return { providers, trips };
+}
+
+const target = { name: 'h.ts.net', address: '127.0.0.1', port: 22, user: 'axe' };
+
+describe('scan: host sections', () => {
+  test('one round trip for the batch; a dropped section re-runs alone; a dropped host re-runs all', async () => {
+    const { providers, trips } = localHost();
+    const scan = newScan(providers, 'axelabs.ai');
+    let n = 0;
+    const sections = () => [
+      { name: 'a', script: `echo a${++n}` },
+      { name: 'b', script: 'echo b' },
+    ];
+    const first = await scan.host(target, sections);
+    assert.equal(first.get('a')?.output, 'a1');
+    assert.equal((await scan.host(target, sections)).get('a')?.output, 'a1', 'served from the scan');
+    assert.equal(trips.length, 1);
+
+    scan.drop(SCAN_KEYS.hostSection(target, 'b'));
+    const again = await scan.host(target, sections);
+    assert.equal(trips.length, 2);
+    assert.doesNotMatch(trips[1]!, /echo a/, 'only the stale section ran');
+    assert.equal(again.get('a')?.output, 'a1');
+    assert.equal(again.get('b')?.output, 'b');
+
+    scan.drop(SCAN_KEYS.host(target));
+    scan.drop(SCAN_KEYS.hostSection(target, 'a'));
+    assert.equal((await scan.host(target, sections)).get('a')?.output, 'a3');
+    assert.equal(trips.length, 3, 'a full batch, the stale mark absorbed');
+    assert.equal((await scan.host(target, sections)).get('a')?.output, 'a3');
+    assert.equal(trips.length, 3);
+  });
+});
