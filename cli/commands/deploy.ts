@@ -177,8 +177,10 @@ export async function deployCustomer(customer: string, options: DeployCliOptions
   } finally {
     planEnv.providers.hosts.close();
   }
-  if (!options.apply || !plain) print(plan, options, false, `axe ${verb}`);
-  if (!options.apply) return planExitCode([plan]);
+  if (!options.apply) {
+    print(plan, options, false, `axe ${verb}`);
+    return planExitCode([plan]);
+  }
   if (plain) process.stdout.write(renderText([plan], false).replace(' Run again with --apply to make them.', ' Applying them now.'));
 
   // 2. Ingest, then converge.

@@ -243,7 +243,8 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
   const running = (['blue', 'green'] as const).filter((c) => isRunning(byService.get(colorService(c))));
   const active: Color | null = h.active ?? (running.length === 1 ? running[0]! : null);
   if (!active || h.containers.length === 0) {
-    add('initial', `compose up --wait (project ${d.project}, ${d.ref}): ${[...shared, bg.blue].join(', ')}; switch ${bg.proxy} to blue${hookNote(d)}`, { to: 'blue' });
+    const first = h.services ? shared.join(', ') : 'the shared services';
+    add('initial', `compose up --wait (project ${d.project}, ${d.ref}): ${first}, then ${bg.blue}; switch ${bg.proxy} to blue${hookNote(d)}`, { to: 'blue' });
     return actions;
   }
   const activeCtr = byService.get(colorService(active));

@@ -271,9 +271,12 @@ export function createScript(what: 'network' | 'volume', name: string, customer:
   ].join('\n');
 }
 
-/** Prints the resolved compose config as JSON (services, networks, volumes), for the label override. */
+/**
+ * Prints the compose model as JSON (services, networks, volumes) for the label
+ * override, uninterpolated: env_file values (secrets) are not read into it.
+ */
 export function configJsonScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
-  return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, null), 'dc config --format json'].join('\n');
+  return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, null), 'dc config --format json --no-interpolate'].join('\n');
 }
 
 export interface ComposeModel {
@@ -283,7 +286,7 @@ export interface ComposeModel {
   volumes: string[];
 }
 
-/** Reads the parts of `config --format json` the override needs; drops everything else (env values included). */
+/** Reads the parts of `config --format json` the override needs; drops everything else. */
 export function parseComposeModel(json: string): ComposeModel {
   const doc = JSON.parse(json) as { services?: Record<string, unknown>; networks?: Record<string, { external?: unknown }>; volumes?: Record<string, { external?: unknown }> };
   const own = (m: Record<string, { external?: unknown }> | undefined) => Object.entries(m ?? {}).filter(([, v]) => !v?.external).map(([k]) => k).sort();
