@@ -43,8 +43,10 @@ import { type StatusView, statusFromHistory } from './status.js';
 
 export interface ControllerTimings {
   pollIntervalMs: number;
-  /** Requeue a customer still Progressing after this long. */
+  /** Requeue a customer still Progressing (or with actions left) after this long. */
   progressingRequeueMs: number;
+  /** Check a Degraded or Missing customer again after this long (between drift scans). */
+  degradedRequeueMs: number;
   /** A pass reuses the scan's bulk observations for this long. */
   scanMaxAgeMs: number;
   alertForMs: number;
@@ -147,6 +149,7 @@ export class Controller extends EventEmitter {
     this.#timings = {
       pollIntervalMs: parseDuration(options.config.repo.poll_interval),
       progressingRequeueMs: 15_000,
+      degradedRequeueMs: 60_000,
       scanMaxAgeMs: 30_000,
       alertForMs: parseDuration(n.for),
       alertRepeatMs: parseDuration(n.repeat),
@@ -587,6 +590,7 @@ export class Controller extends EventEmitter {
     let transientErrors = 0;
     let terminalErrors = 0;
     let progressing = false;
+    let unhealthy = false;
     const kinds = new Set<string>();
     for (const k of shown) {
       kinds.add(k.kind);
@@ -596,6 +600,7 @@ export class Controller extends EventEmitter {
       applied += k.applied.length;
       pending += k.actions.length;
       if (k.health.status === 'Progressing') progressing = true;
+      if (k.health.status === 'Degraded' || k.health.status === 'Missing') unhealthy = true;
       if (k.error) {
         this.metrics.reconcileErrors.inc({ kind: k.kind, class: k.error.class });
         if (k.error.class === 'transient') transientErrors += 1;
@@ -649,6 +654,7 @@ export class Controller extends EventEmitter {
     if (transientErrors > 0) work = { result: 'transient' };
     else if (terminalErrors > 0) work = { result: 'terminal' };
     else if (progressing || (result.mode === 'apply' && !result.suspended && pending > 0)) work = { result: 'ok', requeueAfterMs: this.#timings.progressingRequeueMs };
+    else if (unhealthy) work = { result: 'ok', requeueAfterMs: this.#timings.degradedRequeueMs };
     return { work, summary: { sync: result.sync, health: result.health, applied, pending, errors } };
   }
 

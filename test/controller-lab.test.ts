@@ -1,0 +1,266 @@
+/**
+ * The controller end to end in an isolated lab (test/lab-fixture.ts: real
+ * sshd hosts, real Docker and Compose, the Cloudflare emulator, the Tailscale
+ * stand-in, the file vault): merging a customer's onboarding branch is the
+ * whole D-day. A signed webhook starts the reconcile within 1 s, and the
+ * controller converges the customer with no other CLI call; the ship log line
+ * records it. Then drift: a DNS record deleted in the emulator, a container
+ * killed and an env file edited on the host are each found by one scan and
+ * corrected in `apply`, only alerted in `observe`, and left alone when the
+ * customer is suspended.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Secret } from '../core/secret.js';
+import { createLogger } from '../controller/logger.js';
+import { openController, type RunningController } from '../controller/run.js';
+import { signBody } from '../controller/webhook.js';
+import type { AlertNotice } from '../controller/alerts.js';
+import { loadSettings } from '../cli/settings.js';
+import { onboardBranch } from '../onboarding/apply.js';
+import { openConfigRepo } from '../providers/git/config-repo.js';
+import { openVault } from '../providers/vault/index.js';
+import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
+import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
+import { connect, type HostConnection } from '../providers/host/ssh.js';
+import { git } from './helpers.js';
+import { startTestLab, type TestLab } from './lab-fixture.js';
+
+const exec = promisify(execFile);
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Removes a customer's block and every service slot of it from customers.yaml. */
+function withoutCustomer(text: string, id: string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let skipIndent = -1;
+  for (const line of lines) {
+    const indent = line.length - line.trimStart().length;
+    if (skipIndent >= 0) {
+      if (line.trim() === '' || indent > skipIndent) continue;
+      skipIndent = -1;
+    }
+    if (line.trimStart().startsWith(`${id}:`) && (indent === 2 || indent === 4)) {
+      skipIndent = indent;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+describe('controller in the lab: merge to deploy, drift, policies', { timeout: 900_000 }, () => {
+  let lab: TestLab;
+  let running: RunningController;
+  let id: string;
+  let hostHome: string;
+  let host: HostConnection | null = null;
+  const notices: AlertNotice[] = [];
+  const t0 = Date.now();
+  const mark = (what: string): void => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+
+  async function commitAndPush(edit: (text: string) => string, message: string): Promise<void> {
+    const path = join(lab.repo, 'customers.yaml');
+    await writeFile(path, edit(await readFile(path, 'utf8')));
+    await git(lab.repo, 'commit', '-qam', message);
+    await git(lab.repo, 'push', '-q', 'origin', 'HEAD:main');
+  }
+
+  const resources = (customer: string) => running.controller.status(customer).customers[0]?.resources ?? [];
+  const kindOf = (customer: string, kind: string) => resources(customer).find((r) => r.kind === kind);
+
+  async function dnsRecord(name: string): Promise<{ id: string } | undefined> {
+    const cf = lab.cloudflare;
+    const token = (await readFile(cf.tokenFile, 'utf8')).trim();
+    const res = await fetch(`${cf.apiBaseUrl}/zones/${cf.zoneId}/dns_records?name=${name}`, { headers: { authorization: `Bearer ${token}` } });
+    return ((await res.json()) as { result: Array<{ id: string }> }).result[0];
+  }
+
+  async function deleteDns(name: string): Promise<void> {
+    const cf = lab.cloudflare;
+    const token = (await readFile(cf.tokenFile, 'utf8')).trim();
+    const record = await dnsRecord(name);
+    assert.ok(record, `${name} exists`);
+    const res = await fetch(`${cf.apiBaseUrl}/zones/${cf.zoneId}/dns_records/${record.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+  }
+
+  async function containerOf(project: string, service: string): Promise<{ id: string; state: string } | null> {
+    const { stdout } = await exec('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.ID}} {{.State}}']);
+    const [first] = stdout.trim().split('\n').filter(Boolean);
+    if (!first) return null;
+    const [cid, state] = first.split(' ');
+    return { id: cid!, state: state! };
+  }
+
+  before(async () => {
+    lab = await startTestLab();
+    mark('lab up');
+    id = lab.ids.demo;
+    const labHost = lab.hosts.find((h) => h.name === id)!;
+    hostHome = labHost.home;
+    // The customer's IT installed its vault the runbook's way (without the four SSO keys): axe patches it.
+    host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
+    await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
+    const settings = await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env });
+    const webhookSecret = new Secret('lab-webhook-secret-0123456789abcdef');
+    await openVault(settings.vault, {}).put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: webhookSecret });
+    // The day before: the demo customer is not in the repo yet; acme is suspended to keep this test on one customer.
+    await commitAndPush((t) => withoutCustomer(t, id).replace(`  ${lab.ids.acme}:\n`, `  ${lab.ids.acme}:\n    policy: { suspend: true }\n`), 'Before D-day');
+    // AXE_TEST_CONTROLLER_LOG=file keeps the controller's JSON log for a failing run.
+    const logFile = process.env.AXE_TEST_CONTROLLER_LOG;
+    const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : new Writable({ write: (_c, _e, done) => done() });
+    running = await openController({
+      config: settings.config!,
+      vault: settings.vault,
+      zone: settings.zone,
+      axeHome: settings.home,
+      listen: '127.0.0.1:0',
+      driftSchedule: false,
+      log: createLogger({ destination: sink }),
+      timings: { pollIntervalMs: 0, progressingRequeueMs: 3_000, backoffBaseMs: 1_000, backoffMaxMs: 10_000, alertForMs: 0, alertKeepFiringMs: 0 },
+    });
+    running.controller.on('alerts', (n: AlertNotice[]) => notices.push(...n));
+    await running.controller.queue.idle();
+    (running as RunningController & { secret: Secret }).secret = webhookSecret;
+    mark('controller started');
+  });
+
+  after(async () => {
+    await running?.stop();
+    // The customer's vault is its own compose project (no lab label): take it down here.
+    if (host) {
+      await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
+      host.close();
+    }
+    await lab?.[Symbol.asyncDispose]();
+  });
+
+  it('converges a merged customer with no CLI call: the webhook starts it within 1 s, the ship log records it', async () => {
+    const c = running.controller;
+    const base = `https://${id}.axelabs.ai`;
+    const pack = join(lab.stateDir, 'pack.json');
+    const secret = (n: number): string => `s3cr3t-${n}-${id}-abcdefghijklmnop`;
+    await writeFile(
+      pack,
+      JSON.stringify({
+        schema: 'axelabs-bootstrap/v1',
+        customer: id,
+        tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
+        apps: {
+          blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: secret(1) },
+          vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: secret(2) },
+          frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: secret(3), application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback', 'https://claude.com/api/mcp/auth_callback'] },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    // The pull request: what the operator runs when the pack arrives.
+    const ingest = await lab.axe(['customers', 'ingest', id, pack, '--apply', '--legal-name', 'Demo Company', '--domain', 'demo.example.com']);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    // The merge (the git host's part), then the push webhook, signed.
+    assert.equal(await openConfigRepo(lab.repo).mergeAndPush(onboardBranch(id), 'main'), true);
+    const head = (await git(lab.repo, 'rev-parse', 'main')).trim();
+    const started = new Promise<number>((resolve) => c.on('reconcile-start', (e: { customer: string; at: number }) => e.customer === id && resolve(e.at)));
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: head });
+    const sentAt = Date.now();
+    const res = await fetch(`${running.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-hub-signature-256': signBody((running as RunningController & { secret: Secret }).secret, body) }, body });
+    assert.equal(res.status, 202);
+    const latency = (await started) - sentAt;
+    mark(`webhook → reconcile start ${latency} ms`);
+    assert.ok(latency < 1_000, `${latency} ms`);
+
+    const ship = await until('the ship log line', () => c.history.events({ customer: id, types: ['ship'] })[0], 300_000).catch((error: Error) => {
+      throw new Error(`${error.message}; status: ${JSON.stringify(resources(id).map((r) => [r.kind, r.sync, r.health, r.reason, r.message, r.pending]))}`);
+    });
+    mark('converged');
+    assert.match(ship.message, new RegExp(`ship: ${id} converged by the controller at ${head.slice(0, 12)}`));
+    const kinds = resources(id);
+    for (const r of kinds) assert.deepEqual([r.kind, r.sync, r.health], [r.kind, 'Synced', 'Healthy'], `${r.kind}: ${r.reason} ${r.message}`);
+    for (const k of ['host', 'tunnel', 'dns', 'cloudflared', 'vault-items', 'stack', 'vaultwarden', 'entities', 'endpoints']) assert.ok(kinds.some((r) => r.kind === k), `${k} reconciled`);
+    console.log(`# kinds converged: ${kinds.map((r) => r.kind).join(', ')}`);
+    assert.equal(c.history.events({ customer: id, types: ['ship'] }).length, 1);
+  });
+
+  it('corrects drift in apply: a deleted DNS record, a killed container, an edited env file, each in one scan', async () => {
+    const c = running.controller;
+    const name = `${id}.axelabs.ai`;
+    await deleteDns(name);
+    const hive = await containerOf(`${id}-hive`, 'hive-mcp');
+    assert.ok(hive, 'hive-mcp runs');
+    await exec('docker', ['kill', hive.id]);
+    const envFile = join(hostHome, '.axe', 'stacks', 'frame', '.env.local');
+    await appendFile(envFile, 'HAND_EDITED=1\n');
+    const before = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
+    const scan = await c.driftScan();
+    mark(`drift scan (apply) ${scan.durationMs} ms`);
+    await c.queue.idle();
+    const drift = c.history.events({ customer: id, types: ['drift'], limit: 500 }).slice(before);
+    const drifted = new Set(drift.map((e) => e.kind));
+    assert.ok(drifted.has('dns'), JSON.stringify(drift));
+    assert.ok(drifted.has('stack'), JSON.stringify(drift));
+    assert.ok(await dnsRecord(name), 'the DNS record is back');
+    assert.equal((await containerOf(`${id}-hive`, 'hive-mcp'))?.state, 'running', 'hive-mcp runs again');
+    assert.doesNotMatch(await readFile(envFile, 'utf8'), /HAND_EDITED/, 'the env file is rendered again from the vault and git');
+    assert.equal(c.history.openDrifts(id).length, 0, 'every drift corrected and closed');
+    const text = await c.metrics.text();
+    assert.match(text, new RegExp(`^axe_drift_detected_total\\{customer="${id}",kind="dns"\\} 1$`, 'm'));
+  });
+
+  it('only alerts in observe, and leaves a suspended customer alone', async () => {
+    const c = running.controller;
+    const name = `${id}.axelabs.ai`;
+    await commitAndPush((t) => t.replace(`\n  ${id}:\n`, `\n  ${id}:\n    policy: { mode: observe }\n`), 'demo observe-only');
+    assert.equal((await c.sync('manual')).result, 'applied');
+    await c.queue.idle();
+    assert.equal(c.status(id).customers[0]?.mode, 'observe');
+    await deleteDns(name);
+    const hive = await containerOf(`${id}-hive`, 'hive-mcp');
+    await exec('docker', ['kill', hive!.id]);
+    const noticesBefore = notices.length;
+    await c.driftScan();
+    await c.queue.idle();
+    assert.equal(await dnsRecord(name), undefined, 'observe: the record stays deleted');
+    assert.notEqual((await containerOf(`${id}-hive`, 'hive-mcp'))?.state, 'running', 'observe: the container stays down');
+    const open = c.history.openDrifts(id).map((d) => d.kind);
+    // hive being down also hides its registered entities: drift there too.
+    for (const k of ['dns', 'stack']) assert.ok(open.includes(k), `drift open on ${k}: ${open.join(', ')}`);
+    await until('the DriftOpen alert', () => notices.slice(noticesBefore).some((n) => n.name === 'DriftOpen' && n.customer === id && n.status === 'firing'), 5_000);
+    assert.match(await c.metrics.text(), new RegExp(`^axe_drift_open\\{customer="${id}",kind="dns"\\} 1$`, 'm'));
+
+    await commitAndPush((t) => t.replace(`\n  ${id}:\n    policy: { mode: observe }\n`, `\n  ${id}:\n    policy: { suspend: true }\n`), 'demo suspended');
+    assert.deepEqual((await c.sync('manual')) as unknown, { result: 'applied', revision: (await git(lab.repo, 'rev-parse', 'HEAD')).trim(), added: [], changed: [id], removed: [] });
+    await c.queue.idle();
+    const actionsBefore = c.history.events({ customer: id, types: ['action'], limit: 1000 }).length;
+    await c.driftScan();
+    await c.queue.idle();
+    assert.equal(c.history.events({ customer: id, types: ['action'], limit: 1000 }).length, actionsBefore, 'suspended: nothing done');
+    assert.equal(await dnsRecord(name), undefined);
+    assert.ok(resources(id).every((r) => r.health === 'Suspended'));
+    assert.match(await c.metrics.text(), new RegExp(`^axe_resource_info\\{customer="${id}",kind="dns",sync="Unknown",health="Suspended",suspended="true"\\} 1$`, 'm'));
+
+    // Back to apply: everything is corrected again.
+    await commitAndPush((t) => t.replace(`\n  ${id}:\n    policy: { suspend: true }\n`, `\n  ${id}:\n`), 'demo back to apply');
+    const back = await c.sync('manual');
+    assert.deepEqual(back.result === 'applied' ? back.changed : back, [id]);
+    await until('demo converged again', () => kindOf(id, 'dns')?.sync === 'Synced' && kindOf(id, 'stack')?.health === 'Healthy', 300_000);
+    assert.ok(await dnsRecord(name));
+    mark('corrected after suspend');
+  });
+});
