@@ -4,8 +4,10 @@
  * command documents "changes pending"). Every error is one line on stderr.
  */
 import { Command, CommanderError } from 'commander';
-import { AxeError, errorLine } from '../core/errors.js';
+import { AxeError, errorLine, terminal } from '../core/errors.js';
+import { planRevisionsCommand, registerControllerCommands } from './commands/controller.js';
 import { customersAdd, customersIngest } from './commands/customers.js';
+import { registerDeployCommands } from './commands/deploy.js';
 import { demo } from './commands/demo.js';
 import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
 import { apply, onboard, plan } from './commands/reconcile.js';
@@ -69,7 +71,17 @@ export function buildProgram(): Command {
     .option('--markdown', 'a pull request comment')
     .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
     .option('--concurrency <n>', 'customers planned in parallel (default 8)')
-    .action(run((customer: string | undefined, options) => plan(customer, options)));
+    .option('--base <rev>', 'with --head: plan only the customers whose desired state differs between the two revisions (the PR plan)')
+    .option('--head <rev>', 'the pull request head (with --base)')
+    .action(
+      run((customer: string | undefined, options) => {
+        if (options.base || options.head) {
+          if (!options.base || !options.head) throw terminal('--base and --head go together', { fix: 'axe plan --base origin/main --head HEAD --markdown' });
+          return planRevisionsCommand(customer, options);
+        }
+        return plan(customer, options);
+      }),
+    );
   common(program.command('onboard <customer>').description("the customer's exposure: host check, tunnel, DNS, cloudflared (plan unless --apply)"))
     .option('--apply', 'make the changes')
     .option('--markdown', 'a pull request comment')
@@ -96,6 +108,9 @@ export function buildProgram(): Command {
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
     .option('--json', 'machine-readable output')
     .action(run((options) => vaultLoginCommand(options)));
+
+  registerDeployCommands(program);
+  registerControllerCommands(program);
 
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
   lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));
