@@ -28,6 +28,8 @@ const DEPLOY_KINDS: Kind[] = ['vault-items', 'stack', 'entities'];
 interface ComposeTiming {
   ms: number;
   project: string;
+  /** compose: `compose up --wait`; hook: a command run in a stack's container (migrate, MCP token, register, proxy switch). */
+  what: 'compose' | 'hook';
 }
 
 /** Wraps the host connections so every `compose up --wait` command is timed. */
@@ -52,7 +54,9 @@ function timeComposeUps(env: ReconcileEnv, timings: ComposeTiming[]): void {
                 return async (command: string, options?: Parameters<HostConnection['exec']>[1]) => {
                   const started = performance.now();
                   const result = await obj.exec(command, options);
-                  if (/dc up -d --wait/.test(command)) timings.push({ ms: performance.now() - started, project: /compose -p '\\''([a-z0-9_-]+)/.exec(command)?.[1] ?? '?' });
+                  const ms = performance.now() - started;
+                  if (/dc up -d --wait/.test(command)) timings.push({ ms, what: 'compose', project: /compose -p '\\''([a-z0-9_-]+)/.exec(command)?.[1] ?? '?' });
+                  else if (/exec "\$D" exec "\$c"/.test(command)) timings.push({ ms, what: 'hook', project: '' });
                   if (process.env.BENCH_VERBOSE) process.stderr.write(`    exec ${(performance.now() - started).toFixed(0)} ms: ${command.replace(/\s+/g, ' ').slice(-90)}\n`);
                   return result;
                 };
@@ -106,17 +110,24 @@ try {
   const timings: ComposeTiming[] = [];
   timeComposeUps(env, timings);
   let started = performance.now();
-  const deployed = await reconcileCustomer(env, id, { apply: true, only: DEPLOY_KINDS });
+  const deployed = await reconcileCustomer(env, id, {
+    apply: true,
+    only: DEPLOY_KINDS,
+    ...(process.env.BENCH_VERBOSE ? { onProgress: (e) => process.stderr.write(`  ${((performance.now() - started) / 1000).toFixed(2)} s ${e.phase} ${e.kind} ${e.action?.op ?? ''}\n`) } : {}),
+  });
   const total = performance.now() - started;
   const trips = roundTrips(env);
   env.providers.hosts.close();
   if (pending(deployed).length) throw new Error(`the deploy did not converge: ${pending(deployed).join('; ')}`);
-  const compose = timings.reduce((n, t) => n + t.ms, 0);
+  const ups = timings.filter((t) => t.what === 'compose');
+  const compose = ups.reduce((n, t) => n + t.ms, 0);
+  const hooks = timings.filter((t) => t.what === 'hook').reduce((n, t) => n + t.ms, 0);
   const ours = total - compose;
   process.stdout.write(`fresh deploy of frame (blue/green), blueprint, hive on one lab host\n`);
   process.stdout.write(`  total wall            ${(total / 1000).toFixed(2)} s (${trips} SSH round trips, 1 connection)\n`);
-  process.stdout.write(`  inside compose up     ${(compose / 1000).toFixed(2)} s in ${timings.length} call(s): ${timings.map((t) => `${t.project} ${(t.ms / 1000).toFixed(2)} s`).join(', ')}\n`);
+  process.stdout.write(`  inside compose up     ${(compose / 1000).toFixed(2)} s in ${ups.length} call(s): ${ups.map((t) => `${t.project} ${(t.ms / 1000).toFixed(2)} s`).join(', ')}\n`);
   process.stdout.write(`  orchestration (rest)  ${(ours / 1000).toFixed(2)} s = ${((ours / compose) * 100).toFixed(0)} % on top of compose (target <= 10 %)\n`);
+  process.stdout.write(`    of which the services' own hooks (migrate, MCP token, register, proxy switch) ${(hooks / 1000).toFixed(2)} s; axe's own (observation, git, env, files, checks) ${((ours - hooks) / 1000).toFixed(2)} s\n`);
 
   const plan = await openEnv({ config: lab.env.AXE_CONFIG!, repo: lab.repo });
   started = performance.now();

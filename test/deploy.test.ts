@@ -165,6 +165,13 @@ describe('axe deploy (lab)', () => {
   });
 
   test('deploy customer --from-pack --apply: frame, blueprint, hive and the vault healthy, entities registered, public endpoints answer; then the plan is empty', async (t) => {
+    // Without --apply: one plan, made as if the pack were ingested (its secrets count as present); nothing changes.
+    const dry = await deployCli(['deploy', 'customer', id, '--from-pack', join(lab.stateDir, 'pack.json')]);
+    assert.equal(dry.code, 2, `${dry.stdout}\n${dry.stderr}`);
+    assert.match(dry.stdout, /\+ blueprint: render \.env\.local/);
+    assert.doesNotMatch(dry.stdout, /AZURE_.*_CLIENT_SECRET.*missing|EnvBlocked/);
+    assert.equal(await onHost('ls -A ~/.axe | tr "\\n" " "'), 'vault ', 'nothing written on the host');
+    assert.equal(await docker('ps', '-aq', '--filter', `label=ai.axelabs.axe.customer=${id}`), '');
     const started = Date.now();
     const result = await deployCli(['deploy', 'customer', id, '--from-pack', join(lab.stateDir, 'pack.json'), '--apply']);
     t.diagnostic(`deploy customer took ${Date.now() - started} ms`);

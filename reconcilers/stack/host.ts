@@ -80,7 +80,7 @@ function serviceObservation(d: StackServiceDesired): string {
     'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
     `  cfg=1`,
-    `  dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done`,
+    `  ( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`,
     'fi',
     'if [ -n "$D" ]; then',
     `  ids=$("$D" ps -aq --no-trunc --filter label=com.docker.compose.project=${p} 2>/dev/null)`,
@@ -95,7 +95,7 @@ function serviceObservation(d: StackServiceDesired): string {
       activeColor('A', d.blueGreen),
       `  echo "${s}.active=$A"`,
       `  ${colorOf}`,
-      `  if [ -n "$cs" ] && [ -n "$cfg" ]; then h=$(dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash "$cs" 2>/dev/null | cut -d' ' -f2); echo "${s}.colorhash=$cs $h"; fi`,
+      `  if [ -n "$cs" ] && [ -n "$cfg" ]; then ( h=$(dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash "$cs" 2>/dev/null | cut -d' ' -f2); echo "${s}.colorhash=$cs $h" ) & fi`,
     );
   }
   lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
@@ -107,10 +107,10 @@ function serviceObservation(d: StackServiceDesired): string {
         : `ic=$(cid ${p} ${shellQuote(d.inside.container)})`;
     lines.push(
       `  ${container}`,
-      `  if [ -n "$ic" ]; then if "$D" exec "$ic" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$ic" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then echo "${s}.inside=ok"; else echo "${s}.inside=fail"; fi; fi`,
+      `  if [ -n "$ic" ]; then ( if "$D" exec "$ic" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$ic" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then echo "${s}.inside=ok"; else echo "${s}.inside=fail"; fi ) & fi`,
     );
   }
-  lines.push('fi');
+  lines.push('fi', 'wait');
   // Each service in its own background subshell: the services are observed in parallel; every line names its service.
   return `(\n${lines.join('\n')}\n) &`;
 }
