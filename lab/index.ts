@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
 import { cloudflarePart } from './cloudflare/index.js';
 import { configRepoPart } from './config-repo.js';
+import { customerVaultsPart } from './customer-vaults.js';
 import { fleetPart } from './fleet.js';
 import { hostsPart } from './hosts/index.js';
 import { imagesPart } from './images/index.js';
@@ -27,7 +28,7 @@ export function labDir(env: NodeJS.ProcessEnv = process.env): string {
  * last, from the endpoints of the parts before it.
  */
 export function labParts(): LabPart[] {
-  return [imagesPart, hostsPart, fleetPart, cloudflarePart, vaultPart, tailscalePart, configRepoPart, serviceReposPart, operatorPart];
+  return [imagesPart, hostsPart, fleetPart, cloudflarePart, vaultPart, tailscalePart, configRepoPart, serviceReposPart, operatorPart, customerVaultsPart];
 }
 
 export async function labUp(ctx: LabContext, parts = labParts()): Promise<void> {
