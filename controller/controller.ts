@@ -45,7 +45,7 @@ export interface ControllerTimings {
   pollIntervalMs: number;
   /** Requeue a customer still Progressing (or with actions left) after this long. */
   progressingRequeueMs: number;
-  /** Check a Degraded or Missing customer again after this long (between drift scans). */
+  /** Check a Degraded or Missing customer the controller is bringing up again after this long. */
   degradedRequeueMs: number;
   /** A pass reuses the scan's bulk observations for this long. */
   scanMaxAgeMs: number;
@@ -165,6 +165,7 @@ export class Controller extends EventEmitter {
     this.alerter = new Alerter({ forMs: this.#timings.alertForMs, repeatMs: this.#timings.alertRepeatMs, keepFiringForMs: this.#timings.alertKeepFiringMs });
     this.queue = new WorkQueue({
       concurrency: options.config.concurrency,
+      highReserve: 1,
       backoff: { baseMs: this.#timings.backoffBaseMs, maxMs: this.#timings.backoffMaxMs },
       worker: (item) => this.#work(item),
       onStart: (item) => this.#onStart(item),
@@ -203,7 +204,7 @@ export class Controller extends EventEmitter {
     if (this.#started) throw terminal('the controller is already started');
     this.#started = true;
     await this.#lock();
-    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault));
+    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache));
     for (const intent of this.history.intents()) {
       this.#interrupted.add(intent.customer);
       this.history.event({ type: 'interrupted', customer: intent.customer, kind: intent.kind, revision: intent.revision, op: intent.op, target: intent.target, message: `the controller stopped during ${intent.op} ${intent.target}; it observes again before acting` });
@@ -373,7 +374,7 @@ export class Controller extends EventEmitter {
     // A Cloudflare token pushed to the vault after start is picked up at the next scan.
     if (this.#options.providers || !this.#providers || this.#providers.cloudflare || !this.#current) return;
     try {
-      const fresh = await openEnvProviders(this.#options.config, this.#options.vault);
+      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache);
       if (!fresh.cloudflare) return;
       this.#providers.hosts.close();
       this.#providers = fresh;
@@ -654,7 +655,9 @@ export class Controller extends EventEmitter {
     if (transientErrors > 0) work = { result: 'transient' };
     else if (terminalErrors > 0) work = { result: 'terminal' };
     else if (progressing || (result.mode === 'apply' && !result.suspended && pending > 0)) work = { result: 'ok', requeueAfterMs: this.#timings.progressingRequeueMs };
-    else if (unhealthy) work = { result: 'ok', requeueAfterMs: this.#timings.degradedRequeueMs };
+    // While the controller is bringing a customer up (it acted, no ship line yet), check it again soon;
+    // otherwise a Degraded customer (an offline Mac mini, observe-only drift) waits for the next drift scan.
+    else if (unhealthy && result.mode === 'apply' && this.history.isConverging(id)) work = { result: 'ok', requeueAfterMs: this.#timings.degradedRequeueMs };
     return { work, summary: { sync: result.sync, health: result.health, applied, pending, errors } };
   }
 

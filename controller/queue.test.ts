@@ -110,6 +110,28 @@ describe('WorkQueue', () => {
     assert.deepEqual(order, ['n1', 'h1', 'h2', 'n2', 'low1']);
   });
 
+  it('starts a high priority key at once on a reserved worker while every other worker is busy', async () => {
+    const gate = deferred();
+    const started: string[] = [];
+    const q = new WorkQueue({
+      concurrency: 2,
+      highReserve: 1,
+      worker: async (item) => {
+        started.push(item.key);
+        if (item.key !== 'changed') await gate.promise;
+        return { result: 'ok' };
+      },
+    });
+    for (const k of ['s1', 's2', 's3', 's4']) q.add(k, { trigger: 'drift-scan' });
+    assert.deepEqual(started, ['s1', 's2'], 'normal keys use the normal workers only');
+    q.add('changed', { priority: 'high', trigger: 'revision' });
+    assert.deepEqual(started, ['s1', 's2', 'changed'], 'the high key did not wait');
+    assert.equal(q.inFlight(), 3);
+    gate.resolve();
+    await q.idle();
+    assert.deepEqual(started.sort(), ['changed', 's1', 's2', 's3', 's4']);
+  });
+
   it('retries transient failures with growing delays, and never retries a terminal one', async () => {
     const times: Record<string, number[]> = { flaky: [], broken: [] };
     const q = new WorkQueue({

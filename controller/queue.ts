@@ -15,6 +15,8 @@
  *   schedules a periodic check.
  * - An explicit `add` of a key that waits on a timer runs it now (the timer
  *   is dropped); `addAfter` keeps the earliest of two timers.
+ * - `highReserve` extra workers take only `high` keys, so a customer changed
+ *   by a merge starts at once even while a drift scan fills every worker.
  */
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -47,6 +49,8 @@ export interface BackoffOptions {
 
 export interface QueueOptions {
   concurrency: number;
+  /** Workers beyond `concurrency` reserved for `high` keys (default 0). */
+  highReserve?: number;
   worker: (item: WorkItem) => Promise<WorkOutcome>;
   backoff?: Partial<BackoffOptions>;
   /** Called when a worker throws (the key is then treated as transient). */
@@ -199,19 +203,22 @@ export class WorkQueue {
     this.#waiting.set(key, { key, priority, triggers, failures: this.#failures.get(key) ?? 0, queuedAt: Date.now() });
   }
 
-  #next(): WorkItem | null {
+  #next(onlyHigh: boolean): WorkItem | null {
     let best: WorkItem | null = null;
     for (const item of this.#waiting.values()) {
       if (!best || RANK[item.priority] < RANK[best.priority]) best = item;
       if (best.priority === 'high') break;
     }
-    if (best) this.#waiting.delete(best.key);
+    if (!best || (onlyHigh && best.priority !== 'high')) return null;
+    this.#waiting.delete(best.key);
     return best;
   }
 
   #pump(): void {
-    while (!this.#closed && this.#running.size < this.#options.concurrency) {
-      const item = this.#next();
+    const limit = this.#options.concurrency;
+    const reserve = this.#options.highReserve ?? 0;
+    while (!this.#closed && this.#running.size < limit + reserve) {
+      const item = this.#next(this.#running.size >= limit);
       if (!item) break;
       this.#running.set(item.key, item);
       void this.#run(item);
