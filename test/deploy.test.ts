@@ -11,7 +11,7 @@
  * fleet sweep by the customer label) and the vault project by this file.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,16 +21,10 @@ import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
 import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
 import { publicFetcher } from '../providers/public/index.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
-import { ROOT } from './helpers.js';
+import type { CliResult } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
 
 const exec = promisify(execFile);
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let lab: TestLab;
 let id = '';
@@ -38,17 +32,9 @@ let sovereign = '';
 let host: HostConnection;
 let packSecrets: string[] = [];
 
-/** The CLI with the deploy commands (test/deploy-cli.ts), as a subprocess with the lab's environment. */
+/** The real `axe` CLI, as a subprocess with the lab's environment. */
 function deployCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'deploy-cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...lab.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return lab.axe(args);
 }
 
 async function docker(...args: string[]): Promise<string> {

@@ -194,15 +194,13 @@ function failureReason(stderr: string, services: readonly string[]): string {
     .filter((l) => l.startsWith('diag='))
     .map((l) => l.slice(5).split('|'))
     .filter(([service, state, health]) => (services.length === 0 || services.includes(service ?? '')) && !(state === 'running' && (health === 'healthy' || health === undefined || health === '')));
-  if (diags.length > 0) {
-    return diags
-      .map(([service, state, health, output]) => {
-        const out = (output ?? '').replace(/\s+/g, ' ').trim();
-        return `${service} ${state}${health ? `, health ${health}` : ''}${out ? `: ${out.slice(-160)}` : ''}`;
-      })
-      .join('; ');
-  }
-  return lastLine(stderr) || 'compose up --wait failed';
+  // Compose's own last word first (a network it could not create, an image it could not build), then each container's state.
+  const compose = lastLine(stderr);
+  const containers = diags.map(([service, state, health, output]) => {
+    const out = (output ?? '').replace(/\s+/g, ' ').trim();
+    return `${service} ${state}${health ? `, health ${health}` : ''}${out ? `: ${out.slice(-160)}` : ''}`;
+  });
+  return [compose, ...containers].filter(Boolean).join('; ') || 'compose up --wait failed';
 }
 
 export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, StackPayload> = {
