@@ -271,7 +271,7 @@ describe('axe deploy (lab)', () => {
     const plan = await lab.axe(['plan', id]);
     assert.equal(plan.code, 2, plan.stdout);
     assert.match(plan.stdout, /\+ blueprint: render \.env\.local .*on the host sha256:/);
-    assert.match(plan.stdout, /\+ hive: compose up --wait .*hive-mcp \(exited\)/);
+    assert.match(plan.stdout, /\+ hive: compose up --wait .*hive-mcp \(exited, recreated: its network was removed\)/);
     assert.doesNotMatch(plan.stdout, /edited-by-hand/);
     const apply = await lab.axe(['apply', id, '--apply']);
     assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);

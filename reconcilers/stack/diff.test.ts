@@ -160,6 +160,7 @@ describe('stack diff', () => {
     const actions = diffStack(desired, observed);
     assert.deepEqual(actions.map((a) => `${a.payload.service}:${a.op}`), ['frame:create-network', 'hive:up']);
     assert.deepEqual(actions[1]!.payload.recreate, ['hive-mcp']);
+    assert.match(actions[1]!.summary, /hive-mcp \(exited, recreated: its network was removed\)/);
   });
 
   test("compose's config hash differs (someone recreated a container by hand): up", () => {

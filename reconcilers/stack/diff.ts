@@ -231,7 +231,13 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
     const unknown = h.services === null && (expected.length === 0 || clone || checkout || !env);
     if (stale.length > 0 || extra.length > 0 || unknown) {
       const recreate = h.containers.filter((c) => c.orphaned).map((c) => c.service);
-      const what = stale.length ? stale.map((s) => `${s} (${byService.get(s) && isRunning(byService.get(s)) ? staleWhy(byService.get(s), d, o) : byService.get(s) ? byService.get(s)!.state : 'not created'})`).join(', ') : extra.length ? `remove ${extra.join(', ')}` : 'every service';
+      const why = (s: string): string => {
+        const c = byService.get(s);
+        if (!c) return 'not created';
+        if (c.orphaned) return `${c.state}, recreated: its network was removed`;
+        return isRunning(c) ? staleWhy(c, d, o) : c.state;
+      };
+      const what = stale.length ? stale.map((s) => `${s} (${why(s)})`).join(', ') : extra.length ? `remove ${extra.join(', ')}` : 'every service';
       add('up', `compose up --wait (project ${d.project}, ${d.ref}): ${what}${hookNote(d)}`, { recreate });
     }
     return actions;
