@@ -2,7 +2,8 @@
  * What axe itself creates on the lab hosts (cloudflared containers, the
  * customers' docker networks, their stacks' containers and volumes): all of
  * it carries the label `ai.axelabs.axe.customer=<id>` (compose projects are
- * named `{customer}-{service}`). `down` removes those of the lab's customers,
+ * named `{customer}-{service}`; the customer's own vault, `{customer}-vault`,
+ * is found by that project name). `down` removes those of the lab's customers,
  * before the hosts and images go; `up` has nothing to make.
  *
  * Rule: only objects labelled for a customer that is a lab host are touched.
@@ -32,8 +33,10 @@ async function docker(...args: string[]): Promise<string> {
 
 async function objects(kind: 'container' | 'network' | 'volume', customer: string): Promise<string[]> {
   const format = kind === 'container' ? '{{.ID}}' : '{{.Name}}';
-  const out = await docker(kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--filter', `label=${CUSTOMER_LABEL}=${customer}`, '--format', format).catch(() => '');
-  return out.split('\n').filter(Boolean);
+  const list = (filter: string) => docker(kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--filter', filter, '--format', format).catch(() => '');
+  // The customer's own vault compose carries no axe label (the file is the customer's): found by its project name.
+  const outs = await Promise.all([list(`label=${CUSTOMER_LABEL}=${customer}`), list(`label=com.docker.compose.project=${customer}-vault`)]);
+  return [...new Set(outs.join('\n').split('\n').filter(Boolean))];
 }
 
 export const fleetPart: LabPart = {

@@ -46,6 +46,15 @@ for d in /usr/local/lib/docker/cli-plugins /usr/lib/docker/cli-plugins; do
   if [ ! -e "$d/docker-compose" ]; then mkdir -p "$d" && ln -sf "$plugin" "$d/docker-compose"; fi
 done
 
+# Each lab customer uses a few docker networks; the engine's default pools hold
+# about 30. Give it a larger private pool for the project's own networks.
+if [ ! -e /etc/docker/daemon.json ]; then
+  mkdir -p /etc/docker
+  printf '{\n  "default-address-pools": [{ "base": "10.210.0.0/16", "size": 24 }]\n}\n' > /etc/docker/daemon.json
+elif ! grep -q default-address-pools /etc/docker/daemon.json; then
+  log "note: /etc/docker/daemon.json has no default-address-pools; a large lab may run out of docker networks"
+fi
+
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   mkdir -p /var/log
