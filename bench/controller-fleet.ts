@@ -14,7 +14,7 @@
  * - idle RSS and CPU of the controller process with 100 customers, from its
  *   own /metrics over 60 s (target RSS <= 150 MB), run from the build (dist/).
  *
- *   sudo node --import tsx bench/controller-fleet.ts [--idle-seconds 60] [--no-build]
+ *   sudo node --expose-gc --import tsx bench/controller-fleet.ts [--hosted 50] [--offline 50] [--idle-seconds 60] [--no-build]
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -37,10 +37,11 @@ import { startFleetLab } from './fleet-lab.js';
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
-const idleSeconds = Number(argv[argv.indexOf('--idle-seconds') + 1] || 60) || 60;
+const arg = (name: string, fallback: number): number => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) || fallback : fallback);
+const idleSeconds = arg('--idle-seconds', 60);
 const build = !argv.includes('--no-build');
-const HOSTED = 50;
-const OFFLINE = 50;
+const HOSTED = arg('--hosted', 50);
+const OFFLINE = arg('--offline', 50);
 
 function line(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -137,7 +138,7 @@ async function processPhase(label: string, args: string[], ctx: PhaseContext): P
     }
     const plat: number[] = [];
     for (let i = 0; i < 5; i += 1) {
-      const target = ctx.hosted[10 + i]!;
+      const target = ctx.hosted[(5 + i) % ctx.hosted.length]!;
       const text = (await readFile(ctx.path, 'utf8')).replace(new RegExp(`legal_name: Bench ${target}( \\S+)?\n`), `legal_name: Bench ${target} ${ctx.round}${i}\n`);
       const head = await ctx.push(text, `rename ${target}`);
       const body = JSON.stringify({ ref: 'refs/heads/main', after: head });
@@ -210,6 +211,15 @@ async function main(): Promise<void> {
     const converge = Date.now() + 600_000;
     while (healthy() < HOSTED && Date.now() < converge) await sleep(1000);
     line(`first convergence (${hosted.length + offline.length} customers, concurrency ${config.concurrency}): ${((Date.now() - t) / 1000).toFixed(1)} s until ${healthy()} of the ${HOSTED} hosted customers were Synced and Healthy (the ${OFFLINE} offline ones cannot be)`);
+    const stuck = new Map<string, number>();
+    for (const x of c.status().customers.filter((y) => hosted.includes(y.customer))) {
+      for (const r of x.resources) {
+        if (r.sync === 'Synced' && r.health === 'Healthy') continue;
+        const key = `${r.kind} ${r.sync}/${r.health} ${r.reason}: ${r.message.replaceAll(x.customer, '{id}').slice(0, 160)}`;
+        stuck.set(key, (stuck.get(key) ?? 0) + 1);
+      }
+    }
+    if (stuck.size) line(`  not converged: ${[...stuck].map(([k, n]) => `${n}× ${k}`).join('; ')}`);
     await c.queue.idle();
 
     const observe = new Set([...hosted.slice(10), ...offline]);
@@ -233,6 +243,16 @@ async function main(): Promise<void> {
       tail.push(Date.now() - ts);
     }
     line(`  where a scan's time goes (mean per customer): ${perKind}; the Tailscale stand-in answers in ${tail.join(', ')} ms (a node process under tsx; the real CLI answers in ~20 ms)`);
+
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      const before = process.memoryUsage().rss;
+      c.providers!.hosts.close();
+      await sleep(1_000);
+      gc();
+      line(`  the ${HOSTED} pooled SSH connections held ${((before - process.memoryUsage().rss) / 1048576).toFixed(1)} MB of RSS (measured by closing them)`);
+    }
 
     const latencies: number[] = [];
     for (let i = 0; i < 5; i += 1) {

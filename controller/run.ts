@@ -107,11 +107,15 @@ export async function runForever(options: OpenControllerOptions): Promise<number
     const done = (): void => {
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
+      // A second signal while running reconciles finish: stop now.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
       resolve();
     };
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
   });
+  running.controller.log.info({}, 'stopping: waiting for running reconciles (signal again to stop at once)');
   await running.stop();
   return 0;
 }

@@ -67,8 +67,8 @@ export async function exportTree(gitDir: string, rev: string, dir: string): Prom
   await mkdir(tmp, { recursive: true });
   try {
     const git = simpleGit({ baseDir: tmp }).env(gitEnv({ GIT_INDEX_FILE: index, GIT_DIR: gitDir, GIT_WORK_TREE: tmp }));
-    await git.raw(['read-tree', rev]);
-    await git.raw(['checkout-index', '-a', '-f']);
+    // A pathspec checkout fills the private index and the directory in one git process; HEAD is not moved.
+    await git.raw(['checkout', '--force', rev, '--', '.']);
     await rename(tmp, dir);
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });

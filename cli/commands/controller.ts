@@ -51,7 +51,8 @@ export interface PlanRevisionsCliOptions {
  * customers whose desired state differs between the revisions, planned
  * against the live state. Exit 0 in sync, 2 changes pending, 1 error.
  */
-export async function planRevisionsCommand(customer: string | undefined, options: PlanRevisionsCliOptions): Promise<number> {
+export async function planRevisionsCommand(customer: string | undefined, options: Partial<PlanRevisionsCliOptions>): Promise<number> {
+  if (!options.base || !options.head) throw terminal('--base and --head go together', { fix: 'pass both, e.g. --base origin/main --head HEAD' });
   const settings = await loadSettings(options);
   const repo = resolveRepo(options, settings);
   const result = await planRevisions({
