@@ -50,9 +50,13 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+const UNSAFE_ENV = new Set(['EDITOR', 'VISUAL', 'PAGER']);
+
 function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GIT_')) env[k] = v;
+  // No GIT_* from outside, and none of the editor/pager variables simple-git refuses
+  // in an explicit env (npm sets EDITOR for every script it runs, `npm test` included).
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GIT_') && !UNSAFE_ENV.has(k)) env[k] = v;
   // Never prompt for credentials: the controller runs unattended.
   return { ...env, GIT_TERMINAL_PROMPT: '0', ...extra };
 }
