@@ -12,7 +12,8 @@ import { controllerFixture } from './controller-fixture.js';
 import { ROOT } from './helpers.js';
 
 const exec = promisify(execFile);
-const ENTRY = join(ROOT, 'controller', 'main.ts');
+/** The real axe CLI (it registers the controller commands). */
+const ENTRY = join(ROOT, 'cli', 'main.ts');
 
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -16,7 +16,7 @@ const exec = promisify(execFile);
 
 async function planCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, [...process.execArgv, join(ROOT, 'controller', 'main.ts'), 'plan', ...args], { env: { ...process.env, ...env } });
+    const r = await exec(process.execPath, [...process.execArgv, join(ROOT, 'cli', 'main.ts'), 'plan', ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -22,7 +22,8 @@ import { addCustomers, type ControllerFixture, controllerFixture, customerBlock 
 import { ROOT } from './helpers.js';
 
 const exec = promisify(execFile);
-const ENTRY = join(ROOT, 'controller', 'main.ts');
+/** The real axe CLI (it registers the controller commands). */
+const ENTRY = join(ROOT, 'cli', 'main.ts');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
