@@ -19,6 +19,9 @@ command -v /usr/sbin/sshd >/dev/null 2>&1 || need_pkgs+=(openssh-server)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_pkgs+=(busybox-static)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+# promtool (alert-rule unit tests, PromQL checks) and a real Prometheus for the scrape test.
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   apt-get update -qq
