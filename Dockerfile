@@ -3,8 +3,10 @@
 # (Not buildable on the lab machine itself: it has no registry for node:20.)
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# Install scripts run: better-sqlite3 (the controller's history) builds its native binding here.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
 COPY . .
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
@@ -18,6 +20,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/examples ./examples
 USER axe
-ENV AXE_HOME=/home/axe/.axe NODE_ENV=production
+ENV AXE_HOME=/home/axe/.axe NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=2
+EXPOSE 9464
 ENTRYPOINT ["node", "/app/bin/axe.js"]
-CMD ["validate"]
+CMD ["controller"]
