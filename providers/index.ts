@@ -13,11 +13,17 @@ import { AxeError, terminal } from '../core/errors.js';
 import { TRAPS } from '../reconcilers/traps.js';
 import type { Providers } from '../reconcilers/runtime.js';
 import type { ControllerConfig } from '../schemas/controller-config.js';
-import { openCloudflare } from './cloudflare/index.js';
+import { type CloudflareApi, openCloudflare } from './cloudflare/index.js';
 import { openHostAccess } from './host/access.js';
 import { publicFetcher } from './public/index.js';
 import { readTailscaleStatus } from './tailscale/index.js';
 import type { VaultProvider } from './vault/types.js';
+
+/** The Cloudflare API, or the error that says why there is none (token missing: its trap). */
+export function requireCloudflare(providers: Providers): CloudflareApi {
+  if (providers.cloudflare) return providers.cloudflare;
+  throw providers.cloudflareError ?? terminal('Cloudflare is not configured', { resource: 'cloudflare', fix: 'set cloudflare.account_id in the axe config' });
+}
 
 export async function openProviders(config: ControllerConfig | null, vault: VaultProvider, options: { cacheDir?: string } = {}): Promise<Providers> {
   const ssh = config?.ssh ?? { default_user: 'axe', overrides: {}, tool_paths: [] };

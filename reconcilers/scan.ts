@@ -12,8 +12,8 @@
  *   `SCAN_KEYS.hostSection(target, name)`: the next `host()` read runs just the
  *   stale sections (one round trip) and keeps the rest of the batch.
  */
-import { terminal } from '../core/errors.js';
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
+import { requireCloudflare } from '../providers/index.js';
 import type { HostSection, SectionOutput } from '../providers/host/sections.js';
 import { runSections } from '../providers/host/sections.js';
 import type { SshTarget } from '../providers/host/ssh.js';
@@ -58,10 +58,7 @@ export function newScan(providers: Providers, zone: string): Scan {
     });
     return promise;
   }
-  function cloudflare() {
-    if (!providers.cloudflare) throw providers.cloudflareError ?? terminal('Cloudflare is not configured', { fix: 'set cloudflare.account_id in the axe config' });
-    return providers.cloudflare;
-  }
+  const cloudflare = () => requireCloudflare(providers);
   return {
     tailnet: () => once(SCAN_KEYS.tailnet, () => providers.tailnet()),
     tunnels: () => once(SCAN_KEYS.tunnels, async () => cloudflare().listTunnels()),

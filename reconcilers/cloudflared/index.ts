@@ -7,7 +7,7 @@
  */
 import { terminal, transient } from '../../core/errors.js';
 import { runSections } from '../../providers/host/sections.js';
-import type { HostObserved } from '../host/diff.js';
+import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
@@ -19,14 +19,6 @@ export const CLOUDFLARED_SECTION = 'cloudflared';
 
 function settings(ctx: CustomerContext) {
   return ctx.env.settings.cloudflared;
-}
-
-/** The host must answer SSH before anything is pushed to it. */
-function hostReachable(ctx: CustomerContext): HostObserved | null {
-  const host = ctx.results.get('host');
-  const observed = host?.observed as HostObserved | null | undefined;
-  if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource: 'cloudflared', fix: host?.health.trap?.fix ?? 'see the host resource' });
-  return observed;
 }
 
 export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, CloudflaredObserved, CloudflaredPayload> = {
@@ -51,11 +43,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
     return { name: CLOUDFLARED_SECTION, script: observeScript(ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths) };
   },
   async observe(ctx, desired) {
-    hostReachable(ctx);
-    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
-    const section = sections.get(CLOUDFLARED_SECTION);
-    if (!section) throw transient('the cloudflared observation did not come back from the host', { customer: ctx.id, resource: 'cloudflared' });
-    const seen = parseObservation(section.output);
+    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'));
     let publicTrace: CloudflaredObserved['publicTrace'] = null;
     if (seen.state === 'running' && desired.tunnelId) {
       try {
@@ -78,7 +66,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
   diff: diffCloudflared,
   health: healthCloudflared,
   async act(ctx, desired, action) {
-    hostReachable(ctx);
+    hostReachable(ctx, 'cloudflared');
     if (!desired.tunnelId || !desired.configText || !desired.serviceHash) {
       throw terminal(`the tunnel for ${ctx.id} or its credentials are not ready`, { customer: ctx.id, resource: 'cloudflared', fix: 'reconcile the tunnel first (axe onboard runs it before cloudflared)' });
     }

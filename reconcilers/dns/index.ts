@@ -5,6 +5,7 @@
  * is reported (Degraded, with the fix), never touched.
  */
 import { CloudflareError } from '../../providers/cloudflare/index.js';
+import { requireCloudflare } from '../../providers/index.js';
 import { terminal } from '../../core/errors.js';
 import type { TunnelObserved } from '../tunnel/diff.js';
 import type { ResourceReconciler } from '../runtime.js';
@@ -26,8 +27,7 @@ export const dnsReconciler: ResourceReconciler<DnsDesired, DnsObserved, DnsPaylo
   diff: diffDns,
   health: healthDns,
   async act(ctx, desired, action) {
-    const api = ctx.env.providers.cloudflare;
-    if (!api) throw ctx.env.providers.cloudflareError ?? terminal('Cloudflare is not configured', { fix: 'set cloudflare.account_id in the axe config' });
+    const api = requireCloudflare(ctx.env.providers);
     const { record } = action.payload;
     if (record.content === null) throw terminal(`the tunnel for ${ctx.id} does not exist yet`, { customer: ctx.id, resource: 'dns', fix: 'reconcile the tunnel first (axe onboard runs it before DNS)' });
     const zoneId = await ctx.env.scan.zoneId();

@@ -8,7 +8,8 @@ import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { containerLookup, execScript, tools } from '../stack/host.js';
-import { declaredStacks, desiredService, hostReachable } from '../stack/index.js';
+import { declaredStacks, desiredService } from '../stack/index.js';
+import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { hookCommand } from '../stack/render.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
 
@@ -96,11 +97,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     return desired ? { name: ENTITIES_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
   },
   async observe(ctx, desired) {
-    hostReachable(ctx, 'entities');
-    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
-    const section = sections.get(ENTITIES_SECTION);
-    if (!section) throw transient('the entities observation did not come back from the host', { customer: ctx.id, resource: 'entities' });
-    return parseSection(section.output, desired);
+    return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);
   },
   diff: diffEntities,
   health: healthEntities,

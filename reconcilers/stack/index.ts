@@ -20,7 +20,7 @@ import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { HostConnection } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
-import type { HostObserved } from '../host/diff.js';
+import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
@@ -131,13 +131,6 @@ function desiredStack(ctx: CustomerContext): StackDesired | null {
   return services.length ? { customer: ctx.id, services } : null;
 }
 
-/** The host must answer SSH before anything is read from or pushed to it. */
-export function hostReachable(ctx: CustomerContext, resource: string): void {
-  const host = ctx.results.get('host');
-  const observed = host?.observed as HostObserved | null | undefined;
-  if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource, fix: host?.health.trap?.fix ?? 'see the host resource' });
-}
-
 /** Secrets the vault-items kind still has to generate in this pass (a plan before it acted). */
 function pendingGenerated(ctx: CustomerContext): Set<string> {
   const result = ctx.results.get('vault-items');
@@ -212,11 +205,7 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
     return desired ? { name: STACK_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
   },
   async observe(ctx, desired) {
-    hostReachable(ctx, 'stack');
-    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
-    const section = sections.get(STACK_SECTION);
-    if (!section) throw transient('the stack observation did not come back from the host', { customer: ctx.id, resource: 'stack' });
-    const parsed = parseObservation(section.output, desired.services.map((d) => d.service));
+    const parsed = parseObservation(await hostSectionOutput(ctx, STACK_SECTION, 'stack'), desired.services.map((d) => d.service));
     const memo = new Map<string, Promise<string | null>>();
     const services = new Map<string, StackServiceObserved>();
     for (const d of desired.services) {

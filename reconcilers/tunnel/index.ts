@@ -12,8 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
-import type { CloudflareApi } from '../../providers/cloudflare/index.js';
-import type { CustomerContext, ResourceReconciler } from '../runtime.js';
+import { requireCloudflare } from '../../providers/index.js';
+import type { ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved, type TunnelPayload } from './diff.js';
 
@@ -36,12 +36,6 @@ export function credentialsFromToken(token: Secret): Secret {
   return credentialsJson(parsed.a, parsed.t, parsed.s);
 }
 
-function cloudflare(ctx: CustomerContext): CloudflareApi {
-  const api = ctx.env.providers.cloudflare;
-  if (!api) throw ctx.env.providers.cloudflareError ?? terminal('Cloudflare is not configured', { fix: 'set cloudflare.account_id in the axe config' });
-  return api;
-}
-
 export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved, TunnelPayload> = {
   kind: 'tunnel',
   dependsOn: [],
@@ -59,7 +53,7 @@ export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved,
   diff: diffTunnel,
   health: healthTunnel,
   async act(ctx, desired, action) {
-    const api = cloudflare(ctx);
+    const api = requireCloudflare(ctx.env.providers);
     const meta = { name: desired.credentialsItem, customer: ctx.id, service: 'cloudflared' };
     if (action.op === 'create') {
       const secretBase64 = randomBytes(32).toString('base64');

@@ -10,7 +10,7 @@ import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { createScript, tools } from '../stack/host.js';
-import { hostReachable } from '../stack/index.js';
+import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { expandTemplate } from '../stack/render.js';
 import { hostPath } from '../stack/shell.js';
 import { diffVaultwarden, healthVaultwarden, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
@@ -119,11 +119,7 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
     return d ? { name: VAULTWARDEN_SECTION, script: sectionScript(d, ctx.env.providers.hosts.toolPaths) } : null;
   },
   async observe(ctx, desired) {
-    hostReachable(ctx, 'vaultwarden');
-    const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
-    const section = sections.get(VAULTWARDEN_SECTION);
-    if (!section) throw transient('the vaultwarden observation did not come back from the host', { customer: ctx.id, resource: 'vaultwarden' });
-    return parseSection(section.output, desired);
+    return parseSection(await hostSectionOutput(ctx, VAULTWARDEN_SECTION, 'vaultwarden'), desired);
   },
   diff: diffVaultwarden,
   health: healthVaultwarden,
