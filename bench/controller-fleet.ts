@@ -18,7 +18,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -33,6 +32,7 @@ import { operatorPaths } from '../lab/operator.js';
 import { openVault } from '../providers/vault/index.js';
 import { ControllerConfig } from '../schemas/controller-config.js';
 import { startFleetLab } from './fleet-lab.js';
+import { freePort } from '../test/helpers.js';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -52,16 +52,6 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** 50 hosted + 50 offline customers, exposure only (sovereign: no service slots). */
 function fleetYaml(hosted: string[], offline: string[], observe: Set<string>): string {
@@ -291,7 +281,7 @@ async function main(): Promise<void> {
       await exec('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
       line(`build (tsc → dist/): ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
-    const entry = build ? [join(ROOT, 'dist', 'controller', 'main.js')] : [...process.execArgv, join(ROOT, 'controller', 'main.ts')];
+    const entry = build ? [join(ROOT, 'dist', 'cli', 'main.js')] : [...process.execArgv, join(ROOT, 'cli', 'main.ts')];
     for (const [label, flags] of [['node defaults', []], ['as shipped (NODE_OPTIONS=--max-semi-space-size=2)', ['--max-semi-space-size=2']]] as Array<[string, string[]]>) {
       await processPhase(label, [...flags, ...entry], { configPath, home, path, push, hosted, offline, secret, round: label.startsWith('node') ? 'p' : 'q' });
     }

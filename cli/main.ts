@@ -4,7 +4,7 @@
  * command documents "changes pending"). Every error is one line on stderr.
  */
 import { Command, CommanderError } from 'commander';
-import { AxeError, errorLine, terminal } from '../core/errors.js';
+import { errorLine, terminal } from '../core/errors.js';
 import { planRevisionsCommand, registerControllerCommands } from './commands/controller.js';
 import { customersAdd, customersIngest } from './commands/customers.js';
 import { registerDeployCommands } from './commands/deploy.js';
@@ -14,22 +14,7 @@ import { apply, onboard, plan } from './commands/reconcile.js';
 import { secretList, secretPush } from './commands/secret.js';
 import { validate } from './commands/validate.js';
 import { vaultLoginCommand } from './commands/vault.js';
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-function run<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      process.exitCode = await fn(...args);
-    } catch (error) {
-      process.stderr.write(`axe: ${errorLine(error)}\n`);
-      if (process.env.AXE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = error instanceof AxeError ? error.exitCode : 1;
-    }
-  };
-}
+import { collect, runCommand as run } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('axe')

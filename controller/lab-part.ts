@@ -143,7 +143,8 @@ export const controllerLabPart: LabPart = {
     await writeFile(paths.hook, hookScript(paths), { mode: 0o700 });
     await chmod(paths.hook, 0o700);
 
-    const entry = nodeEntry(import.meta.url, 'main');
+    // The same `axe` CLI the operator runs (cli/main), next to this module's folder.
+    const entry = nodeEntry(import.meta.url, '../cli/main');
     const log = await open(paths.log, 'a', 0o600);
     let exited: number | null = null;
     try {

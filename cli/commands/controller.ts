@@ -3,8 +3,9 @@
  * `axe status [customer]` and `axe history [customer]`, registered on the
  * program by `registerControllerCommands`.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { AxeError, errorLine, terminal } from '../../core/errors.js';
+import { terminal } from '../../core/errors.js';
 import { planRevisions, renderRevisionPlan } from '../../controller/plan-revisions.js';
 import { runForever, runOnce } from '../../controller/run.js';
 import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
@@ -13,6 +14,7 @@ import { printJson } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { history } from './history.js';
 import { status } from './status.js';
+import { collect, runCommand as run } from '../run.js';
 
 export interface ControllerCliOptions {
   config?: string;
@@ -61,28 +63,12 @@ export async function planRevisionsCommand(customer: string | undefined, options
     head: options.head,
     ...(customer ? { customer } : {}),
     concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
-    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault), revision }),
+    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache')), revision }),
   });
   if (options.json) printJson({ base: result.base, head: result.head, added: result.added, changed: result.changed, removed: result.removed, ...(resultJson(result.results, false) as object) });
   else if (options.markdown) process.stdout.write(renderRevisionPlan(result));
   else process.stdout.write(renderText(result.results, false));
   return planExitCode(result.results);
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-function run<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      process.exitCode = await fn(...args);
-    } catch (error) {
-      process.stderr.write(`axe: ${errorLine(error)}\n`);
-      if (process.env.AXE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = error instanceof AxeError ? error.exitCode : 1;
-    }
-  };
 }
 
 export function registerControllerCommands(program: Command): void {

@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { AxeError, errorLine, terminal } from '../../core/errors.js';
+import { terminal } from '../../core/errors.js';
 import { onboardBranch } from '../../onboarding/apply.js';
 import { planIngest, type VaultWrite } from '../../onboarding/plan.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
@@ -34,6 +34,7 @@ import { line, printJson, progress } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
 import { openEnv } from './reconcile.js';
+import { runCommand } from '../run.js';
 
 export interface DeployCliOptions {
   repo?: string;
@@ -144,7 +145,7 @@ async function previewEnv(customer: string, packPath: string, options: DeployCli
   if (text === null) throw terminal(`cannot read ${CUSTOMERS_FILE}`, { fix: `check ${root}` });
   const base = await loadRepo(root, { customersText: text });
   if (!base.ok) throw terminal(`the config repo ${root} is invalid: ${base.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors' });
-  const providers = await openEnvProviders(settings.config, settings.vault);
+  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'));
   const entries = await providers.vault.list();
   const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), zone: settings.zone });
   const after = await loadRepo(root, { customersText: plan.after });
@@ -233,18 +234,6 @@ export async function health(customer: string, options: DeployCliOptions): Promi
   } finally {
     env.providers.hosts.close();
   }
-}
-
-function runCommand<A extends unknown[]>(fn: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      process.exitCode = await fn(...args);
-    } catch (error) {
-      process.stderr.write(`axe: ${errorLine(error)}\n`);
-      if (process.env.AXE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-      process.exitCode = error instanceof AxeError ? error.exitCode : 1;
-    }
-  };
 }
 
 /** Adds `deploy`, `vault bootstrap` and `health` to the CLI (reusing an existing `vault` command when there is one). */

@@ -4,7 +4,6 @@
  * stdin, never from an argument (it would show in `ps` and shell history).
  * `axe secret list`: every declared secret, who owns it, present or not.
  */
-import password from '@inquirer/password';
 import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { openVault } from '../../providers/vault/index.js';
@@ -13,6 +12,7 @@ import { desiredVaultItems } from '../../reconcilers/vault-items/diff.js';
 import { formatIssue } from '../../schemas/load.js';
 import { type DesiredState, loadRepo } from '../../schemas/repo.js';
 import { line, printJson } from '../output.js';
+import { readSecretInput } from '../prompt.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 
 export interface SecretOptions {
@@ -33,12 +33,6 @@ async function desiredState(options: SecretOptions, settings: Awaited<ReturnType
   return load.state;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
 export async function secretPush(name: string, options: SecretOptions): Promise<number> {
   const { service, customer } = options;
   if (!service || !customer) throw terminal('--service and --customer are required', { fix: `axe secret push ${name} --service frame --customer acme` });
@@ -54,7 +48,7 @@ export async function secretPush(name: string, options: SecretOptions): Promise<
     const declared = desiredVaultItems(state.customers, state.manifests, customer).items.filter((i) => i.service === service).map((i) => i.name);
     if (!declared.includes(name)) throw terminal(`${name} not in manifest`, { fix: `declare it under services.${service}.${customer}.secrets in customers.yaml (declared: ${declared.join(', ') || 'none'})` });
   }
-  const value = process.stdin.isTTY ? await password({ message: `${name} (hidden):`, mask: false }) : await readStdin();
+  const value = await readSecretInput(`${name} (hidden):`);
   if (value.length === 0) throw terminal(`no value given for ${name}`, { fix: `type it at the prompt, or pipe it: printf %s "$VALUE" | axe secret push ${name} --service ${service} --customer ${customer}` });
   const vault = openVault(settings.vault);
   const secret = new Secret(value);

@@ -4,23 +4,17 @@
  * master password is read from a hidden prompt or stdin, never an argument,
  * and the session never appears on a command line or in the environment.
  */
-import password from '@inquirer/password';
 import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { openSessionStore } from '../../providers/vault/session-store.js';
 import { vaultLogin } from '../../providers/vault/vaultwarden.js';
 import { line, printJson } from '../output.js';
+import { readSecretInput } from '../prompt.js';
 import { loadSettings } from '../settings.js';
 
 export interface VaultLoginCliOptions {
   config?: string;
   json?: boolean;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 export async function vaultLoginCommand(options: VaultLoginCliOptions): Promise<number> {
@@ -29,7 +23,7 @@ export async function vaultLoginCommand(options: VaultLoginCliOptions): Promise<
   if (vault.provider !== 'vaultwarden') {
     throw terminal(`vault login is for the vaultwarden provider; this config uses "${vault.provider}"`, { fix: 'set vault.provider: vaultwarden and vault.url (bw serve) in the axe config' });
   }
-  const value = process.stdin.isTTY ? await password({ message: 'Master password (hidden):', mask: false }) : await readStdin();
+  const value = await readSecretInput('Master password (hidden):');
   if (!value) throw terminal('no master password given', { fix: 'type it at the prompt, or pipe it on stdin' });
   const store = openSessionStore(vault.session_store, { env: process.env });
   const result = await vaultLogin({ url: vault.url, password: new Secret(value), store });
