@@ -12,19 +12,8 @@ import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
+import { listHosts } from './hosts/index.js';
 import { vaultwardenComposeFile } from './images/vaultwarden-compose.js';
-
-interface Registry {
-  hosts: Array<{ name: string; home: string }>;
-}
-
-async function registry(stateDir: string): Promise<Registry> {
-  try {
-    return JSON.parse(await readFile(join(stateDir, 'hosts', 'hosts.json'), 'utf8')) as Registry;
-  } catch {
-    return { hosts: [] };
-  }
-}
 
 async function vaultCustomers(stateDir: string): Promise<Map<string, string>> {
   // The operator clone's customers.yaml is the lab's desired state.
@@ -42,7 +31,7 @@ export const customerVaultsPart: LabPart = {
   name: 'customer-vaults',
   async up(ctx: LabContext) {
     const wanted = await vaultCustomers(ctx.stateDir);
-    for (const host of (await registry(ctx.stateDir)).hosts) {
+    for (const host of await listHosts(ctx.stateDir)) {
       const domain = wanted.get(host.name);
       if (!domain) continue;
       const path = composePath(host.home);
@@ -62,7 +51,7 @@ export const customerVaultsPart: LabPart = {
   },
   async status(ctx: LabContext): Promise<LabPartStatus> {
     const wanted = await vaultCustomers(ctx.stateDir);
-    const hosts = (await registry(ctx.stateDir)).hosts.filter((h) => wanted.has(h.name));
+    const hosts = (await listHosts(ctx.stateDir)).filter((h) => wanted.has(h.name));
     const present = [];
     for (const h of hosts) if (await stat(composePath(h.home)).then(() => true, () => false)) present.push(h.name);
     return { name: 'customer-vaults', ready: present.length === hosts.length, detail: `${present.length}/${hosts.length} customer vault compose files on the lab hosts` };

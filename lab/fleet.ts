@@ -9,21 +9,15 @@
  * Rule: only objects labelled for a customer that is a lab host are touched.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
+import { listHosts } from './hosts/index.js';
 
 const run = promisify(execFile);
 export const CUSTOMER_LABEL = 'ai.axelabs.axe.customer';
 
 async function labCustomers(stateDir: string): Promise<string[]> {
-  try {
-    const registry = JSON.parse(await readFile(join(stateDir, 'hosts', 'hosts.json'), 'utf8')) as { hosts: Array<{ name: string }> };
-    return registry.hosts.map((h) => h.name);
-  } catch {
-    return [];
-  }
+  return (await listHosts(stateDir)).map((h) => h.name);
 }
 
 async function docker(...args: string[]): Promise<string> {

@@ -10,7 +10,7 @@
  * the token goes from the emulator's 0600 file into the vault, never through
  * a log or a command line; config.yaml holds no secret and is 0600 anyway.
  */
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { openVault } from '../providers/vault/index.js';
@@ -18,6 +18,8 @@ import { ControllerConfig } from '../schemas/controller-config.js';
 import { readCloudflareEndpoint, readCloudflareToken } from './cloudflare/index.js';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
 import { configRepoPaths } from './config-repo.js';
+import { hostsPaths } from './hosts/index.js';
+import { readRegistry } from './hosts/registry.js';
 import { CLOUDFLARED_IMAGE } from './images/index.js';
 import { serviceRepoRewrite } from './service-repos.js';
 
@@ -28,26 +30,12 @@ export function operatorPaths(stateDir: string): { dir: string; home: string; co
   return { dir, home: join(dir, 'home'), config: join(dir, 'home', 'config.yaml') };
 }
 
-interface HostsRegistry {
-  keyFile: string;
-  knownHosts: string;
-  hosts: Array<{ name: string; fqdn: string; user: string; address: string; port: number; home: string }>;
-}
-
-async function readJson<T>(path: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
-
 /** The operator config for the lab, as a validated object. */
 export async function labOperatorConfig(stateDir: string): Promise<ControllerConfig> {
   const cf = await readCloudflareEndpoint(stateDir);
   if (!cf) throw new Error('the Cloudflare emulator is not up (its endpoint.json is missing)');
-  const hosts = await readJson<HostsRegistry>(join(stateDir, 'hosts', 'hosts.json'));
-  if (!hosts) throw new Error('the lab hosts are not up (hosts/hosts.json is missing)');
+  if (!(await stat(hostsPaths(stateDir).registry).then(() => true, () => false))) throw new Error('the lab hosts are not up (hosts/hosts.json is missing)');
+  const hosts = await readRegistry(stateDir);
   const { home } = operatorPaths(stateDir);
   const { bare, clone } = configRepoPaths(stateDir);
   const raw = {

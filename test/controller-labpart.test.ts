@@ -11,21 +11,10 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controllerLabPart, controllerLabPaths } from '../controller/lab-part.js';
 import type { StatusView } from '../controller/status.js';
-import { git } from './helpers.js';
+import { freePort, git } from './helpers.js';
 import { startTestLab } from './lab-fixture.js';
-import { createServer } from 'node:net';
 import { parse, stringify } from 'yaml';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('lab part: controller', () => {
   it('runs the controller detached; a git push reaches it through the signed hook; down stops it', async () => {

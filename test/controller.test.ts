@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,22 +18,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { signBody } from '../controller/webhook.js';
 import type { StatusView } from '../controller/status.js';
 import { addCustomers, type ControllerFixture, controllerFixture, customerBlock } from './controller-fixture.js';
-import { ROOT } from './helpers.js';
+import { freePort, ROOT } from './helpers.js';
 
 const exec = promisify(execFile);
 /** The real axe CLI (it registers the controller commands). */
 const ENTRY = join(ROOT, 'cli', 'main.ts');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface LogLine {
   level: string;

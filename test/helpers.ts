@@ -1,6 +1,7 @@
 /** Shared helpers for integration tests: temp dirs, real git repos, running the real CLI. */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,5 +53,17 @@ export function axe(args: string[], options: { cwd?: string; env?: NodeJS.Proces
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server a test starts as a process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
 }

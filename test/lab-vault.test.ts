@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -17,7 +16,7 @@ import { startVaultEmulator, vaultPart, vaultPaths, readVaultEndpoint, type Vaul
 import { openVault } from '../providers/vault/index.js';
 import { FileSessionStore } from '../providers/vault/session-store.js';
 import { bwServeEnvironment, VaultError, vaultLogin, VaultwardenVault } from '../providers/vault/vaultwarden.js';
-import { ROOT, tempDir } from './helpers.js';
+import { freePort, tempDir, ROOT } from './helpers.js';
 
 const exec = promisify(execFile);
 
@@ -56,16 +55,6 @@ async function unlock(url: string, password: Secret): Promise<string> {
   return body.data!.raw;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface ItemWire {
   id: string;
