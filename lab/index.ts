@@ -5,6 +5,7 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
+import { controllerLabPart } from '../controller/lab-part.js';
 import { cloudflarePart } from './cloudflare/index.js';
 import { configRepoPart } from './config-repo.js';
 import { customerVaultsPart } from './customer-vaults.js';
@@ -25,10 +26,12 @@ export function labDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Up in this order, down in reverse: the fleet part (what axe made on the lab
  * hosts) goes before the hosts and images; the operator config is written
- * last, from the endpoints of the parts before it.
+ * from the endpoints of the parts before it; the controller comes last (it
+ * reads the operator config and hooks the config repo) and goes first on
+ * `down`, so nothing reconciles while the rest is taken away.
  */
 export function labParts(): LabPart[] {
-  return [imagesPart, hostsPart, fleetPart, cloudflarePart, vaultPart, tailscalePart, configRepoPart, serviceReposPart, operatorPart, customerVaultsPart];
+  return [imagesPart, hostsPart, fleetPart, cloudflarePart, vaultPart, tailscalePart, configRepoPart, serviceReposPart, operatorPart, customerVaultsPart, controllerLabPart];
 }
 
 export async function labUp(ctx: LabContext, parts = labParts()): Promise<void> {

@@ -1,23 +1,31 @@
 /**
  * `axe demo`: the product's main job on the embedded default (the lab).
- * Brings the lab up, validates the lab's config repo, onboards the demo
- * customer from the pack its IT sent (`customers ingest demo … --apply`: three
- * client secrets to the vault, the sso block committed on onboard/demo), shows
- * the plan a pull request would carry, merges the branch (D-day), and
- * converges the customer with the same reconcile the controller runs.
+ * Brings the lab up (the controller last, hooked to the lab's config repo),
+ * validates the config repo, onboards the demo customer from the pack its IT
+ * sent (`customers ingest demo … --apply`: three client secrets to the vault,
+ * the sso block committed on onboard/demo), shows the plan a pull request
+ * would carry, merges the branch and pushes it (D-day), and then only waits:
+ * the push reaches the controller through the signed webhook and the
+ * controller converges the customer, with no CLI call. Ends with the
+ * controller running and where to look at it.
  * Idempotent: run twice, the second run finds nothing to do.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDemoPack } from '../../lab/demo-pack.js';
+import { controllerLabPaths } from '../../controller/lab-part.js';
+import { waitConverged } from '../../controller/wait.js';
 import { configRepoPaths } from '../../lab/config-repo.js';
 import { labDir } from '../../lab/index.js';
 import { operatorPaths } from '../../lab/operator.js';
 import { onboardBranch } from '../../onboarding/apply.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
-import { line } from '../output.js';
+import { terminal } from '../../core/errors.js';
+import { line, progress } from '../output.js';
 import { customersIngest } from './customers.js';
 import { labUpCommand } from './lab.js';
-import { apply, plan } from './reconcile.js';
+import { plan } from './reconcile.js';
+import { status } from './status.js';
 import { validate } from './validate.js';
 
 export async function demo(): Promise<number> {
@@ -40,12 +48,23 @@ export async function demo(): Promise<number> {
   line(`\n== 5/6 merge ${onboardBranch('demo')} into main (D-day) and push`);
   const merged = await openConfigRepo(clone).mergeAndPush(onboardBranch('demo'), 'main');
   line(merged ? 'merged and pushed to the config repo' : 'already merged');
-  line('\n== 6/6 axe apply demo --apply   (the reconcile the controller runs on merge)');
-  const applied = await apply('demo', { repo: clone, apply: true });
-  line('\nWhere to look:');
+  const head = await openConfigRepo(clone).head();
+  if (!head) throw terminal(`the config repo clone ${clone} has no HEAD after the merge`, { fix: 'axe lab reset' });
+  const url = (await readFile(controllerLabPaths(stateDir).url, 'utf8')).trim();
+  line(`\n== 6/6 the controller converges demo at ${head.slice(0, 12)}   (no CLI call: the push reached its webhook)`);
+  const waited = await waitConverged(url, 'demo', { revision: head, timeoutMs: 10 * 60_000, onChange: progress });
+  line('');
+  await status('demo', { url });
+  if (waited.converged) line(`\ndemo converged by the controller in ${waited.seconds.toFixed(1)} s after the merge`);
+  else process.stderr.write(`axe: demo: the controller did not converge demo within 10 min: ${waited.reason}; fix: read its log (${controllerLabPaths(stateDir).log}) and axe status --url ${url}\n`);
+  line('\nWhere to look (the controller keeps running; axe lab down stops it):');
+  line(`  status:                       ${url}/status   (axe status --url ${url})`);
+  line(`  metrics (Prometheus):         ${url}/metrics`);
+  line(`  history and ship log:         AXE_HOME=${operatorPaths(stateDir).home} axe history demo`);
+  line(`  controller log:               ${controllerLabPaths(stateDir).log}`);
   line(`  plan now:                     AXE_HOME=${operatorPaths(stateDir).home} axe plan demo`);
   line(`  config repo (operator clone): ${clone}  (git -C ${clone} log --oneline --graph --all)`);
   line(`  vault (encrypted file):       ${join(operatorPaths(stateDir).home, 'vault')}`);
   line('  lab status:                   axe lab status');
-  return applied;
+  return waited.converged ? 0 : 1;
 }
