@@ -51,7 +51,7 @@ export async function demo(): Promise<number> {
   const head = await openConfigRepo(clone).head();
   if (!head) throw terminal(`the config repo clone ${clone} has no HEAD after the merge`, { fix: 'axe lab reset' });
   const url = (await readFile(controllerLabPaths(stateDir).url, 'utf8')).trim();
-  line(`\n== 6/6 the controller converges demo at ${head.slice(0, 12)}   (no CLI call: the push reached its webhook)`);
+  line(`\n== 6/6 the controller converges demo at ${head.slice(0, 12)}   ${merged ? '(no CLI call: the push reached its webhook)' : '(nothing new was pushed: it has converged already or is at it)'}`);
   const waited = await waitConverged(url, 'demo', { revision: head, timeoutMs: 10 * 60_000, onChange: progress });
   line('');
   await status('demo', { url });
