@@ -27,13 +27,14 @@ import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
+import { pruneCustomer } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { formatIssue, type ConfigIssue } from '../schemas/load.js';
 import { type DesiredState, loadRepo } from '../schemas/repo.js';
 import { type AlertCondition, Alerter, type AlertNotice, sendNotices } from './alerts.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
-import { History, type ResourceRow } from './history.js';
+import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
 import { ControllerMetrics, type ProviderCounts, type ReconcileResult } from './metrics.js';
 import { type Trigger, type WorkItem, type WorkOutcome, WorkQueue } from './queue.js';
@@ -97,6 +98,8 @@ interface ScanPass {
 }
 
 const SHORT = 12;
+/** The intent kind of a prune in progress (history intents survive a restart). */
+const PRUNE_KIND = 'prune';
 
 function short(id: string): string {
   return /^[0-9a-f]{40,64}$/.test(id) ? id.slice(0, SHORT) : id;
@@ -129,6 +132,9 @@ export class Controller extends EventEmitter {
   #rejected: { id: string; subject: string | null; issues: ConfigIssue[]; at: number } | null = null;
   #scan: { env: ReconcileEnv; at: number } | null = null;
   #pendingSync: Promise<SyncOutcome> | null = null;
+  readonly #background = new Set<Promise<void>>();
+  /** Revisions a prune is reading: kept when old exports are removed. */
+  readonly #pinned = new Set<string>();
   #syncChain: Promise<unknown> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #cron: CronJob | null = null;
@@ -232,6 +238,7 @@ export class Controller extends EventEmitter {
     await this.#stopWatch?.();
     this.#stopWatch = null;
     await this.#syncChain.catch(() => undefined);
+    await this.settled();
     await this.queue.close();
     this.#providers?.hosts.close();
     this.history.close();
@@ -421,11 +428,11 @@ export class Controller extends EventEmitter {
     if (!load.ok) {
       this.#reject(ref, load.issues);
       if (!this.#current) await this.#fallbackToLastGood();
-      await source.prune([ref.id, ...(this.#current ? [this.#current.id] : [])]).catch(() => undefined);
+      await source.prune([ref.id, ...(this.#current ? [this.#current.id] : []), ...this.#pinned]).catch(() => undefined);
       return { result: 'rejected', revision: ref.id, issues: load.issues };
     }
     const outcome = this.#apply(ref, load.state, reason);
-    await source.prune([ref.id]).catch(() => undefined);
+    await source.prune([ref.id, ...this.#pinned]).catch(() => undefined);
     return outcome;
   }
 
@@ -485,9 +492,16 @@ export class Controller extends EventEmitter {
     this.log.info({ revision: short(ref.id), subject: ref.subject, reason, added: diff.added, changed: diff.changed, removed: diff.removed, unchanged: diff.unchanged.length }, 'revision applied');
     this.emit('revision', { id: ref.id, valid: true, diff });
 
-    for (const id of diff.removed) this.#removeCustomer(id, previous?.state ?? null);
+    // Prunes a restart cut short (before the removals below write their own intents).
+    const resumed = new Set<string>();
+    for (const intent of this.history.intents()) {
+      if (intent.kind !== PRUNE_KIND || digests.has(intent.customer) || diff.removed.includes(intent.customer) || resumed.has(intent.customer)) continue;
+      resumed.add(intent.customer);
+      this.#track(this.#pruneRemoved(intent.customer, intent.revision, null));
+    }
+    for (const id of diff.removed) this.#removeCustomer(id, previous ? { id: previous.id, state: previous.state } : null);
     // Customers known to the history but not in this revision (removed while the controller was down).
-    for (const id of this.history.customersWithStatus()) if (!digests.has(id) && !diff.removed.includes(id)) this.#removeCustomer(id, null);
+    for (const id of this.history.customersWithStatus()) if (!digests.has(id) && !diff.removed.includes(id) && !resumed.has(id)) this.#removeCustomer(id, null);
     if (!previous) {
       // Customers whose actions a restart interrupted go first.
       const ids = [...digests.keys()].sort((a, b) => Number(this.#interrupted.has(b)) - Number(this.#interrupted.has(a)));
@@ -500,19 +514,78 @@ export class Controller extends EventEmitter {
     return { result: 'applied', revision: ref.id, added: diff.added, changed: diff.changed, removed: diff.removed };
   }
 
-  #removeCustomer(id: string, previousState: DesiredState | null): void {
-    const policy = previousState?.customers.customers[id]?.policy;
+  #removeCustomer(id: string, previous: { id: string; state: DesiredState } | null): void {
+    // The revision that last declared the customer: the previous one, or (removed while the controller was down) its status rows'.
+    const declaredIn = previous?.id ?? this.history.resources(id).find((r) => r.revision)?.revision ?? null;
     this.queue.forget(id);
     this.metrics.removeCustomer(id);
     for (const d of this.history.openDrifts(id)) this.history.closeDrift(id, d.kind, false);
     this.history.dropResources(id);
     this.history.clearIntents(id);
     this.#passDone(id, ['drift-scan'], false);
-    const message = policy?.prune
-      ? `customer ${id} left customers.yaml; pruning is on for it, but no reconciler tears a customer down yet: its tunnel, DNS, stacks and vault items are left in place`
-      : `customer ${id} left customers.yaml; its tunnel, DNS, stacks and vault items are left in place (pruning is off)`;
-    this.history.event({ type: 'removed', customer: id, revision: this.#current?.id ?? null, message });
-    this.log.warn({ customer: id, prune: Boolean(policy?.prune) }, 'customer removed from the desired state');
+    if (declaredIn) this.history.intend({ customer: id, kind: PRUNE_KIND, op: 'prune', target: `customer:${id}`, revision: declaredIn });
+    this.#track(this.#pruneRemoved(id, declaredIn, previous?.state ?? null));
+  }
+
+  #track(work: Promise<void>): void {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
+  }
+
+  /** Resolves when the background work started so far (pruning) is done. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  /**
+   * A customer left customers.yaml: tear it down when the revision that last
+   * declared it had `policy.prune` on (and mode apply, not suspended); else
+   * leave everything in place. Recorded in history either way. An intent row
+   * makes a prune cut short by a restart start again.
+   */
+  async #pruneRemoved(id: string, declaredIn: string | null, known: DesiredState | null): Promise<void> {
+    const revision = this.#current?.id ?? null;
+    const done = (message: string, type: EventType = 'removed'): void => {
+      this.history.event({ type, customer: id, revision, message });
+      this.history.clearIntents(id, PRUNE_KIND);
+    };
+    try {
+      let state = known;
+      if (!state && declaredIn) {
+        this.#pinned.add(declaredIn);
+        try {
+          const load = await loadRepo(await this.#options.source.materialize(declaredIn));
+          if (!load.ok) return done(`customer ${id} left customers.yaml; the revision that last declared it (${short(declaredIn)}) does not load, so its policy is unknown: nothing torn down`);
+          state = load.state;
+        } finally {
+          this.#pinned.delete(declaredIn);
+        }
+      }
+      const policy = state?.customers.customers[id]?.policy;
+      const at = declaredIn ? ` (as declared at ${short(declaredIn)})` : '';
+      this.log.warn({ customer: id, prune: Boolean(policy?.prune) }, 'customer removed from the desired state');
+      if (!state || !policy?.prune) return done(`customer ${id} left customers.yaml; its tunnel, DNS, stacks and vault items are left in place (pruning is off${declaredIn ? ` in ${short(declaredIn)}` : ''})`);
+      if (policy.suspend || policy.mode !== 'apply') {
+        return done(`customer ${id} left customers.yaml; pruning is on but the customer was ${policy.suspend ? 'suspended' : 'observe-only'}${at}: nothing torn down`);
+      }
+      const env = buildEnv({ config: this.#options.config, zone: this.#options.zone, state, providers: this.#providers!, revision: declaredIn });
+      const result = await pruneCustomer(env, id, {
+        apply: true,
+        onAction: (a) => {
+          this.log.info({ customer: id, kind: a.kind, op: a.op, target: a.target }, 'prune');
+        },
+      });
+      for (const a of result.applied) this.history.event({ type: 'action', customer: id, kind: a.kind, revision, op: `prune:${a.op}`, target: a.target, message: a.summary });
+      if (result.error) {
+        this.log.error({ customer: id, error: result.error }, 'prune failed');
+        this.history.event({ type: 'error', customer: id, revision, op: 'prune', message: `pruning ${id} stopped: ${result.error}` });
+        return; // The intent stays: the next start tries again.
+      }
+      done(`customer ${id} left customers.yaml and was pruned${at}: ${result.applied.length} step(s) (stacks down, cloudflared removed, DNS and tunnel deleted); vault items, its own vault and data volumes stay`);
+    } catch (error) {
+      this.log.error({ customer: id, err: error }, 'prune failed');
+      this.history.event({ type: 'error', customer: id, revision, op: 'prune', message: `pruning ${id} failed: ${errorLine(error)}` });
+    }
   }
 
   #envFor(): ReconcileEnv {

@@ -9,7 +9,10 @@
  *   working tree is never touched.
  * - An invalid head is an error (the PR must not merge); an invalid base
  *   (the PR fixes it) plans every customer of the head.
- * - Removed customers are listed, never planned: nothing is torn down.
+ * - Removed customers are listed; the ones whose base revision had
+ *   `policy.prune` on (mode apply, not suspended) get their teardown planned
+ *   against the base's desired state (what the controller prunes on merge);
+ *   the others are left in place.
  * - Planning never acts (`apply: false`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import Bottleneck from 'bottleneck';
 import { simpleGit } from 'simple-git';
 import { terminal } from '../core/errors.js';
 import { type CustomerResult, reconcileCustomer } from '../reconcilers/engine.js';
+import { type PruneResult, pruneCustomer } from '../reconcilers/prune.js';
 import { renderMarkdown } from '../reconcilers/report.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import { type ConfigIssue, formatIssue } from '../schemas/load.js';
@@ -36,6 +40,14 @@ export interface RevisionPlan {
   /** The base's errors when the base itself was invalid (then every head customer is planned). */
   baseIssues: ConfigIssue[] | null;
   results: CustomerResult[];
+  /** Removed customers with pruning on: what the controller tears down on merge. */
+  prunes: PruneResult[];
+}
+
+/** A removed customer is pruned when the revision that last declared it says so. */
+export function prunesOnRemoval(state: DesiredState, id: string): boolean {
+  const policy = state.customers.customers[id]?.policy;
+  return Boolean(policy?.prune && policy.mode === 'apply' && !policy.suspend);
 }
 
 export interface PlanRevisionsOptions {
@@ -94,6 +106,16 @@ export async function planRevisions(options: PlanRevisionsOptions): Promise<Revi
     } finally {
       env.providers.hosts.close();
     }
+    const pruned = baseLoad.ok ? diff.removed.filter((id) => prunesOnRemoval(baseLoad.state, id) && (!options.customer || id === options.customer)) : [];
+    let prunes: PruneResult[] = [];
+    if (pruned.length > 0 && baseLoad.ok) {
+      const baseEnv = await options.openEnv(baseLoad.state, base.id);
+      try {
+        prunes = await Promise.all(pruned.map((id) => limiter.schedule(() => pruneCustomer(baseEnv, id, { apply: false }))));
+      } finally {
+        baseEnv.providers.hosts.close();
+      }
+    }
     return {
       base: base.id,
       head: head.id,
@@ -103,6 +125,7 @@ export async function planRevisions(options: PlanRevisionsOptions): Promise<Revi
       unchanged: diff.unchanged,
       baseIssues: baseLoad.ok ? null : baseLoad.issues,
       results,
+      prunes,
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -116,7 +139,15 @@ export function renderRevisionPlan(plan: RevisionPlan): string {
   if (plan.baseIssues) head.push(`> The base revision ${short(plan.base)} is invalid (${plan.baseIssues.length} error(s)); every customer of the head is planned.`, '');
   const touched = [...plan.added.map((id) => `\`${id}\` (new)`), ...plan.changed.map((id) => `\`${id}\``)];
   head.push(`Customers whose desired state changes: ${touched.length ? touched.join(', ') : 'none'}.`);
-  if (plan.removed.length) head.push('', `Removed from customers.yaml: ${plan.removed.map((id) => `\`${id}\``).join(', ')}. Nothing is torn down: their tunnel, DNS, stacks and vault items stay (pruning is off).`);
+  const pruned = new Set(plan.prunes.map((p) => p.customer));
+  const kept = plan.removed.filter((id) => !pruned.has(id));
+  if (kept.length) head.push('', `Removed from customers.yaml: ${kept.map((id) => `\`${id}\``).join(', ')}. Nothing is torn down: their tunnel, DNS, stacks and vault items stay (pruning is off).`);
+  for (const p of plan.prunes) {
+    head.push('', `Removed from customers.yaml with \`policy.prune\` on: \`${p.customer}\` is torn down on merge (vault items, its own vault and data volumes stay):`);
+    if (p.error) head.push(`- cannot plan the teardown: ${p.error}`);
+    else if (p.actions.length === 0) head.push('- nothing of it is left');
+    for (const a of p.actions) head.push(`- \`${a.kind}\` ${a.summary}`);
+  }
   if (plan.unchanged.length) head.push('', `<sub>${plan.unchanged.length} other customer(s) unchanged, not planned.</sub>`);
   const body = plan.results.length ? renderMarkdown(plan.results, `axe plan ${short(plan.base)}..${short(plan.head)}`) : `### axe plan ${short(plan.base)}..${short(plan.head)}\n\nNo customer's desired state changes.\n`;
   const [title, ...rest] = body.split('\n');

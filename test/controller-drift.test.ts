@@ -186,12 +186,30 @@ describe('controller drift and policies (in-process)', () => {
     const outcome = await c.sync('manual');
     assert.deepEqual(outcome.result === 'applied' ? outcome.removed : null, ['flaky']);
     await c.queue.idle();
+    await c.settled();
     assert.equal(c.status('flaky').customers.length, 0);
     assert.equal(hasRecord('flaky.axelabs.ai'), true, 'its DNS record stays');
     assert.equal(fixture.emulator.store.state.tunnels.some((t) => t.name === 'axe-flaky'), true, 'its tunnel stays');
     const removed = c.history.events({ customer: 'flaky', types: ['removed'] });
-    assert.match(removed[0]!.message, /left in place \(pruning is off\)/);
+    assert.match(removed[0]!.message, /left in place \(pruning is off in [0-9a-f]{12}\)/);
     assert.equal((await c.metrics.text()).includes('customer="flaky"'), false, 'its series are gone');
+  });
+
+  it('with pruning on but its host unreachable, tears nothing down (not even in Cloudflare) and keeps the prune pending', async () => {
+    const c = running.controller;
+    await fixture.push((t) => addCustomers(t, customerBlock('gone', '{ prune: true }')), 'Onboard gone');
+    await c.sync('manual');
+    await until(() => hasRecord('gone.axelabs.ai'), 30_000);
+    await c.queue.idle();
+    await fixture.push((t) => t.replace(customerBlock('gone', '{ prune: true }'), ''), 'Offboard gone');
+    const outcome = await c.sync('manual');
+    assert.deepEqual(outcome.result === 'applied' ? outcome.removed : null, ['gone']);
+    await c.settled();
+    const errors = c.history.events({ customer: 'gone', types: ['error'] });
+    assert.match(errors.at(-1)?.message ?? '', /pruning gone stopped: the host gone-macmini\.tail-lab\.ts\.net could not be observed: .*nothing was pruned/);
+    assert.equal(hasRecord('gone.axelabs.ai'), true, 'its DNS record stays');
+    assert.equal(fixture.emulator.store.state.tunnels.some((t) => t.name === 'axe-gone' && t.deleted_at === null), true, 'its tunnel stays');
+    assert.deepEqual(c.history.intents().filter((i) => i.customer === 'gone').map((i) => i.kind), ['prune'], 'the prune stays pending for the next start');
   });
 });
 

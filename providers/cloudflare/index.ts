@@ -65,6 +65,10 @@ export interface CloudflareApi {
   listDnsRecords(zoneId: string): Promise<DnsRecordInfo[]>;
   createDnsRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecordInfo>;
   updateDnsRecord(zoneId: string, recordId: string, record: DnsRecordInput): Promise<DnsRecordInfo>;
+  /** Pruning only (a removed customer with `policy.prune`). */
+  deleteDnsRecord(zoneId: string, recordId: string): Promise<void>;
+  /** Pruning only; Cloudflare refuses while connectors are up (code 1022): stop cloudflared first. */
+  deleteTunnel(tunnelId: string): Promise<void>;
 }
 
 /** A Cloudflare API failure with the API's own error codes. */
@@ -212,6 +216,12 @@ export function openCloudflare(options: CloudflareOptions): CloudflareApi {
     async updateDnsRecord(zoneId, recordId, record) {
       const updated = await call(`updating ${record.type} ${record.name}`, true, () => client.dns.records.update(recordId, { zone_id: zoneId, ...record, ttl: 1 }));
       return toRecord(updated);
+    },
+    async deleteDnsRecord(zoneId, recordId) {
+      await call(`deleting DNS record ${recordId}`, true, () => client.dns.records.delete(recordId, { zone_id: zoneId }));
+    },
+    async deleteTunnel(tunnelId) {
+      await call(`deleting tunnel ${tunnelId}`, true, () => client.zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId }));
     },
   };
 }

@@ -34,8 +34,11 @@ export function ownerComment(customer: string): string {
   return `${OWNER_MARKER} customer=${customer}`;
 }
 
-function owned(record: DnsRecord, customer: string): boolean {
-  return (record.comment ?? '').includes(`${OWNER_MARKER} customer=${customer}`);
+/** True when the record's comment carries our marker for exactly this customer (`customer=demo` is not `customer=demo2`). */
+export function ownedBy(record: Pick<DnsRecord, 'comment'>, customer: string): boolean {
+  const words = (record.comment ?? '').split(/\s+/);
+  const at = words.indexOf(OWNER_MARKER);
+  return at >= 0 && words[at + 1] === `customer=${customer}`;
 }
 
 const ADDRESS_TYPES = new Set(['A', 'AAAA', 'CNAME']);
@@ -49,7 +52,7 @@ interface Analysis {
 
 function analyse(desired: DnsDesired, observed: DnsObserved): Analysis {
   const atName = observed.filter((r) => r.name === desired.name);
-  const ours = atName.find((r) => r.type === 'CNAME' && owned(r, desired.customer));
+  const ours = atName.find((r) => r.type === 'CNAME' && ownedBy(r, desired.customer));
   const adoptable = ours ? undefined : atName.find((r) => r.type === 'CNAME' && desired.target !== null && r.content === desired.target && !r.comment?.includes(OWNER_MARKER));
   const foreign = atName.filter((r) => ADDRESS_TYPES.has(r.type) && r !== ours && r !== adoptable);
   const txt = atName.filter((r) => r.type === 'TXT');

@@ -1,0 +1,240 @@
+/**
+ * Pruning: tearing down what axe made for a customer who left customers.yaml,
+ * when that customer's `policy.prune` was on (the controller's rule: off by
+ * default, and a removed customer is left in place unless it was on).
+ *
+ * What goes, in this order (each step needs the one before it gone):
+ * 1. on the customer's host: the stacks axe started (every compose project
+ *    whose containers carry our customer label: `compose down`, data volumes
+ *    and checkouts kept), the rendered env files of the declared stacks and
+ *    cloudflared's credentials file (they hold secrets), the cloudflared
+ *    service (container or LaunchDaemon), the networks axe created;
+ * 2. the DNS records whose comment says axe owns them for this customer;
+ * 3. the tunnel (Cloudflare refuses while a connector is up: hence step 1).
+ * What stays, always: operator vault items (never pruned), the customer's own
+ * Vaultwarden and its data (the customer's passwords: not ours to remove),
+ * data volumes, the service checkouts.
+ *
+ * Rules: observe → pure diff → act → observe again, like every reconciler; a
+ * second prune plans nothing. Everything is computed from the desired state
+ * the customer had last (the previous revision), since the current one no
+ * longer names it.
+ */
+import { errorLine, terminal, transient } from '../core/errors.js';
+import { shellQuote } from '../providers/host/ssh.js';
+import type { Customer } from '../schemas/customers.js';
+import { ownedBy } from './dns/diff.js';
+import { LAUNCHD_LABEL, LAUNCHD_PLIST, containerName } from './cloudflared/service.js';
+import { CLOUDFLARED_DIR } from './cloudflared/diff.js';
+import type { CustomerContext, ReconcileEnv } from './runtime.js';
+import { SCAN_KEYS } from './scan.js';
+import { declaredStacks, desiredService } from './stack/index.js';
+import { LABELS } from './stack/host.js';
+import { findTool, hostPath } from './stack/shell.js';
+import { tunnelName } from './tunnel/diff.js';
+import type { Action, Kind } from './types.js';
+
+export interface PruneObserved {
+  tunnel: { id: string; name: string } | null;
+  dns: Array<{ id: string; type: string; name: string }>;
+  zoneId: string | null;
+  /** null: the host could not be reached (then nothing is deleted in Cloudflare either). */
+  host: PruneHostObserved | null;
+  hostError: string | null;
+}
+
+export interface PruneHostObserved {
+  /** Compose projects with a container labelled for the customer. */
+  projects: string[];
+  /** Files holding secrets that are still on the host. */
+  secretFiles: string[];
+  cloudflared: 'container' | 'launchd' | null;
+  /** Networks labelled for the customer that no one else's container uses. */
+  networks: string[];
+}
+
+export interface PrunePayload {
+  id?: string;
+  zoneId?: string;
+  path?: string;
+}
+
+export type PruneAction = Action<PrunePayload>;
+
+const SECTION = {
+  project: 'prune.project=',
+  file: 'prune.file=',
+  cloudflared: 'prune.cloudflared=',
+  network: 'prune.network=',
+} as const;
+
+/** Paths on the host whose files hold secrets: each declared stack's env file, cloudflared's credentials. */
+export function secretPaths(ctx: CustomerContext): string[] {
+  const stacks = declaredStacks(ctx).flatMap(([name, manifest]) => {
+    try {
+      const d = desiredService(ctx, name, manifest);
+      return [`${d.checkout.replace(/\/+$/, '')}/${d.envFile}`];
+    } catch {
+      return []; // A stack whose desired state cannot be computed was never rendered.
+    }
+  });
+  return [...stacks, `~/${CLOUDFLARED_DIR}/credentials.json`];
+}
+
+/** Read-only: what axe left on the host for this customer. */
+export function observeScript(customer: string, files: readonly string[], toolPaths: readonly string[]): string {
+  const label = shellQuote(`label=${LABELS.customer}=${customer}`);
+  return [
+    findTool('D', 'docker', toolPaths),
+    ...files.map((f) => `[ -e ${hostPath(f)} ] && echo ${shellQuote(`${SECTION.file}${f}`)}`),
+    `if [ -x /bin/launchctl ] && /bin/launchctl print system/${LAUNCHD_LABEL} >/dev/null 2>&1; then echo ${SECTION.cloudflared}launchd; fi`,
+    'if [ -n "$D" ]; then',
+    `  "$D" ps -a --filter ${label} --format '{{.Label "com.docker.compose.project"}}' | sort -u | while IFS= read -r p; do [ -n "$p" ] && echo "${SECTION.project}$p"; done`,
+    `  "$D" inspect ${shellQuote(containerName(customer))} >/dev/null 2>&1 && echo ${SECTION.cloudflared}container`,
+    // A labelled network is ours to remove only when no container of someone else (the customer's own vault) uses it.
+    `  "$D" network ls --filter ${label} --format '{{.Name}}' | while IFS= read -r n; do`,
+    // Networks a compose project made go with its `compose down`.
+    `    [ -n "$("$D" network inspect --format '{{index .Labels "com.docker.compose.project"}}' "$n" 2>/dev/null)" ] && continue`,
+    `    if ! "$D" ps -a --filter "network=$n" --format '{{.Label "${LABELS.customer}"}}' | grep -qvx ${shellQuote(customer)}; then echo "${SECTION.network}$n"; fi`,
+    '  done',
+    'fi',
+    'true',
+  ].join('\n');
+}
+
+export function parseObservation(output: string): PruneHostObserved {
+  const out: PruneHostObserved = { projects: [], secretFiles: [], cloudflared: null, networks: [] };
+  for (const line of output.split('\n')) {
+    if (line.startsWith(SECTION.project)) out.projects.push(line.slice(SECTION.project.length));
+    else if (line.startsWith(SECTION.file)) out.secretFiles.push(line.slice(SECTION.file.length));
+    else if (line.startsWith(SECTION.network)) out.networks.push(line.slice(SECTION.network.length));
+    else if (line.startsWith(SECTION.cloudflared)) {
+      const manager = line.slice(SECTION.cloudflared.length);
+      if (manager === 'launchd' || manager === 'container') out.cloudflared = manager;
+    }
+  }
+  return out;
+}
+
+function action(kind: Kind, op: string, target: string, summary: string, payload: PrunePayload = {}): PruneAction {
+  return { kind, op, target, summary, payload };
+}
+
+/** The teardown, in the order it must run (pure). Nothing in Cloudflare goes while the host is unknown. */
+export function diffPrune(customer: string, observed: PruneObserved): PruneAction[] {
+  const host = observed.host;
+  if (!host) return [];
+  const out: PruneAction[] = [];
+  for (const p of host.projects) out.push(action('stack', 'compose-down', `stack:${p}`, `docker compose -p ${p} down (containers and the project's own networks; data volumes and the checkout stay)`));
+  for (const f of host.secretFiles) out.push(action(f.includes(CLOUDFLARED_DIR) ? 'cloudflared' : 'stack', 'remove-file', `file:${f}`, `remove ${f} (it holds secrets)`, { path: f }));
+  if (host.cloudflared === 'container') out.push(action('cloudflared', 'remove-service', `container:${containerName(customer)}`, `remove the cloudflared container ${containerName(customer)}`));
+  if (host.cloudflared === 'launchd') out.push(action('cloudflared', 'remove-service', `launchd:${LAUNCHD_LABEL}`, `launchctl bootout system/${LAUNCHD_LABEL} and remove ${LAUNCHD_PLIST}`));
+  for (const n of host.networks) out.push(action('stack', 'remove-network', `network:${n}`, `remove the docker network ${n}`));
+  for (const r of observed.dns) out.push(action('dns', 'delete', `dns:${r.name}`, `delete ${r.type} ${r.name} (its comment says axe owns it for ${customer})`, { id: r.id, ...(observed.zoneId ? { zoneId: observed.zoneId } : {}) }));
+  if (observed.tunnel) out.push(action('tunnel', 'delete', `tunnel:${observed.tunnel.name}`, `delete tunnel ${observed.tunnel.name} (${observed.tunnel.id}); its credentials stay in the vault (vault items are never pruned)`, { id: observed.tunnel.id }));
+  return out;
+}
+
+/** A customer context for the customer as the previous revision declared it. */
+function contextFor(env: ReconcileEnv, id: string, customer: Customer): CustomerContext {
+  return { id, customer, env, results: new Map(), target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user), hostSections: () => [] };
+}
+
+export async function observePrune(env: ReconcileEnv, id: string): Promise<PruneObserved> {
+  const customer = env.state.customers.customers[id];
+  if (!customer) throw terminal(`customer ${id} is not in the revision given to prune`, { customer: id, fix: 'prune with the last revision that declared the customer' });
+  const ctx = contextFor(env, id, customer);
+  const [tunnels, records, zoneId] = env.providers.cloudflare ? await Promise.all([env.scan.tunnels(), env.scan.dns(), env.scan.zoneId()]) : [[], [], null];
+  const tunnel = tunnels.filter((t) => t.name === tunnelName(id)).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))[0] ?? null;
+  let host: PruneHostObserved | null = null;
+  let hostError: string | null = null;
+  try {
+    const connection = await env.providers.hosts.connection(ctx.target);
+    const result = await connection.exec(`/bin/sh -c ${shellQuote(observeScript(id, secretPaths(ctx), env.providers.hosts.toolPaths))}`, { timeoutMs: 60_000 });
+    if (result.code !== 0) throw new Error(result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`);
+    host = parseObservation(result.stdout);
+  } catch (error) {
+    hostError = `the host ${customer.tailscale_host} could not be observed: ${errorLine(error)}`;
+  }
+  return {
+    tunnel: tunnel ? { id: tunnel.id, name: tunnel.name } : null,
+    dns: records.filter((r) => ownedBy(r, id)).map((r) => ({ id: r.id, type: r.type, name: r.name })),
+    zoneId,
+    host,
+    hostError,
+  };
+}
+
+function hostScript(customer: string, a: PruneAction, toolPaths: readonly string[]): string {
+  const docker = [findTool('D', 'docker', toolPaths), 'if [ -z "$D" ]; then echo "docker not found by absolute path" >&2; exit 3; fi'];
+  switch (a.op) {
+    case 'compose-down':
+      return [...docker, `"$D" compose -p ${shellQuote(a.target.slice('stack:'.length))} down --remove-orphans --timeout 20`].join('\n');
+    case 'remove-file':
+      return `rm -f ${hostPath(a.payload.path!)}`;
+    case 'remove-service':
+      if (a.target.startsWith('launchd:')) {
+        return [
+          `/usr/bin/sudo -n /bin/launchctl bootout system/${LAUNCHD_LABEL} 2>/dev/null || true`,
+          `/usr/bin/sudo -n /bin/rm -f ${LAUNCHD_PLIST} || { echo "sudo without a password is needed to remove ${LAUNCHD_PLIST}" >&2; exit 6; }`,
+        ].join('\n');
+      }
+      return [...docker, `"$D" rm -f ${shellQuote(containerName(customer))} >/dev/null`].join('\n');
+    case 'remove-network':
+      // Gone already is done.
+      return [...docker, `n=${shellQuote(a.target.slice('network:'.length))}`, '"$D" network rm "$n" >/dev/null 2>&1 || ! "$D" network inspect "$n" >/dev/null 2>&1 || "$D" network rm "$n"'].join('\n');
+    default:
+      throw new Error(`no host script for ${a.op}`);
+  }
+}
+
+export async function actPrune(env: ReconcileEnv, id: string, a: PruneAction): Promise<void> {
+  const customer = env.state.customers.customers[id]!;
+  if (a.kind === 'dns' || a.kind === 'tunnel') {
+    const cloudflare = env.providers.cloudflare;
+    if (!cloudflare) throw transient(`Cloudflare is not configured: cannot ${a.summary}`, { customer: id, resource: a.kind });
+    if (a.kind === 'dns') await cloudflare.deleteDnsRecord(a.payload.zoneId!, a.payload.id!);
+    else await cloudflare.deleteTunnel(a.payload.id!);
+    return;
+  }
+  const connection = await env.providers.hosts.connection(contextFor(env, id, customer).target);
+  const result = await connection.exec(`/bin/sh -c ${shellQuote(hostScript(id, a, env.providers.hosts.toolPaths))}`, { timeoutMs: 120_000 });
+  if (result.code !== 0) throw transient(`${a.summary} failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, { customer: id, resource: a.kind, fix: `see the host ${customer.tailscale_host}` });
+}
+
+export interface PruneResult {
+  customer: string;
+  /** Planned (apply: false), or left after applying. */
+  actions: PruneAction[];
+  applied: PruneAction[];
+  /** The step that failed, with what it left; null when none did. */
+  error: string | null;
+}
+
+/**
+ * Observes, plans and (with `apply`) tears down in order, stopping at the
+ * first failure (what is left is then in `actions`); observes again after.
+ */
+export async function pruneCustomer(env: ReconcileEnv, id: string, options: { apply: boolean; onAction?: (a: PruneAction) => void }): Promise<PruneResult> {
+  let observed = await observePrune(env, id);
+  if (!observed.host) return { customer: id, actions: [], applied: [], error: `${observed.hostError}; nothing was pruned (the tunnel and DNS stay until the host is torn down first)` };
+  let actions = diffPrune(id, observed);
+  const applied: PruneAction[] = [];
+  let error: string | null = null;
+  if (options.apply && actions.length > 0) {
+    for (const a of actions) {
+      options.onAction?.(a);
+      try {
+        await actPrune(env, id, a);
+        applied.push(a);
+      } catch (caught) {
+        error = `${a.kind} ${a.op} ${a.target}: ${errorLine(caught)}; left: ${actions.length - applied.length} step(s) not done, nothing after this step was touched`;
+        break;
+      }
+    }
+    for (const key of [SCAN_KEYS.tunnels, SCAN_KEYS.dns]) env.scan.drop(key);
+    observed = await observePrune(env, id);
+    actions = observed.host ? diffPrune(id, observed) : actions.slice(applied.length);
+  }
+  return { customer: id, actions, applied, error };
+}
