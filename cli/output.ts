@@ -11,3 +11,32 @@ export function line(text = ''): void {
 export function progress(text: string): void {
   process.stderr.write(`  ${text}\n`);
 }
+
+/**
+ * Progress inside long steps: `start(key, text)` prints the step, then, while
+ * no other step of that key starts and `stop(key)` is not called, a line
+ * every `everyMs` saying it is still running and for how long. One ticker
+ * per key (customers reconciled in parallel each have theirs).
+ */
+export function stepTicker(print: (text: string) => void = progress, everyMs = 10_000): { start(key: string, text: string): void; stop(key: string): void; stopAll(): void } {
+  const timers = new Map<string, NodeJS.Timeout>();
+  const stop = (key: string): void => {
+    clearInterval(timers.get(key));
+    timers.delete(key);
+  };
+  return {
+    start(key, text) {
+      stop(key);
+      print(text);
+      const started = Date.now();
+      const short = text.length > 90 ? `${text.slice(0, 89)}…` : text;
+      const timer = setInterval(() => print(`${short} … still running (${Math.round((Date.now() - started) / 1000)} s)`), everyMs);
+      timer.unref();
+      timers.set(key, timer);
+    },
+    stop,
+    stopAll() {
+      for (const key of [...timers.keys()]) stop(key);
+    },
+  };
+}

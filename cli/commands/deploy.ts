@@ -30,7 +30,7 @@ import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue, loadFile } from '../../schemas/load.js';
 import { Pack } from '../../schemas/pack.js';
 import { CUSTOMERS_FILE, isSovereign, loadRepo } from '../../schemas/repo.js';
-import { line, printJson, progress } from '../output.js';
+import { line, printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
 import { openEnv } from './reconcile.js';
@@ -67,8 +67,12 @@ function refuseUndeclared(env: ReconcileEnv, service: string, customer: string):
   }
 }
 
+/** Each applied action as it starts, and a line every 10 s while it runs (compose up --wait can take minutes). */
+const ticker = stepTicker();
+
 function progressLine(event: ProgressEvent): void {
-  if (event.phase === 'act' && event.action) progress(`${event.customer}/${event.kind}: ${event.action.summary}`);
+  if (event.phase === 'act' && event.action) ticker.start(event.customer, `${event.customer}/${event.kind}: ${event.action.summary}`);
+  if (event.phase === 'done') ticker.stop(event.customer);
   if (event.phase === 'done' && event.result?.error) progress(`${event.customer}/${event.kind}: failed: ${event.result.error.message}`);
 }
 

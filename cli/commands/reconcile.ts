@@ -13,7 +13,7 @@ import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
-import { printJson, progress } from '../output.js';
+import { printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 
 export interface ReconcileCliOptions {
@@ -48,8 +48,12 @@ function parseKinds(only: string | undefined): Kind[] | undefined {
   return kinds as Kind[];
 }
 
+/** Each applied action as it starts, and a line every 10 s while it runs (compose up --wait can take minutes). */
+const ticker = stepTicker();
+
 function progressLine(event: ProgressEvent): void {
-  if (event.phase === 'act' && event.action) progress(`${event.customer}/${event.kind}: ${event.action.summary}`);
+  if (event.phase === 'act' && event.action) ticker.start(event.customer, `${event.customer}/${event.kind}: ${event.action.summary}`);
+  if (event.phase === 'done') ticker.stop(event.customer);
   if (event.phase === 'done' && event.result) progress(`${event.customer}/${event.kind}: ${event.result.sync}, ${event.result.health.status}${event.result.error ? ` (${event.result.error.message})` : ''}`);
 }
 
