@@ -509,18 +509,26 @@ function bwSessionCheck(s: string, sessionFile: string, toolPaths: readonly stri
   ].join('\n');
 }
 
+/** The shell words of a stack's checkout, env file and last-good records. */
+function goodPaths(d: StackServiceDesired): { dir: string; env: string; good: string; goodEnv: string } {
+  const dir = hostPath(d.checkout);
+  return { dir, env: `${dir}/${shellQuote(d.envFile)}`, good: `${dir}/${shellQuote(GOOD_FILE)}`, goodEnv: `${dir}/${shellQuote(GOOD_ENV_FILE)}` };
+}
+
+/** Copies a file 0600 through a temp file and a rename (a half-written env file is never seen). */
+function copy0600(from: string, to: string): string {
+  return `cp ${from} ${to}.tmp && chmod 600 ${to}.tmp && mv -f ${to}.tmp ${to}`;
+}
+
 /** Records the checkout's HEAD, the ref and a 0600 copy of the env file as the stack's last good state. */
 export function saveGoodScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
-  const dir = hostPath(d.checkout);
-  const env = `${dir}/${shellQuote(d.envFile)}`;
-  const good = `${dir}/${shellQuote(GOOD_FILE)}`;
-  const goodEnv = `${dir}/${shellQuote(GOOD_ENV_FILE)}`;
+  const { dir, env, good, goodEnv } = goodPaths(d);
   return [
     'set -e',
     tools(toolPaths),
     'umask 077',
     `c=$("$G" -C ${dir} rev-parse HEAD)`,
-    `cp ${env} ${goodEnv}.tmp && chmod 600 ${goodEnv}.tmp && mv -f ${goodEnv}.tmp ${goodEnv}`,
+    copy0600(env, goodEnv),
     `printf 'commit=%s\\nref=%s\\n' "$c" ${shellQuote(d.ref)} > ${good}.tmp && mv -f ${good}.tmp ${good}`,
   ].join('\n');
 }
@@ -530,10 +538,7 @@ export function saveGoodScript(d: StackServiceDesired, toolPaths: readonly strin
  * ref. Exit 8 when there is none (nothing is changed then).
  */
 export function restoreGoodScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
-  const dir = hostPath(d.checkout);
-  const env = `${dir}/${shellQuote(d.envFile)}`;
-  const good = `${dir}/${shellQuote(GOOD_FILE)}`;
-  const goodEnv = `${dir}/${shellQuote(GOOD_ENV_FILE)}`;
+  const { dir, env, good, goodEnv } = goodPaths(d);
   return [
     'set -e',
     tools(toolPaths),
@@ -541,7 +546,7 @@ export function restoreGoodScript(d: StackServiceDesired, toolPaths: readonly st
     `c=$(sed -n 's/^commit=//p' ${good}); r=$(sed -n 's/^ref=//p' ${good})`,
     `"$G" -C ${dir} -c advice.detachedHead=false checkout -q --force --detach "$c"`,
     'umask 077',
-    `cp ${goodEnv} ${env}.tmp && chmod 600 ${env}.tmp && mv -f ${env}.tmp ${env}`,
+    copy0600(goodEnv, env),
     'printf \'%s\\n\' "$r"',
   ].join('\n');
 }
