@@ -10,6 +10,12 @@
  * - The env file is rendered here, from the operator vault and customers.yaml,
  *   and pushed over stdin into a 0600 file: the host needs no vault session.
  *   A missing value blocks the render before anything on the host changes.
+ *   With `env.secrets: pull` the host renders it instead (the pushed wrapper,
+ *   the host's own bw session); no value of the host's vault reaches axe.
+ * - A plain stack that fails `up --wait` or its health check goes back to its
+ *   last good checkout, env file and containers (recorded on the host after
+ *   each success); a failed swap restores the checkout and env file to what
+ *   the serving color runs. Either is Degraded with the step, what was left and the fix.
  * - A blue/green swap is one action: bring up the idle color, gate on its
  *   health, switch the proxy, drain, stop the old color. When the new color
  *   never gets healthy it is removed, the old one keeps serving, and the
