@@ -238,8 +238,11 @@ function toIssue(parsed: ParsedYaml, schema: z.ZodType, data: unknown, issue: z.
       const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
       return [make(path, `expected ${expected}, got ${describe(actual)}`)];
     }
-    case 'invalid_value':
-      return [make(path, `expected ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`)];
+    case 'invalid_value': {
+      // A schema's own message (what each value means) follows the expected values; zod's default ("Invalid option…") does not.
+      const meaning = /^Invalid (option|input)/.test(issue.message) ? '' : `: ${issue.message}`;
+      return [make(path, `expected ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}${meaning}`)];
+    }
     case 'invalid_union': {
       const nested = issue.errors.flat();
       const direct = nested.filter((n) => n.code !== 'invalid_type' || valueAt(data, [...(issue.path as PathKey[]), ...(n.path as PathKey[])]) !== undefined);

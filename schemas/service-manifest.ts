@@ -105,6 +105,14 @@ export const StackManifest = z.strictObject({
   }),
   env: z.strictObject({
     file: RelativePath.default('.env.local'),
+    /**
+     * push (default): axe renders the env file from the operator vault and pushes it (0600);
+     * the host needs no vault session. pull: the runbook's wrapper renders it on the host at
+     * deploy time from the host's own bw session (`session_file`); secrets never leave the host's vault.
+     */
+    secrets: z.enum(['push', 'pull'], { message: 'push = axe renders the env file from the operator vault; pull = the host renders it at deploy time with its own bw session' }).default('push'),
+    /** pull only: the host's bw session file (mode 0600), made by the customer's IT with `bw unlock --raw`. */
+    session_file: HostPath.default('~/.bw-session'),
     vars: z.record(EnvName, EnvSource).default({}),
   }),
   networks: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),

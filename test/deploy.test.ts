@@ -251,6 +251,13 @@ describe('axe deploy (lab)', () => {
     assert.equal(summary.failed, 0, summary.errors.slice(0, 5).join(', '));
     assert.deepEqual(summary.seen, ['green@1.1.0']);
     assert.equal(await container('frame-mcp-blue', `${id}-frame`), '', 'the failed color is removed');
+    // The checkout and env file are what the serving color runs; the plan still wants the new ref.
+    assert.equal(await onHost('cd ~/.axe/stacks/frame && git describe --tags --exact-match HEAD'), 'v1.1.0');
+    assert.equal(await onHost('grep ^AXE_REF= ~/.axe/stacks/frame/.env.local && stat -c %a ~/.axe/stacks/frame/.env.local'), 'AXE_REF=v1.1.0\n600');
+    const honest = await deployCli(['deploy', 'frame', id]);
+    assert.equal(honest.code, 2, honest.stdout);
+    assert.match(honest.stdout, /frame: fetch and check out v1\.2\.0-broken/);
+    assert.match(honest.stdout, /bring up frame-mcp-blue at v1\.2\.0-broken/);
 
     // Back to the good ref: the checkout and env are restored, no swap needed.
     await editManifest('frame', (text) => text.replace('ref: v1.2.0-broken', 'ref: v1.1.0').replace('timeout_seconds: 6', 'timeout_seconds: 120'));
@@ -259,6 +266,45 @@ describe('axe deploy (lab)', () => {
     assert.doesNotMatch(back.stdout, /blue\/green/);
     const plan = await deployCli(['deploy', 'frame', id]);
     assert.equal(plan.code, 0, plan.stdout);
+  });
+
+  test('a plain stack whose compose up --wait fails: rolled back to the previous ref, env and containers; Degraded with the step; the error says what was left', async () => {
+    const hiveBefore = await container('hive-mcp', `${id}-hive`);
+    await editManifest('hive', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0').replace('HIVE_FRAME_URL:', 'AXE_LAB_FAIL_HEALTH: { value: "1" }\n    HIVE_FRAME_URL:').replace(/(health:\n  inside: .*\n)/, '$1  timeout_seconds: 8\n'));
+    const result = await deployCli(['deploy', 'hive', id, '--apply']);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, /stack\s+OutOfSync\s+Degraded\s+RolledBack: .*hive: step compose up failed for v1\.1\.0 \(.*hive-mcp .*health .*\); rolled back, v1\.0\.0 serves again \(checkout, env file and containers restored\); fix the release or its env in services\/hive\.yaml/);
+    assert.match(result.stderr, /deploy hive .*: stack not done/);
+    // The previous good state serves: v1.0.0 containers healthy, checkout and env file back.
+    const hive = await container('hive-mcp', `${id}-hive`);
+    assert.notEqual(hive, hiveBefore, 'compose recreated the old container');
+    assert.equal(await docker('inspect', '--format', '{{.State.Health.Status}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', hive), 'healthy v1.0.0');
+    assert.equal(await onHost('cd ~/.axe/stacks/hive && git describe --tags --exact-match HEAD'), 'v1.0.0');
+    assert.equal(await onHost('grep -c -e ^AXE_LAB_FAIL_HEALTH= -e ^AXE_REF=v1.1.0 ~/.axe/stacks/hive/.env.local || true'), '0');
+    // Back to the good manifest: nothing to do.
+    await editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('  timeout_seconds: 8\n', ''));
+    const plan = await deployCli(['deploy', 'hive', id]);
+    assert.equal(plan.code, 0, plan.stdout);
+  });
+
+  test("a rotated frame MCP token: blueprint's env and container are drift, shown masked and corrected", async () => {
+    const frameCtr = (await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}-frame`, '--filter', 'label=com.docker.compose.service=frame-mcp-green')) || (await container('frame-mcp-blue', `${id}-frame`));
+    const old = await docker('exec', frameCtr, 'frame', 'mcp-token');
+    await docker('exec', frameCtr, 'rm', '-f', '/data/mcp-token');
+    const token = await docker('exec', frameCtr, 'frame', 'mcp-token');
+    assert.notEqual(token, old);
+    const plan = await lab.axe(['plan', id]);
+    assert.equal(plan.code, 2, plan.stdout);
+    assert.match(plan.stdout, /\+ blueprint: render \.env\.local .*FRAME_MCP_TOKEN is not the value frame's frame_mcp_token hook gives now \(value masked\)/);
+    assert.match(plan.stdout, /\+ blueprint: compose up --wait .*blueprint \(FRAME_MCP_TOKEN changed\)/);
+    assert.ok(!plan.stdout.includes(token) && !plan.stdout.includes(old) && !plan.stderr.includes(token), 'a token value reached the plan');
+    const apply = await deployCli(['deploy', 'blueprint', id, '--apply']);
+    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
+    assert.ok(!apply.stdout.includes(token) && !apply.stderr.includes(token));
+    const env = await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', await container('blueprint', `${id}-blueprint`));
+    assert.ok(env.split('\n').includes(`FRAME_MCP_TOKEN=${token}`), 'the blueprint container runs with the token frame issues now');
+    const again = await deployCli(['deploy', 'blueprint', id]);
+    assert.equal(again.code, 0, again.stdout);
   });
 
   test('drift: a stopped container, an edited env file, a removed network: seen by plan, corrected by apply', async () => {
@@ -280,5 +326,30 @@ describe('axe deploy (lab)', () => {
     assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('hive-mcp', `${id}-hive`)), 'running');
     const again = await lab.axe(['plan', id]);
     assert.equal(again.code, 0, again.stdout);
+  });
+
+  test("pull mode (env.secrets: pull): the host's bw session is observed; missing, wrong mode, not unlocked are named traps with the instruction for the customer's IT; nothing is pushed", async () => {
+    await editManifest('blueprint', (text) => text.replace('  file: .env.local\n', '  file: .env.local\n  secrets: pull\n'));
+    const envBefore = await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1');
+    const missing = await deployCli(['deploy', 'blueprint', id, '--apply']);
+    assert.equal(missing.code, 1, missing.stdout);
+    assert.match(missing.stdout, /stack\s+Synced\s+Degraded\s+HostSessionUnusable: blueprint: the next deploy cannot pull its secrets/);
+    assert.match(missing.stdout, new RegExp(`host-bw-session-missing.*no bw session at ~/\\.bw-session.*bw config server https://${id}\\.axelabs\\.ai/vault; bw login; \\(umask 077; bw unlock --raw > ~/\\.bw-session\\)`));
+    const session = `s-${randomBytes(16).toString('base64url')}`;
+    await host.writeFile('~/.bw-session', session, 0o644);
+    const mode = await deployCli(['deploy', 'blueprint', id]);
+    assert.match(mode.stdout, /host-bw-session-mode.*~\/\.bw-session on the Mac mini is mode 644, not 0600/);
+    await onHost('chmod 600 ~/.bw-session');
+    // The lab's bw is the real CLI, never logged in: the session cannot unlock anything.
+    await onHost('echo "AXE_REF=edited-by-hand" >> ~/.axe/stacks/blueprint/.env.local');
+    const locked = await deployCli(['deploy', 'blueprint', id, '--apply']);
+    assert.match(locked.stdout, /host-bw-session-locked.*no longer unlocks its vault \(bw status: unauthenticated\)/);
+    assert.match(locked.stdout, /Applied 0 change\(s\)/, 'no render without a usable session');
+    for (const out of [missing, mode, locked]) assert.ok(!out.stdout.includes(session) && !out.stderr.includes(session), 'the session value reached the output');
+    await onHost('rm -f ~/.bw-session');
+    await editManifest('blueprint', (text) => text.replace('  secrets: pull\n', ''));
+    const back = await deployCli(['deploy', 'blueprint', id, '--apply']);
+    assert.equal(back.code, 0, `${back.stdout}\n${back.stderr}`);
+    assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), envBefore);
   });
 });

@@ -16,6 +16,7 @@ function frame(): StackServiceDesired {
     envFile: '.env.local',
     vars: [{ name: 'AXE_REF', kind: 'value', value: 'v1.1.0' }],
     hookVars: [],
+    pull: null,
     beforeHooks: [],
     afterHooks: [{ name: 'migrate', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: null, command: ['frame', 'migrate'] } }],
     networks: ['axe-demo'],
@@ -59,6 +60,8 @@ function facts(d: StackServiceDesired, containers: ContainerFact[], overrides: P
     containers,
     active: d.blueGreen ? 'green' : null,
     failure: null,
+    hookValues: new Map(),
+    bwSession: null,
     inside: 'ok',
     ...overrides,
   };
@@ -95,7 +98,7 @@ describe('stack diff', () => {
   test('a fresh host: clone, render, create network and volume once, initial blue/green up, then hive', () => {
     const { desired } = converged();
     const empty = (d: StackServiceDesired): StackServiceObserved => ({
-      host: { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null },
+      host: { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null, hookValues: new Map(), bwSession: null },
       render: { ok: true, digest: DIGEST, revision: 'r' },
     });
     const observed: StackObserved = { docker: true, networks: new Set(), volumes: new Set(), services: new Map(desired.services.map((d) => [d.service, empty(d)])) };
@@ -215,6 +218,69 @@ describe('stack diff', () => {
     // An older failure (another revision) does not count.
     o.host.failure.revision = 'older';
     assert.notEqual(healthStack(desired, observed).reason, 'RolledBack');
+  });
+
+  test('a plain stack rolled back to its last good state: the new ref still wanted, Degraded RolledBack with the step and what serves', () => {
+    const { desired, observed } = converged();
+    desired.services[1]!.ref = 'v1.1.0';
+    const o = observed.services.get('hive')!;
+    // After the rollback the host shows the old ref everywhere: checkout, env file, containers.
+    o.host.checkout = { head: 'old', want: 'new', dirty: 0, origin: desired.services[1]!.repo };
+    o.host.env = { ...o.host.env!, sha256: 'e'.repeat(64) };
+    o.render = { ok: true, digest: DIGEST, revision: 'new-rev' };
+    o.host.failure = { revision: 'new-rev', ref: 'v1.1.0', color: '', step: 'compose up', serving: 'v1.0.0', left: 'rolled back, v1.0.0 serves again (checkout, env file and containers restored)', reason: 'hive-mcp running, health unhealthy', at: 'now' };
+    assert.deepEqual(ops(desired, observed), ['hive:checkout', 'hive:render-env', 'hive:up']);
+    const health = healthStack(desired, observed);
+    assert.equal(health.status, 'Degraded');
+    assert.equal(health.reason, 'RolledBack');
+    assert.match(health.message, /hive: step compose up failed for v1\.1\.0 \(hive-mcp running, health unhealthy\); rolled back, v1\.0\.0 serves again \(checkout, env file and containers restored\); fix the release or its env in services\/hive\.yaml .*then axe deploy hive demo --apply/);
+    // Nothing restored (a first deploy): Degraded DeployFailed.
+    o.host.failure = { ...o.host.failure, serving: null };
+    assert.equal(healthStack(desired, observed).reason, 'DeployFailed');
+  });
+
+  test('a hook value that differs from what the hook gives now is drift: render-env and up, the value masked', () => {
+    const { desired, observed } = converged();
+    const h = desired.services[1]!;
+    h.beforeHooks = [{ name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: null, command: ['frame', 'mcp-token'] } }];
+    const o = observed.services.get('hive')!;
+    o.host.hookValues.set('FRAME_MCP_TOKEN', { file: 'f'.repeat(64), now: 'f'.repeat(64) });
+    assert.deepEqual(diffStack(desired, observed), [], 'the same value: nothing to do');
+    o.host.hookValues.set('FRAME_MCP_TOKEN', { file: 'f'.repeat(64), now: '0'.repeat(64) });
+    const actions = diffStack(desired, observed);
+    assert.deepEqual(actions.map((a) => a.op), ['render-env', 'up']);
+    assert.match(actions[0]!.summary, /FRAME_MCP_TOKEN is not the value frame's frame_mcp_token hook gives now \(value masked\)/);
+    assert.match(actions[1]!.summary, /hive-mcp \(FRAME_MCP_TOKEN changed\)/);
+    assert.doesNotMatch(actions.map((a) => a.summary).join('\n'), /ffff|0000/);
+  });
+
+  test("pull mode: the host's bw session is observed like a resource; missing, wrong mode or locked is a named trap and blocks the render", () => {
+    const { desired, observed } = converged();
+    const h = desired.services[1]!;
+    h.pull = { sessionFile: '~/.bw-session', vaultUrl: 'https://demo.axelabs.ai/vault', secrets: [{ name: 'HIVE_KEY', item: 'HIVE_DEMO_KEY' }] };
+    const o = observed.services.get('hive')!;
+    o.host.bwSession = { present: true, mode: '600', status: 'unlocked' };
+    assert.deepEqual(diffStack(desired, observed), [], 'converged, session usable: nothing');
+    assert.equal(healthStack(desired, observed).status, 'Healthy');
+    o.host.env = { ...o.host.env!, sha256: 'e'.repeat(64) };
+    const render = diffStack(desired, observed);
+    assert.deepEqual(render.map((a) => a.op), ['render-env'], 'an edited env file: rendered again, containers kept');
+    assert.match(render[0]!.summary, /on the host with its bw session \(1 secret\(s\) pulled there\)/);
+    const cases: Array<[NonNullable<StackHostFacts['bwSession']>, string, RegExp]> = [
+      [{ present: false, mode: '', status: '' }, 'host-bw-session-missing', /no bw session at ~\/\.bw-session.*bw config server https:\/\/demo\.axelabs\.ai\/vault; bw login; \(umask 077; bw unlock --raw > ~\/\.bw-session\)/],
+      [{ present: true, mode: '644', status: 'unlocked' }, 'host-bw-session-mode', /mode 644, not 0600.*chmod 600 ~\/\.bw-session/],
+      [{ present: true, mode: '600', status: 'locked' }, 'host-bw-session-locked', /bw status: locked/],
+      [{ present: true, mode: '600', status: 'nobw' }, 'host-bw-cli-missing', /brew install bitwarden-cli/],
+    ];
+    for (const [session, name, fix] of cases) {
+      o.host.bwSession = session;
+      assert.deepEqual(diffStack(desired, observed), [], `${name}: nothing planned`);
+      const health = healthStack(desired, observed);
+      assert.equal(health.status, 'Degraded');
+      assert.equal(health.reason, 'HostSessionUnusable');
+      assert.equal(health.trap?.trap, name);
+      assert.match(health.trap!.fix, fix);
+    }
   });
 
   test('local changes in the checkout are discarded by a checkout', () => {

@@ -51,8 +51,13 @@ export interface StackServiceDesired {
   /** Relative to the checkout. */
   envFile: string;
   vars: EnvVarSpec[];
-  /** Vars whose value a hook prints: excluded from the env hash, checked for presence. */
+  /**
+   * Vars whose value axe does not know when observing — what a hook prints and,
+   * in pull mode, the secrets the host pulls: excluded from the env hash, checked for presence.
+   */
   hookVars: string[];
+  /** Deploy-time secret pull on the host (`env.secrets: pull`): the host's bw session renders the env file. */
+  pull: { sessionFile: string; vaultUrl: string; secrets: Array<{ name: string; item: string }> } | null;
   beforeHooks: Array<{ name: string; outputEnv: string; exec: ExecTarget }>;
   /** after_healthy hooks that are not per entity (migrate); per-entity ones are the entities kind's. */
   afterHooks: Array<{ name: string; exec: ExecTarget }>;
@@ -86,7 +91,14 @@ export interface ContainerFact {
 export interface FailureRecord {
   revision: string;
   ref: string;
+  /** The blue/green color that failed ('' for a plain stack). */
   color: string;
+  /** The deploy step that failed (compose up, health, switch). */
+  step?: string;
+  /** What serves after the rollback (`v1.0.0`; the old color), null when nothing was restored. */
+  serving?: string | null;
+  /** What the failed deploy left on the host, in words. */
+  left?: string;
   reason: string;
   at: string;
 }
@@ -104,6 +116,14 @@ export interface StackHostFacts {
   failure: FailureRecord | null;
   /** The manifest's inside health check: null when not run (container not running or none declared). */
   inside: 'ok' | 'fail' | null;
+  /**
+   * Hook-supplied env values: sha256 of the one in the env file and of what the
+   * hook prints now (checked on the host; the values never leave it). Absent
+   * when not checked (no value in the file yet, or the hook's container not running).
+   */
+  hookValues: Map<string, { file: string; now: string }>;
+  /** Pull mode only: the host's bw session file (its value is never read off the host) and what `bw status` says with it. */
+  bwSession: { present: boolean; mode: string; status: string } | null;
 }
 
 export type RenderFact =
@@ -144,9 +164,34 @@ function isRunning(c: ContainerFact | undefined): boolean {
   return c?.state === 'running';
 }
 
+/** Pull mode: why the host's bw session cannot render the env file (the trap), or null when it can. */
+function sessionTrap(d: StackServiceDesired, o: StackServiceObserved): Trap | null {
+  if (!d.pull) return null;
+  const session = o.host.bwSession;
+  const vars = { service: d.service, file: d.pull.sessionFile, vault_url: d.pull.vaultUrl };
+  if (!session || !session.present) return trap('host-bw-session-missing', vars);
+  if (session.mode !== '600') return trap('host-bw-session-mode', { ...vars, mode: session.mode || 'unknown' });
+  if (session.status === 'nobw') return trap('host-bw-cli-missing', vars);
+  if (session.status !== 'unlocked') return trap('host-bw-session-locked', { ...vars, status: session.status || 'unknown' });
+  return null;
+}
+
+/** Hook-supplied values in the env file that differ from what the hook gives now (a rotated or wrong token). */
+function hookDrift(d: StackServiceDesired, o: StackServiceObserved): string[] {
+  return d.hookVars.filter((k) => {
+    const v = o.host.hookValues.get(k);
+    return v !== undefined && v.file !== v.now;
+  });
+}
+
+function hookSource(d: StackServiceDesired, name: string): string {
+  const hook = d.beforeHooks.find((h) => h.outputEnv === name);
+  return hook ? `${hook.exec.service}'s ${hook.name} hook` : 'its hook';
+}
+
 function envOk(d: StackServiceDesired, o: StackServiceObserved): boolean {
   const env = o.host.env;
-  return o.render.ok && env !== null && env.mode === '600' && env.sha256 === o.render.digest && d.hookVars.every((k) => env.keys.get(k) === true);
+  return o.render.ok && env !== null && env.mode === '600' && env.sha256 === o.render.digest && d.hookVars.every((k) => env.keys.get(k) === true) && hookDrift(d, o).length === 0;
 }
 
 function envWhy(d: StackServiceDesired, o: StackServiceObserved): string {
@@ -155,6 +200,8 @@ function envWhy(d: StackServiceDesired, o: StackServiceObserved): string {
   if (o.render.ok && env.sha256 !== o.render.digest) return `on the host ${short(env.sha256)}, rendered ${short(o.render.digest)}`;
   const hook = d.hookVars.find((k) => env.keys.get(k) !== true);
   if (hook) return `${hook} missing or empty`;
+  const drift = hookDrift(d, o);
+  if (drift.length) return drift.map((k) => `${k} is not the value ${hookSource(d, k)} gives now (value masked)`).join(', ');
   if (env.mode !== '600') return `mode ${env.mode}`;
   return 'values to generate first';
 }
@@ -203,10 +250,13 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
     add('checkout', `fetch and check out ${d.ref} (${why})`);
   }
   const env = envOk(d, o);
+  // Pull mode: the env file can only be rendered with a usable host session; nothing is half-done without one.
+  if (!env && sessionTrap(d, o)) return [];
   if (!env) {
     const hooks = d.beforeHooks.length ? `; ${d.beforeHooks.map((b) => `${b.outputEnv} from ${b.exec.service}'s ${b.name} hook`).join(', ')}` : '';
     const pending = !render.ok && render.pendingSecrets.length ? ` after vault-items generates ${render.pendingSecrets.join(', ')}` : '';
-    add('render-env', `render ${d.envFile} (${d.vars.length} vars, mode 0600) from the vault and customers.yaml${hooks} (${envWhy(d, o)})${pending}`);
+    const source = d.pull ? `on the host with its bw session (${d.pull.secrets.length} secret(s) pulled there) and customers.yaml` : 'from the vault and customers.yaml';
+    add('render-env', `render ${d.envFile} (${d.vars.length} vars, mode 0600) ${source}${hooks} (${envWhy(d, o)})${pending}`);
   }
   for (const name of d.networks) {
     if (observed.networks.has(name) || planned.has(`network:${name}`)) continue;
@@ -221,11 +271,13 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
 
   const trustHash = !clone && !checkout && env && h.override;
   const byService = new Map(h.containers.map((c) => [c.service, c]));
+  // A rotated hook value (the frame MCP token): the containers run with the old one until compose recreates them.
+  const drifted = hookDrift(d, o);
   if (!d.blueGreen) {
     const expected = h.services ?? [...byService.keys()];
     const stale = expected.filter((s) => {
       const c = byService.get(s);
-      return !c || !isRunning(c) || !current(c, d, o, trustHash);
+      return !c || !isRunning(c) || !current(c, d, o, trustHash) || drifted.length > 0;
     });
     const extra = h.services ? h.containers.filter((c) => !h.services!.includes(c.service)).map((c) => c.service) : [];
     const unknown = h.services === null && (expected.length === 0 || clone || checkout || !env);
@@ -235,6 +287,7 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
         const c = byService.get(s);
         if (!c) return 'not created';
         if (c.orphaned) return `${c.state}, recreated: its network was removed`;
+        if (isRunning(c) && current(c, d, o, trustHash) && drifted.length) return `${drifted.join(', ')} changed`;
         return isRunning(c) ? staleWhy(c, d, o) : c.state;
       };
       const what = stale.length ? stale.map((s) => `${s} (${why(s)})`).join(', ') : extra.length ? `remove ${extra.join(', ')}` : 'every service';
@@ -255,7 +308,7 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
   }
   const activeCtr = byService.get(colorService(active));
   const configChanged = clone || checkout || !env;
-  const activeStale = activeCtr !== undefined && !current(activeCtr, d, o, trustHash);
+  const activeStale = activeCtr !== undefined && (!current(activeCtr, d, o, trustHash) || drifted.length > 0);
   const activeUnknownConfig = activeCtr === undefined && configChanged;
   if (activeStale || activeUnknownConfig) {
     const to = other(active);
@@ -310,9 +363,25 @@ function healthService(d: StackServiceDesired, o: StackServiceObserved): Service
     };
   }
   const h = o.host;
+  const session = sessionTrap(d, o);
+  if (session) {
+    const what = envOk(d, o) ? 'the next deploy cannot pull its secrets' : 'not deployed until the host can pull its secrets';
+    return { status: 'Degraded', reason: 'HostSessionUnusable', message: `${d.service}: ${what} (${session.trap})`, trap: session };
+  }
   if (h.failure && render.ok && h.failure.revision === render.revision) {
-    const live = h.active ? `${h.active} keeps serving` : 'nothing serves';
-    return { status: 'Degraded', reason: 'RolledBack', message: `${d.service}: ${h.failure.color} at ${h.failure.ref} never became healthy (${h.failure.reason}); rolled back, ${live}` };
+    const f = h.failure;
+    const step = f.step ? `, step ${f.step}` : '';
+    const left = f.left ? `; ${f.left}` : '';
+    const fix = `; fix the release or its env in services/${d.service}.yaml (docker compose -p ${d.project} logs on the host), then axe deploy ${d.service} ${d.customer} --apply`;
+    if (f.color) {
+      const live = h.active ? `${h.active} keeps serving` : 'nothing serves';
+      return { status: 'Degraded', reason: 'RolledBack', message: `${d.service}: ${f.color} at ${f.ref} never became healthy (${f.reason}${step}); rolled back, ${live}${left}${fix}` };
+    }
+    return {
+      status: 'Degraded',
+      reason: f.serving ? 'RolledBack' : 'DeployFailed',
+      message: `${d.service}: step ${f.step ?? 'compose up'} failed for ${f.ref} (${f.reason})${left}${fix}`,
+    };
   }
   if (h.containers.length === 0) return { status: 'Missing', reason: 'NotDeployed', message: `${d.service}: not deployed (no containers in project ${d.project})` };
   const byService = new Map(h.containers.map((c) => [c.service, c]));

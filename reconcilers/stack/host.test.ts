@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { StackServiceDesired } from './diff.js';
-import { checkoutScript, observeScript, parseComposeModel, parseObservation, renderOverride, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { checkoutScript, observeScript, parseComposeModel, parseObservation, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, STRIP_DEPENDS_ON, upScript } from './host.js';
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 
@@ -21,6 +21,7 @@ const d: StackServiceDesired = {
   envFile: '.env.local',
   vars: [],
   hookVars: ['FRAME_MCP_TOKEN'],
+  pull: null,
   beforeHooks: [],
   afterHooks: [],
   networks: ['axe-demo'],
@@ -33,7 +34,8 @@ const d: StackServiceDesired = {
 
 describe('stack host scripts', () => {
   test('every script is valid sh and quotes what it is given', () => {
-    for (const script of [observeScript({ customer: 'demo', services: [d] }, ['/opt/x y']), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
+    const withHook: StackServiceDesired = { ...d, beforeHooks: [{ name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: d.blueGreen, command: ['frame', 'mcp-token'] } }] };
+    for (const script of [observeScript({ customer: 'demo', services: [withHook] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
       execFileSync('sh', ['-n'], { input: script });
       assert.ok(script.includes(`'v1.0.0'\\''; rm -rf /`) || !script.includes('v1.0.0'), 'the ref is quoted');
     }
@@ -64,6 +66,7 @@ describe('stack host scripts', () => {
       'frame.colorhash=frame-mcp-blue stripped',
       'frame.failure={"revision":"r","ref":"v2","color":"frame-mcp-green","reason":"x","at":"t"}',
       'frame.inside=ok',
+      'frame.hookval=FRAME_MCP_TOKEN aaa bbb',
       'hive.head=zzz',
     ].join('\n');
     const parsed = parseObservation(output, ['frame', 'hive']);
@@ -79,9 +82,115 @@ describe('stack host scripts', () => {
     assert.equal(f.active, 'blue');
     assert.equal(f.failure?.ref, 'v2');
     assert.equal(f.inside, 'ok');
+    assert.deepEqual(f.hookValues.get('FRAME_MCP_TOKEN'), { file: 'aaa', now: 'bbb' });
     const h = parsed.services.get('hive')!;
     assert.equal(h.checkout?.want, null);
     assert.equal(h.env, null);
+  });
+
+  test('the last good state is saved and restored for real: checkout at its commit, env file back with mode 0600, its ref printed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-good-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]).toString().trim();
+      git('init', '-q');
+      writeFileSync(join(dir, 'VERSION'), '1\n');
+      git('add', 'VERSION');
+      git('commit', '-q', '-m', 'one');
+      const good = git('rev-parse', 'HEAD');
+      writeFileSync(join(dir, '.env.local'), 'AXE_REF=v1\nSECRET=s1\n', { mode: 0o600 });
+      const local: StackServiceDesired = { ...d, ref: 'v1', checkout: dir };
+      execFileSync('sh', ['-c', saveGoodScript(local, [])]);
+      assert.equal(statSync(join(dir, '.axe-good.env')).mode & 0o777, 0o600);
+      writeFileSync(join(dir, 'VERSION'), '2\n');
+      git('commit', '-q', '-am', 'two');
+      writeFileSync(join(dir, '.env.local'), 'AXE_REF=v2\nSECRET=s2\n', { mode: 0o644 });
+      const out = execFileSync('sh', ['-c', restoreGoodScript({ ...local, ref: 'v2' }, [])]).toString().trim();
+      assert.equal(out, 'v1');
+      assert.equal(git('rev-parse', 'HEAD'), good);
+      assert.equal(readFileSync(join(dir, '.env.local'), 'utf8'), 'AXE_REF=v1\nSECRET=s1\n');
+      assert.equal(statSync(join(dir, '.env.local')).mode & 0o777, 0o600);
+      assert.equal(git('status', '--porcelain', '--untracked-files=no'), '', 'the records are not changes in the checkout');
+      // Nothing recorded: exit 8, nothing touched.
+      rmSync(join(dir, '.axe-good'));
+      let code = 0;
+      try {
+        execFileSync('sh', ['-c', restoreGoodScript(local, [])], { stdio: 'pipe' });
+      } catch (error) {
+        code = (error as { status: number }).status;
+      }
+      assert.equal(code, 8);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('pull mode, for real with a bw stand-in: the wrapper renders the env file 0600 from the host session; the observation reports only the session state', () => {
+    // A stand-in for the bw CLI (no logged-in bw exists here): answers status/sync/get from files,
+    // only when BW_SESSION is the session in the file, and logs its arguments.
+    const home = mkdtempSync(join(tmpdir(), 'axe-pull-'));
+    try {
+      const bin = join(home, 'bin');
+      mkdirSync(join(home, 'items'), { recursive: true });
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, 'bw'),
+        [
+          '#!/bin/sh',
+          `echo "$*" >> ${home}/bw-args.log`,
+          `ok=0; [ "$BW_SESSION" = "$(cat ${home}/good-session)" ] && ok=1`,
+          'case "$1" in',
+          '  status) if [ $ok = 1 ]; then echo \'{"serverUrl":"x","status":"unlocked"}\'; else echo \'{"serverUrl":"x","status":"locked"}\'; fi;;',
+          '  sync) [ $ok = 1 ];;',
+          `  get) [ $ok = 1 ] && [ "$2" = password ] && [ -f ${home}/items/"$3" ] && printf '%s' "$(cat ${home}/items/"$3")";;`,
+          '  *) exit 2;;',
+          'esac',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const session = 'c2Vzc2lvbi1rZXktdmFsdWU=';
+      writeFileSync(join(home, 'good-session'), session);
+      writeFileSync(join(home, '.bw-session'), session, { mode: 0o644 });
+      writeFileSync(join(home, 'items', 'HIVE_DEMO_KEY'), 'k3y-Value_1');
+      writeFileSync(join(home, 'items', 'HIVE_DEMO_PHRASE'), 'two words & $x');
+      mkdirSync(join(home, 'stack'));
+      mkdirSync(join(home, '.axe', 'bin'), { recursive: true });
+      writeFileSync(join(home, '.axe', 'bin', 'axe-env-pull'), PULL_WRAPPER, { mode: 0o755 });
+      const local: StackServiceDesired = { ...d, service: 'hive', blueGreen: null, inside: null, checkout: '~/stack', pull: { sessionFile: '~/.bw-session', vaultUrl: 'https://demo/vault', secrets: [] } };
+      const env = { ...process.env, HOME: home };
+      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])], { env }).toString(), ['hive']).services.get('hive')!.bwSession;
+      assert.deepEqual(observe(), { present: true, mode: '644', status: 'unlocked' });
+      chmodSync(join(home, '.bw-session'), 0o600);
+      writeFileSync(join(home, 'good-session'), 'rotated');
+      assert.deepEqual(observe(), { present: true, mode: '600', status: 'locked' });
+      writeFileSync(join(home, 'good-session'), session);
+      const run = (template: string): number => {
+        try {
+          execFileSync('sh', ['-c', pullScript(local, [bin])], { env, input: template, stdio: ['pipe', 'pipe', 'pipe'] });
+          return 0;
+        } catch (error) {
+          return (error as { status: number }).status;
+        }
+      };
+      assert.equal(run('=# header\n=AXE_REF=v1\n?HIVE_KEY=HIVE_DEMO_KEY\n?HIVE_PHRASE=HIVE_DEMO_PHRASE\n'), 0);
+      const file = join(home, 'stack', '.env.local');
+      assert.equal(readFileSync(file, 'utf8'), "# header\nAXE_REF=v1\nHIVE_KEY=k3y-Value_1\nHIVE_PHRASE='two words & $x'\n");
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      // A missing item: exit 22, the file as it was, no temp file left.
+      assert.equal(run('=# header\n?HIVE_KEY=NOPE\n'), 22);
+      assert.match(readFileSync(file, 'utf8'), /HIVE_KEY=k3y-Value_1/);
+      assert.deepEqual(readdirSync(join(home, 'stack')), ['.env.local']);
+      // A session that no longer unlocks: exit 21.
+      writeFileSync(join(home, 'good-session'), 'rotated');
+      assert.equal(run('=# header\n'), 21);
+      // Neither the session nor a value was ever on bw's command line.
+      const args = readFileSync(join(home, 'bw-args.log'), 'utf8');
+      for (const secret of [session, 'k3y-Value_1', 'two words']) assert.ok(!args.includes(secret), `${secret} on a command line`);
+      rmSync(join(home, '.bw-session'));
+      assert.deepEqual(observe(), { present: false, mode: '', status: '' });
+      assert.ok(existsSync(file));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   test("the labels override covers every service and the networks and volumes compose makes, and carries no env value", () => {

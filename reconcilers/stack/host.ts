@@ -13,7 +13,7 @@
  *   containers at `up` includes them, so the two never match otherwise.
  */
 import { shellQuote } from '../../providers/host/ssh.js';
-import type { Color, ContainerFact, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import type { Color, ContainerFact, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath } from './shell.js';
 
 export const STACK_SECTION = 'stack';
@@ -29,6 +29,13 @@ export const LABELS = {
 export const OVERRIDE_FILE = '.axe-compose.yml';
 export const NEXT_OVERRIDE_FILE = '.axe-compose.next.yml';
 export const FAILURE_FILE = '.axe-failure';
+/**
+ * The last good state of a stack (written after every successful up or swap):
+ * `commit=` and `ref=` lines, and a 0600 copy of the env file it ran with. A
+ * failed deploy restores the checkout and the env file from them.
+ */
+export const GOOD_FILE = '.axe-good';
+export const GOOD_ENV_FILE = '.axe-good.env';
 
 /**
  * awk: drops the `depends_on` block of service `s` from `docker compose config`
@@ -55,7 +62,27 @@ export function composeFunction(d: StackServiceDesired, override: string | null,
   return `${name}() { "$D" compose -p ${shellQuote(d.project)} ${files} --env-file ${shellQuote(d.envFile)} "$@"; }`;
 }
 
-function serviceObservation(d: StackServiceDesired): string {
+/**
+ * Compares a hook-supplied env value with what the hook prints now, on the
+ * host: only the two sha256 sums leave it (`<svc>.hookval=NAME <file> <now>`).
+ * Run only when the env file already holds a value (a fresh stack's hook is
+ * never run by an observation); the values stay in shell variables (printf is
+ * a builtin), never on a command line.
+ */
+function hookValueCheck(s: string, name: string, exec: ExecTarget): string {
+  const unquote = `case "$v" in \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac`;
+  return [
+    '( ',
+    `v=$(sed -n ${shellQuote(`s/^${name}=//p`)} "$f" 2>/dev/null | head -n 1); ${unquote}`,
+    'if [ -n "$v" ]; then',
+    containerLookup(exec.project, exec.container, exec.blueGreen),
+    `if [ -n "$c" ]; then w=$("$D" exec "$c" ${exec.command.map(shellQuote).join(' ')} 2>/dev/null) || w=""; if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi; fi`,
+    'fi',
+    ') &',
+  ].join('\n');
+}
+
+function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]): string {
   const s = d.service;
   const dir = hostPath(d.checkout);
   const p = shellQuote(d.project);
@@ -63,6 +90,7 @@ function serviceObservation(d: StackServiceDesired): string {
   const rev = (spec: string) => `"$G" -C "$dir" rev-parse -q --verify ${shellQuote(spec)} 2>/dev/null`;
   const hookPattern = d.hookVars.length ? `grep -v -E ${shellQuote(`^(${d.hookVars.join('|')})=`)} "$f"` : 'cat "$f"';
   const lines = [
+    ...(d.pull ? [bwSessionCheck(s, d.pull.sessionFile, toolPaths)] : []),
     `dir=${dir}`,
     'if [ -n "$G" ] && [ -d "$dir/.git" ]; then',
     `  echo "${s}.head=$(${rev('HEAD^{commit}')})"`,
@@ -99,6 +127,7 @@ function serviceObservation(d: StackServiceDesired): string {
     );
   }
   lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
+  lines.push(...d.beforeHooks.map((hook) => `  ${hookValueCheck(s, hook.outputEnv, hook.exec)}`));
   if (d.inside) {
     const url = shellQuote(`http://127.0.0.1:${d.inside.port}${d.inside.path}`);
     const container =
@@ -125,7 +154,7 @@ export function observeScript(desired: StackDesired, toolPaths: readonly string[
     `  "$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "_.network=$l"; done`,
     ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
     'fi',
-    ...desired.services.map(serviceObservation),
+    ...desired.services.map((d) => serviceObservation(d, toolPaths)),
     'wait',
   ].join('\n');
 }
@@ -145,7 +174,7 @@ function healthOf(status: string): ContainerFact['health'] {
 }
 
 function emptyFacts(): StackHostFacts {
-  return { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null };
+  return { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null, hookValues: new Map(), bwSession: null };
 }
 
 /** Parses the observation (pure). Services not in `names` are ignored. */
@@ -194,6 +223,14 @@ export function parseObservation(output: string, names: readonly string[]): Pars
       } else if (key === 'colorhash') {
         const [svc, hash] = value.split(' ');
         if (svc && hash) colorHash = [svc, hash];
+      } else if (key === 'hookval') {
+        const [env, file, now] = value.split(' ');
+        if (env && file && now) facts.hookValues.set(env, { file, now });
+      } else if (key === 'bw_session') {
+        const [state = '', mode = ''] = value.split(' ');
+        facts.bwSession = { present: state === 'present', mode, status: facts.bwSession?.status ?? '' };
+      } else if (key === 'bw_status') {
+        facts.bwSession = { present: facts.bwSession?.present ?? true, mode: facts.bwSession?.mode ?? '', status: value };
       } else if (key === 'ctr') ctrs.push(value);
       else if (key === 'net') {
         const [id, nets] = value.split('|');
@@ -395,6 +432,123 @@ export function recordScript(d: StackServiceDesired, file: string, content: stri
   const path = `${hostPath(d.checkout)}/${shellQuote(file)}`;
   if (content === null) return `rm -f ${path}`;
   return `printf '%s\\n' ${shellQuote(content)} > ${path}.tmp && mv -f ${path}.tmp ${path}`;
+}
+
+/** Where axe pushes the deploy-time pull wrapper on the host (pull mode). */
+export const PULL_WRAPPER_PATH = '~/.axe/bin/axe-env-pull';
+
+/**
+ * The runbook's wrapper, as axe pushes it (no secret in it): renders a stack's
+ * env file on the host from the host's own bw session. Usage:
+ * `axe-env-pull BW SESSION_FILE ENV_FILE`, the file's lines on stdin:
+ * `=LINE` is written as is, `?NAME=ITEM` gets the vault item's password (or a
+ * secure note's text). The session goes to bw through its environment and each
+ * value through shell builtins: none is ever on a command line or printed.
+ * Written 0600, atomically; nothing is left on failure. Exit 20 no session,
+ * 21 the session does not unlock (sync fails), 22 an item missing or empty,
+ * 23 a value that cannot go in an env file.
+ */
+export const PULL_WRAPPER = `#!/bin/sh
+# axe-env-pull: written by axe (deploy-time secret pull); edits here are reverted.
+set -u
+bw=$1; session_file=$2; out=$3
+if [ ! -f "$session_file" ]; then echo "no bw session at $session_file" >&2; exit 20; fi
+BW_SESSION=$(cat "$session_file"); export BW_SESSION
+BW_NOINTERACTION=true; export BW_NOINTERACTION
+if ! "$bw" sync </dev/null >/dev/null 2>&1; then echo "bw sync failed: the session in $session_file does not unlock the vault" >&2; exit 21; fi
+umask 077
+tmp="$out.axe-pull.$$"
+trap 'rm -f "$tmp"' EXIT
+: > "$tmp" || exit 24
+while IFS= read -r line; do
+  case "$line" in
+    =*) printf '%s\\n' "\${line#=}" >> "$tmp" ;;
+    \\?*)
+      spec=\${line#?}; name=\${spec%%=*}; item=\${spec#*=}
+      value=$("$bw" get password "$item" </dev/null 2>/dev/null) || value=$("$bw" get notes "$item" </dev/null 2>/dev/null) || value=""
+      if [ -z "$value" ]; then echo "$item is missing or empty in the host's vault" >&2; exit 22; fi
+      case "$value" in *"'"*|*"
+"*) echo "$item holds a quote or a line break and cannot be written to an env file" >&2; exit 23 ;; esac
+      if printf '%s' "$value" | grep -q '^[A-Za-z0-9_./:@%+,~=-]*$'; then printf '%s=%s\\n' "$name" "$value" >> "$tmp"; else printf "%s='%s'\\n" "$name" "$value" >> "$tmp"; fi
+      ;;
+  esac
+done
+chmod 600 "$tmp" && mv -f "$tmp" "$out" || exit 24
+trap - EXIT
+`;
+
+/** Finds bw by absolute path (\`$B\`). */
+function bwTool(toolPaths: readonly string[]): string {
+  return findTool('B', 'bw', toolPaths);
+}
+
+/** Runs the pushed wrapper for one stack (the env file's template on stdin). */
+export function pullScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
+  const pull = d.pull!;
+  return [
+    tools(toolPaths),
+    bwTool(toolPaths),
+    'if [ -z "$B" ]; then echo "bw not found by absolute path on the host" >&2; exit 21; fi',
+    `exec /bin/sh ${hostPath(PULL_WRAPPER_PATH)} "$B" ${hostPath(pull.sessionFile)} ${hostPath(d.checkout)}/${shellQuote(d.envFile)}`,
+  ].join('\n');
+}
+
+/**
+ * Pull mode: the host's bw session file, observed like any resource: present,
+ * its mode, and what \`bw status\` says with it (the session goes to bw through
+ * its environment; only the status word leaves the host).
+ */
+function bwSessionCheck(s: string, sessionFile: string, toolPaths: readonly string[]): string {
+  const sf = hostPath(sessionFile);
+  return [
+    `( ${bwTool(toolPaths)}`,
+    `if [ ! -f ${sf} ]; then echo "${s}.bw_session=missing"; else`,
+    `echo "${s}.bw_session=present $(mode ${sf})"`,
+    `if [ -z "$B" ]; then echo "${s}.bw_status=nobw"; else st=$(BW_NOINTERACTION=true BW_SESSION="$(cat ${sf})" "$B" status </dev/null 2>/dev/null | sed -n 's/.*"status": *"\\([a-z]*\\)".*/\\1/p'); echo "${s}.bw_status=\${st:-unknown}"; fi`,
+    'fi ) &',
+  ].join('\n');
+}
+
+/** The shell words of a stack's checkout, env file and last-good records. */
+function goodPaths(d: StackServiceDesired): { dir: string; env: string; good: string; goodEnv: string } {
+  const dir = hostPath(d.checkout);
+  return { dir, env: `${dir}/${shellQuote(d.envFile)}`, good: `${dir}/${shellQuote(GOOD_FILE)}`, goodEnv: `${dir}/${shellQuote(GOOD_ENV_FILE)}` };
+}
+
+/** Copies a file 0600 through a temp file and a rename (a half-written env file is never seen). */
+function copy0600(from: string, to: string): string {
+  return `cp ${from} ${to}.tmp && chmod 600 ${to}.tmp && mv -f ${to}.tmp ${to}`;
+}
+
+/** Records the checkout's HEAD, the ref and a 0600 copy of the env file as the stack's last good state. */
+export function saveGoodScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
+  const { dir, env, good, goodEnv } = goodPaths(d);
+  return [
+    'set -e',
+    tools(toolPaths),
+    'umask 077',
+    `c=$("$G" -C ${dir} rev-parse HEAD)`,
+    copy0600(env, goodEnv),
+    `printf 'commit=%s\\nref=%s\\n' "$c" ${shellQuote(d.ref)} > ${good}.tmp && mv -f ${good}.tmp ${good}`,
+  ].join('\n');
+}
+
+/**
+ * Puts the checkout and the env file back to the last good state; prints its
+ * ref. Exit 8 when there is none (nothing is changed then).
+ */
+export function restoreGoodScript(d: StackServiceDesired, toolPaths: readonly string[]): string {
+  const { dir, env, good, goodEnv } = goodPaths(d);
+  return [
+    'set -e',
+    tools(toolPaths),
+    `if [ ! -f ${good} ] || [ ! -f ${goodEnv} ]; then echo "no earlier good state recorded" >&2; exit 8; fi`,
+    `c=$(sed -n 's/^commit=//p' ${good}); r=$(sed -n 's/^ref=//p' ${good})`,
+    `"$G" -C ${dir} -c advice.detachedHead=false checkout -q --force --detach "$c"`,
+    'umask 077',
+    copy0600(goodEnv, env),
+    'printf \'%s\\n\' "$r"',
+  ].join('\n');
 }
 
 /** Moves the next override into place (after a good swap) or drops it (after a failed one). */

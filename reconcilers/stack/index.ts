@@ -10,6 +10,12 @@
  * - The env file is rendered here, from the operator vault and customers.yaml,
  *   and pushed over stdin into a 0600 file: the host needs no vault session.
  *   A missing value blocks the render before anything on the host changes.
+ *   With `env.secrets: pull` the host renders it instead (the pushed wrapper,
+ *   the host's own bw session); no value of the host's vault reaches axe.
+ * - A plain stack that fails `up --wait` or its health check goes back to its
+ *   last good checkout, env file and containers (recorded on the host after
+ *   each success); a failed swap restores the checkout and env file to what
+ *   the serving color runs. Either is Degraded with the step, what was left and the fix.
  * - A blue/green swap is one action: bring up the idle color, gate on its
  *   health, switch the proxy, drain, stop the old color. When the new color
  *   never gets healthy it is removed, the old one keeps serving, and the
@@ -24,7 +30,7 @@ import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
-import { type Color, diffStack, type ExecTarget, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import { type Color, diffStack, type ExecTarget, type FailureRecord, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
 import {
   checkoutScript,
   colorService,
@@ -40,8 +46,13 @@ import {
   overrideCommitScript,
   parseComposeModel,
   parseObservation,
+  PULL_WRAPPER,
+  PULL_WRAPPER_PATH,
+  pullScript,
   recordScript,
   renderOverride,
+  restoreGoodScript,
+  saveGoodScript,
   STACK_SECTION,
   upScript,
 } from './host.js';
@@ -90,6 +101,7 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
   const vars = templateVars(ctx, service, manifest);
   const specs = envVarSpecs(manifest, ctx.customer, vars);
   const hooks = Object.entries(manifest.hooks);
+  const pull = manifest.env.secrets === 'pull';
   return {
     service,
     customer: ctx.id,
@@ -100,7 +112,14 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
     composeFiles: manifest.compose.files,
     envFile: manifest.env.file,
     vars: specs,
-    hookVars: specs.filter((v) => v.kind === 'hook').map((v) => v.name),
+    hookVars: specs.filter((v) => v.kind === 'hook' || (pull && v.kind === 'secret')).map((v) => v.name),
+    pull: pull
+      ? {
+          sessionFile: manifest.env.session_file,
+          vaultUrl: `https://${ctx.customer.public_domain}/vault`,
+          secrets: specs.flatMap((v) => (v.kind === 'secret' ? [{ name: v.name, item: v.secret }] : [])),
+        }
+      : null,
     beforeHooks: hooks
       .filter(([, h]) => h.phase === 'before_up' && h.output_env)
       .map(([name, h]) => ({ name, outputEnv: h.output_env!, exec: execTarget(ctx, service, manifest, h.exec) })),
@@ -151,7 +170,7 @@ async function renderValues(ctx: CustomerContext, d: StackServiceDesired, memo: 
   const pending = pendingGenerated(ctx);
   for (const v of d.vars) {
     if (v.kind === 'value') values.set(v.name, v.value);
-    else if (v.kind === 'hook') values.set(v.name, '');
+    else if (v.kind === 'hook' || (v.kind === 'secret' && d.pull)) values.set(v.name, ''); // known only on the host
     else if (v.kind === 'missing-field') missingFields.push(v.field);
     else {
       let load = memo.get(v.secret);
@@ -326,7 +345,40 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
   } catch (error) {
     throw stepError(ctx, d, 'render-env', (error as Error).message, 'the env file not written', 'store a value without quotes or line breaks in the vault');
   }
+  if (d.pull) return pullEnv(ctx, d, text);
   await (await connection(ctx)).writeFile(envPath(d, d.envFile), text, 0o600);
+}
+
+/**
+ * Pull mode: the wrapper is pushed, then renders the env file on the host from
+ * the host's own bw session. It gets the file's lines on stdin, each pulled
+ * secret as `?NAME=item`; no value of the host's vault ever reaches axe.
+ */
+async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: string): Promise<void> {
+  const pull = d.pull!;
+  const pulled = new Map(pull.secrets.map((s) => [s.name, s.item]));
+  const template = text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const name = line.slice(0, line.indexOf('='));
+      const item = pulled.get(name);
+      return item ? `?${name}=${item}` : `=${line}`;
+    })
+    .join('\n');
+  const conn = await connection(ctx);
+  await conn.writeFile(PULL_WRAPPER_PATH, PULL_WRAPPER, 0o755);
+  const result = await conn.exec(`/bin/sh -c ${shellWord(pullScript(d, ctx.env.providers.hosts.toolPaths))}`, { stdin: `${template}\n`, timeoutMs: 300_000 });
+  if (result.code !== 0) {
+    const detail = lastLine(result.stderr) || `exit ${result.code}`;
+    const fix =
+      result.code === 22
+        ? `put the missing item in the customer's vault (the one ${pull.sessionFile} unlocks), then axe deploy ${d.service} ${ctx.id} --apply`
+        : result.code === 23
+          ? `store the value without quotes or line breaks in the customer's vault`
+          : `see axe plan ${ctx.id}: the host's bw session (${pull.sessionFile}) must be present, mode 0600 and unlocked`;
+    throw stepError(ctx, d, 'render-env (pull on the host)', detail, 'the env file not written, nothing changed', fix, result.code === 22 || result.code === 23 ? 'terminal' : 'transient');
+  }
 }
 
 /** The labels override for the stack, from the compose model on the host. */
@@ -356,17 +408,66 @@ async function insideGate(ctx: CustomerContext, d: StackServiceDesired): Promise
 
 async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string[]): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
-  const { text } = await overrideText(ctx, d);
-  await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
+  const { text, revision } = await overrideText(ctx, d);
+  // The new labels go to the next override, moved into place only when the stack came up healthy.
+  await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
   const args = ['--remove-orphans', ...(recreate.length ? ['--force-recreate'] : [])];
-  const result = await sh(ctx, upScript(d, { args, override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
-  if (result.code !== 0) {
-    throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
-  }
+  const result = await sh(ctx, upScript(d, { args, override: NEXT_OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  if (result.code !== 0) return rollbackPlain(ctx, d, 'compose up', failureReason(result.stderr, []), revision);
   const gate = await insideGate(ctx, d);
-  if (gate) throw stepError(ctx, d, 'health', gate, `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
+  if (gate) return rollbackPlain(ctx, d, 'health', gate, revision);
+  await sh(ctx, overrideCommitScript(d, true));
+  await saveGood(ctx, d);
   await afterHooks(ctx, d);
   await sh(ctx, recordScript(d, FAILURE_FILE, null));
+}
+
+/** Records the stack's current checkout and env file as its last good state (what a failed deploy goes back to). */
+async function saveGood(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
+  const result = await sh(ctx, saveGoodScript(d, ctx.env.providers.hosts.toolPaths));
+  if (result.code !== 0) throw stepError(ctx, d, 'record good state', lastLine(result.stderr) || `exit ${result.code}`, `${d.project} at ${d.ref} up and healthy`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
+}
+
+/** Puts the checkout and env file back to the last good state: its ref, or why not. */
+async function restoreGood(ctx: CustomerContext, d: StackServiceDesired): Promise<{ ref: string } | { why: string }> {
+  const result = await sh(ctx, restoreGoodScript(d, ctx.env.providers.hosts.toolPaths), 120_000);
+  if (result.code === 0) return { ref: lastLine(result.stdout) };
+  return { why: lastLine(result.stderr) || `exit ${result.code}` };
+}
+
+async function recordFailure(ctx: CustomerContext, d: StackServiceDesired, failure: FailureRecord): Promise<void> {
+  await sh(ctx, recordScript(d, FAILURE_FILE, JSON.stringify({ ...failure, reason: failure.reason.replace(/\s+/g, ' ').slice(0, 300) })));
+}
+
+/**
+ * A plain stack that did not come up healthy: the last good checkout and env
+ * file go back, and compose brings the old containers back (it recreates what
+ * the failed up changed). Recorded on the host, so the health after this pass
+ * (and every later one, until this revision is replaced) says Degraded, which
+ * step failed, what was left and the fix.
+ */
+async function rollbackPlain(ctx: CustomerContext, d: StackServiceDesired, step: string, reason: string, revision: string): Promise<void> {
+  const tools = ctx.env.providers.hosts.toolPaths;
+  const restored = await restoreGood(ctx, d);
+  let left: string;
+  let serving: string | null = null;
+  if ('why' in restored) {
+    // Nothing to go back to: the containers carry the new labels, so the new override stays.
+    await sh(ctx, overrideCommitScript(d, true));
+    left = `${d.project} at ${d.ref} running but not healthy, nothing rolled back (${restored.why})`;
+  } else {
+    await sh(ctx, overrideCommitScript(d, false));
+    // The good state was healthy before: give it at least a minute, whatever the failed release's timeout.
+    const good = { ...d, waitSeconds: Math.max(d.waitSeconds, 60) };
+    const back = await sh(ctx, upScript(good, { args: ['--remove-orphans'], override: await overrideOnHost(ctx, d) }, tools), good.waitSeconds * 1000 + 300_000);
+    if (back.code === 0) {
+      serving = restored.ref;
+      left = `rolled back, ${restored.ref} serves again (checkout, env file and containers restored)`;
+    } else {
+      left = `checkout and env file restored to ${restored.ref}, but its containers did not come back healthy (${failureReason(back.stderr, [])})`;
+    }
+  }
+  await recordFailure(ctx, d, { revision, ref: d.ref, color: '', step, serving, left, reason, at: new Date().toISOString() });
 }
 
 async function switchTo(ctx: CustomerContext, d: StackServiceDesired, color: Color): Promise<{ ok: boolean; detail: string }> {
@@ -393,6 +494,7 @@ async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<vo
   if (!switched.ok) throw stepError(ctx, d, 'switch', switched.detail, `${d.project} running, the proxy not switched`, `run the switch in ${bg.proxy} by hand`);
   const gate = await insideGate(ctx, d);
   if (gate) throw stepError(ctx, d, 'health', gate, `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
+  await saveGood(ctx, d);
   await afterHooks(ctx, d);
   await sh(ctx, recordScript(d, FAILURE_FILE, null));
 }
@@ -409,31 +511,34 @@ async function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, t
   const old = colorService(d, from);
   const { text, revision } = await overrideText(ctx, d);
   await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
-  const rollback = async (reason: string): Promise<void> => {
+  const rollback = async (step: string, reason: string): Promise<void> => {
     await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['rm', '-s', '-f', next], tools)).catch(() => undefined);
     await sh(ctx, overrideCommitScript(d, false)).catch(() => undefined);
-    const record = JSON.stringify({ revision, ref: d.ref, color: next, reason: reason.replace(/\s+/g, ' ').slice(0, 300), at: new Date().toISOString() });
-    await sh(ctx, recordScript(d, FAILURE_FILE, record));
+    // The checkout and env file go back to what the serving color runs, so the next observation is honest.
+    const restored = await restoreGood(ctx, d);
+    const left = 'ref' in restored ? `checkout and env file back at ${restored.ref}, what ${old} runs` : `checkout and env file left at ${d.ref} (${restored.why})`;
+    await recordFailure(ctx, d, { revision, ref: d.ref, color: next, step, serving: old, left, reason, at: new Date().toISOString() });
   };
   const upResult = await sh(ctx, upScript(d, { args: ['--no-deps', next], override: NEXT_OVERRIDE_FILE, diagnose: [next] }, tools), d.waitSeconds * 1000 + 300_000);
   if (upResult.code !== 0) {
-    await rollback(failureReason(upResult.stderr, [next]));
+    await rollback('compose up', failureReason(upResult.stderr, [next]));
     return;
   }
   const switched = await switchTo(ctx, d, to);
   if (!switched.ok) {
-    await rollback(`the proxy refused the switch: ${switched.detail}`);
+    await rollback('switch', `the proxy refused the switch: ${switched.detail}`);
     return;
   }
   const gate = await insideGate(ctx, d);
   if (gate) {
     await switchTo(ctx, d, from);
-    await rollback(`after the switch: ${gate}`);
+    await rollback('health', `after the switch: ${gate}`);
     return;
   }
   await sleep(DRAIN_MS);
   const stopped = await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], tools));
   await sh(ctx, overrideCommitScript(d, true));
+  await saveGood(ctx, d);
   await sh(ctx, recordScript(d, FAILURE_FILE, null));
   if (stopped.code !== 0) throw stepError(ctx, d, 'stop old color', lastLine(stopped.stderr), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
   await afterHooks(ctx, d);
