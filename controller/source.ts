@@ -84,37 +84,27 @@ export async function exportTree(gitDir: string, rev: string, dir: string): Prom
 
 async function pruneRevisions(revisionsDir: string, keep: readonly string[]): Promise<void> {
   const entries = await readdir(revisionsDir).catch(() => [] as string[]);
-  // Dot entries are exports still being made.
-  await Promise.all(entries.filter((e) => !e.startsWith('.') && !keep.includes(e)).map((e) => rm(join(revisionsDir, e), { recursive: true, force: true })));
+  // An export in progress is `<id>.tmp-…` (and its `.index`): it goes with its revision, not before.
+  await Promise.all(entries.filter((e) => !keep.includes(e.split('.')[0]!)).map((e) => rm(join(revisionsDir, e), { recursive: true, force: true })));
 }
 
-/** Exports in flight, by directory: concurrent callers share one export instead of reading a half-made tree. */
+/** Exports in flight, by directory: concurrent callers share one export (a second one could not rename onto the first). */
 const making = new Map<string, Promise<string>>();
 
-async function materializeOnce(revisionsDir: string, id: string, make: (dir: string) => Promise<void>): Promise<string> {
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) throw terminal(`invalid revision id ${JSON.stringify(id)}`);
+function materializeOnce(revisionsDir: string, id: string, make: (dir: string) => Promise<void>): Promise<string> {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) return Promise.reject(terminal(`invalid revision id ${JSON.stringify(id)}`));
   const dir = join(revisionsDir, id);
   const pending = making.get(dir);
   if (pending) return pending;
-  if (await exists(dir)) return dir;
+  // Registered before the first await, so a caller arriving meanwhile shares it. Each maker writes beside and renames.
   const work = (async () => {
+    if (await exists(dir)) return dir;
     await mkdir(revisionsDir, { recursive: true });
-    // Made beside, then renamed: a crash never leaves a half-made tree under the revision's name.
-    const temp = join(revisionsDir, `.${id}.${randomBytes(4).toString('hex')}`);
-    try {
-      await make(temp);
-      await rename(temp, dir);
-    } finally {
-      await rm(temp, { recursive: true, force: true });
-    }
+    await make(dir);
     return dir;
-  })();
+  })().finally(() => making.delete(dir));
   making.set(dir, work);
-  try {
-    return await work;
-  } finally {
-    making.delete(dir);
-  }
+  return work;
 }
 
 /** The config repo's branch, fetched into `<stateDir>/git/mirror.git`. */
