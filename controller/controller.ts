@@ -27,7 +27,7 @@ import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
-import { pruneCustomer } from '../reconcilers/prune.js';
+import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { formatIssue, type ConfigIssue } from '../schemas/load.js';
@@ -565,7 +565,7 @@ export class Controller extends EventEmitter {
       const at = declaredIn ? ` (as declared at ${short(declaredIn)})` : '';
       this.log.warn({ customer: id, prune: Boolean(policy?.prune) }, 'customer removed from the desired state');
       if (!state || !policy?.prune) return done(`customer ${id} left customers.yaml; its tunnel, DNS, stacks and vault items are left in place (pruning is off${declaredIn ? ` in ${short(declaredIn)}` : ''})`);
-      if (policy.suspend || policy.mode !== 'apply') {
+      if (!prunesOnRemoval(state, id)) {
         return done(`customer ${id} left customers.yaml; pruning is on but the customer was ${policy.suspend ? 'suspended' : 'observe-only'}${at}: nothing torn down`);
       }
       const env = buildEnv({ config: this.#options.config, zone: this.#options.zone, state, providers: this.#providers!, revision: declaredIn });

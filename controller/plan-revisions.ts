@@ -22,7 +22,7 @@ import Bottleneck from 'bottleneck';
 import { simpleGit } from 'simple-git';
 import { terminal } from '../core/errors.js';
 import { type CustomerResult, reconcileCustomer } from '../reconcilers/engine.js';
-import { type PruneResult, pruneCustomer } from '../reconcilers/prune.js';
+import { type PruneResult, pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import { renderMarkdown } from '../reconcilers/report.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import { type ConfigIssue, formatIssue } from '../schemas/load.js';
@@ -44,11 +44,6 @@ export interface RevisionPlan {
   prunes: PruneResult[];
 }
 
-/** A removed customer is pruned when the revision that last declared it says so. */
-export function prunesOnRemoval(state: DesiredState, id: string): boolean {
-  const policy = state.customers.customers[id]?.policy;
-  return Boolean(policy?.prune && policy.mode === 'apply' && !policy.suspend);
-}
 
 export interface PlanRevisionsOptions {
   /** A git checkout (or bare repo) holding both revisions. */

@@ -23,6 +23,7 @@
 import { errorLine, terminal, transient } from '../core/errors.js';
 import { shellQuote } from '../providers/host/ssh.js';
 import type { Customer } from '../schemas/customers.js';
+import type { DesiredState } from '../schemas/repo.js';
 import { ownedBy } from './dns/diff.js';
 import { LAUNCHD_LABEL, LAUNCHD_PLIST, containerName } from './cloudflared/service.js';
 import { CLOUDFLARED_DIR } from './cloudflared/diff.js';
@@ -67,6 +68,12 @@ const SECTION = {
   cloudflared: 'prune.cloudflared=',
   network: 'prune.network=',
 } as const;
+
+/** A removed customer is pruned when the revision that last declared it says so: `prune` on, mode apply, not suspended. */
+export function prunesOnRemoval(state: DesiredState, id: string): boolean {
+  const policy = state.customers.customers[id]?.policy;
+  return Boolean(policy?.prune && policy.mode === 'apply' && !policy.suspend);
+}
 
 /** Paths on the host whose files hold secrets: each declared stack's env file, cloudflared's credentials. */
 export function secretPaths(ctx: CustomerContext): string[] {
