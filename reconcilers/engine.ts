@@ -10,6 +10,8 @@
  *   "waiting for {dependency}", instead of acting on a guess.
  * - Kinds outside `only` that a selected kind depends on are observed (never
  *   acted on) so the selected kind has what it needs; they are marked `context`.
+ * - A kind whose dependency acted in this pass observes afresh (its part of
+ *   the host's batched view was read before that action).
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
  */
@@ -18,6 +20,7 @@ import { isSovereign } from '../schemas/repo.js';
 import { cloudflaredReconciler } from './cloudflared/index.js';
 import { dnsReconciler } from './dns/index.js';
 import { hostReconciler } from './host/index.js';
+import { ingressReconciler } from './ingress/index.js';
 import { endpointsReconciler } from './endpoints/index.js';
 import { entitiesReconciler } from './entities/index.js';
 import { stackReconciler } from './stack/index.js';
@@ -29,7 +32,7 @@ import type { Action, HealthStatus, Kind, SyncStatus } from './types.js';
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
-export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, endpointsReconciler];
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, ingressReconciler, endpointsReconciler];
 
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];
@@ -145,6 +148,8 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
     let error: ResourceResult['error'];
     try {
       options.onProgress?.({ customer: id, kind: r.kind, phase: 'observe' });
+      // A dependency that acted in this pass may have changed what this kind reads: not from the pass's batched view.
+      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
       observed = await r.observe(ctx, desired);
       actions = r.diff(desired, observed);
       if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {

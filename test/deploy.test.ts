@@ -3,8 +3,9 @@
  * engine and Compose v2, the Cloudflare emulator and edge, the cloudflared and
  * service stand-ins): a fresh customer deployed from its pack, a no-op plan
  * after it, a blue/green swap under a 50 ms public poller with no failed
- * request, a broken release rolled back, drift corrected, the vault patched
- * once, a sovereign customer refused.
+ * request, a broken release rolled back, drift corrected, a proxy routing to
+ * the wrong color switched back (ingress), the vault patched once, a sovereign
+ * customer refused.
  *
  * One lab for the file; the tests run in order and build on each other.
  * Everything the lab or axe made is removed by the fixture's teardown (the
@@ -166,7 +167,7 @@ describe('axe deploy (lab)', () => {
     const planAt = result.stdout.indexOf('Applying them now.');
     assert.ok(planAt > 0 && result.stdout.indexOf('Applied ') > planAt, result.stdout);
     assert.match(result.stdout, /\+ frame: compose up --wait/);
-    for (const kind of ['stack', 'vaultwarden', 'entities', 'endpoints']) assert.match(result.stdout, new RegExp(`\\n  ${kind}\\s+Synced\\s+Healthy`), `${kind} not healthy:\n${result.stdout}`);
+    for (const kind of ['stack', 'vaultwarden', 'entities', 'ingress', 'endpoints']) assert.match(result.stdout, new RegExp(`\\n  ${kind}\\s+Synced\\s+Healthy`), `${kind} not healthy:\n${result.stdout}`);
     // No secret value in any output.
     const generated = await onHost(`grep -h -E "^(POSTGRES_PASSWORD|NEXTAUTH_SECRET|FRAME_MCP_TOKEN|AZURE_AD_CLIENT_SECRET)=" ~/.axe/stacks/*/.env.local | cut -d= -f2-`);
     for (const value of [...packSecrets, ...generated.split('\n')]) {
@@ -324,6 +325,30 @@ describe('axe deploy (lab)', () => {
     assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), before);
     assert.equal(await onHost('stat -c %a ~/.axe/stacks/blueprint/.env.local'), '600');
     assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('hive-mcp', `${id}-hive`)), 'running');
+    const again = await lab.axe(['plan', id]);
+    assert.equal(again.code, 0, again.stdout);
+  });
+
+  test("ingress: a frame proxy that lost its state routes /frame to the stopped color; seen, switched back to axe's active color, nothing else moved", async () => {
+    const proxy = await container('axe-frame-proxy', `${id}-frame`);
+    const green = await container('frame-mcp-green', `${id}-frame`);
+    assert.equal((await docker('exec', proxy, 'frame-proxy-switch')).trim(), 'frame-mcp-green');
+    // The proxy's state volume lost its file (a restore, a hand edit): it falls back to blue, which is not running.
+    await docker('exec', proxy, 'rm', '-f', '/state/active');
+    assert.equal((await fetchPublic('/frame/version')).status, 502, 'public /frame is down');
+    const plan = await lab.axe(['plan', id, '--only', 'ingress']);
+    assert.equal(plan.code, 2, plan.stdout);
+    assert.match(plan.stdout, /ingress\s+OutOfSync\s+Degraded\s+RoutedToDownColor: \/frame: axe-frame-proxy routes to frame-mcp-blue, which is not running/);
+    assert.match(plan.stdout, /\/frame: axe-frame-proxy routes to frame-mcp-blue, axe's active color is frame-mcp-green \(running\): switch axe-frame-proxy back to green/);
+    assert.doesNotMatch(plan.stdout, /stack\s+OutOfSync/, 'the colors are not the stack kind\'s to move');
+    const apply = await lab.axe(['apply', id, '--apply']);
+    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
+    assert.match(apply.stdout, /\n  ingress\s+Synced\s+Healthy\s+Routed: \/frame → axe-frame-proxy → frame-mcp-green/);
+    const frame = await fetchPublic('/frame/version');
+    assert.equal(frame.status, 200);
+    assert.equal(JSON.parse(frame.body).color, 'green');
+    assert.equal(await container('frame-mcp-green', `${id}-frame`), green, 'green kept, not recreated');
+    assert.equal(await container('frame-mcp-blue', `${id}-frame`), '', 'blue not started');
     const again = await lab.axe(['plan', id]);
     assert.equal(again.code, 0, again.stdout);
   });

@@ -51,18 +51,18 @@ export function switchCommand(template: readonly string[], color: 'blue' | 'gree
 }
 
 /**
- * Sets `variable` to `blue`, `green` or '' (none): the proxy's answer, else
- * the record on the host, else the only color running.
+ * Sets `variable` to `blue`, `green` or '' (none): the record on the host
+ * (axe's decision, written at every switch), else the proxy's answer, else
+ * the only color running. A proxy routing elsewhere than the record is the
+ * ingress kind's drift, not a reason to move the colors.
  */
 export function activeColor(variable: string, bg: BlueGreenTarget): string {
   const p = shellQuote(bg.project);
   const mapColor = `case "$a" in blue|${shellQuote(bg.blue)}) ${variable}=blue;; green|${shellQuote(bg.green)}) ${variable}=green;; esac`;
   return [
     `${variable}=""; a=""`,
-    `pc=$(cid ${p} ${shellQuote(bg.proxy)})`,
-    `if [ -n "$pc" ]; then a=$("$D" exec "$pc" ${bg.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1); fi`,
-    mapColor,
-    `if [ -z "$${variable}" ] && [ -f ${hostPath(bg.checkout)}/${ACTIVE_RECORD} ]; then a=$(cat ${hostPath(bg.checkout)}/${ACTIVE_RECORD}); ${mapColor}; fi`,
+    `if [ -f ${hostPath(bg.checkout)}/${ACTIVE_RECORD} ]; then a=$(head -n 1 ${hostPath(bg.checkout)}/${ACTIVE_RECORD}); ${mapColor}; fi`,
+    `if [ -z "$${variable}" ]; then pc=$(cid ${p} ${shellQuote(bg.proxy)}); if [ -n "$pc" ]; then a=$("$D" exec "$pc" ${bg.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1); ${mapColor}; fi; fi`,
     `if [ -z "$${variable}" ]; then b=$(cid ${p} ${shellQuote(bg.blue)}); g=$(cid ${p} ${shellQuote(bg.green)}); if [ -n "$b" ] && [ -z "$g" ]; then ${variable}=blue; elif [ -n "$g" ] && [ -z "$b" ]; then ${variable}=green; fi; fi`,
   ].join('\n');
 }
