@@ -262,6 +262,16 @@ describe('stack diff', () => {
     o.host.bwSession = { present: true, mode: '600', status: 'unlocked' };
     assert.deepEqual(diffStack(desired, observed), [], 'converged, session usable: nothing');
     assert.equal(healthStack(desired, observed).status, 'Healthy');
+    // A pulled value that differs from the host's vault (rotated there, or edited in the file): drift, masked.
+    h.hookVars = ['HIVE_KEY'];
+    o.host.env!.keys.set('HIVE_KEY', true);
+    o.host.hookValues.set('HIVE_KEY', { file: 'a'.repeat(64), now: 'a'.repeat(64) });
+    assert.deepEqual(diffStack(desired, observed), [], 'the same value as the host vault: nothing');
+    o.host.hookValues.set('HIVE_KEY', { file: 'a'.repeat(64), now: 'b'.repeat(64) });
+    const pulled = diffStack(desired, observed);
+    assert.deepEqual(pulled.map((a) => a.op), ['render-env', 'up']);
+    assert.match(pulled[0]!.summary, /HIVE_KEY is not the value the host's vault holds for HIVE_DEMO_KEY \(value masked\)/);
+    o.host.hookValues.delete('HIVE_KEY');
     o.host.env = { ...o.host.env!, sha256: 'e'.repeat(64) };
     const render = diffStack(desired, observed);
     assert.deepEqual(render.map((a) => a.op), ['render-env'], 'an edited env file: rendered again, containers kept');

@@ -117,9 +117,10 @@ export interface StackHostFacts {
   /** The manifest's inside health check: null when not run (container not running or none declared). */
   inside: 'ok' | 'fail' | null;
   /**
-   * Hook-supplied env values: sha256 of the one in the env file and of what the
-   * hook prints now (checked on the host; the values never leave it). Absent
-   * when not checked (no value in the file yet, or the hook's container not running).
+   * Hook-supplied env values (and, in pull mode, pulled secrets): sha256 of the
+   * one in the env file and of what the hook prints now / the host's vault holds
+   * (checked on the host; the values never leave it). Absent when not checked (no
+   * value in the file yet, the hook's container not running, a session that cannot read).
    */
   hookValues: Map<string, { file: string; now: string }>;
   /** Pull mode only: the host's bw session file (its value is never read off the host) and what `bw status` says with it. */
@@ -176,7 +177,7 @@ function sessionTrap(d: StackServiceDesired, o: StackServiceObserved): Trap | nu
   return null;
 }
 
-/** Hook-supplied values in the env file that differ from what the hook gives now (a rotated or wrong token). */
+/** Hook-supplied (and, in pull mode, pulled) values in the env file that differ from their source now (a rotated or wrong token, a hand edit). */
 function hookDrift(d: StackServiceDesired, o: StackServiceObserved): string[] {
   return d.hookVars.filter((k) => {
     const v = o.host.hookValues.get(k);
@@ -186,7 +187,9 @@ function hookDrift(d: StackServiceDesired, o: StackServiceObserved): string[] {
 
 function hookSource(d: StackServiceDesired, name: string): string {
   const hook = d.beforeHooks.find((h) => h.outputEnv === name);
-  return hook ? `${hook.exec.service}'s ${hook.name} hook` : 'its hook';
+  if (hook) return `${hook.exec.service}'s ${hook.name} hook gives now`;
+  const pulled = d.pull?.secrets.find((p) => p.name === name);
+  return pulled ? `the host's vault holds for ${pulled.item}` : 'its hook gives now';
 }
 
 function envOk(d: StackServiceDesired, o: StackServiceObserved): boolean {
@@ -201,7 +204,7 @@ function envWhy(d: StackServiceDesired, o: StackServiceObserved): string {
   const hook = d.hookVars.find((k) => env.keys.get(k) !== true);
   if (hook) return `${hook} missing or empty`;
   const drift = hookDrift(d, o);
-  if (drift.length) return drift.map((k) => `${k} is not the value ${hookSource(d, k)} gives now (value masked)`).join(', ');
+  if (drift.length) return drift.map((k) => `${k} is not the value ${hookSource(d, k)} (value masked)`).join(', ');
   if (env.mode !== '600') return `mode ${env.mode}`;
   return 'values to generate first';
 }

@@ -175,6 +175,21 @@ describe('stack host scripts', () => {
       const file = join(home, 'stack', '.env.local');
       assert.equal(readFileSync(file, 'utf8'), "# header\nAXE_REF=v1\nHIVE_KEY=k3y-Value_1\nHIVE_PHRASE='two words & $x'\n");
       assert.equal(statSync(file).mode & 0o777, 0o600);
+      // The observation compares each pulled value in the file with the host's vault, as sums on the host.
+      const pulled: StackServiceDesired = { ...local, pull: { ...local.pull!, secrets: [{ name: 'HIVE_KEY', item: 'HIVE_DEMO_KEY' }, { name: 'HIVE_PHRASE', item: 'HIVE_DEMO_PHRASE' }] } };
+      const values = () => {
+        const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [pulled] }, [bin])], { env }).toString();
+        for (const secret of [session, 'k3y-Value_1', 'two words']) assert.ok(!out.includes(secret), `${secret} in the observation`);
+        const facts = parseObservation(out, ['hive']).services.get('hive')!.hookValues;
+        return Object.fromEntries([...facts].map(([k, v]) => [k, v.file === v.now]));
+      };
+      assert.deepEqual(values(), { HIVE_KEY: true, HIVE_PHRASE: true });
+      writeFileSync(join(home, 'items', 'HIVE_DEMO_KEY'), 'rotated-in-the-vault');
+      assert.deepEqual(values(), { HIVE_KEY: false, HIVE_PHRASE: true }, 'a rotated item is drift');
+      writeFileSync(join(home, 'items', 'HIVE_DEMO_KEY'), 'k3y-Value_1');
+      writeFileSync(file, readFileSync(file, 'utf8').replace("two words & $x", 'edited by hand'), { mode: 0o600 });
+      assert.deepEqual(values(), { HIVE_KEY: true, HIVE_PHRASE: false }, 'a hand-edited value is drift');
+      assert.equal(run('=# header\n=AXE_REF=v1\n?HIVE_KEY=HIVE_DEMO_KEY\n?HIVE_PHRASE=HIVE_DEMO_PHRASE\n'), 0);
       // A missing item: exit 22, the file as it was, no temp file left.
       assert.equal(run('=# header\n?HIVE_KEY=NOPE\n'), 22);
       assert.match(readFileSync(file, 'utf8'), /HIVE_KEY=k3y-Value_1/);

@@ -82,6 +82,30 @@ function hookValueCheck(s: string, name: string, exec: ExecTarget): string {
   ].join('\n');
 }
 
+/**
+ * Pull mode: compares a pulled secret in the env file with the item in the
+ * host's vault, on the host, like a hook value (`<svc>.hookval=NAME <file> <vault>`,
+ * sums only). It reads bw's local data as of its last sync (every deploy's pull
+ * syncs; an observation never does, as it never fetches a service repo): a
+ * hand-edited value is seen at once, a rotation in the customer's vault once
+ * the host's bw has synced it. Nothing is printed when the session cannot read.
+ */
+function pulledValueCheck(s: string, name: string, item: string, sessionFile: string, toolPaths: readonly string[]): string {
+  const unquote = `case "$v" in \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac`;
+  const sf = hostPath(sessionFile);
+  const get = (field: string) => `BW_NOINTERACTION=true BW_SESSION="$(cat ${sf})" "$B" get ${field} ${shellQuote(item)} </dev/null 2>/dev/null`;
+  return [
+    '( ',
+    findTool('B', 'bw', toolPaths),
+    `v=$(sed -n ${shellQuote(`s/^${name}=//p`)} "$f" 2>/dev/null | head -n 1); ${unquote}`,
+    `if [ -n "$v" ] && [ -n "$B" ] && [ -f ${sf} ]; then`,
+    `w=$(${get('password')}) || w=$(${get('notes')}) || w=""`,
+    `if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi`,
+    'fi',
+    ') &',
+  ].join('\n');
+}
+
 function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]): string {
   const s = d.service;
   const dir = hostPath(d.checkout);
@@ -104,6 +128,7 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
     `  echo "${s}.env_sha=$(${hookPattern} | sum)"`,
     `  echo "${s}.env_keys=$(awk -F= '/^[A-Za-z_][A-Za-z0-9_]*=/ { printf "%s%s ", $1, (length($0) > length($1) + 1 ? "" : "!") }' "$f")"`,
     'fi',
+    ...(d.pull ? d.pull.secrets.map((secret) => pulledValueCheck(s, secret.name, secret.item, d.pull!.sessionFile, toolPaths)) : []),
     `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
     'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
