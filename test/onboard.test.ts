@@ -10,10 +10,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Cloudflare from 'cloudflare';
-import ssh2 from 'ssh2';
 import { parse, stringify } from 'yaml';
 import { readCloudflareToken } from '../lab/cloudflare/index.js';
 import { setHostSleep } from '../lab/hosts/index.js';
+import { parsableKeyPair } from '../lab/hosts/registry.js';
 import { setPeerState } from '../lab/tailscale/index.js';
 import { startVaultEmulator } from '../lab/vault/index.js';
 import { git } from './helpers.js';
@@ -170,7 +170,7 @@ describe('axe onboard and plan in the lab', { timeout: 600_000 }, () => {
     assert.equal(resource(JSON.parse(result.stdout) as JsonPlan, 'host').health.trap?.trap, 'ssh-host-key-changed');
 
     const strangerKey = join(lab.stateDir, 'stranger_ed25519');
-    await writeFile(strangerKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    await writeFile(strangerKey, parsableKeyPair().private, { mode: 0o600 });
     const stranger = await configVariant('stranger-key', (c) => (c.ssh.key_file = strangerKey));
     result = await axeWith(stranger, ['plan', demo, '--only', 'host', '--json']);
     const refused = resource(JSON.parse(result.stdout) as JsonPlan, 'host').health;

@@ -137,11 +137,24 @@ export async function writeSettings(stateDir: string, name: string, settings: Ho
 }
 
 /** Generates an OpenSSH-format ed25519 key pair at `path` (0600) and `path.pub`, unless it exists. Returns the public line. */
+/**
+ * An ed25519 pair that ssh2 itself can parse back: ssh2's generator drops a
+ * public key's leading zero byte (mscdex/ssh2#1390, #1513), so about 1 pair in
+ * 256 is malformed — a lab that came up with one failed its first SSH connect.
+ */
+export function parsableKeyPair(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error('ssh2 generated 16 unparsable ed25519 key pairs in a row');
+}
+
 export async function ensureKeyPair(path: string, comment: string): Promise<string> {
   const existing = await readFile(`${path}.pub`, 'utf8').catch(() => null);
   const hasPrivate = await readFile(path).then(() => true, () => false);
   if (existing && hasPrivate) return existing.trim();
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = parsableKeyPair(comment);
   await writeAtomic(path, pair.private, 0o600);
   await writeAtomic(`${path}.pub`, `${pair.public.trim()}\n`, 0o644);
   return pair.public.trim();
