@@ -278,8 +278,8 @@ async function main(): Promise<void> {
     // ---- as a process (from the build): idle RSS and CPU, webhook latency from its log
     if (build) {
       t = Date.now();
-      await exec('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
-      line(`build (tsc → dist/): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      await exec('npm', ['run', '--silent', 'build'], { cwd: ROOT });
+      line(`build (npm run build: tsc and the SDK bundle → dist/): ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     const entry = build ? [join(ROOT, 'dist', 'cli', 'main.js')] : [...process.execArgv, join(ROOT, 'cli', 'main.ts')];
     for (const [label, flags] of [['node defaults', []], ['as shipped (NODE_OPTIONS=--max-semi-space-size=2)', ['--max-semi-space-size=2']]] as Array<[string, string[]]>) {
