@@ -412,6 +412,7 @@ export class Controller extends EventEmitter {
   async #doSync(reason: string): Promise<SyncOutcome> {
     const source = this.#options.source;
     let ref: RevisionRef;
+    const t0 = Date.now();
     try {
       ref = await source.latest();
       this.metrics.gitFetch.inc({ result: 'ok' });
@@ -429,15 +430,19 @@ export class Controller extends EventEmitter {
       return { result: 'unchanged', revision: ref.id };
     }
     if (ref.id === this.#rejected?.id) return { result: 'rejected', revision: ref.id, issues: this.#rejected.issues };
+    const t1 = Date.now();
     const dir = await source.materialize(ref.id);
+    const t2 = Date.now();
     const load = await loadRepo(dir);
+    // Where a new revision's time goes before its customers are queued (logged with 'revision applied').
+    const timings = { fetch_ms: t1 - t0, export_ms: t2 - t1, load_ms: Date.now() - t2 };
     if (!load.ok) {
       this.#reject(ref, load.issues);
       if (!this.#current) await this.#fallbackToLastGood();
       await source.prune([ref.id, ...(this.#current ? [this.#current.id] : []), ...this.#pinned]).catch(() => undefined);
       return { result: 'rejected', revision: ref.id, issues: load.issues };
     }
-    const outcome = this.#apply(ref, load.state, reason);
+    const outcome = this.#apply(ref, load.state, reason, timings);
     await source.prune([ref.id, ...this.#pinned]).catch(() => undefined);
     return outcome;
   }
@@ -474,7 +479,7 @@ export class Controller extends EventEmitter {
     this.#evaluateAlerts();
   }
 
-  #apply(ref: RevisionRef, state: DesiredState, reason: string): SyncOutcome {
+  #apply(ref: RevisionRef, state: DesiredState, reason: string, timings: Record<string, number> = {}): SyncOutcome {
     const previous = this.#current;
     const digests = customerDigests(state);
     const diff = diffRevisions(previous?.digests ?? null, digests);
@@ -495,7 +500,7 @@ export class Controller extends EventEmitter {
       const policy = c.policy ?? { mode: 'apply', suspend: false };
       this.metrics.customers.inc({ mode: policy.mode, suspended: String(policy.suspend) });
     }
-    this.log.info({ revision: short(ref.id), subject: ref.subject, reason, added: diff.added, changed: diff.changed, removed: diff.removed, unchanged: diff.unchanged.length }, 'revision applied');
+    this.log.info({ revision: short(ref.id), subject: ref.subject, reason, added: diff.added, changed: diff.changed, removed: diff.removed, unchanged: diff.unchanged.length, ...timings }, 'revision applied');
     this.emit('revision', { id: ref.id, valid: true, diff });
 
     // Prunes a restart cut short (before the removals below write their own intents).
