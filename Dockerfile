@@ -8,7 +8,7 @@ COPY package.json package-lock.json tsconfig.json ./
 # Install scripts run: better-sqlite3 (the controller's history) builds its native binding here.
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
 COPY . .
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \

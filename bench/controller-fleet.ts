@@ -102,7 +102,7 @@ interface PhaseContext {
 async function processPhase(label: string, args: string[], ctx: PhaseContext): Promise<void> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const lines: Array<{ msg: string; time: string; customer?: string }> = [];
+  const lines: Array<{ msg: string; time: string; customer?: string; fetch_ms?: number; export_ms?: number; load_ms?: number }> = [];
   const child = spawn(process.execPath, [...args, 'controller', '--config', ctx.configPath, '--listen', `127.0.0.1:${port}`], { env: { ...process.env, AXE_HOME: ctx.home }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let buffer = '';
@@ -127,6 +127,7 @@ async function processPhase(label: string, args: string[], ctx: PhaseContext): P
       await sleep(500);
     }
     const plat: number[] = [];
+    const parts: Array<{ fetch: number; exp: number; load: number; queue: number }> = [];
     for (let i = 0; i < 5; i += 1) {
       const target = ctx.hosted[(5 + i) % ctx.hosted.length]!;
       const text = (await readFile(ctx.path, 'utf8')).replace(new RegExp(`legal_name: Bench ${target}( \\S+)?\n`), `legal_name: Bench ${target} ${ctx.round}${i}\n`);
@@ -139,6 +140,8 @@ async function processPhase(label: string, args: string[], ctx: PhaseContext): P
         const hit = lines.slice(from).find((l) => l.msg === 'reconcile started' && l.customer === target);
         if (hit) {
           plat.push(Date.parse(hit.time) - sent);
+          const applied = lines.slice(from).find((l) => l.msg === 'revision applied');
+          if (applied) parts.push({ fetch: applied.fetch_ms ?? 0, exp: applied.export_ms ?? 0, load: applied.load_ms ?? 0, queue: Date.parse(hit.time) - Date.parse(applied.time) });
           break;
         }
         if (Date.now() - sent > 10_000) throw new Error('no reconcile start within 10 s');
@@ -147,6 +150,7 @@ async function processPhase(label: string, args: string[], ctx: PhaseContext): P
       await sleep(1500);
     }
     line(`[${label}] webhook → reconcile start (process, from its log): ${plat.map((l) => `${l} ms`).join(', ')} (median ${median(plat)} ms)`);
+    if (parts.length) line(`  median: git fetch ${median(parts.map((p) => p.fetch))} ms, export ${median(parts.map((p) => p.exp))} ms, load and validate ${median(parts.map((p) => p.load))} ms, applied → reconcile start ${median(parts.map((p) => p.queue))} ms`);
     await sleep(5_000);
     const m0 = await (await fetch(`${base}/metrics`)).text();
     const t1 = Date.now();
@@ -278,8 +282,8 @@ async function main(): Promise<void> {
     // ---- as a process (from the build): idle RSS and CPU, webhook latency from its log
     if (build) {
       t = Date.now();
-      await exec('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
-      line(`build (tsc → dist/): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      await exec('npm', ['run', '--silent', 'build'], { cwd: ROOT });
+      line(`build (npm run build: tsc and the SDK bundle → dist/): ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     const entry = build ? [join(ROOT, 'dist', 'cli', 'main.js')] : [...process.execArgv, join(ROOT, 'cli', 'main.ts')];
     for (const [label, flags] of [['node defaults', []], ['as shipped (NODE_OPTIONS=--max-semi-space-size=2)', ['--max-semi-space-size=2']]] as Array<[string, string[]]>) {

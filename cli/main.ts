@@ -5,16 +5,24 @@
  */
 import { Command, CommanderError } from 'commander';
 import { errorLine, terminal } from '../core/errors.js';
-import { planRevisionsCommand, registerControllerCommands } from './commands/controller.js';
-import { customersAdd, customersIngest } from './commands/customers.js';
-import { registerDeployCommands } from './commands/deploy.js';
-import { demo } from './commands/demo.js';
-import { labDownCommand, labResetCommand, labStatusCommand, labUpCommand } from './commands/lab.js';
-import { apply, onboard, plan } from './commands/reconcile.js';
-import { secretList, secretPush } from './commands/secret.js';
-import { validate } from './commands/validate.js';
-import { vaultLoginCommand } from './commands/vault.js';
+import type { ControllerCliOptions } from './commands/controller.js';
+import type { DeployCliOptions } from './commands/deploy.js';
 import { collect, runCommand as run } from './run.js';
+
+// Each command's module (and what it pulls in: the SDKs, the lab, the controller) is
+// loaded only when that command runs: `axe --help` and `axe controller` load only what they use.
+const validateCmd = () => import('./commands/validate.js');
+const customersCmd = () => import('./commands/customers.js');
+const reconcileCmd = () => import('./commands/reconcile.js');
+const secretCmd = () => import('./commands/secret.js');
+const vaultCmd = () => import('./commands/vault.js');
+const deployCmd = () => import('./commands/deploy.js');
+const controllerCmd = () => import('./commands/controller.js');
+const planRevisionsCmd = () => import('./commands/plan-revisions.js');
+const statusCmd = () => import('./commands/status.js');
+const historyCmd = () => import('./commands/history.js');
+const labCmd = () => import('./commands/lab.js');
+const demoCmd = () => import('./commands/demo.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -27,7 +35,7 @@ export function buildProgram(): Command {
     .description('check the config repo; every error as file:line:column path: reason')
     .option('--repo <dir>', 'config repo (default: $AXE_REPO or the current directory)')
     .option('--json', 'machine-readable output')
-    .action(run((options) => validate(options)));
+    .action(run(async (options) => (await validateCmd()).validate(options)));
 
   const customers = program.command('customers').description('edit customers.yaml by branch (comment-keeping)');
   const addOptions = (cmd: Command): Command =>
@@ -44,9 +52,9 @@ export function buildProgram(): Command {
       .option('--apply', 'write the change (default: print the plan only)')
       .option('--json', 'machine-readable output');
   addOptions(customers.command('add <id>').description('a new customer block and its service slots, committed on branch onboard/{id}'))
-    .action(run((id: string, options) => customersAdd(id, options)));
+    .action(run(async (id: string, options) => (await customersCmd()).customersAdd(id, options)));
   addOptions(customers.command('ingest <id> <pack>').description("the IT's pack: 3 client secrets to the vault, the sso block to customers.yaml, on branch onboard/{id}"))
-    .action(run((id: string, pack: string, options) => customersIngest(id, pack, options)));
+    .action(run(async (id: string, pack: string, options) => (await customersCmd()).customersIngest(id, pack, options)));
   const common = (cmd: Command): Command =>
     cmd
       .option('--repo <dir>', 'config repo (default: $AXE_REPO, the config\'s repo.checkout, or the current directory)')
@@ -59,32 +67,32 @@ export function buildProgram(): Command {
     .option('--base <rev>', 'with --head: plan only the customers whose desired state differs between the two revisions (the PR plan)')
     .option('--head <rev>', 'the pull request head (with --base)')
     .action(
-      run((customer: string | undefined, options) => {
+      run(async (customer: string | undefined, options) => {
         if (options.base || options.head) {
           if (!options.base || !options.head) throw terminal('--base and --head go together', { fix: 'axe plan --base origin/main --head HEAD --markdown' });
-          return planRevisionsCommand(customer, options);
+          return (await planRevisionsCmd()).planRevisionsCommand(customer, options);
         }
-        return plan(customer, options);
+        return (await reconcileCmd()).plan(customer, options);
       }),
     );
   common(program.command('onboard <customer>').description("the customer's exposure: host check, tunnel, DNS, cloudflared (plan unless --apply)"))
     .option('--apply', 'make the changes')
     .option('--markdown', 'a pull request comment')
-    .action(run((customer: string, options) => onboard(customer, options)));
+    .action(run(async (customer: string, options) => (await reconcileCmd()).onboard(customer, options)));
   common(program.command('apply <customer>').description('reconcile every resource of one customer (plan unless --apply)'))
     .option('--apply', 'make the changes')
     .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
     .option('--markdown', 'a pull request comment')
-    .action(run((customer: string, options) => apply(customer, options)));
+    .action(run(async (customer: string, options) => (await reconcileCmd()).apply(customer, options)));
 
   const secret = program.command('secret').description('secrets in the operator vault: values never on a command line, never printed');
   common(secret.command('push <name>').description('store a secret read from a hidden prompt or stdin (never an argument)'))
     .requiredOption('--service <service>', 'the service whose slot declares it (cloudflare for the operator token)')
     .requiredOption('--customer <customer>', 'the customer (operator for the Cloudflare token)')
-    .action(run((name: string, options) => secretPush(name, options)));
+    .action(run(async (name: string, options) => (await secretCmd()).secretPush(name, options)));
   common(secret.command('list').description('every declared secret: owner and presence, never a value'))
     .option('--customer <customer>', 'one customer')
-    .action(run((options) => secretList(options)));
+    .action(run(async (options) => (await secretCmd()).secretList(options)));
 
   const vault = program.command('vault').description('the operator vault (bw serve)');
   vault
@@ -92,18 +100,64 @@ export function buildProgram(): Command {
     .description('unlock once; keep the session in the OS keychain (8 h); password from a hidden prompt or stdin')
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
     .option('--json', 'machine-readable output')
-    .action(run((options) => vaultLoginCommand(options)));
+    .action(run(async (options) => (await vaultCmd()).vaultLoginCommand(options)));
 
-  registerDeployCommands(program);
-  registerControllerCommands(program);
+  const deployCommon = (cmd: Command): Command =>
+    cmd
+      .option('--repo <dir>', "config repo (default: $AXE_REPO, the config's repo.checkout, or the current directory)")
+      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+      .option('--json', 'machine-readable output');
+  deployCommon(program.command('deploy <what> <customer>').description('deploy one service (frame|blueprint|hive|…) for a customer, or "customer" for everything (plan unless --apply)'))
+    .option('--apply', 'make the changes')
+    .option('--markdown', 'a pull request comment')
+    .option('--from-pack <pack>', 'with "deploy customer": ingest the IT\'s axelabs-bootstrap pack first')
+    .action(
+      run(async (what: string, customer: string, options: DeployCliOptions) => {
+        if (what === 'customer') return (await deployCmd()).deployCustomer(customer, options);
+        if (options.fromPack) throw terminal('--from-pack goes with axe deploy customer', { fix: `axe deploy customer ${customer} --from-pack ${options.fromPack}` });
+        return (await deployCmd()).deployService(what, customer, options);
+      }),
+    );
+  deployCommon(vault.command('bootstrap <customer>').description("the customer vault's SSO keys and DOMAIN path, patched in place and recreated once (plan unless --apply)"))
+    .option('--apply', 'make the changes')
+    .action(run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).vaultBootstrap(customer, options)));
+  deployCommon(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
+    run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
+  );
+
+  program
+    .command('controller')
+    .description('run the GitOps controller: pull the config repo, reconcile every customer, serve /metrics /status /healthz /readyz and the signed webhook /hooks/git')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--watch <dir>', 'dev mode: watch this local checkout instead of fetching the repo')
+    .option('--once', 'reconcile every customer once and exit (exit 1 when a resource failed)')
+    .option('--listen <host:port>', 'override the config\'s listen address')
+    .action(run(async (options: ControllerCliOptions) => (await controllerCmd()).controllerCommand(options)));
+
+  program
+    .command('status [customer]')
+    .description("the controller's view: every resource's sync, health, reason, trap and fix (exit 1 when something is degraded or failing)")
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--url <url>', 'ask a running controller (e.g. http://127.0.0.1:9464) instead of reading its history database')
+    .option('--json', 'machine-readable output')
+    .action(run(async (customer: string | undefined, options) => (await statusCmd()).status(customer, options)));
+
+  program
+    .command('history [customer]')
+    .description('what the controller did: revisions, actions, drift, errors, alerts and ship log lines, oldest first')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--limit <n>', 'how many events (default 50)')
+    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert', collect)
+    .option('--json', 'machine-readable output')
+    .action(run(async (customer: string | undefined, options) => (await historyCmd()).history(customer, options)));
 
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
-  lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run((o) => labUpCommand(o)));
-  lab.command('status').description('is every part ready').option('--json', 'machine-readable output').action(run((o) => labStatusCommand(o)));
-  lab.command('down').description('remove everything the lab made, and nothing else').option('--json', 'machine-readable output').action(run((o) => labDownCommand(o)));
-  lab.command('reset').description('down, then up: a fresh lab').option('--json', 'machine-readable output').action(run((o) => labResetCommand(o)));
+  lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run(async (o) => (await labCmd()).labUpCommand(o)));
+  lab.command('status').description('is every part ready').option('--json', 'machine-readable output').action(run(async (o) => (await labCmd()).labStatusCommand(o)));
+  lab.command('down').description('remove everything the lab made, and nothing else').option('--json', 'machine-readable output').action(run(async (o) => (await labCmd()).labDownCommand(o)));
+  lab.command('reset').description('down, then up: a fresh lab').option('--json', 'machine-readable output').action(run(async (o) => (await labCmd()).labResetCommand(o)));
 
-  program.command('demo').description('the main job on the lab: lab up, validate, onboard the demo customer from its pack').action(run(() => demo()));
+  program.command('demo').description('the main job on the lab: lab up, validate, onboard the demo customer from its pack').action(run(async () => (await demoCmd()).demo()));
   return program;
 }
 

@@ -25,7 +25,7 @@ import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { CronJob } from 'cron';
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
-import { type CustomerResult, type KindResult, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
+import { type CustomerResult, type KindResult, prefetchCustomer, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
 import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
@@ -98,6 +98,8 @@ interface ScanPass {
 }
 
 const SHORT = 12;
+/** Customers whose host observation a drift scan fetches at once, ahead of the queue's workers. */
+const SCAN_PREFETCH = 16;
 /** The intent kind of a prune in progress (history intents survive a restart). */
 const PRUNE_KIND = 'prune';
 
@@ -146,6 +148,7 @@ export class Controller extends EventEmitter {
   #lastFetchError: string | null = null;
   #vaultCheck: { ok: boolean; at: number; error: string | null } | null = null;
   #started = false;
+  #stopping = false;
   #lockHeld = false;
 
   constructor(options: ControllerOptions) {
@@ -231,6 +234,7 @@ export class Controller extends EventEmitter {
 
   /** Stops timers, the watcher and the queue (waiting for running reconciles), then closes everything. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#cron?.stop();
@@ -274,12 +278,14 @@ export class Controller extends EventEmitter {
       const ids = Object.keys(this.#current!.state.customers.customers);
       this.#scan = { env: withFreshScan(this.#current!.env), at: Date.now() };
       this.history.prune(30);
+      let pass: ScanPass | null = null;
       const figures = new Promise<{ durationMs: number; customers: number; errors: number }>((resolve) => {
-        this.#pass = { startedAt: Date.now(), keys: new Set(ids), errors: 0, resolve };
+        pass = this.#pass = { startedAt: Date.now(), keys: new Set(ids), errors: 0, resolve };
       });
       this.log.info({ customers: ids.length, revision: short(this.#current!.id) }, 'drift scan started');
       if (ids.length === 0) this.#finishPass();
       for (const id of ids) this.queue.add(id, { priority: 'normal', trigger: 'drift-scan' });
+      if (this.#reconcile === reconcileCustomer) this.#track(this.#prefetch(this.#scan.env, ids, () => this.#pass === pass && !this.#stopping));
       return figures;
     })();
   }
@@ -406,6 +412,7 @@ export class Controller extends EventEmitter {
   async #doSync(reason: string): Promise<SyncOutcome> {
     const source = this.#options.source;
     let ref: RevisionRef;
+    const t0 = Date.now();
     try {
       ref = await source.latest();
       this.metrics.gitFetch.inc({ result: 'ok' });
@@ -423,15 +430,19 @@ export class Controller extends EventEmitter {
       return { result: 'unchanged', revision: ref.id };
     }
     if (ref.id === this.#rejected?.id) return { result: 'rejected', revision: ref.id, issues: this.#rejected.issues };
+    const t1 = Date.now();
     const dir = await source.materialize(ref.id);
+    const t2 = Date.now();
     const load = await loadRepo(dir);
+    // Where a new revision's time goes before its customers are queued (logged with 'revision applied').
+    const timings = { fetch_ms: t1 - t0, export_ms: t2 - t1, load_ms: Date.now() - t2 };
     if (!load.ok) {
       this.#reject(ref, load.issues);
       if (!this.#current) await this.#fallbackToLastGood();
       await source.prune([ref.id, ...(this.#current ? [this.#current.id] : []), ...this.#pinned]).catch(() => undefined);
       return { result: 'rejected', revision: ref.id, issues: load.issues };
     }
-    const outcome = this.#apply(ref, load.state, reason);
+    const outcome = this.#apply(ref, load.state, reason, timings);
     await source.prune([ref.id, ...this.#pinned]).catch(() => undefined);
     return outcome;
   }
@@ -468,7 +479,7 @@ export class Controller extends EventEmitter {
     this.#evaluateAlerts();
   }
 
-  #apply(ref: RevisionRef, state: DesiredState, reason: string): SyncOutcome {
+  #apply(ref: RevisionRef, state: DesiredState, reason: string, timings: Record<string, number> = {}): SyncOutcome {
     const previous = this.#current;
     const digests = customerDigests(state);
     const diff = diffRevisions(previous?.digests ?? null, digests);
@@ -489,7 +500,7 @@ export class Controller extends EventEmitter {
       const policy = c.policy ?? { mode: 'apply', suspend: false };
       this.metrics.customers.inc({ mode: policy.mode, suspended: String(policy.suspend) });
     }
-    this.log.info({ revision: short(ref.id), subject: ref.subject, reason, added: diff.added, changed: diff.changed, removed: diff.removed, unchanged: diff.unchanged.length }, 'revision applied');
+    this.log.info({ revision: short(ref.id), subject: ref.subject, reason, added: diff.added, changed: diff.changed, removed: diff.removed, unchanged: diff.unchanged.length, ...timings }, 'revision applied');
     this.emit('revision', { id: ref.id, valid: true, diff });
 
     // Prunes a restart cut short (before the removals below write their own intents).
@@ -586,6 +597,20 @@ export class Controller extends EventEmitter {
       this.log.error({ customer: id, err: error }, 'prune failed');
       this.history.event({ type: 'error', customer: id, revision, op: 'prune', message: `pruning ${id} failed: ${errorLine(error)}` });
     }
+  }
+
+  /**
+   * Fetches the scan's host observations (tailnet, each host's one batched
+   * round trip) SCAN_PREFETCH at a time, ahead of the queue's workers, which
+   * then read them from the scan: the scan's wall time is bounded by the
+   * hosts' round trips in parallel, not by the number of reconcile workers.
+   */
+  async #prefetch(env: ReconcileEnv, ids: string[], going: () => boolean): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length && going()) await prefetchCustomer(env, ids[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(SCAN_PREFETCH, ids.length) }, worker));
   }
 
   #envFor(): ReconcileEnv {

@@ -93,8 +93,8 @@ function errorInfo(error: unknown): NonNullable<ResourceResult['error']> {
   return { class: 'transient', message: errorLine(error) };
 }
 
-/** Reconciles one customer. Throws only when the customer is not in the desired state. */
-export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
+/** What a pass over one customer works with: its policy, the kinds to run and the context they share. */
+function prepare(env: ReconcileEnv, id: string, only: readonly Kind[] | undefined) {
   const customer = env.state.customers.customers[id];
   if (!customer) {
     const t = trap('customer-entry-missing', { customer: id });
@@ -103,15 +103,14 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
   const policy = customer.policy ?? { mode: 'apply' as const, suspend: false, suspend_kinds: [], prune: false };
   const sovereign = isSovereign(env.state.customers, id);
   const allowed = RECONCILERS.filter((r) => !sovereign || EXPOSURE_KINDS.includes(r.kind));
-  const selected = new Set<Kind>(options.only ?? allowed.map((r) => r.kind));
+  const selected = new Set<Kind>(only ?? allowed.map((r) => r.kind));
   const run = needed([...selected]);
-  const results = new Map<Kind, ResourceResult>();
   const kinds = allowed.filter((r) => run.has(r.kind));
   const ctx: CustomerContext = {
     id,
     customer,
     env,
-    results,
+    results: new Map<Kind, ResourceResult>(),
     target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user),
     hostSections: () => [],
   };
@@ -121,7 +120,30 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
       const section = r.hostSection?.(ctx) ?? null;
       return section ? [section] : [];
     });
+  return { policy, selected, kinds, ctx };
+}
 
+/**
+ * Warms the scan with what a pass over the customer reads first: the tailnet
+ * and the host's one batched round trip (the host kind's observation, made
+ * exactly as `reconcileCustomer` makes it, so the pass finds it in the scan).
+ * Reads only; nothing for a suspended customer or host kind. Never throws.
+ */
+export async function prefetchCustomer(env: ReconcileEnv, id: string): Promise<void> {
+  try {
+    const { policy, kinds, ctx } = prepare(env, id, undefined);
+    if (policy.suspend || policy.suspend_kinds.includes('host') || !kinds.includes(hostReconciler)) return;
+    const desired = hostReconciler.desired(ctx);
+    if (desired) await hostReconciler.observe(ctx, desired);
+  } catch {
+    // The pass observes again and reports what failed.
+  }
+}
+
+/** Reconciles one customer. Throws only when the customer is not in the desired state. */
+export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
+  const { policy, selected, kinds, ctx } = prepare(env, id, options.only);
+  const results = ctx.results;
   const out: KindResult[] = [];
   for (const r of kinds) {
     const started = Date.now();

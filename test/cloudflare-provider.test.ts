@@ -2,15 +2,23 @@
  * The product's Cloudflare provider (official SDK) against the lab emulator
  * (a stand-in for the Cloudflare API): bulk lists across pages, writes, and
  * errors classified once at the edge — 429 and 5xx transient, a bad token and
- * a foreign record terminal with their codes and the fix.
+ * a foreign record terminal with their codes and the fix. And the build's
+ * bundle of the SDK (build/sdk-bundle.ts): only the resources axe calls, and
+ * every call the provider makes works through it.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { bundleSdk } from '../build/sdk-bundle.js';
 import { AxeError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import { noConnectors } from '../lab/cloudflare/connectors.js';
 import { startCloudflareEmulator } from '../lab/cloudflare/server.js';
 import { CloudflareError, openCloudflare } from '../providers/cloudflare/index.js';
+import type * as Sdk from '../providers/cloudflare/sdk.js';
 
 async function faults(adminUrl: string, patch: Record<string, number>): Promise<void> {
   await fetch(`${adminUrl}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
@@ -63,5 +71,44 @@ describe('Cloudflare provider', () => {
 
     const missingZone = await cf.zoneId('nosuch.example').catch((e: unknown) => e);
     assert.ok(missingZone instanceof AxeError && missingZone.class === 'terminal');
+  });
+
+  it('the built SDK bundle holds only the resources axe calls, and each call and error class works through it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'axe-test-sdk-'));
+    try {
+      const file = join(dir, 'sdk.js');
+      const size = await bundleSdk(file);
+      // The whole client (every resource of the API) is several MB; these four resources are ~80 KB.
+      assert.ok(size < 400 * 1024, `bundle is ${size} bytes: the SDK's whole client was bundled`);
+      assert.ok(!(await readFile(file, 'utf8')).includes('class Cloudflare extends'), 'the full Cloudflare client class is not in the bundle');
+      const sdk = (await import(pathToFileURL(file).href)) as typeof Sdk;
+      await using emu = await startCloudflareEmulator({ connectors: noConnectors });
+      const client = sdk.cloudflareClient({ apiToken: emu.token.reveal(), baseURL: emu.apiBaseUrl, maxRetries: 0, timeout: 10_000 });
+      const zones = await client.zones.list({ name: 'axelabs.ai' });
+      assert.deepEqual(zones.result.map((z) => z.id), [emu.zoneId]);
+      const created = await client.zeroTrust.tunnels.cloudflared.create({ account_id: emu.accountId, name: 'axe-b0', config_src: 'local', tunnel_secret: Buffer.alloc(32, 2).toString('base64') });
+      const listed = await client.zeroTrust.tunnels.cloudflared.list({ account_id: emu.accountId, is_deleted: false, per_page: 100 });
+      assert.deepEqual(listed.result.map((t) => t.name), ['axe-b0']);
+      const token = await client.zeroTrust.tunnels.cloudflared.token.get(created.id!, { account_id: emu.accountId });
+      assert.equal((JSON.parse(Buffer.from(String(token), 'base64').toString()) as { t: string }).t, created.id);
+      const record = await client.dns.records.create({ zone_id: emu.zoneId, name: 'b0.axelabs.ai', type: 'CNAME', content: `${created.id}.cfargotunnel.com`, proxied: true, comment: 'c', ttl: 1 });
+      const updated = await client.dns.records.update(record.id, { zone_id: emu.zoneId, name: 'b0.axelabs.ai', type: 'CNAME', content: 'x.cfargotunnel.com', proxied: true, comment: 'c', ttl: 1 });
+      assert.equal(updated.content, 'x.cfargotunnel.com');
+      assert.deepEqual((await client.dns.records.list({ zone_id: emu.zoneId, per_page: 5000 })).result.map((r) => r.name), ['b0.axelabs.ai']);
+      await client.dns.records.delete(record.id, { zone_id: emu.zoneId });
+      await client.zeroTrust.tunnels.cloudflared.delete(created.id!, { account_id: emu.accountId });
+      assert.equal((await client.dns.records.list({ zone_id: emu.zoneId, per_page: 5000 })).result.length, 0);
+      const conflict = await client.zeroTrust.tunnels.cloudflared.create({ account_id: emu.accountId, name: 'axe-b1', config_src: 'local', tunnel_secret: Buffer.alloc(32, 3).toString('base64') }).then(() =>
+        client.zeroTrust.tunnels.cloudflared.create({ account_id: emu.accountId, name: 'axe-b1', config_src: 'local', tunnel_secret: Buffer.alloc(32, 4).toString('base64') }).catch((e: unknown) => e),
+      );
+      assert.ok(conflict instanceof sdk.APIError, 'an API failure is the bundle\'s APIError');
+      assert.equal(conflict.status, 409);
+      await faults(emu.adminUrl, { failNext: 1, failStatus: 503 });
+      assert.ok((await client.zones.list({ name: 'axelabs.ai' }).catch((e: unknown) => e)) instanceof sdk.APIError);
+      const unreachable = sdk.cloudflareClient({ apiToken: 'x', baseURL: 'http://127.0.0.1:9/client/v4', maxRetries: 0, timeout: 5_000 });
+      assert.ok((await unreachable.zones.list({ name: 'axelabs.ai' }).catch((e: unknown) => e)) instanceof sdk.APIConnectionError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,13 +15,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
 import { terminal } from '../../core/errors.js';
 import { onboardBranch } from '../../onboarding/apply.js';
 import { planIngest, type VaultWrite } from '../../onboarding/plan.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
 import type { VaultProvider } from '../../providers/vault/types.js';
-import { type CustomerResult, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
+import { type CustomerResult, type ProgressEvent, reconcileCustomer } from '../../reconcilers/engine.js';
 import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
@@ -34,7 +33,6 @@ import { line, printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
 import { openEnv } from './reconcile.js';
-import { runCommand } from '../run.js';
 
 export interface DeployCliOptions {
   repo?: string;
@@ -241,29 +239,3 @@ export async function health(customer: string, options: DeployCliOptions): Promi
 }
 
 /** Adds `deploy`, `vault bootstrap` and `health` to the CLI (reusing an existing `vault` command when there is one). */
-export function registerDeployCommands(program: Command): void {
-  const common = (cmd: Command): Command =>
-    cmd
-      .option('--repo <dir>', "config repo (default: $AXE_REPO, the config's repo.checkout, or the current directory)")
-      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
-      .option('--json', 'machine-readable output');
-  const services = RECONCILERS.some((r) => r.kind === 'stack') ? 'frame|blueprint|hive|…' : 'service';
-  common(program.command('deploy <what> <customer>').description(`deploy one service (${services}) for a customer, or "customer" for everything (plan unless --apply)`))
-    .option('--apply', 'make the changes')
-    .option('--markdown', 'a pull request comment')
-    .option('--from-pack <pack>', 'with "deploy customer": ingest the IT\'s axelabs-bootstrap pack first')
-    .action(
-      runCommand(async (what: string, customer: string, options: DeployCliOptions) => {
-        if (what === 'customer') return deployCustomer(customer, options);
-        if (options.fromPack) throw terminal('--from-pack goes with axe deploy customer', { fix: `axe deploy customer ${customer} --from-pack ${options.fromPack}` });
-        return deployService(what, customer, options);
-      }),
-    );
-  const vault = program.commands.find((c) => c.name() === 'vault') ?? program.command('vault').description('the operator vault and the customers\' vaults');
-  common(vault.command('bootstrap <customer>').description("the customer vault's SSO keys and DOMAIN path, patched in place and recreated once (plan unless --apply)"))
-    .option('--apply', 'make the changes')
-    .action(runCommand((customer: string, options: DeployCliOptions) => vaultBootstrap(customer, options)));
-  common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
-    runCommand((customer: string, options: DeployCliOptions) => health(customer, options)),
-  );
-}

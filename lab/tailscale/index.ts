@@ -3,12 +3,14 @@
  * tailnet is the lab's hosts. See README.md for what it does not do.
  *
  * `up` writes `<stateDir>/tailscale/bin/tailscale`, a small sh wrapper that
- * runs node on ./cli (the .ts under tsx from the sources, the .js from dist)
- * with AXE_LAB_STATE_DIR set: point the product's `tailscale.binary` at it.
+ * runs plain node on ./cli (the .js from dist; from the sources, the .ts
+ * bundled by esbuild into `<stateDir>/tailscale/cli.mjs`) with
+ * AXE_LAB_STATE_DIR set: point the product's `tailscale.binary` at it.
  * Tests steer it with `setPeerState` and `setDaemonState`
  * (`<stateDir>/tailscale/peers.json`). `down` removes `<stateDir>/tailscale/`.
  */
 import { access, chmod, constants, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from '../component.js';
 import { nodeEntry } from '../vault/node-entry.js';
 import { buildTailscaleStatus, readTailscaleLabState, tailscalePaths } from './status.js';
@@ -34,11 +36,25 @@ function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The wrapper script: node (with tsx's loader from the sources) on cli, state dir in the environment. */
-export function wrapperScript(stateDir: string): string {
-  const entry = nodeEntry(import.meta.url, 'cli');
-  const command = [process.execPath, ...entry.nodeArgs, entry.file].map(shellQuote).join(' ');
+/** The wrapper script: plain node on `entry` (the stand-in's CLI), state dir in the environment. */
+export function wrapperScript(stateDir: string, entry: string): string {
+  const command = [process.execPath, entry].map(shellQuote).join(' ');
   return `#!/bin/sh\n# axe lab: stand-in for the tailscale CLI (lab/tailscale/README.md)\nAXE_LAB_STATE_DIR=${shellQuote(stateDir)} exec ${command} "$@"\n`;
+}
+
+/**
+ * The stand-in's entry for plain node: dist's cli.js, or, from the sources,
+ * cli.ts bundled with esbuild into `<stateDir>/tailscale/cli.mjs`. The product
+ * runs `tailscale status --json` once per scan: a plain node start answers in
+ * a fraction of the time (and CPU) of tsx's loader compiling TypeScript.
+ */
+async function standInEntry(stateDir: string): Promise<string> {
+  const entry = nodeEntry(import.meta.url, 'cli');
+  if (!entry.fromSources) return entry.file;
+  const outfile = join(tailscalePaths(stateDir).dir, 'cli.mjs');
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [entry.file], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' });
+  return outfile;
 }
 
 export const tailscalePart: LabPart = {
@@ -47,7 +63,7 @@ export const tailscalePart: LabPart = {
     const paths = tailscalePaths(ctx.stateDir);
     await mkdir(paths.bin, { recursive: true });
     const tmp = `${paths.binary}.${process.pid}.tmp`;
-    await writeFile(tmp, wrapperScript(ctx.stateDir), { mode: 0o755 });
+    await writeFile(tmp, wrapperScript(ctx.stateDir, await standInEntry(ctx.stateDir)), { mode: 0o755 });
     await chmod(tmp, 0o755);
     await rename(tmp, paths.binary);
     const state = await readTailscaleLabState(ctx.stateDir);

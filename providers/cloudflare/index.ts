@@ -15,10 +15,10 @@
  *   their codes (81053 a foreign record at the name, 1013 a tunnel name taken).
  */
 import Bottleneck from 'bottleneck';
-import Cloudflare, { APIConnectionError, APIError } from 'cloudflare';
 import type { CloudflareTunnel } from 'cloudflare/resources/shared';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { APIConnectionError, APIError, cloudflareClient } from './sdk.js';
 
 export interface TunnelInfo {
   id: string;
@@ -140,7 +140,7 @@ function toRecord(r: { id?: string; name?: string; type?: string; content?: stri
 
 /** The SDK-backed implementation. */
 export function openCloudflare(options: CloudflareOptions): CloudflareApi {
-  const client = new Cloudflare({ apiToken: options.token.reveal(), baseURL: options.baseURL, maxRetries: options.maxRetries ?? 2, timeout: options.timeoutMs ?? 30_000 });
+  const client = cloudflareClient({ apiToken: options.token.reveal(), baseURL: options.baseURL, maxRetries: options.maxRetries ?? 2, timeout: options.timeoutMs ?? 30_000 });
   const per5m = options.requestsPer5m ?? 1000;
   const limiter = new Bottleneck({ reservoir: per5m, reservoirRefreshAmount: per5m, reservoirRefreshInterval: 5 * 60_000, maxConcurrent: 4 });
   const stats: CloudflareStats = { calls: 0, writes: 0, errors: 0 };

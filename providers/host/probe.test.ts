@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { compareVersions, parseProbe, probeScript } from './probe.js';
+import { compareVersions, memoFrom, parseProbe, probeScript } from './probe.js';
 
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'axe-probe-'));
@@ -59,6 +60,46 @@ describe('host probe', () => {
     await writeFile(join(brew, 'bw'), `#!/bin/sh\necho run >> '${ran}'\necho 2026.1.0 # a longer script\n`);
     const third = parseProbe((await run('/bin/sh', ['-c', probeScript([brew], { bwStamp: first.bwStamp!, bwVersion: '2025.6.1' })], { env })).stdout);
     assert.equal(third.tools.bw.version, '2026.1.0', 'a changed binary is asked again');
+  });
+
+  it('skips docker version and git --version while the binaries and the engine socket are the ones a previous probe saw', async () => {
+    const brew = join(dir, 'brew-docker');
+    await mkdir(brew, { recursive: true });
+    const ran = join(dir, 'docker-ran');
+    await writeFile(join(brew, 'docker'), `#!/bin/sh\necho "docker $*" >> '${ran}'\necho 27.3.1\n`);
+    await writeFile(join(brew, 'git'), `#!/bin/sh\necho "git $*" >> '${ran}'\necho "git version 2.39.5 (Apple Git-154)"\n`);
+    await chmod(join(brew, 'docker'), 0o755);
+    await chmod(join(brew, 'git'), 0o755);
+    const socket = join(dir, 'docker.sock');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const env = { PATH: '/usr/bin:/bin', HOME: dir, DOCKER_HOST: `unix://${socket}` };
+      const probe = async (memo: ReturnType<typeof memoFrom>) => parseProbe((await run('/bin/sh', ['-c', probeScript([brew], memo)], { env })).stdout);
+      // (`docker compose version` has its own memo, on the plugin binary, when this machine has the plugin.)
+      const runs = async () => (await readFile(ran, 'utf8')).trim().split('\n').filter((l) => !l.includes('compose'));
+      const first = await probe(null);
+      assert.equal(first.tools.docker.version, '27.3.1');
+      assert.equal(first.tools.git.version, '2.39.5');
+      const memo = memoFrom(first);
+      assert.ok(memo?.dockerStamp && memo.gitStamp);
+      assert.deepEqual(await runs(), ['docker version --format {{.Server.Version}}', 'git --version']);
+      const second = await probe(memo);
+      assert.equal(second.tools.docker.version, '27.3.1');
+      assert.equal(second.tools.git.version, '2.39.5');
+      assert.equal((await runs()).length, 2, 'neither ran again');
+      // The engine restarted: its socket is new (another mtime); the version is asked again. git stays memoised.
+      await utimes(socket, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
+      const third = await probe(memo);
+      assert.equal(third.tools.docker.version, '27.3.1');
+      assert.deepEqual((await runs()).slice(2), ['docker version --format {{.Server.Version}}']);
+      // No socket to stamp (a TCP DOCKER_HOST): always asked.
+      const tcp = parseProbe((await run('/bin/sh', ['-c', probeScript([brew], memoFrom(third))], { env: { ...env, DOCKER_HOST: 'tcp://127.0.0.1:2375' } })).stdout);
+      assert.equal(tcp.dockerStamp, null);
+      assert.deepEqual((await runs()).slice(3), ['docker version --format {{.Server.Version}}']);
+    } finally {
+      server.close();
+    }
   });
 
   it('compares versions', () => {

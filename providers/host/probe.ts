@@ -23,21 +23,36 @@ export interface ProbeMemo {
   /** `size-mtime` of the Compose v2 plugin binary when its version was read. */
   composeStamp?: string;
   composeVersion?: string;
+  /** `size-mtime` of the docker CLI and of the engine's socket (recreated when the engine restarts) when the server version was read. */
+  dockerStamp?: string;
+  dockerVersion?: string;
+  /** `size-mtime` of the git binary when its version was read. */
+  gitStamp?: string;
+  gitVersion?: string;
 }
 
 /** Where the docker CLI looks for plugins, in its own order. */
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
 
-/** `st=<size-mtime of $1>` with GNU stat or BSD stat, following symlinks. */
-const STAMP = 'stamp() { if stat -L -c %s "$1" >/dev/null 2>&1; then stat -L -c "%s-%Y" "$1"; else stat -L -f "%z-%m" "$1" 2>/dev/null; fi; }';
+/**
+ * `size-mtime` of each argument (space-separated) with GNU stat or BSD stat,
+ * following symlinks: one process where GNU stat answers (BSD stat refuses -c,
+ * then answers -f; GNU stat would read -f as "file system").
+ */
+const STAMP = 'stamp() { st=$(stat -L -c "%s-%Y" "$@" 2>/dev/null || stat -L -f "%z-%m" "$@" 2>/dev/null); echo $st; }';
+
+/** Where the docker CLI reaches the engine by default: a unix socket, or none (a TCP/SSH DOCKER_HOST: not memoised). */
+const DOCKER_SOCKET = 'sock=""; case "${DOCKER_HOST:-}" in unix://*) sock="${DOCKER_HOST#unix://}";; "") for s in /var/run/docker.sock "$HOME/.docker/run/docker.sock"; do if [ -S "$s" ]; then sock="$s"; break; fi; done;; esac';
 
 /** What this probe's facts let the next probe skip. */
 export function memoFrom(facts: HostFacts): ProbeMemo | null {
-  if (!facts.bwStamp && !facts.composeStamp) return null;
+  if (!facts.bwStamp && !facts.composeStamp && !facts.dockerStamp && !facts.gitStamp) return null;
   return {
     bwStamp: facts.bwStamp && facts.tools.bw.version ? facts.bwStamp : '',
     bwVersion: facts.tools.bw.version ?? '',
     ...(facts.composeStamp && facts.composeVersion ? { composeStamp: facts.composeStamp, composeVersion: facts.composeVersion } : {}),
+    ...(facts.dockerStamp && facts.dockerVersionRaw ? { dockerStamp: facts.dockerStamp, dockerVersion: facts.dockerVersionRaw } : {}),
+    ...(facts.gitStamp && facts.gitVersionRaw ? { gitStamp: facts.gitStamp, gitVersion: facts.gitVersionRaw } : {}),
   };
 }
 
@@ -60,14 +75,25 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     'done',
     STAMP,
     `for d in ${dirs.join(' ')}; do if [ -x "$d/docker" ]; then`,
-    '  printf "docker_version=%s\\n" "$("$d/docker" version --format "{{.Server.Version}}" 2>/dev/null | head -n1)"',
+    // `docker version` starts the CLI and makes the engine run `runc --version` and `docker-init --version`:
+    // skipped while the CLI binary and the engine's socket (made anew by each engine start) are the ones already known.
+    `  ${DOCKER_SOCKET}`,
+    '  dst=""; if [ -n "$sock" ]; then dst=$(stamp "$d/docker" "$sock"); fi',
+    '  printf "docker_stamp=%s\\n" "$dst"',
+    `  if [ -n "$dst" ] && [ "$dst" = ${shellWord(known?.dockerStamp ?? '')} ]; then printf "docker_version=%s\\n" ${shellWord(known?.dockerVersion ?? '')};`,
+    '  else printf "docker_version=%s\\n" "$("$d/docker" version --format "{{.Server.Version}}" 2>/dev/null | head -n1)"; fi',
     // `docker compose version` starts two Go binaries: skipped while the plugin binary is the one already known.
     `  cst=""; for p in ${pluginDirs}; do if [ -x "$p/docker-compose" ]; then cst=$(stamp "$p/docker-compose"); break; fi; done`,
     '  printf "compose_stamp=%s\\n" "$cst"',
     `  if [ -n "$cst" ] && [ "$cst" = ${shellWord(known?.composeStamp ?? '')} ]; then printf "compose_version=%s\\n" ${shellWord(known?.composeVersion ?? '')};`,
     '  else printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"; fi',
     '  break; fi; done',
-    `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; break; fi; done`,
+    `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then`,
+    '  gst=$(stamp "$d/git")',
+    '  printf "git_stamp=%s\\n" "$gst"',
+    `  if [ -n "$gst" ] && [ "$gst" = ${shellWord(known?.gitStamp ?? '')} ]; then printf "git_version=%s\\n" ${shellWord(known?.gitVersion ?? '')};`,
+    '  else printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; fi',
+    '  break; fi; done',
     // bw --version starts a Node.js process (~0.5 s of CPU): skipped when the binary is the one already known.
     `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then`,
     '  st=$(stamp "$d/bw")',
@@ -105,6 +131,12 @@ export interface HostFacts {
   bwStamp: string | null;
   /** `size-mtime` of the Compose plugin binary, for the next probe's memo. */
   composeStamp: string | null;
+  /** `size-mtime` of the docker CLI and the engine's socket, and the server version as answered, for the next probe's memo. */
+  dockerStamp: string | null;
+  dockerVersionRaw: string | null;
+  /** `size-mtime` of the git binary and its version line as answered, for the next probe's memo. */
+  gitStamp: string | null;
+  gitVersionRaw: string | null;
 }
 
 export function parseProbe(output: string): HostFacts {
@@ -136,6 +168,10 @@ export function parseProbe(output: string): HostFacts {
     sleepMinutes: sleep === null ? null : Number.isFinite(Number(sleep)) ? Number(sleep) : null,
     bwStamp: get('bw_stamp'),
     composeStamp: get('compose_stamp'),
+    dockerStamp: get('docker_stamp'),
+    dockerVersionRaw: get('docker_version'),
+    gitStamp: get('git_stamp'),
+    gitVersionRaw: get('git_version'),
   };
 }
 

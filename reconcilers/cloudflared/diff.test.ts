@@ -70,7 +70,7 @@ describe('cloudflared diff', () => {
   });
 
   it('parses the host observation of both managers', () => {
-    const c = parseObservation(`file_config.yml=${'a'.repeat(64)} 644\nfile_credentials.json=${'b'.repeat(64)} 600\nmanager=container\ncontainer=running|healthy|h1\n`);
+    const c = parseObservation(`sha_config.yml=${'a'.repeat(64)}\nsha_credentials.json=${'b'.repeat(64)}\nmode_config.yml=644\nmode_credentials.json=600\nmanager=container\ncontainer=running|healthy|h1\n`);
     assert.deepEqual(c, { manager: 'container', config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' }, state: 'running', ready: true, hash: 'h1', guiDomain: false });
     const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n');
     assert.equal(l.manager, 'launchd');

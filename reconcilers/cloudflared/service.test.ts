@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { launchdPlist, startScript } from './service.js';
+import { launchdPlist, observeScript, parseObservation, startScript } from './service.js';
 
 const spec = { customer: 'demo', serviceHash: 'abc123', tunnelId: '11111111-2222-4333-8444-555555555555', image: 'img:1', publish: ['127.0.0.1::8080'], metricsPort: 20241, toolPaths: [] };
 
@@ -31,5 +36,28 @@ describe('cloudflared service scripts', () => {
     const plist = launchdPlist('/opt/homebrew/bin/cloudflared', '/Users/a&b', 'axe', 20241);
     assert.match(plist, /\/Users\/a&amp;b/, 'values are escaped');
     assert.equal((plist.match(/<dict>/g) ?? []).length, (plist.match(/<\/dict>/g) ?? []).length);
+  });
+
+  it('the observation hashes and stats the pushed files (run by /bin/sh): absent files are absent', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'axe-test-cfd-'));
+    try {
+      const dir = join(home, '.axe', 'cloudflared');
+      await mkdir(dir, { recursive: true });
+      const run = () => parseObservation(execFileSync('/bin/sh', ['-c', observeScript('demo', 'launchd', 20241, [])], { env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' } }).toString());
+      assert.deepEqual([run().config, run().credentials], [null, null]);
+      await writeFile(join(dir, 'config.yml'), 'tunnel: t\n');
+      await chmod(join(dir, 'config.yml'), 0o644);
+      const one = run();
+      assert.deepEqual(one.config, { sha256: createHash('sha256').update('tunnel: t\n').digest('hex'), mode: '644' });
+      assert.equal(one.credentials, null);
+      await writeFile(join(dir, 'credentials.json'), '{"a":1}', { mode: 0o600 });
+      await chmod(join(dir, 'credentials.json'), 0o600);
+      const both = run();
+      assert.deepEqual(both.credentials, { sha256: createHash('sha256').update('{"a":1}').digest('hex'), mode: '600' });
+      assert.equal(both.config?.mode, '644');
+      assert.equal(both.manager, 'launchd');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

@@ -31,18 +31,29 @@ function findTool(variable: string, tool: string, extra: readonly string[]): str
   return `${variable}=""; for d in ${dirList(extra)}; do if [ -x "$d/${tool}" ]; then ${variable}="$d/${tool}"; break; fi; done`;
 }
 
-const SUM = [
-  'sum() { if [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$1" | cut -d" " -f1; elif command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d" " -f1; else openssl dgst -sha256 -r "$1" | cut -d" " -f1; fi; }',
-  // GNU stat first: BSD stat's -f means "file system" to GNU stat, which then prints garbage.
-  'mode() { if stat -c %a "$1" >/dev/null 2>&1; then stat -c %a "$1"; else stat -f %Lp "$1"; fi; }',
+/**
+ * `sha_<file>=<hex>` and `mode_<file>=<octal>` for the files present in "$d":
+ * one hashing process and one stat for all of them (sha256sum before perl's
+ * shasum; GNU stat before BSD stat, whose -f means "file system" to GNU stat).
+ */
+const FILE_FACTS = [
+  'sums() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; elif [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$@"; else openssl dgst -sha256 -r "$@"; fi; }',
+  'modes() { stat -c "%a %n" "$@" 2>/dev/null || stat -f "%Lp %N" "$@" 2>/dev/null; }',
+  'if cd "$d" 2>/dev/null; then',
+  '  set --; for f in config.yml credentials.json; do if [ -f "$f" ]; then set -- "$@" "$f"; fi; done',
+  '  if [ $# -gt 0 ]; then',
+  `    sums "$@" | while read -r h f; do printf 'sha_%s=%s\\n' "\${f#\\*}" "$h"; done`,
+  `    modes "$@" | while read -r m f; do printf 'mode_%s=%s\\n' "$f" "$m"; done`,
+  '  fi',
+  '  cd / || true',
+  'fi',
 ].join('\n');
 
 /** Read-only: file hashes and modes, the manager, the service state and its hash. */
 export function observeScript(customer: string, manager: 'auto' | ServiceManager, metricsPort: number, toolPaths: readonly string[]): string {
   const lines = [
-    SUM,
     `d="$HOME/${CLOUDFLARED_DIR}"`,
-    'for f in config.yml credentials.json; do if [ -f "$d/$f" ]; then printf "file_%s=%s %s\\n" "$f" "$(sum "$d/$f")" "$(mode "$d/$f")"; fi; done',
+    FILE_FACTS,
     `m=${shellQuote(manager)}`,
     'if [ "$m" = auto ]; then if [ -x /bin/launchctl ]; then m=launchd; else m=container; fi; fi',
     'if [ "$m" = launchd ]; then',
@@ -82,8 +93,9 @@ export function parseObservation(output: string): ServiceObservation {
     const eq = line.indexOf('=');
     if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
-  const file = (key: string) => {
-    const [sha, mode] = (values.get(key) ?? '').split(' ');
+  const file = (name: string) => {
+    const sha = values.get(`sha_${name}`);
+    const mode = values.get(`mode_${name}`);
     return sha && mode ? { sha256: sha, mode } : null;
   };
   const manager = values.get('manager');
@@ -102,8 +114,8 @@ export function parseObservation(output: string): ServiceObservation {
   }
   return {
     manager: manager === 'launchd' || manager === 'container' ? manager : 'none',
-    config: file('file_config.yml'),
-    credentials: file('file_credentials.json'),
+    config: file('config.yml'),
+    credentials: file('credentials.json'),
     state,
     ready,
     hash,
