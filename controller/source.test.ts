@@ -37,6 +37,9 @@ describe('git source', () => {
     // Every fetch keeps a pack (no loose objects), and more than 2 packs call for a repack.
     await git(mirror, 'config', 'fetch.unpackLimit', '1');
     await git(mirror, 'config', 'gc.autoPackLimit', '2');
+    // gc --auto runs detached by default: here it finishes before prune returns, so the test can look.
+    await git(mirror, 'config', 'gc.autoDetach', 'false');
+    await git(mirror, 'config', 'maintenance.autoDetach', 'false');
     const packs = async () => (await readdir(join(mirror, 'objects', 'pack'))).filter((f) => f.endsWith('.pack')).length;
     let head = first;
     for (let i = 0; i < 4; i += 1) {
