@@ -87,6 +87,39 @@ async function kindTimes(c: { metrics: { registry: { getSingleMetric(n: string):
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** CPU seconds (own + reaped children) of every live process, by pid, with a label. */
+async function cpuSnapshot(): Promise<Map<number, { label: string; seconds: number }>> {
+  const out = new Map<number, { label: string; seconds: number }>();
+  const { readdir } = await import('node:fs/promises');
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      let label = comm;
+      if (Number(entry) === process.pid) label = 'controller (this process)';
+      else if (comm === 'node') {
+        const cmd = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
+        label = cmd.includes('/app/') ? 'node in lab containers' : cmd.includes('/lab/') ? 'lab stand-ins (node)' : 'node (other)';
+      } else if (/^(sshd|sh|bash|dash)$/.test(comm)) label = 'sshd sessions (with their commands)';
+      else if (/^(containerd-shim|runc|containerd)/.test(comm)) label = 'containerd, shims, runc';
+      out.set(Number(entry), { label, seconds: ticks / 100 });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Where the machine's CPU went between two snapshots, by label (largest first). */
+function cpuBreakdown(before: Map<number, { label: string; seconds: number }>, after: Map<number, { label: string; seconds: number }>): string {
+  const by = new Map<string, number>();
+  for (const [pid, a] of after) by.set(a.label, (by.get(a.label) ?? 0) + a.seconds - (before.get(pid)?.seconds ?? 0));
+  return [...by].filter(([, s]) => s >= 0.05).sort((x, y) => y[1] - x[1]).slice(0, 8).map(([l, s]) => `${l} ${s.toFixed(1)} s`).join(', ');
+}
+
 interface PhaseContext {
   configPath: string;
   home: string;
@@ -221,6 +254,7 @@ async function main(): Promise<void> {
     await c.sync('manual');
     await c.queue.idle();
     const scans: number[] = [];
+    const cpu0 = await cpuSnapshot();
     for (let i = 0; i < 3; i += 1) {
       const actions = c.history.events({ types: ['action'], limit: 100_000 }).length;
       const scan = await c.driftScan();
@@ -228,7 +262,9 @@ async function main(): Promise<void> {
       scans.push(scan.durationMs);
       if (after !== actions) line(`  (scan ${i + 1} acted: ${after - actions} action(s) — not a no-op)`);
     }
+    const cpuScans = cpuBreakdown(cpu0, await cpuSnapshot());
     line(`no-op drift scan, ${HOSTED} lab hosts + ${OFFLINE} offline, concurrency ${config.concurrency}: ${scans.map((s) => `${s} ms`).join(', ')} (median ${median(scans)} ms; target <= 3000 ms)`);
+    line(`  CPU of the machine over those 3 scans (2 CPUs): ${cpuScans}`);
     const perKind = await kindTimes(c);
     const tail: number[] = [];
     for (let i = 0; i < 3; i += 1) {

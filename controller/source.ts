@@ -35,7 +35,7 @@ export interface ConfigSource {
   latest(): Promise<RevisionRef>;
   /** The revision's files in a directory of their own; made once, then reused. */
   materialize(id: string): Promise<string>;
-  /** Removes materialised revisions other than `keep`. */
+  /** Removes materialised revisions other than `keep` (git: and runs the mirror's maintenance). */
   prune(keep: readonly string[]): Promise<void>;
   /** Watch mode: calls `onChange` (debounced) when the files change; returns a stop function. */
   watch?(onChange: () => void): Promise<() => Promise<void>>;
@@ -124,6 +124,9 @@ export function gitSource(options: { url: string; branch: string; stateDir: stri
     const origin = remotes.find((r) => r.name === 'origin');
     if (!origin) await git.addRemote('origin', options.url);
     else if (origin.refs.fetch !== options.url) await git.remote(['set-url', 'origin', options.url]);
+    // A fetch would end with `git maintenance run --auto`: one more process between a push and its reconcile.
+    // The mirror's maintenance runs after the revision is applied instead (prune).
+    await git.raw(['config', 'maintenance.auto', 'false']);
   }
 
   return {
@@ -152,7 +155,15 @@ export function gitSource(options: { url: string; branch: string; stateDir: stri
       await ready;
       return materializeOnce(revisionsDir, id, (dir) => exportTree(mirror, id, dir));
     },
-    prune: (keep) => pruneRevisions(revisionsDir, keep),
+    async prune(keep) {
+      await pruneRevisions(revisionsDir, keep);
+      if (!(await exists(join(mirror, 'HEAD')))) return;
+      // The mirror's housekeeping (gc when loose objects pile up), off the path from a push to its reconcile.
+      await simpleGit({ baseDir: mirror })
+        .env(gitEnv({ GIT_DIR: mirror }))
+        .raw(['-c', 'maintenance.auto=true', 'maintenance', 'run', '--auto', '--quiet'])
+        .catch(() => undefined);
+    },
   };
 }
 
