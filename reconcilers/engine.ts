@@ -12,6 +12,11 @@
  *   acted on) so the selected kind has what it needs; they are marked `context`.
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
+ * - A kind is observed again right before it acts, except when everything it
+ *   reads is host sections read in this pass after the last change this pass
+ *   made on the host (a kind with a host section is the only kind that changes
+ *   the host). After acting it is observed again, unless its `actAll` returns
+ *   the observation it made after its last action (see runtime.ts).
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
@@ -164,8 +169,10 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
           observed = await r.observe(ctx, desired);
           actions = r.diff(desired, observed);
         }
+        let attempted = 0;
         const run = async (action: Action): Promise<void> => {
           options.onProgress?.({ customer: id, kind: r.kind, phase: 'act', action });
+          attempted++;
           await r.act(ctx, desired, action);
           applied.push(action);
         };
@@ -174,7 +181,8 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
           if (r.actAll) after = await r.actAll(ctx, desired, actions, run, observed);
           else for (const action of actions) await run(action);
         } finally {
-          if (r.hostSection && applied.length > 0) hostChangedAt = Date.now();
+          // Even a failed action may have changed the host.
+          if (r.hostSection && attempted > 0) hostChangedAt = Date.now();
         }
         for (const key of keys) env.scan.drop(key);
         // A kind that observed what it changed after its last action (or whose actions' own output tells) returns it.

@@ -23,7 +23,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
-import type { HostConnection } from '../../providers/host/ssh.js';
+import type { ExecResult, HostConnection } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
@@ -77,6 +77,18 @@ const toldFacts = new WeakMap<CustomerContext, Map<string, ToldFacts>>();
 
 function tell(ctx: CustomerContext, d: StackServiceDesired, facts: ToldFacts): void {
   toldFacts.get(ctx)?.set(d.service, facts);
+}
+
+/**
+ * Per pass and service: its before-up hooks (the frame MCP token), started
+ * with its first action when its env file is to be rendered in this pass: they
+ * run in another stack's container, so they need not wait for the checkout.
+ * A failed early run (null) is run again by render-env.
+ */
+const earlyHooks = new WeakMap<CustomerContext, Map<string, Array<Promise<ExecResult | null>>>>();
+
+function runBeforeHook(ctx: CustomerContext, hook: StackServiceDesired['beforeHooks'][number]): Promise<ExecResult> {
+  return sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.exec.service)));
 }
 
 /**
@@ -295,6 +307,8 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
 export async function actServices(ctx: CustomerContext, desired: StackDesired, actions: Action<StackPayload>[], run: (action: Action<StackPayload>) => Promise<void>, observed: StackObserved | null): Promise<StackObserved | void> {
   const told = new Map<string, ToldFacts>();
   toldFacts.set(ctx, told);
+  const early = new Map<string, Array<Promise<ExecResult | null>>>();
+  earlyHooks.set(ctx, early);
   const shared = actions.filter((a) => a.op === 'create-network' || a.op === 'create-volume');
   for (const action of shared) await run(action);
   const chains = new Map<string, Action<StackPayload>[]>();
@@ -324,6 +338,9 @@ export async function actServices(ctx: CustomerContext, desired: StackDesired, a
         const before = await Promise.all(deps);
         if (!before.every((f) => f.ok)) return { ok: false, changed: true };
         const chain = chains.get(d.service) ?? [];
+        if (d.beforeHooks.length > 0 && chain.some((a) => a.op === 'render-env') && chain[0]!.op !== 'render-env') {
+          early.set(d.service, d.beforeHooks.map((hook) => runBeforeHook(ctx, hook).catch(() => null)));
+        }
         try {
           for (const action of chain) await run(action);
         } catch (error) {
@@ -458,8 +475,10 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
     throw stepError(ctx, d, 'render-env', `${missing.length ? `missing from the vault: ${missing.join(', ')}` : ''}${f.missingFields.length ? ` not set in customers.yaml: ${f.missingFields.join(', ')}` : ''}`.trim(), 'the env file not written, nothing changed', missing.some((m) => /^AZURE_/.test(m)) || f.missingFields.some((x) => x.startsWith('sso.')) ? `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply)` : `push the missing secrets (axe secret push NAME --service ${d.service} --customer ${ctx.id})`);
   }
   const values = rendered.values;
-  for (const hook of d.beforeHooks) {
-    const result = await sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.exec.service)));
+  const early = earlyHooks.get(ctx)?.get(d.service);
+  earlyHooks.get(ctx)?.delete(d.service);
+  for (const [i, hook] of d.beforeHooks.entries()) {
+    const result = (await early?.[i]) ?? (await runBeforeHook(ctx, hook));
     const value = result.stdout.trim();
     if (result.code !== 0 || !value) {
       throw stepError(ctx, d, `hook ${hook.name}`, `${hook.exec.service} did not give ${hook.outputEnv} (${lastLine(result.stderr) || `exit ${result.code}`})`, 'the env file not written, nothing changed', `deploy ${hook.exec.service} first (axe deploy ${hook.exec.service} ${ctx.id} --apply)`, 'transient');
