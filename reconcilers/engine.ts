@@ -14,6 +14,11 @@
  *   the host's batched view was read before that action).
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
+ * - A kind is observed again right before it acts, except when everything it
+ *   reads is host sections read in this pass after the last change this pass
+ *   made on the host (a kind with a host section is the only kind that changes
+ *   the host). After acting it is observed again, unless its `actAll` returns
+ *   the observation it made after its last action (see runtime.ts).
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
@@ -144,6 +149,14 @@ export async function prefetchCustomer(env: ReconcileEnv, id: string): Promise<v
 export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
   const { policy, selected, kinds, ctx } = prepare(env, id, options.only);
   const results = ctx.results;
+  const passStarted = Date.now();
+  /** When the last action of a kind that changes the host (one with a host section) ended in this pass. */
+  let hostChangedAt = 0;
+  /** A host section read in this pass after the last change this pass made on the host. */
+  const freshHostRead = (key: string): boolean => {
+    const at = env.scan.fetchedAt(key);
+    return key.startsWith('host:') && at !== undefined && at >= passStarted && at >= hostChangedAt;
+  };
   const out: KindResult[] = [];
   for (const r of kinds) {
     const started = Date.now();
@@ -175,17 +188,32 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
       observed = await r.observe(ctx, desired);
       actions = r.diff(desired, observed);
       if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {
-        // Observe right before acting: never act on the scan's cached view.
-        for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
-        observed = await r.observe(ctx, desired);
-        actions = r.diff(desired, observed);
-        for (const action of actions) {
+        // Observe right before acting: never act on the scan's cached view (a host section
+        // read moments ago in this pass, after every change this pass made there, is not cached).
+        const keys = r.cacheKeys(ctx, desired);
+        if (keys.length === 0 || !keys.every(freshHostRead)) {
+          for (const key of keys) env.scan.drop(key);
+          observed = await r.observe(ctx, desired);
+          actions = r.diff(desired, observed);
+        }
+        let attempted = 0;
+        const run = async (action: Action): Promise<void> => {
           options.onProgress?.({ customer: id, kind: r.kind, phase: 'act', action });
+          attempted++;
           await r.act(ctx, desired, action);
           applied.push(action);
+        };
+        let after: unknown = undefined;
+        try {
+          if (r.actAll) after = await r.actAll(ctx, desired, actions, run, observed);
+          else for (const action of actions) await run(action);
+        } finally {
+          // Even a failed action may have changed the host.
+          if (r.hostSection && attempted > 0) hostChangedAt = Date.now();
         }
-        for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
-        observed = await r.observe(ctx, desired);
+        for (const key of keys) env.scan.drop(key);
+        // A kind that observed what it changed after its last action (or whose actions' own output tells) returns it.
+        observed = after ?? (await r.observe(ctx, desired));
         actions = r.diff(desired, observed);
       }
     } catch (caught) {

@@ -95,6 +95,18 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
   desired(ctx: CustomerContext): D | null;
   observe(ctx: CustomerContext, desired: D): Promise<O | null>;
   act(ctx: CustomerContext, desired: D, action: Action<P>): Promise<void>;
+  /**
+   * Runs a pass's planned actions (default: one after another, in plan
+   * order). `run` performs one action through `act` with the engine's
+   * bookkeeping; a kind whose actions fall into independent chains (stack
+   * services that do not depend on each other) runs those chains
+   * concurrently. It settles every action it started before it throws.
+   * `observed` is what the actions were planned on. It may return the
+   * observation after its actions — only when every part of it was observed
+   * after the last action that could change it, or is told by an action's own
+   * successful output — and the engine then does not observe again.
+   */
+  actAll?(ctx: CustomerContext, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | void>;
   /** Scan entries this kind's observation reads; dropped before acting and after. */
   cacheKeys(ctx: CustomerContext, desired: D): string[];
   /**

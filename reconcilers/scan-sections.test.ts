@@ -51,4 +51,37 @@ describe('scan: host sections', () => {
     assert.equal((await scan.host(target, sections)).get('a')?.output, 'a3');
     assert.equal(trips.length, 3);
   });
+
+  test('a reader naming its section re-runs only that one; fetchedAt says when each entry was read, none once dropped', async () => {
+    const { providers, trips } = localHost();
+    const scan = newScan(providers, 'axelabs.ai');
+    const sections = () => [
+      { name: 'a', script: 'echo a' },
+      { name: 'b', script: 'echo b' },
+    ];
+    assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined);
+    const t0 = Date.now();
+    await scan.host(target, sections);
+    const batchAt = scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a'))!;
+    assert.ok(batchAt >= t0);
+    assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'b')), batchAt);
+    assert.equal(scan.fetchedAt(SCAN_KEYS.host(target)), batchAt);
+
+    scan.drop(SCAN_KEYS.hostSection(target, 'a'));
+    scan.drop(SCAN_KEYS.hostSection(target, 'b'));
+    assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined, 'dropped: not held');
+    await new Promise((r) => setTimeout(r, 5));
+    await scan.host(target, sections, 'b');
+    assert.equal(trips.length, 2);
+    assert.doesNotMatch(trips[1]!, /echo a/, 'only the named section ran');
+    assert.ok(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'b'))! > batchAt);
+    assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined, 'a is still stale');
+    await scan.host(target, sections);
+    assert.equal(trips.length, 3);
+    assert.doesNotMatch(trips[2]!, /echo b/, 'the rest of the stale sections');
+    assert.ok(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a'))! > batchAt);
+
+    scan.drop(SCAN_KEYS.host(target));
+    assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined);
+  });
 });

@@ -10,7 +10,8 @@
  *   acts and after, so an action is always planned on a fresh observation.
  * - A kind that reads only its own section of a host's batch drops
  *   `SCAN_KEYS.hostSection(target, name)`: the next `host()` read runs just the
- *   stale sections (one round trip) and keeps the rest of the batch.
+ *   stale sections (one round trip; only the reader's own when it names it)
+ *   and keeps the rest of the batch.
  */
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
 import { requireCloudflare } from '../providers/index.js';
@@ -29,9 +30,15 @@ export interface Scan {
   zoneId(): Promise<string>;
   dns(): Promise<DnsRecordInfo[]>;
   vault(): Promise<VaultEntry[]>;
-  /** The host's batched sections, run once per scan over its one connection. */
-  host(target: SshTarget, sections: () => HostSection[]): Promise<HostSections>;
+  /**
+   * The host's batched sections, run once per scan over its one connection.
+   * Dropped sections run again on the next read (one round trip): all of them,
+   * or only `only` when the reader names the one it reads.
+   */
+  host(target: SshTarget, sections: () => HostSection[], only?: string): Promise<HostSections>;
   drop(key: string): void;
+  /** When the entry's fetch started (ms since the epoch); undefined when it is not held (never fetched, or dropped). */
+  fetchedAt(key: string): number | undefined;
 }
 
 export const SCAN_KEYS = {
@@ -48,9 +55,12 @@ export function newScan(providers: Providers, zone: string): Scan {
   const memo = new Map<string, Promise<unknown>>();
   /** Per host key: sections dropped since the batch ran. */
   const staleSections = new Map<string, Set<string>>();
+  /** When each entry's fetch started; a section run again on its own has its own time. */
+  const started = new Map<string, number>();
   function once<T>(key: string, load: () => Promise<T>): Promise<T> {
     const existing = memo.get(key);
     if (existing) return existing as Promise<T>;
+    started.set(key, Date.now());
     const promise = load();
     memo.set(key, promise);
     promise.catch(() => {
@@ -69,18 +79,23 @@ export function newScan(providers: Providers, zone: string): Scan {
         return api.listDnsRecords(await once(`cloudflare:zone:${zone}`, () => api.zoneId(zone)));
       }),
     vault: () => once(SCAN_KEYS.vault, () => providers.vault.list()),
-    host: async (target, sections) => {
+    host: async (target, sections, only) => {
       const key = SCAN_KEYS.host(target);
-      if (!memo.has(key)) staleSections.delete(key);
+      if (!memo.has(key)) {
+        staleSections.delete(key);
+        for (const k of [...started.keys()]) if (k.startsWith(`${key}#`)) started.delete(k);
+      }
       const batch = await once(key, async () => {
         const connection = await providers.hosts.connection(target);
         return runSections(connection, sections());
       });
       const stale = staleSections.get(key);
-      if (!stale?.size) return batch;
-      const names = new Set(stale);
-      stale.clear();
+      if (!stale?.size || (only !== undefined && !stale.has(only))) return batch;
+      const names = new Set(only !== undefined ? [only] : stale);
+      for (const name of names) stale.delete(name);
       const wanted = sections().filter((s) => names.has(s.name));
+      const at = Date.now();
+      for (const name of names) started.set(`${key}#${name}`, at);
       if (wanted.length) {
         const fresh = await runSections(await providers.hosts.connection(target), wanted);
         for (const [name, output] of fresh) batch.set(name, output);
@@ -96,6 +111,12 @@ export function newScan(providers: Providers, zone: string): Scan {
         return;
       }
       memo.delete(key);
+    },
+    fetchedAt: (key) => {
+      const section = /^(host:[^#]+)#(.+)$/.exec(key);
+      if (!section) return memo.has(key) ? started.get(key) : undefined;
+      if (!memo.has(section[1]!) || staleSections.get(section[1]!)?.has(section[2]!)) return undefined;
+      return started.get(key) ?? started.get(section[1]!);
     },
   };
 }

@@ -8,7 +8,8 @@ import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { containerLookup, execScript, tools } from '../stack/host.js';
-import { declaredStacks, desiredService } from '../stack/index.js';
+import { declaredStacks, desiredService, switchedColor } from '../stack/index.js';
+import type { Color } from '../stack/diff.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { hookCommand } from '../stack/render.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
@@ -42,12 +43,13 @@ function desiredEntities(ctx: CustomerContext): EntitiesDesired | null {
   return { customer: ctx.id, entities, hooks };
 }
 
-function sectionScript(desired: EntitiesDesired, toolPaths: readonly string[]): string {
+/** `active`: the color a service's proxy was switched to in this pass (see switchedColor), null when not. */
+function sectionScript(desired: EntitiesDesired, toolPaths: readonly string[], active: (service: string) => Color | null = () => null): string {
   const parts = desired.hooks.map((h) => {
     const key = shellQuote(hookKey(h));
     return [
       '(',
-      containerLookup(h.list.project, h.list.container, h.list.blueGreen),
+      containerLookup(h.list.project, h.list.container, h.list.blueGreen, active(h.list.service)),
       `if [ -z "$c" ]; then echo ${key}'|state=down'; exit 0; fi`,
       `out=$("$D" exec "$c" ${h.list.command.map(shellQuote).join(' ')} 2>&1); rc=$?`,
       `echo ${key}"|rc=$rc"`,
@@ -94,7 +96,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
   desired: desiredEntities,
   hostSection(ctx) {
     const desired = desiredEntities(ctx);
-    return desired ? { name: ENTITIES_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+    return desired ? { name: ENTITIES_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
   },
   async observe(ctx, desired) {
     return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);
@@ -107,12 +109,38 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     const command = hook?.commands.get(action.payload.entity);
     if (!hook || !command) throw terminal(`no ${action.payload.hook} hook for ${action.payload.entity}`, { customer: ctx.id, resource: 'entities' });
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths);
+    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.register.service));
     const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 120_000 });
     if (result.code !== 0) {
       const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
       throw transient(`registering ${action.payload.entity} in ${hook.service} failed: ${detail}; left: the entities before it are registered, the rest are not`, { customer: ctx.id, resource: 'entities', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again` });
     }
+  },
+  /**
+   * Each service registers its entities in order; different services (their
+   * own containers) side by side. The listing after is the one the actions
+   * were planned on plus each entity whose register command exited 0 (the
+   * hook's contract: registered, idempotently), so nothing is listed again.
+   */
+  async actAll(_ctx, _desired, actions, run, observed) {
+    const byService = new Map<string, typeof actions>();
+    for (const action of actions) byService.set(action.payload.service, [...(byService.get(action.payload.service) ?? []), action]);
+    const results = await Promise.allSettled(
+      [...byService.values()].map(async (chain) => {
+        for (const action of chain) await run(action);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (!observed) return;
+    const after: EntitiesObserved = new Map(observed);
+    for (const action of actions) {
+      const listing = after.get(hookKey(action.payload));
+      // Not listed before (the service was down): list again.
+      if (listing?.state !== 'listed') return;
+      after.set(hookKey(action.payload), { state: 'listed', ids: new Set([...listing.ids, action.payload.entity]) });
+    }
+    return after;
   },
   cacheKeys(ctx) {
     // Only this kind's section of the host's batch: a re-observation runs it alone.

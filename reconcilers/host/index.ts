@@ -45,7 +45,7 @@ export function hostReachable(ctx: CustomerContext, resource: Kind): void {
  */
 export async function hostSectionOutput(ctx: CustomerContext, section: string, resource: Kind): Promise<string> {
   hostReachable(ctx, resource);
-  const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections);
+  const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections, section);
   const found = sections.get(section);
   if (!found) throw transient(`the ${resource} observation did not come back from the host`, { customer: ctx.id, resource });
   return found.output;

@@ -20,7 +20,7 @@ import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
 import { execScript, tools } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../stack/index.js';
-import { ACTIVE_RECORD, hostPath, keyValues, switchCommand } from '../stack/shell.js';
+import { ACTIVE_RECORD, hostPath, keyValues, projectListing, switchCommand } from '../stack/shell.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 
 export const INGRESS_SECTION = 'ingress';
@@ -51,6 +51,7 @@ export function observeScript(desired: IngressDesired, toolPaths: readonly strin
   desired.routes.forEach((d, i) => {
     const p = shellQuote(d.project);
     lines.push(
+      projectListing(d.project),
       `pc=$(cid ${p} ${shellQuote(d.proxy)})`,
       `if [ -n "$pc" ]; then echo "${i}.proxy=1"; echo "${i}.answer=$("$D" exec "$pc" ${d.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1)"; fi`,
       `if [ -f ${hostPath(d.checkout)}/${ACTIVE_RECORD} ]; then echo "${i}.record=$(head -n 1 ${hostPath(d.checkout)}/${ACTIVE_RECORD})"; fi`,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { StackServiceDesired } from './diff.js';
-import { checkoutScript, observeScript, parseComposeModel, parseObservation, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 
@@ -217,7 +217,114 @@ describe('stack host scripts', () => {
     assert.doesNotMatch(text, /SECRET|axe:|data:/);
   });
 
-  test("a color's depends_on is dropped (as up --no-deps does) and only that service's; its hash changes", () => {
+  test('steps run in order in one script: the first failing step ends it with its exit code and name; a soft one is reported and the rest still run', () => {
+    const run = (script: string): { code: number; stdout: string; stderr: string } => {
+      try {
+        return { code: 0, stdout: execFileSync('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] }).toString(), stderr: '' };
+      } catch (error) {
+        const e = error as { status: number; stdout: Buffer; stderr: Buffer };
+        return { code: e.status, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
+      }
+    };
+    const ok = run(stepsScript([{ name: 'a', script: 'echo a' }, { name: 'b', script: 'set -e; false || true; echo b' }]));
+    assert.deepEqual(ok, { code: 0, stdout: 'a\nb\n', stderr: '' });
+    const failed = run(stepsScript([{ name: 'switch', script: 'echo one' }, { name: 'health', script: 'echo "/health did not answer" >&2; exit 7' }, { name: 'record good state', script: 'echo never' }]));
+    assert.equal(failed.code, 7);
+    assert.equal(failed.stdout, 'one\n', 'the steps after the failed one did not run');
+    assert.deepEqual(failedSteps(failed.stderr), { failed: 'health', soft: [] });
+    assert.equal(stepStderr(failed.stderr, 'health'), '/health did not answer');
+    // `exit` in a step ends only that step (its own subshell).
+    const exited = run(stepsScript([{ name: 'a', script: 'exit 0' }, { name: 'b', script: 'echo b' }]));
+    assert.deepEqual(exited, { code: 0, stdout: 'b\n', stderr: '' });
+    const soft = run(stepsScript([{ name: 'stop old color', script: 'echo "no such container" >&2; exit 1', soft: true }, { name: 'record good state', script: 'echo recorded' }]));
+    assert.equal(soft.code, 1);
+    assert.equal(soft.stdout, 'recorded\n');
+    assert.deepEqual(failedSteps(soft.stderr), { failed: null, soft: ['stop old color'] });
+    assert.equal(stepStderr(soft.stderr, 'stop old color'), 'no such container');
+    execFileSync('sh', ['-n'], { input: stepsScript([{ name: "it's", script: 'true' }]) });
+
+    // With the project listed once, every step's container lookup answers from it.
+    const dir = mkdtempSync(join(tmpdir(), 'axe-steps-'));
+    try {
+      writeFileSync(join(dir, 'docker'), ['#!/bin/sh', `echo "$*" >> ${dir}/docker.log`, 'case "$1" in ps) echo "id1|postgres|running"; echo "id2|hive-mcp|running";; esac'].join('\n'), { mode: 0o755 });
+      const target = { project: "demo-hive'x", container: 'hive-mcp', blueGreen: null };
+      const listed = run(stepsScript([{ name: 'hook migrate', script: execScript(target, ['hive', 'migrate'], [dir]) }, { name: 'hook again', script: execScript(target, ['hive', 'again'], [dir]) }], { project: "demo-hive'x", toolPaths: [dir] }));
+      assert.equal(listed.code, 0, listed.stderr);
+      const calls = readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n');
+      assert.equal(calls.filter((c) => c.startsWith('ps ')).length, 1, calls.join('\n'));
+      assert.match(calls[0]!, /label=com\.docker\.compose\.project=demo-hive'x/);
+      assert.deepEqual(calls.slice(1), ['exec id2 hive migrate', 'exec id2 hive again']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the health gate polls quickly first, then every 0.5 s, within its budget', () => {
+    const pauses = pollPauses(10).map(Number);
+    assert.deepEqual(pauses.slice(0, 4), [0.05, 0.1, 0.2, 0.4]);
+    assert.ok(pauses.slice(4).every((p) => p === 0.5));
+    const total = pauses.reduce((a, b) => a + b, 0);
+    assert.ok(total >= 10 && total < 10.5, `${total}`);
+    execFileSync('sh', ['-n'], { input: insideCheckScript({ project: 'demo-frame', container: '@active', blueGreen: d.blueGreen }, 8080, '/health', 10, [], 'green') });
+  });
+
+  test('the observation asks docker for each project once (ps: containers, and the container lookups); right after a told deploy step it asks neither compose nor the containers', () => {
+    // A docker stand-in: logs its arguments, answers ps/inspect/exec/compose for the frame project.
+    const dir = mkdtempSync(join(tmpdir(), 'axe-observe-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      const git = (...args: string[]) => execFileSync('git', ['-C', join(dir, 'frame'), '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]).toString().trim();
+      mkdirSync(join(dir, 'frame'));
+      git('init', '-q');
+      git('commit', '-q', '--allow-empty', '-m', 'one');
+      git('tag', 'v1');
+      writeFileSync(join(dir, 'frame', '.env.local'), 'AXE_REF=v1\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'frame', '.axe-compose.yml'), 'services: {}\n');
+      writeFileSync(
+        join(bin, 'docker'),
+        [
+          '#!/bin/sh',
+          `echo "$*" >> ${dir}/docker.log`,
+          'case "$1" in',
+          '  ps) printf \'%s\\n\' "id1|postgres|running|Up (healthy)|h1|v1|e" "id2|frame-mcp-blue|running|Up (healthy)|h2|v1|e" "id3|axe-frame-proxy|running|Up (healthy)|h3|v1|e";;',
+          '  inspect) echo "id1|n1 "; echo "id2|n1 "; echo "id3|n1 ";;',
+          '  network) echo "n1 demo-frame_default";;',
+          '  exec) case "$3" in frame-proxy-switch) echo green;; wget) exit 0;; esac;;',
+          '  compose) case "$*" in *--hash*) cat >/dev/null; echo "postgres h1"; echo "frame-mcp-green h2";; *config*) echo "services: {}";; esac;;',
+          'esac',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const local: StackServiceDesired = { ...d, ref: 'v1', checkout: join(dir, 'frame'), hookVars: [] };
+      const observe = (told?: Map<string, { active: 'blue' | 'green' | null }>) => {
+        writeFileSync(join(dir, 'docker.log'), '');
+        const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin], undefined, told)]).toString();
+        return { facts: parseObservation(out, ['frame']).services.get('frame')!, calls: readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n') };
+      };
+      const full = observe();
+      assert.equal(full.calls.filter((c) => c.startsWith('ps ')).length, 1, full.calls.join('\n'));
+      assert.ok(full.calls.some((c) => c.startsWith('exec id3 frame-proxy-switch')), 'the proxy (found from the one ps) is asked for the active color');
+      assert.ok(full.calls.some((c) => c.startsWith('exec id3 wget')), 'the inside check runs in the proxy container');
+      assert.equal(full.calls.filter((c) => /--hash/.test(c)).length, 1, 'one hash run for every service, the active color stripped');
+      assert.equal(full.facts.active, 'green');
+      assert.equal(full.facts.hashes.get('frame-mcp-green'), 'h2');
+      assert.equal(full.facts.inside, 'ok');
+      assert.deepEqual(full.facts.services, ['postgres', 'frame-mcp-green']);
+
+      const told = observe(new Map([['frame', { active: 'blue' }]]));
+      assert.deepEqual(told.calls.filter((c) => c.startsWith('compose') || c.startsWith('exec')), [], told.calls.join('\n'));
+      assert.equal(told.facts.active, 'blue', 'the color the switch set');
+      assert.equal(told.facts.inside, null);
+      assert.equal(told.facts.services, null);
+      assert.deepEqual(told.facts.containers.map((c) => c.service), ['postgres', 'frame-mcp-blue', 'axe-frame-proxy']);
+      assert.equal(told.facts.checkout?.head, told.facts.checkout?.want);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a color's depends_on is dropped (as up --no-deps does) and only that service's; its hash changes, the others' do not", () => {
     const dir = mkdtempSync(join(tmpdir(), 'axe-strip-'));
     try {
       writeFileSync(join(dir, '.env.local'), 'AXE_REF=v1\nAXE_NETWORK=n\nAXE_FRAME_DATA_VOLUME=v\n');
@@ -231,6 +338,12 @@ describe('stack host scripts', () => {
       const full = compose(['-f', '-', 'config', '--hash', 'frame-mcp-green'], config);
       const noDeps = compose(['-f', '-', 'config', '--hash', 'frame-mcp-green'], stripped);
       assert.notEqual(full, noDeps);
+      // One hash run over the stripped config (as the observation does): the color's no-deps hash, every other service's unchanged.
+      const hashes = (text: string) => new Map(text.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+      const all = hashes(compose(['-f', '-', 'config', '--hash', '*'], config));
+      const once = hashes(compose(['-f', '-', 'config', '--hash', '*'], stripped));
+      assert.equal(once.get('frame-mcp-green'), noDeps.trim().split(' ')[1]);
+      for (const [service, hash] of all) if (service !== 'frame-mcp-green') assert.equal(once.get(service), hash, service);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

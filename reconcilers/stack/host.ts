@@ -11,10 +11,12 @@
  *   *resolved* config (`config | config -f - --hash`): Compose 2.26's own
  *   `config --hash` leaves `env_file` values out, while the label it puts on
  *   containers at `up` includes them, so the two never match otherwise.
+ * - Right after a stack's successful deploy step, its observation leaves out
+ *   what that step's own output told (ToldFacts); plans always observe all.
  */
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ContainerFact, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
-import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath } from './shell.js';
+import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath, projectListing } from './shell.js';
 
 export const STACK_SECTION = 'stack';
 /** Our labels on every container, network and volume of a stack. */
@@ -106,7 +108,18 @@ function pulledValueCheck(s: string, name: string, item: string, sessionFile: st
   ].join('\n');
 }
 
-function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]): string {
+/**
+ * What a stack's last action in this pass established by its own successful
+ * output (compose up --wait exit 0, the proxy switch, the health gate, the
+ * hook value just written), so the observation right after it need not ask
+ * again: no config-hash run (compose just labelled the containers from these
+ * files), no hook-value or inside check, and the active color as switched.
+ */
+export interface ToldFacts {
+  active: Color | null;
+}
+
+function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[], told?: ToldFacts): string {
   const s = d.service;
   const dir = hostPath(d.checkout);
   const p = shellQuote(d.project);
@@ -128,32 +141,36 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
     `  echo "${s}.env_sha=$(${hookPattern} | sum)"`,
     `  echo "${s}.env_keys=$(awk -F= '/^[A-Za-z_][A-Za-z0-9_]*=/ { printf "%s%s ", $1, (length($0) > length($1) + 1 ? "" : "!") }' "$f")"`,
     'fi',
-    ...(d.pull ? d.pull.secrets.map((secret) => pulledValueCheck(s, secret.name, secret.item, d.pull!.sessionFile, toolPaths)) : []),
+    ...(d.pull && !told ? d.pull.secrets.map((secret) => pulledValueCheck(s, secret.name, secret.item, d.pull!.sessionFile, toolPaths)) : []),
     `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
     'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
     `  cfg=1`,
-    `  ( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`,
+    // A blue/green stack's hashes wait for its active color (below).
+    ...(d.blueGreen || told ? [] : [`  ( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`]),
     'fi',
     'if [ -n "$D" ]; then',
-    `  ids=$("$D" ps -aq --no-trunc --filter label=com.docker.compose.project=${p} 2>/dev/null)`,
-    `  "$D" ps -a --no-trunc --filter label=com.docker.compose.project=${p} --format ${shellQuote(PS_FORMAT)} 2>/dev/null | while IFS= read -r l; do echo "${s}.ctr=$l"; done`,
-    `  if [ -n "$ids" ]; then "$D" inspect --format '{{.Id}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' $ids 2>/dev/null | while IFS= read -r l; do echo "${s}.net=$l"; done; fi`,
+    // One listing of the project's containers: printed, and what `cid` answers for this project from here on.
+    `  ${projectListing(d.project, PS_FORMAT)}`,
+    `  if [ -n "$PSO" ]; then printf '%s\\n' "$PSO" | while IFS= read -r l; do echo "${s}.ctr=$l"; done; fi`,
+    `  ids=$(printf '%s\\n' "$PSO" | cut -d'|' -f1)`,
+    `  if [ -n "$PSO" ]; then "$D" inspect --format '{{.Id}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' $ids 2>/dev/null | while IFS= read -r l; do echo "${s}.net=$l"; done; fi`,
   ];
   if (d.blueGreen) {
     // A color is always brought up alone (`up --no-deps`), which drops its depends_on from the
-    // hash compose labels it with: its desired hash is computed the same way.
+    // hash compose labels it with: the active color's desired hash is computed the same way
+    // (its depends_on stripped; the other services' hashes do not change by it), in the one run.
     const colorOf = `case "$A" in blue) cs=${shellQuote(d.blueGreen.blue)};; green) cs=${shellQuote(d.blueGreen.green)};; *) cs="";; esac`;
     lines.push(
-      activeColor('A', d.blueGreen),
+      told?.active ? `A=${told.active}` : activeColor('A', d.blueGreen),
       `  echo "${s}.active=$A"`,
       `  ${colorOf}`,
-      `  if [ -n "$cs" ] && [ -n "$cfg" ]; then ( h=$(dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash "$cs" 2>/dev/null | cut -d' ' -f2); echo "${s}.colorhash=$cs $h" ) & fi`,
+      ...(told ? [] : [`  if [ -n "$cfg" ]; then ( dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; if [ -n "$cs" ] && [ "$a" = "$cs" ]; then echo "${s}.colorhash=$a $b"; fi; done ) & fi`]),
     );
   }
   lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
-  lines.push(...d.beforeHooks.map((hook) => `  ${hookValueCheck(s, hook.outputEnv, hook.exec)}`));
-  if (d.inside) {
+  if (!told) lines.push(...d.beforeHooks.map((hook) => `  ${hookValueCheck(s, hook.outputEnv, hook.exec)}`));
+  if (d.inside && !told) {
     const url = shellQuote(`http://127.0.0.1:${d.inside.port}${d.inside.path}`);
     const container =
       d.inside.container === '@active' && d.blueGreen
@@ -169,8 +186,11 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
   return `(\n${lines.join('\n')}\n) &`;
 }
 
-/** The read-only observation of every stack service of one customer (one section). */
-export function observeScript(desired: StackDesired, toolPaths: readonly string[]): string {
+/**
+ * The read-only observation of every stack service of one customer (one
+ * section), or of the services named in `only` (the networks and volumes of all).
+ */
+export function observeScript(desired: StackDesired, toolPaths: readonly string[], only?: readonly string[], told?: ReadonlyMap<string, ToldFacts>): string {
   const volumes = [...new Set(desired.services.flatMap((d) => d.volumes))];
   return [
     tools(toolPaths),
@@ -179,7 +199,7 @@ export function observeScript(desired: StackDesired, toolPaths: readonly string[
     `  "$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "_.network=$l"; done`,
     ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
     'fi',
-    ...desired.services.map((d) => serviceObservation(d, toolPaths)),
+    ...desired.services.filter((d) => !only || only.includes(d.service)).map((d) => serviceObservation(d, toolPaths, told?.get(d.service))),
     'wait',
   ].join('\n');
 }
@@ -313,10 +333,13 @@ export function checkoutScript(d: StackServiceDesired, insteadOf: Record<string,
     '  if [ -d "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then echo "$dir exists and is not a git checkout" >&2; exit 4; fi',
     '  mkdir -p "$dir"',
     `  gitx clone -q --no-checkout ${repo} "$dir"`,
+    '  cloned=1',
     'fi',
     `if [ "$(gitx -C "$dir" config --get remote.origin.url || true)" != ${repo} ]; then gitx -C "$dir" remote set-url origin ${repo}; fi`,
-    `gitx -C "$dir" fetch -q --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`,
-    `c=$(${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)}) || { echo ${shellQuote(`ref ${ref} was not found in ${d.repo}`)} >&2; exit 5; }`,
+    `want() { ${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)}; }`,
+    // A clone just fetched the branches and their tags: fetch again only when the ref is not among them.
+    `if [ -z "\${cloned:-}" ] || ! want >/dev/null; then gitx -C "$dir" fetch -q --force --tags origin '+refs/heads/*:refs/remotes/origin/*'; fi`,
+    `c=$(want) || { echo ${shellQuote(`ref ${ref} was not found in ${d.repo}`)} >&2; exit 5; }`,
     'gitx -C "$dir" checkout -q --force --detach "$c"',
     'gitx -C "$dir" rev-parse HEAD',
   ].join('\n');
@@ -398,6 +421,8 @@ function diagnostics(project: string, services: readonly string[] = []): string 
 export interface UpOptions {
   /** `up` arguments after `up -d --wait --wait-timeout N`. */
   args: string[];
+  /** A second `up` in the same round trip, run only when the first succeeded (a blue/green stack's color after its shared services). */
+  then?: string[];
   override: string | null;
   /** Services to recreate first (their network was removed). */
   recreate?: string[];
@@ -411,6 +436,7 @@ export function upScript(d: StackServiceDesired, options: UpOptions, toolPaths: 
   const lines = ['set -e', tools(toolPaths), 'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi', `cd ${hostPath(d.checkout)}`, composeFunction(d, options.override)];
   if (options.recreate?.length) lines.push(`dc up -d ${wait} --no-deps --force-recreate ${options.recreate.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
   if (options.args.length > 0 || !options.recreate?.length) lines.push(`dc up -d ${wait} ${options.args.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
+  if (options.then) lines.push(`dc up -d ${wait} ${options.then.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
   return lines.join('\n');
 }
 
@@ -419,37 +445,96 @@ export function composeScript(d: StackServiceDesired, override: string | null, a
   return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, override), `dc ${args.map(shellQuote).join(' ')}`].join('\n');
 }
 
-/** Resolves the container a command runs in (`@active` through the stack's proxy) into `$c`. */
-export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null): string {
+/**
+ * Resolves the container a command runs in (`@active` through the stack's
+ * proxy, or the color a switch in this pass just set: `active`) into `$c`.
+ */
+export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null, active?: Color | null): string {
   const p = shellQuote(project);
   if (container === '@active') {
     if (!bg) return 'c=""';
-    return [activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
+    return [active ? `A=${active}` : activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
   }
   return `c=$(cid ${p} ${shellQuote(container)})`;
 }
 
-/** Runs a command in a stack's running container; stdout is the command's. */
-export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[]): string {
+/** Runs a command in a stack's running container; stdout is the command's. `active`: see containerLookup. */
+export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[], active?: Color | null): string {
   return [
     tools(toolPaths),
     'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
-    containerLookup(target.project, target.container, target.blueGreen),
+    containerLookup(target.project, target.container, target.blueGreen, active),
     `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit 6; fi`,
     `exec "$D" exec "$c" ${command.map(shellQuote).join(' ')}`,
   ].join('\n');
 }
 
-/** Polls an HTTP path inside a container until it answers 2xx (wget, else curl) or the tries run out. */
-export function insideCheckScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, port: number, path: string, tries: number, toolPaths: readonly string[]): string {
+/** The pauses between a poll's tries: short first (a stack just reported healthy usually answers at once), then every 0.5 s, `budget` seconds in all. */
+export function pollPauses(budgetSeconds: number): string[] {
+  const pauses = ['0.05', '0.1', '0.2', '0.4'];
+  let left = budgetSeconds - 0.75;
+  while (left > 0) {
+    pauses.push('0.5');
+    left -= 0.5;
+  }
+  return pauses;
+}
+
+/** Polls an HTTP path inside a container until it answers 2xx (wget, else curl), with `pollPauses(budgetSeconds)` between tries. */
+export function insideCheckScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, port: number, path: string, budgetSeconds: number, toolPaths: readonly string[], active?: Color | null): string {
   const url = shellQuote(`http://127.0.0.1:${port}${path}`);
   return [
     tools(toolPaths),
-    containerLookup(target.project, target.container, target.blueGreen),
+    containerLookup(target.project, target.container, target.blueGreen, active),
     `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container}`)} >&2; exit 6; fi`,
-    `i=0; while [ $i -lt ${tries} ]; do if "$D" exec "$c" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$c" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then exit 0; fi; sleep 0.5; i=$((i+1)); done`,
+    `for p in ${pollPauses(budgetSeconds).join(' ')} 0; do if "$D" exec "$c" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$c" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then exit 0; fi; [ "$p" = 0 ] || sleep "$p"; done`,
     `echo ${shellQuote(`${path} on port ${port} did not answer 2xx`)} >&2; exit 7`,
   ].join('\n');
+}
+
+/** One step of a `stepsScript`. */
+export interface HostStep {
+  name: string;
+  script: string;
+  /** A failure is reported (`STEP_SOFT_FAILED`) and the next steps still run; the script exits 1 at the end. */
+  soft?: boolean;
+}
+
+/** The last stderr line of a failed `stepsScript`: `axe-step-failed=<name>`. */
+export const STEP_FAILED = 'axe-step-failed=';
+/** A soft step's failure, on its own stderr line: `axe-step-soft-failed=<name>`. */
+export const STEP_SOFT_FAILED = 'axe-step-soft-failed=';
+
+/**
+ * Runs several steps in one round trip, in order, each in its own subshell
+ * (its `exit` and `set -e` stay inside): the first step that fails ends the
+ * script with its exit code, its stderr, then `axe-step-failed=<name>`.
+ * With `listing`, the project's containers are listed once first, for every
+ * step's container lookups (the steps must not create or remove containers).
+ */
+export function stepsScript(steps: readonly HostStep[], listing?: { project: string; toolPaths: readonly string[] }): string {
+  // The project's containers listed once for every step's `cid` (they do not change while the steps run).
+  const lines = ['soft=""', ...(listing ? [tools(listing.toolPaths), projectListing(listing.project)] : [])];
+  for (const step of steps) {
+    const marker = shellQuote(`${step.soft ? STEP_SOFT_FAILED : STEP_FAILED}${step.name}`);
+    lines.push(step.soft ? `( ${step.script}\n) || { echo ${marker} >&2; soft=1; }` : `( ${step.script}\n) || { rc=$?; echo ${marker} >&2; exit $rc; }`);
+  }
+  lines.push('if [ -n "$soft" ]; then exit 1; fi');
+  return lines.join('\n');
+}
+
+/** Which step of a `stepsScript` failed (null: none, or not a steps script), and the soft ones. */
+export function failedSteps(stderr: string): { failed: string | null; soft: string[] } {
+  const lines = stderr.split('\n');
+  const failed = lines.find((l) => l.startsWith(STEP_FAILED))?.slice(STEP_FAILED.length) ?? null;
+  return { failed, soft: lines.filter((l) => l.startsWith(STEP_SOFT_FAILED)).map((l) => l.slice(STEP_SOFT_FAILED.length)) };
+}
+
+/** The stderr before a step's marker line, other steps' markers left out (its last line is the step's detail). */
+export function stepStderr(stderr: string, step: string): string {
+  const lines = stderr.split('\n');
+  const at = lines.findIndex((l) => l === `${STEP_FAILED}${step}` || l === `${STEP_SOFT_FAILED}${step}`);
+  return (at < 0 ? lines : lines.slice(0, at)).filter((l) => !l.startsWith(STEP_FAILED) && !l.startsWith(STEP_SOFT_FAILED)).join('\n');
 }
 
 /** Writes (or removes) a small record file in the checkout; the content is not secret. */

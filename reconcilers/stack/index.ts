@@ -23,7 +23,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
-import type { HostConnection } from '../../providers/host/ssh.js';
+import type { ExecResult, HostConnection } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
@@ -39,12 +39,15 @@ import {
   createScript,
   execScript,
   FAILURE_FILE,
+  failedSteps,
+  type HostStep,
   insideCheckScript,
   NEXT_OVERRIDE_FILE,
   OVERRIDE_FILE,
   observeScript,
   overrideCommitScript,
   parseComposeModel,
+  type ParsedStackObservation,
   parseObservation,
   PULL_WRAPPER,
   PULL_WRAPPER_PATH,
@@ -54,6 +57,9 @@ import {
   restoreGoodScript,
   saveGoodScript,
   STACK_SECTION,
+  stepsScript,
+  type ToldFacts,
+  stepStderr,
   upScript,
 } from './host.js';
 import { envDigest, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, stackRevision, type TemplateVars } from './render.js';
@@ -61,6 +67,39 @@ import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
 export const DRAIN_MS = 2000;
+
+/**
+ * Per pass and service: what its last action established by its own
+ * successful output (a full up, initial deploy or swap); any other action
+ * clears it. The observation right after the actions uses it (ToldFacts).
+ */
+const toldFacts = new WeakMap<CustomerContext, Map<string, ToldFacts>>();
+
+function tell(ctx: CustomerContext, d: StackServiceDesired, facts: ToldFacts): void {
+  toldFacts.get(ctx)?.set(d.service, facts);
+}
+
+/**
+ * Per pass and service: its before-up hooks (the frame MCP token), started
+ * with its first action when its env file is to be rendered in this pass: they
+ * run in another stack's container, so they need not wait for the checkout.
+ * A failed early run (null) is run again by render-env.
+ */
+const earlyHooks = new WeakMap<CustomerContext, Map<string, Array<Promise<ExecResult | null>>>>();
+
+function runBeforeHook(ctx: CustomerContext, hook: StackServiceDesired['beforeHooks'][number]): Promise<ExecResult> {
+  return sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.exec.service)));
+}
+
+/**
+ * The color a blue/green service's proxy was switched to by this pass's
+ * successful deploy of it (null: not deployed in this pass, or not
+ * blue/green): a command for its `@active` container goes there without
+ * asking the proxy again.
+ */
+export function switchedColor(ctx: CustomerContext, service: string): Color | null {
+  return toldFacts.get(ctx)?.get(service)?.active ?? null;
+}
 
 function templateVars(ctx: CustomerContext, service: string, manifest: StackManifest): TemplateVars {
   return { customer: ctx.id, service, publicDomain: ctx.customer.public_domain, ref: manifest.source.ref };
@@ -241,11 +280,115 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
     if (!d) throw terminal(`no stack service ${action.payload.service} for ${ctx.id}`, { customer: ctx.id, resource: 'stack' });
     await actService(ctx, d, action);
   },
+  actAll: actServices,
   cacheKeys(ctx) {
     // Only this kind's section of the host's batch: a re-observation runs it alone.
     return [SCAN_KEYS.hostSection(ctx.target, STACK_SECTION)];
   },
 };
+
+/**
+ * Each service's actions run in plan order; a service starts once the
+ * services it depends on (those deployed in this pass) are done, so services
+ * that do not depend on each other (blueprint and hive, after frame) deploy
+ * side by side. External networks and volumes are created first: a service
+ * may need one that is planned under another. A service whose dependency
+ * failed is not touched. Every started service ends before the first failure
+ * (in dependency order) is thrown, with the others' appended.
+ *
+ * The observation after the actions: each service that acted, or depends on
+ * one that did, is observed again (its own part of the stack section) as soon
+ * as its own actions ended, while the others still deploy, leaving out what
+ * its last action's own output told (ToldFacts); the rest keep what the
+ * actions were planned on (nothing in this pass changed them). Without a
+ * complete picture (an observation failed, only networks or volumes were
+ * created) the engine observes everything again.
+ */
+export async function actServices(ctx: CustomerContext, desired: StackDesired, actions: Action<StackPayload>[], run: (action: Action<StackPayload>) => Promise<void>, observed: StackObserved | null): Promise<StackObserved | void> {
+  const told = new Map<string, ToldFacts>();
+  toldFacts.set(ctx, told);
+  const early = new Map<string, Array<Promise<ExecResult | null>>>();
+  earlyHooks.set(ctx, early);
+  const shared = actions.filter((a) => a.op === 'create-network' || a.op === 'create-volume');
+  for (const action of shared) await run(action);
+  const chains = new Map<string, Action<StackPayload>[]>();
+  for (const action of actions) {
+    if (shared.includes(action)) continue;
+    const chain = chains.get(action.payload.service) ?? [];
+    chain.push(action);
+    chains.set(action.payload.service, chain);
+  }
+  const failures = new Map<string, unknown>();
+  const fresh = new Map<string, ParsedStackObservation>();
+  let incomplete = observed === null;
+  interface Finished {
+    ok: boolean;
+    /** It acted, or a service it depends on did: observed again. */
+    changed: boolean;
+  }
+  const finished = new Map<string, Promise<Finished>>();
+  /** The observations after the actions, each started once its service's own actions ended (dependents do not wait for it). */
+  const observing: Array<Promise<void>> = [];
+  // desired.services is in dependency order: a service's dependencies are already in `finished`.
+  for (const d of desired.services) {
+    const deps = d.dependsOn.map((name) => finished.get(name)).filter((p): p is Promise<Finished> => p !== undefined);
+    finished.set(
+      d.service,
+      (async (): Promise<Finished> => {
+        const before = await Promise.all(deps);
+        if (!before.every((f) => f.ok)) return { ok: false, changed: true };
+        const chain = chains.get(d.service) ?? [];
+        if (d.beforeHooks.length > 0 && chain.some((a) => a.op === 'render-env') && chain[0]!.op !== 'render-env') {
+          early.set(d.service, d.beforeHooks.map((hook) => runBeforeHook(ctx, hook).catch(() => null)));
+        }
+        try {
+          for (const action of chain) await run(action);
+        } catch (error) {
+          failures.set(d.service, error);
+          return { ok: false, changed: true };
+        }
+        const changed = chain.length > 0 || before.some((f) => f.changed);
+        if (changed) {
+          observing.push(
+            observeServices(ctx, desired, [d], told).then(
+              (seen) => void fresh.set(d.service, seen),
+              () => void (incomplete = true),
+            ),
+          );
+        }
+        return { ok: true, changed };
+      })(),
+    );
+  }
+  await Promise.all(finished.values());
+  await Promise.all(observing);
+  const failed = desired.services.filter((d) => failures.has(d.service)).map((d) => failures.get(d.service));
+  if (failed.length > 0) {
+    const [first, ...rest] = failed;
+    if (rest.length === 0 || !(first instanceof AxeError)) throw first;
+    const others = rest.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+    const make = first.class === 'terminal' || rest.some((e) => e instanceof AxeError && e.class === 'terminal') ? terminal : transient;
+    throw make(`${first.message}; also ${others}`, { customer: first.customer ?? desired.customer, resource: 'stack', ...(first.fix ? { fix: first.fix } : {}) });
+  }
+  if (incomplete || !observed || fresh.size === 0) return;
+  const latest = [...fresh.values()].pop()!;
+  const services = new Map<string, StackServiceObserved>();
+  for (const d of desired.services) {
+    const planned = observed.services.get(d.service);
+    if (!planned) return;
+    const again = fresh.get(d.service)?.services.get(d.service);
+    services.set(d.service, again ? { host: again, render: planned.render } : planned);
+  }
+  return { docker: latest.docker, networks: latest.networks, volumes: latest.volumes, services };
+}
+
+/** The stack section's observation of some services alone, in one round trip (read-only). */
+async function observeServices(ctx: CustomerContext, desired: StackDesired, services: StackServiceDesired[], told: ReadonlyMap<string, ToldFacts>): Promise<ParsedStackObservation> {
+  const script = observeScript(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told);
+  const result = await (await connection(ctx)).exec('/bin/sh -s', { stdin: script, timeoutMs: 60_000 });
+  if (!result.stdout.includes('_.docker=')) throw transient(`the stack observation did not come back from the host (exit ${result.code})`, { customer: ctx.id, resource: 'stack' });
+  return parseObservation(result.stdout, services.map((d) => d.service));
+}
 
 function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, detail: string, left: string, fix: string, errorClass: 'terminal' | 'transient' = 'terminal'): AxeError {
   const make = errorClass === 'terminal' ? terminal : transient;
@@ -262,6 +405,7 @@ function shellWord(value: string): string {
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
+  toldFacts.get(ctx)?.delete(d.service);
   switch (action.op) {
     case 'clone':
     case 'checkout': {
@@ -331,8 +475,10 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
     throw stepError(ctx, d, 'render-env', `${missing.length ? `missing from the vault: ${missing.join(', ')}` : ''}${f.missingFields.length ? ` not set in customers.yaml: ${f.missingFields.join(', ')}` : ''}`.trim(), 'the env file not written, nothing changed', missing.some((m) => /^AZURE_/.test(m)) || f.missingFields.some((x) => x.startsWith('sso.')) ? `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply)` : `push the missing secrets (axe secret push NAME --service ${d.service} --customer ${ctx.id})`);
   }
   const values = rendered.values;
-  for (const hook of d.beforeHooks) {
-    const result = await sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths));
+  const early = earlyHooks.get(ctx)?.get(d.service);
+  earlyHooks.get(ctx)?.delete(d.service);
+  for (const [i, hook] of d.beforeHooks.entries()) {
+    const result = (await early?.[i]) ?? (await runBeforeHook(ctx, hook));
     const value = result.stdout.trim();
     if (result.code !== 0 || !value) {
       throw stepError(ctx, d, `hook ${hook.name}`, `${hook.exec.service} did not give ${hook.outputEnv} (${lastLine(result.stderr) || `exit ${result.code}`})`, 'the env file not written, nothing changed', `deploy ${hook.exec.service} first (axe deploy ${hook.exec.service} ${ctx.id} --apply)`, 'transient');
@@ -392,18 +538,76 @@ async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promi
   return { text, services: model.services, revision: rendered.fact.revision };
 }
 
-async function afterHooks(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
-  for (const hook of d.afterHooks) {
-    const result = await sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths), 300_000);
-    if (result.code !== 0) throw stepError(ctx, d, `hook ${hook.name}`, lastLine(result.stderr) || `exit ${result.code}`, 'the stack is up and healthy; the hook did not complete', `run it again: axe deploy ${d.service} ${ctx.id} --apply (hooks are idempotent)`, 'transient');
-  }
+/** How long the inside health gate polls after `up --wait` said healthy. */
+const GATE_SECONDS = 10;
+
+interface StepsResult {
+  code: number;
+  /** The step that ended the script, null when every hard step succeeded. */
+  failed: string | null;
+  soft: string[];
+  stderr: string;
 }
 
-async function insideGate(ctx: CustomerContext, d: StackServiceDesired): Promise<string | null> {
-  if (!d.inside) return null;
-  const bg = d.blueGreen;
-  const result = await sh(ctx, insideCheckScript({ project: d.project, container: d.inside.container, blueGreen: bg }, d.inside.port, d.inside.path, 20, ctx.env.providers.hosts.toolPaths), 60_000);
-  return result.code === 0 ? null : lastLine(result.stderr) || `${d.inside.path} failed`;
+/**
+ * Runs the steps in one round trip (stepsScript): the first failing step ends
+ * it. `listed`: the stack whose containers are listed once for the steps'
+ * lookups (only for steps that neither create nor remove nor stop containers).
+ */
+async function runSteps(ctx: CustomerContext, steps: HostStep[], listed: StackServiceDesired | null = null): Promise<StepsResult> {
+  if (steps.length === 0) return { code: 0, failed: null, soft: [], stderr: '' };
+  const result = await sh(ctx, stepsScript(steps, listed ? { project: listed.project, toolPaths: ctx.env.providers.hosts.toolPaths } : undefined), 300_000);
+  const { failed, soft } = failedSteps(result.stderr);
+  if (result.code !== 0 && !failed && soft.length === 0) return { code: result.code, failed: '?', soft, stderr: result.stderr };
+  return { code: result.code, failed, soft, stderr: result.stderr };
+}
+
+/** A step's error detail: its last stderr line, or its exit code. */
+function stepDetail(result: StepsResult, step: string): string {
+  return lastLine(stepStderr(result.stderr, step)) || `exit ${result.code}`;
+}
+
+/** The after-healthy hooks; `active`: the color this stack's proxy was just switched to (earlier in the same script). */
+function hookSteps(ctx: CustomerContext, d: StackServiceDesired, active: Color | null = null): HostStep[] {
+  return d.afterHooks.map((hook) => ({
+    name: `hook ${hook.name}`,
+    script: execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths, hook.exec.service === d.service ? active : switchedColor(ctx, hook.exec.service)),
+  }));
+}
+
+/** The manifest's inside health check, polled until it answers (none when none is declared); `active` as in hookSteps. */
+function gateStep(ctx: CustomerContext, d: StackServiceDesired, active: Color | null = null): HostStep[] {
+  if (!d.inside) return [];
+  return [{ name: 'health', script: insideCheckScript({ project: d.project, container: d.inside.container, blueGreen: d.blueGreen }, d.inside.port, d.inside.path, GATE_SECONDS, ctx.env.providers.hosts.toolPaths, active) }];
+}
+
+/** Switches the blue/green proxy to `color` and records it on the host. */
+function switchStep(ctx: CustomerContext, d: StackServiceDesired, color: Color): HostStep {
+  const bg = d.blueGreen!;
+  const exec = execScript({ project: d.project, container: bg.proxy, blueGreen: null }, switchCommand(bg.switchTemplate, color), ctx.env.providers.hosts.toolPaths);
+  return { name: 'switch', script: `( ${exec}\n) && ${recordScript(d, ACTIVE_RECORD, color)}` };
+}
+
+/** Records the stack's current checkout and env file as its last good state (what a failed deploy goes back to). */
+function saveGoodStep(ctx: CustomerContext, d: StackServiceDesired): HostStep {
+  return { name: 'record good state', script: saveGoodScript(d, ctx.env.providers.hosts.toolPaths) };
+}
+
+function clearFailureStep(d: StackServiceDesired): HostStep {
+  return { name: 'clear failure record', script: recordScript(d, FAILURE_FILE, null) };
+}
+
+function commitOverrideStep(d: StackServiceDesired): HostStep {
+  return { name: 'commit override', script: overrideCommitScript(d, true) };
+}
+
+/** The error for a failed finishing step once the stack is up and healthy (good state record, a hook, a record file). */
+function finishError(ctx: CustomerContext, d: StackServiceDesired, result: StepsResult): AxeError {
+  const step = result.failed ?? '?';
+  const detail = stepDetail(result, step);
+  if (step === 'record good state') return stepError(ctx, d, step, detail, `${d.project} at ${d.ref} up and healthy`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
+  if (step.startsWith('hook ')) return stepError(ctx, d, step, detail, 'the stack is up and healthy; the hook did not complete', `run it again: axe deploy ${d.service} ${ctx.id} --apply (hooks are idempotent)`, 'transient');
+  return stepError(ctx, d, step, detail, `${d.project} at ${d.ref} up and healthy`, `axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
 }
 
 async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string[]): Promise<void> {
@@ -414,18 +618,11 @@ async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string
   const args = ['--remove-orphans', ...(recreate.length ? ['--force-recreate'] : [])];
   const result = await sh(ctx, upScript(d, { args, override: NEXT_OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
   if (result.code !== 0) return rollbackPlain(ctx, d, 'compose up', failureReason(result.stderr, []), revision);
-  const gate = await insideGate(ctx, d);
-  if (gate) return rollbackPlain(ctx, d, 'health', gate, revision);
-  await sh(ctx, overrideCommitScript(d, true));
-  await saveGood(ctx, d);
-  await afterHooks(ctx, d);
-  await sh(ctx, recordScript(d, FAILURE_FILE, null));
-}
-
-/** Records the stack's current checkout and env file as its last good state (what a failed deploy goes back to). */
-async function saveGood(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
-  const result = await sh(ctx, saveGoodScript(d, ctx.env.providers.hosts.toolPaths));
-  if (result.code !== 0) throw stepError(ctx, d, 'record good state', lastLine(result.stderr) || `exit ${result.code}`, `${d.project} at ${d.ref} up and healthy`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
+  // The health gate, then (only when it passed) the override, the good state, the hooks and the failure record: one round trip.
+  const done = await runSteps(ctx, [...gateStep(ctx, d), commitOverrideStep(d), saveGoodStep(ctx, d), ...hookSteps(ctx, d), clearFailureStep(d)], d);
+  if (done.failed === 'health') return rollbackPlain(ctx, d, 'health', stepDetail(done, 'health'), revision);
+  if (done.failed) throw finishError(ctx, d, done);
+  tell(ctx, d, { active: null });
 }
 
 /** Puts the checkout and env file back to the last good state: its ref, or why not. */
@@ -470,33 +667,22 @@ async function rollbackPlain(ctx: CustomerContext, d: StackServiceDesired, step:
   await recordFailure(ctx, d, { revision, ref: d.ref, color: '', step, serving, left, reason, at: new Date().toISOString() });
 }
 
-async function switchTo(ctx: CustomerContext, d: StackServiceDesired, color: Color): Promise<{ ok: boolean; detail: string }> {
-  const bg = d.blueGreen!;
-  const result = await sh(ctx, execScript({ project: d.project, container: bg.proxy, blueGreen: null }, switchCommand(bg.switchTemplate, color), ctx.env.providers.hosts.toolPaths));
-  if (result.code !== 0) return { ok: false, detail: lastLine(result.stderr) || `exit ${result.code}` };
-  await sh(ctx, recordScript(d, ACTIVE_RECORD, color));
-  return { ok: true, detail: '' };
-}
-
 async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
   const bg = d.blueGreen!;
   const { text, services } = await overrideText(ctx, d);
   await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
   const shared = services.filter((s) => s !== bg.blue && s !== bg.green);
-  // Shared services first, then the color alone (a color is always brought up alone: see the observation's hash).
-  let result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
-  if (result.code === 0) result = await sh(ctx, upScript(d, { args: ['--no-deps', bg.blue], override: OVERRIDE_FILE }, tools), d.waitSeconds * 1000 + 300_000);
+  // Shared services first, then the color alone (a color is always brought up alone: see the observation's hash); one round trip.
+  const result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared], then: ['--no-deps', bg.blue], override: OVERRIDE_FILE }, tools), 2 * d.waitSeconds * 1000 + 300_000);
   if (result.code !== 0) {
     throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy (nothing served before)`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
   }
-  const switched = await switchTo(ctx, d, 'blue');
-  if (!switched.ok) throw stepError(ctx, d, 'switch', switched.detail, `${d.project} running, the proxy not switched`, `run the switch in ${bg.proxy} by hand`);
-  const gate = await insideGate(ctx, d);
-  if (gate) throw stepError(ctx, d, 'health', gate, `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
-  await saveGood(ctx, d);
-  await afterHooks(ctx, d);
-  await sh(ctx, recordScript(d, FAILURE_FILE, null));
+  const done = await runSteps(ctx, [switchStep(ctx, d, 'blue'), ...gateStep(ctx, d, 'blue'), saveGoodStep(ctx, d), ...hookSteps(ctx, d, 'blue'), clearFailureStep(d)], d);
+  if (done.failed === 'switch') throw stepError(ctx, d, 'switch', stepDetail(done, 'switch'), `${d.project} running, the proxy not switched`, `run the switch in ${bg.proxy} by hand`);
+  if (done.failed === 'health') throw stepError(ctx, d, 'health', stepDetail(done, 'health'), `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);
+  if (done.failed) throw finishError(ctx, d, done);
+  tell(ctx, d, { active: 'blue' });
 }
 
 /**
@@ -524,22 +710,23 @@ async function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, t
     await rollback('compose up', failureReason(upResult.stderr, [next]));
     return;
   }
-  const switched = await switchTo(ctx, d, to);
-  if (!switched.ok) {
-    await rollback('switch', `the proxy refused the switch: ${switched.detail}`);
+  // The switch and the health gate behind the proxy: one round trip.
+  const switched = await runSteps(ctx, [switchStep(ctx, d, to), ...gateStep(ctx, d, to)], d);
+  if (switched.failed === 'switch') {
+    await rollback('switch', `the proxy refused the switch: ${stepDetail(switched, 'switch')}`);
     return;
   }
-  const gate = await insideGate(ctx, d);
-  if (gate) {
-    await switchTo(ctx, d, from);
-    await rollback('health', `after the switch: ${gate}`);
+  if (switched.failed) {
+    await runSteps(ctx, [switchStep(ctx, d, from)], d);
+    await rollback('health', `after the switch: ${stepDetail(switched, switched.failed)}`);
     return;
   }
   await sleep(DRAIN_MS);
-  const stopped = await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], tools));
-  await sh(ctx, overrideCommitScript(d, true));
-  await saveGood(ctx, d);
-  await sh(ctx, recordScript(d, FAILURE_FILE, null));
-  if (stopped.code !== 0) throw stepError(ctx, d, 'stop old color', lastLine(stopped.stderr), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
-  await afterHooks(ctx, d);
+  // Stop the old color (a failure there is reported after the rest), keep the override, record the good state: one round trip.
+  const stopped = await runSteps(ctx, [{ name: 'stop old color', script: composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], tools), soft: true }, commitOverrideStep(d), saveGoodStep(ctx, d), clearFailureStep(d)]);
+  if (stopped.failed) throw finishError(ctx, d, stopped);
+  if (stopped.soft.length) throw stepError(ctx, d, 'stop old color', stepDetail(stopped, 'stop old color'), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
+  const hooks = await runSteps(ctx, hookSteps(ctx, d, to), d);
+  if (hooks.failed) throw finishError(ctx, d, hooks);
+  tell(ctx, d, { active: to });
 }

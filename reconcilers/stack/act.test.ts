@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { terminal } from '../../core/errors.js';
+import type { CustomerContext } from '../runtime.js';
+import type { Action } from '../types.js';
+import type { StackDesired, StackHostFacts, StackObserved, StackPayload, StackServiceDesired } from './diff.js';
+import { actServices } from './index.js';
+
+function service(name: string, dependsOn: string[] = []): StackServiceDesired {
+  return {
+    service: name,
+    customer: 'demo',
+    repo: `https://git.axelabs.ai/axelabs/${name}.git`,
+    ref: 'v1.0.0',
+    checkout: `~/.axe/stacks/${name}`,
+    project: `demo-${name}`,
+    composeFiles: ['docker-compose.yml'],
+    envFile: '.env.local',
+    vars: [],
+    hookVars: [],
+    pull: null,
+    beforeHooks: [],
+    afterHooks: [],
+    networks: ['axe-demo'],
+    volumes: [],
+    blueGreen: null,
+    inside: null,
+    waitSeconds: 30,
+    dependsOn,
+  };
+}
+
+const desired: StackDesired = { customer: 'demo', services: [service('frame'), service('blueprint', ['frame']), service('hive', ['frame'])] };
+
+function action(service: string, op: string, payload: Partial<StackPayload> = {}): Action<StackPayload> {
+  return { kind: 'stack', op, target: `stack:${service}`, summary: `${service}: ${op}`, payload: { service, ...payload } };
+}
+
+const plan = [action('frame', 'create-network', { name: 'axe-demo' }), action('frame', 'clone'), action('frame', 'up'), action('blueprint', 'clone'), action('blueprint', 'up'), action('hive', 'clone'), action('hive', 'up')];
+
+/** A run that takes `ms` per action and records when each started and ended. */
+function recorder(ms = 20, fail: (a: Action<StackPayload>) => Error | null = () => null) {
+  const log: Array<{ at: number; what: string }> = [];
+  const started = Date.now();
+  const run = async (a: Action<StackPayload>): Promise<void> => {
+    log.push({ at: Date.now() - started, what: `start ${a.payload.service} ${a.op}` });
+    await sleep(ms);
+    const error = fail(a);
+    log.push({ at: Date.now() - started, what: `end ${a.payload.service} ${a.op}` });
+    if (error) throw error;
+  };
+  const order = () => log.map((l) => l.what);
+  return { run, log, order };
+}
+
+/** A context whose host answers the observation with one canned line per observed service. */
+function context(): { ctx: CustomerContext; observedScripts: string[] } {
+  const observedScripts: string[] = [];
+  const connection = {
+    async exec(_command: string, options: { stdin?: string } = {}) {
+      const script = options.stdin ?? '';
+      observedScripts.push(script);
+      const lines = ['_.docker=/usr/bin/docker', '_.network=n1 axe-demo'];
+      for (const d of desired.services) if (script.includes(`${d.service}.head=`)) lines.push(`${d.service}.head=again`, `${d.service}.ctr=id|app|running|Up (healthy)||v1.0.0|e`);
+      return { code: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
+    },
+  };
+  const ctx = {
+    id: 'demo',
+    target: { name: 'h', address: '127.0.0.1', port: 22, user: 'u' },
+    env: { providers: { hosts: { toolPaths: [], connection: async () => connection } } },
+  } as unknown as CustomerContext;
+  return { ctx, observedScripts };
+}
+
+function before(): StackObserved {
+  const host = (head: string): StackHostFacts => ({ checkout: { head, want: head, dirty: 0, origin: '' }, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null, hookValues: new Map(), bwSession: null });
+  return {
+    docker: true,
+    networks: new Set(),
+    volumes: new Set(),
+    services: new Map(desired.services.map((d) => [d.service, { host: host('before'), render: { ok: true, digest: 'e', revision: 'r' } }])),
+  };
+}
+
+describe('stack: acting on several services', () => {
+  test('networks first, then each service in order; blueprint and hive side by side once frame is done', async () => {
+    const { ctx } = context();
+    const { run, order } = recorder();
+    await actServices(ctx, desired, plan, run, null);
+    const o = order();
+    assert.deepEqual(o.slice(0, 6), ['start frame create-network', 'end frame create-network', 'start frame clone', 'end frame clone', 'start frame up', 'end frame up']);
+    // Both dependents start before either ends: they overlap.
+    assert.deepEqual(o.slice(6, 8).sort(), ['start blueprint clone', 'start hive clone']);
+    for (const s of ['blueprint', 'hive']) assert.ok(o.indexOf(`end ${s} clone`) < o.indexOf(`start ${s} up`), `${s} in its own order`);
+  });
+
+  test("a failed service: its dependents are not touched, the others finish, then its error is thrown (with any other failure's)", async () => {
+    const { ctx } = context();
+    const frameFails = recorder(5, (a) => (a.payload.service === 'frame' && a.op === 'up' ? terminal('frame: step compose up failed') : null));
+    await assert.rejects(actServices(ctx, desired, plan, frameFails.run, null), /frame: step compose up failed/);
+    assert.ok(!frameFails.order().some((w) => /blueprint|hive/.test(w)), frameFails.order().join(', '));
+
+    const bothFail = recorder(5, (a) => (a.op === 'up' && a.payload.service !== 'frame' ? terminal(`${a.payload.service}: step compose up failed`) : null));
+    await assert.rejects(actServices(ctx, desired, plan, bothFail.run, null), (error: Error) => {
+      assert.match(error.message, /^blueprint: step compose up failed; also hive: step compose up failed$/);
+      return true;
+    });
+    assert.ok(bothFail.order().includes('end hive up'), 'hive ran to its end although blueprint failed');
+  });
+
+  test('the observation after: every service that acted (or depends on one that did) observed again, alone, after its own actions; the others keep what was planned on', async () => {
+    const { ctx, observedScripts } = context();
+    const { run } = recorder(5);
+    // Only blueprint acts: frame and hive are not observed again.
+    const after = await actServices(ctx, desired, [action('blueprint', 'up')], run, before());
+    assert.ok(after);
+    assert.equal(observedScripts.length, 1);
+    assert.match(observedScripts[0]!, /blueprint\.head=/);
+    assert.doesNotMatch(observedScripts[0]!, /frame\.head=|hive\.head=/);
+    assert.equal(after.services.get('blueprint')!.host.checkout?.head, 'again');
+    assert.equal(after.services.get('frame')!.host.checkout?.head, 'before');
+    assert.equal(after.services.get('hive')!.host.checkout?.head, 'before');
+    assert.equal(after.services.get('blueprint')!.render.ok, true, 'the render is what the actions were planned on');
+    assert.ok(after.networks.has('axe-demo'));
+
+    // frame acts: its dependents are observed again too, each alone.
+    observedScripts.length = 0;
+    const all = await actServices(ctx, desired, [action('frame', 'up')], run, before());
+    assert.equal(observedScripts.length, 3);
+    for (const s of ['frame', 'blueprint', 'hive']) assert.equal(all?.services.get(s)!.host.checkout?.head, 'again', s);
+
+    // Nothing to plan on (no observation before): the engine observes.
+    assert.equal(await actServices(ctx, desired, [action('frame', 'up')], run, null), undefined);
+    // Only a network was created: the engine observes.
+    assert.equal(await actServices(ctx, desired, [action('frame', 'create-network', { name: 'axe-demo' })], run, before()), undefined);
+  });
+});
