@@ -102,12 +102,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(run(async (options) => (await vaultCmd()).vaultLoginCommand(options)));
 
-  const deployCommon = (cmd: Command): Command =>
-    cmd
-      .option('--repo <dir>', "config repo (default: $AXE_REPO, the config's repo.checkout, or the current directory)")
-      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
-      .option('--json', 'machine-readable output');
-  deployCommon(program.command('deploy <what> <customer>').description('deploy one service (frame|blueprint|hive|…) for a customer, or "customer" for everything (plan unless --apply)'))
+  common(program.command('deploy <what> <customer>').description('deploy one service (frame|blueprint|hive|…) for a customer, or "customer" for everything (plan unless --apply)'))
     .option('--apply', 'make the changes')
     .option('--markdown', 'a pull request comment')
     .option('--from-pack <pack>', 'with "deploy customer": ingest the IT\'s axelabs-bootstrap pack first')
@@ -118,10 +113,10 @@ export function buildProgram(): Command {
         return (await deployCmd()).deployService(what, customer, options);
       }),
     );
-  deployCommon(vault.command('bootstrap <customer>').description("the customer vault's SSO keys and DOMAIN path, patched in place and recreated once (plan unless --apply)"))
+  common(vault.command('bootstrap <customer>').description("the customer vault's SSO keys and DOMAIN path, patched in place and recreated once (plan unless --apply)"))
     .option('--apply', 'make the changes')
     .action(run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).vaultBootstrap(customer, options)));
-  deployCommon(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
+  common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
   );
 

@@ -8,7 +8,11 @@
  * its live queue and alerts on top.
  */
 import type { ConfigIssue } from '../schemas/load.js';
+import { HEALTH_RANK } from '../reconcilers/types.js';
 import type { History, ResourceRow } from './history.js';
+
+/** Health rank by the status text stored in the history (an unknown text ranks as Unknown). */
+const RANK: Readonly<Record<string, number>> = HEALTH_RANK;
 
 export interface ResourceStatus {
   kind: string;
@@ -57,7 +61,6 @@ export interface StatusView {
   source?: string;
 }
 
-const HEALTH_RANK: Record<string, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
 
 function iso(ms: number | null | undefined): string | null {
   return ms ? new Date(ms).toISOString() : null;
@@ -88,7 +91,7 @@ export function statusFromHistory(history: History, filter: { customer?: string 
   for (const row of rows) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);
   const customers: CustomerStatus[] = [...byCustomer].map(([customer, list]) => {
     const resources = list.map((r) => resourceStatus(r, drift.get(`${customer}/${r.kind}`)));
-    const health = resources.reduce((w, r) => ((HEALTH_RANK[r.health] ?? 4) > (HEALTH_RANK[w] ?? 0) ? r.health : w), 'Healthy');
+    const health = resources.reduce((w, r) => ((RANK[r.health] ?? 4) > (RANK[w] ?? 0) ? r.health : w), 'Healthy');
     const sync = resources.some((r) => r.sync === 'OutOfSync') ? 'OutOfSync' : resources.some((r) => r.sync === 'Unknown' && r.health !== 'Suspended') ? 'Unknown' : 'Synced';
     const last = Math.max(...list.map((r) => r.last_reconcile));
     return {

@@ -33,7 +33,7 @@ import { vaultwardenReconciler } from './vaultwarden/index.js';
 import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
-import type { Action, HealthStatus, Kind, SyncStatus } from './types.js';
+import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus } from './types.js';
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
@@ -70,8 +70,6 @@ export interface CustomerResult {
   sync: SyncStatus;
   health: HealthStatus;
 }
-
-const HEALTH_RANK: Record<HealthStatus, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
 
 export function worstHealth(statuses: HealthStatus[]): HealthStatus {
   return statuses.reduce<HealthStatus>((worst, s) => (HEALTH_RANK[s] > HEALTH_RANK[worst] ? s : worst), 'Healthy');

@@ -17,6 +17,14 @@ export type Kind = 'host' | 'tunnel' | 'dns' | 'cloudflared' | 'vault-items' | '
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown' | 'Suspended';
 
+/** Health from best to worst: a customer's or a resource's health is its worst part's. */
+export const HEALTH_RANK: Readonly<Record<HealthStatus, number>> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
+
+/** The worst of several healths (the first of equals); `parts` must not be empty. */
+export function worstOf(parts: readonly Health[]): Health {
+  return parts.reduce((a, b) => (HEALTH_RANK[b.status] > HEALTH_RANK[a.status] ? b : a));
+}
+
 export interface Health {
   status: HealthStatus;
   /** A short CamelCase reason, stable for alerts: `ForeignRecord`, `PeerRelayed`. */

@@ -15,7 +15,7 @@
  * - Plain stacks' routes (a fixed compose service) are not this kind's: the
  *   endpoints kind checks them from the public side.
  */
-import type { Action, Health } from '../types.js';
+import { type Action, type Health, worstOf } from '../types.js';
 import type { Color } from '../stack/diff.js';
 
 export interface IngressRouteDesired {
@@ -113,11 +113,9 @@ function routeHealth(d: IngressRouteDesired, o: RouteObserved | undefined): Heal
   return { status: 'Healthy', reason: 'Routed', message: `${d.path} → ${d.proxy} → ${routed}` };
 }
 
-const RANK: Record<Health['status'], number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
-
 export function healthIngress(desired: IngressDesired, observed: IngressObserved | null): Health {
   if (!observed) return { status: 'Unknown', reason: 'NotObserved', message: 'the host was not observed' };
   const each = desired.routes.map((d) => routeHealth(d, observed.routes.get(d.service)));
-  const worst = each.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  const worst = worstOf(each);
   return { ...worst, message: each.map((h) => h.message).join('; ') };
 }

@@ -19,7 +19,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
 import { execScript, tools } from '../stack/host.js';
-import { declaredStacks, desiredService } from '../stack/index.js';
+import { declaredStacks, desiredService, lastLine } from '../stack/index.js';
 import { ACTIVE_RECORD, hostPath, keyValues, projectListing, switchCommand } from '../stack/shell.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 
@@ -85,10 +85,6 @@ export function parseObservation(output: string, desired: IngressDesired): Ingre
     });
   });
   return { routes };
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.trim() ?? '';
 }
 
 export const ingressReconciler: ResourceReconciler<IngressDesired, IngressObserved, IngressPayload> = {

@@ -21,7 +21,7 @@
  *   the old one keeps serving (recorded on the host, reported Degraded).
  * - Plans show names, refs and hashes; never a value.
  */
-import type { Action, Health, HealthStatus } from '../types.js';
+import { type Action, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
 import type { EnvVarSpec } from './render.js';
 import type { BlueGreenTarget } from './shell.js';
@@ -340,7 +340,6 @@ export function diffStack(desired: StackDesired, observed: StackObserved | null)
   });
 }
 
-const RANK: Record<HealthStatus, number> = { Healthy: 0, Suspended: 1, Progressing: 2, Missing: 3, Unknown: 4, Degraded: 5 };
 
 interface ServiceHealth {
   status: HealthStatus;
@@ -411,7 +410,7 @@ export function healthStack(desired: StackDesired, observed: StackObserved | nul
     const o = observed.services.get(d.service);
     return o ? healthService(d, o) : { status: 'Unknown' as const, reason: 'NotObserved', message: `${d.service}: not observed` };
   });
-  const worst = each.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  const worst = worstOf(each);
   const trapFound = each.find((e) => e.trap)?.trap;
   return {
     status: worst.status,

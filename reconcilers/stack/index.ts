@@ -234,7 +234,8 @@ async function connection(ctx: CustomerContext): Promise<HostConnection> {
   return ctx.env.providers.hosts.connection(ctx.target);
 }
 
-function lastLine(text: string): string {
+/** The last line of a command's stderr, leaving out our `diag=` lines. */
+export function lastLine(text: string): string {
   return text.trim().split('\n').filter((l) => !l.startsWith('diag=')).pop()?.trim() ?? '';
 }
 
