@@ -65,47 +65,44 @@ export function composeFunction(d: StackServiceDesired, override: string | null,
 }
 
 /**
- * Compares a hook-supplied env value with what the hook prints now, on the
+ * Compares a value in the env file with what its source gives now, on the
  * host: only the two sha256 sums leave it (`<svc>.hookval=NAME <file> <now>`).
- * Run only when the env file already holds a value (a fresh stack's hook is
- * never run by an observation); the values stay in shell variables (printf is
- * a builtin), never on a command line.
+ * Run only when the env file already holds a value and `when` holds; `source`
+ * sets `$w` ('' when there is nothing to compare). The values stay in shell
+ * variables (printf is a builtin), never on a command line.
  */
-function hookValueCheck(s: string, name: string, exec: ExecTarget): string {
+function fileValueCheck(s: string, name: string, source: { setup?: string; when?: string; lines: string[] }): string {
   const unquote = `case "$v" in \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac`;
   return [
     '( ',
+    ...(source.setup ? [source.setup] : []),
     `v=$(sed -n ${shellQuote(`s/^${name}=//p`)} "$f" 2>/dev/null | head -n 1); ${unquote}`,
-    'if [ -n "$v" ]; then',
-    containerLookup(exec.project, exec.container, exec.blueGreen),
-    `if [ -n "$c" ]; then w=$("$D" exec "$c" ${exec.command.map(shellQuote).join(' ')} 2>/dev/null) || w=""; if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi; fi`,
+    `if [ -n "$v" ]${source.when ? ` && ${source.when}` : ''}; then`,
+    ...source.lines,
+    `if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi`,
     'fi',
     ') &',
   ].join('\n');
 }
 
+/** A hook-supplied value against what the hook prints now (a fresh stack's hook is never run by an observation). */
+function hookValueCheck(s: string, name: string, exec: ExecTarget): string {
+  return fileValueCheck(s, name, {
+    lines: [containerLookup(exec.project, exec.container, exec.blueGreen), `if [ -n "$c" ]; then w=$("$D" exec "$c" ${exec.command.map(shellQuote).join(' ')} 2>/dev/null) || w=""; else w=""; fi`],
+  });
+}
+
 /**
- * Pull mode: compares a pulled secret in the env file with the item in the
- * host's vault, on the host, like a hook value (`<svc>.hookval=NAME <file> <vault>`,
- * sums only). It reads bw's local data as of its last sync (every deploy's pull
- * syncs; an observation never does, as it never fetches a service repo): a
- * hand-edited value is seen at once, a rotation in the customer's vault once
- * the host's bw has synced it. Nothing is printed when the session cannot read.
+ * Pull mode: a pulled secret against the item in the host's vault. It reads
+ * bw's local data as of its last sync (every deploy's pull syncs; an
+ * observation never does, as it never fetches a service repo): a hand-edited
+ * value is seen at once, a rotation in the customer's vault once the host's bw
+ * has synced it. Nothing is printed when the session cannot read.
  */
 function pulledValueCheck(s: string, name: string, item: string, sessionFile: string, toolPaths: readonly string[]): string {
-  const unquote = `case "$v" in \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac`;
   const sf = hostPath(sessionFile);
   const get = (field: string) => `BW_NOINTERACTION=true BW_SESSION="$(cat ${sf})" "$B" get ${field} ${shellQuote(item)} </dev/null 2>/dev/null`;
-  return [
-    '( ',
-    findTool('B', 'bw', toolPaths),
-    `v=$(sed -n ${shellQuote(`s/^${name}=//p`)} "$f" 2>/dev/null | head -n 1); ${unquote}`,
-    `if [ -n "$v" ] && [ -n "$B" ] && [ -f ${sf} ]; then`,
-    `w=$(${get('password')}) || w=$(${get('notes')}) || w=""`,
-    `if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi`,
-    'fi',
-    ') &',
-  ].join('\n');
+  return fileValueCheck(s, name, { setup: findTool('B', 'bw', toolPaths), when: `[ -n "$B" ] && [ -f ${sf} ]`, lines: [`w=$(${get('password')}) || w=$(${get('notes')}) || w=""`] });
 }
 
 /**
