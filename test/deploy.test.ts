@@ -1,143 +1,29 @@
 /**
- * `axe deploy` end to end in an isolated lab (real sshd hosts, the real Docker
- * engine and Compose v2, the Cloudflare emulator and edge, the cloudflared and
- * service stand-ins): a fresh customer deployed from its pack, a no-op plan
- * after it, a blue/green swap under a 50 ms public poller with no failed
- * request, a broken release rolled back, drift corrected, a proxy routing to
- * the wrong color switched back (ingress), the vault patched once, a sovereign
- * customer refused.
+ * `axe deploy` end to end in an isolated lab (test/deploy-fixture.ts): a
+ * sovereign customer refused, a fresh customer deployed from its pack and a
+ * no-op plan after it, the vault patched once, a blue/green swap under a 50 ms
+ * public poller with no failed request, a broken release rolled back.
+ * test/deploy-drift.test.ts has the rest (failed plain stack, rotated token,
+ * drift, ingress, pull mode) in a lab of its own.
  *
  * One lab for the file; the tests run in order and build on each other.
- * Everything the lab or axe made is removed by the fixture's teardown (the
- * fleet sweep by the customer label) and the vault project by this file.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
-import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
-import { publicFetcher } from '../providers/public/index.js';
-import { connect, type HostConnection } from '../providers/host/ssh.js';
-import type { CliResult } from './helpers.js';
-import { startTestLab, type TestLab } from './lab-fixture.js';
-
-const exec = promisify(execFile);
+import { container, deployCli, docker, editManifest, fetchPublic, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
+import type { TestLab } from './lab-fixture.js';
 
 let lab: TestLab;
 let id = '';
 let sovereign = '';
-let host: HostConnection;
 let packSecrets: string[] = [];
 
-/** The real `axe` CLI, as a subprocess with the lab's environment. */
-function deployCli(args: string[]): Promise<CliResult> {
-  return lab.axe(args);
-}
-
-async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await exec('docker', args, { maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim();
-}
-
-/** A command on the customer's host, as its user, over the lab's SSH. */
-async function onHost(script: string): Promise<string> {
-  const result = await host.exec(`/bin/sh -c '${script.replace(/'/g, `'\\''`)}'`);
-  assert.equal(result.code, 0, `on the host: ${script}\n${result.stderr}`);
-  return result.stdout.trim();
-}
-
-function fetchPublic(path: string) {
-  return publicFetcher(lab.cloudflare.edgeUrl)(`https://${id}.axelabs.ai${path}`, 5000);
-}
-
-async function container(service: string, project: string): Promise<string> {
-  return docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`);
-}
-
-/** Edits a service manifest in the operator's working clone (what a merged change would bring). */
-async function editManifest(service: string, edit: (text: string) => string): Promise<void> {
-  const file = join(lab.repo, 'services', `${service}.yaml`);
-  await writeFile(file, edit(await readFile(file, 'utf8')));
-}
-
-interface PollSummary {
-  ok: number;
-  failed: number;
-  seen: string[];
-  errors: string[];
-}
-
-/** Hits the public frame endpoint every 50 ms until stopped. */
-function poll(): { stop(): Promise<PollSummary> } {
-  const summary: PollSummary = { ok: 0, failed: 0, seen: [], errors: [] };
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const started = Date.now();
-      try {
-        const res = await fetchPublic('/frame/version');
-        const body = JSON.parse(res.body) as { color?: string; version?: string };
-        if (res.status === 200) {
-          summary.ok++;
-          const tag = `${body.color}@${body.version}`;
-          if (summary.seen[summary.seen.length - 1] !== tag) summary.seen.push(tag);
-        } else {
-          summary.failed++;
-          summary.errors.push(`HTTP ${res.status}`);
-        }
-      } catch (error) {
-        summary.failed++;
-        summary.errors.push(String(error));
-      }
-      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return summary;
-    },
-  };
-}
-
 before(async () => {
-  lab = await startTestLab();
-  id = lab.ids.demo;
-  sovereign = lab.ids.realchoice;
-  const labHost = lab.hosts.find((h) => h.name === id);
-  assert.ok(labHost);
-  host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
-  // The customer's IT installed its vault the runbook's way: without the four keys, DOMAIN without /vault.
-  await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
-  const secret = () => `s-${randomBytes(12).toString('base64url')}`;
-  packSecrets = [secret(), secret(), secret()];
-  const base = `https://${id}.axelabs.ai`;
-  const pack = {
-    schema: 'axelabs-bootstrap/v1',
-    customer: id,
-    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
-    apps: {
-      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: packSecrets[0] },
-      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: packSecrets[1] },
-      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: packSecrets[2], application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'] },
-    },
-  };
-  await writeFile(join(lab.stateDir, 'pack.json'), JSON.stringify(pack), { mode: 0o600 });
+  ({ lab, id, sovereign, packSecrets } = await startDeployLab());
 });
 
-after(async () => {
-  // The vault is the customer's compose project (no axe labels): take it down here.
-  if (host) {
-    await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
-    host.close();
-  }
-  await lab?.[Symbol.asyncDispose]();
-});
+after(stopDeployLab);
 
 describe('axe deploy (lab)', () => {
   test('a sovereign customer is refused with the exact message, nothing touched', async () => {
@@ -267,114 +153,5 @@ describe('axe deploy (lab)', () => {
     assert.doesNotMatch(back.stdout, /blue\/green/);
     const plan = await deployCli(['deploy', 'frame', id]);
     assert.equal(plan.code, 0, plan.stdout);
-  });
-
-  test('a plain stack whose compose up --wait fails: rolled back to the previous ref, env and containers; Degraded with the step; the error says what was left', async () => {
-    const hiveBefore = await container('hive-mcp', `${id}-hive`);
-    await editManifest('hive', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0').replace('HIVE_FRAME_URL:', 'AXE_LAB_FAIL_HEALTH: { value: "1" }\n    HIVE_FRAME_URL:').replace(/(health:\n  inside: .*\n)/, '$1  timeout_seconds: 8\n'));
-    const result = await deployCli(['deploy', 'hive', id, '--apply']);
-    assert.equal(result.code, 1, result.stdout);
-    assert.match(result.stdout, /stack\s+OutOfSync\s+Degraded\s+RolledBack: .*hive: step compose up failed for v1\.1\.0 \(.*hive-mcp .*health .*\); rolled back, v1\.0\.0 serves again \(checkout, env file and containers restored\); fix the release or its env in services\/hive\.yaml/);
-    assert.match(result.stderr, /deploy hive .*: stack not done/);
-    // The previous good state serves: v1.0.0 containers healthy, checkout and env file back.
-    const hive = await container('hive-mcp', `${id}-hive`);
-    assert.notEqual(hive, hiveBefore, 'compose recreated the old container');
-    assert.equal(await docker('inspect', '--format', '{{.State.Health.Status}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', hive), 'healthy v1.0.0');
-    assert.equal(await onHost('cd ~/.axe/stacks/hive && git describe --tags --exact-match HEAD'), 'v1.0.0');
-    assert.equal(await onHost('grep -c -e ^AXE_LAB_FAIL_HEALTH= -e ^AXE_REF=v1.1.0 ~/.axe/stacks/hive/.env.local || true'), '0');
-    // Back to the good manifest: nothing to do.
-    await editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('  timeout_seconds: 8\n', ''));
-    const plan = await deployCli(['deploy', 'hive', id]);
-    assert.equal(plan.code, 0, plan.stdout);
-  });
-
-  test("a rotated frame MCP token: blueprint's env and container are drift, shown masked and corrected", async () => {
-    const frameCtr = (await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}-frame`, '--filter', 'label=com.docker.compose.service=frame-mcp-green')) || (await container('frame-mcp-blue', `${id}-frame`));
-    const old = await docker('exec', frameCtr, 'frame', 'mcp-token');
-    await docker('exec', frameCtr, 'rm', '-f', '/data/mcp-token');
-    const token = await docker('exec', frameCtr, 'frame', 'mcp-token');
-    assert.notEqual(token, old);
-    const plan = await lab.axe(['plan', id]);
-    assert.equal(plan.code, 2, plan.stdout);
-    assert.match(plan.stdout, /\+ blueprint: render \.env\.local .*FRAME_MCP_TOKEN is not the value frame's frame_mcp_token hook gives now \(value masked\)/);
-    assert.match(plan.stdout, /\+ blueprint: compose up --wait .*blueprint \(FRAME_MCP_TOKEN changed\)/);
-    assert.ok(!plan.stdout.includes(token) && !plan.stdout.includes(old) && !plan.stderr.includes(token), 'a token value reached the plan');
-    const apply = await deployCli(['deploy', 'blueprint', id, '--apply']);
-    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
-    assert.ok(!apply.stdout.includes(token) && !apply.stderr.includes(token));
-    const env = await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', await container('blueprint', `${id}-blueprint`));
-    assert.ok(env.split('\n').includes(`FRAME_MCP_TOKEN=${token}`), 'the blueprint container runs with the token frame issues now');
-    const again = await deployCli(['deploy', 'blueprint', id]);
-    assert.equal(again.code, 0, again.stdout);
-  });
-
-  test('drift: a stopped container, an edited env file, a removed network: seen by plan, corrected by apply', async () => {
-    const hive = await container('hive-mcp', `${id}-hive`);
-    await docker('stop', '-t', '1', hive);
-    await docker('network', 'rm', `${id}-hive_default`);
-    const before = await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1');
-    await onHost(`sed -i 's/^AXE_REF=.*/AXE_REF=edited-by-hand/' ~/.axe/stacks/blueprint/.env.local && chmod 644 ~/.axe/stacks/blueprint/.env.local`);
-
-    const plan = await lab.axe(['plan', id]);
-    assert.equal(plan.code, 2, plan.stdout);
-    assert.match(plan.stdout, /\+ blueprint: render \.env\.local .*on the host sha256:/);
-    assert.match(plan.stdout, /\+ hive: compose up --wait .*hive-mcp \(exited, recreated: its network was removed\)/);
-    assert.doesNotMatch(plan.stdout, /edited-by-hand/);
-    const apply = await lab.axe(['apply', id, '--apply']);
-    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
-    assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), before);
-    assert.equal(await onHost('stat -c %a ~/.axe/stacks/blueprint/.env.local'), '600');
-    assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('hive-mcp', `${id}-hive`)), 'running');
-    const again = await lab.axe(['plan', id]);
-    assert.equal(again.code, 0, again.stdout);
-  });
-
-  test("ingress: a frame proxy that lost its state routes /frame to the stopped color; seen, switched back to axe's active color, nothing else moved", async () => {
-    const proxy = await container('axe-frame-proxy', `${id}-frame`);
-    const green = await container('frame-mcp-green', `${id}-frame`);
-    assert.equal((await docker('exec', proxy, 'frame-proxy-switch')).trim(), 'frame-mcp-green');
-    // The proxy's state volume lost its file (a restore, a hand edit): it falls back to blue, which is not running.
-    await docker('exec', proxy, 'rm', '-f', '/state/active');
-    assert.equal((await fetchPublic('/frame/version')).status, 502, 'public /frame is down');
-    const plan = await lab.axe(['plan', id, '--only', 'ingress']);
-    assert.equal(plan.code, 2, plan.stdout);
-    assert.match(plan.stdout, /ingress\s+OutOfSync\s+Degraded\s+RoutedToDownColor: \/frame: axe-frame-proxy routes to frame-mcp-blue, which is not running/);
-    assert.match(plan.stdout, /\/frame: axe-frame-proxy routes to frame-mcp-blue, axe's active color is frame-mcp-green \(running\): switch axe-frame-proxy back to green/);
-    assert.doesNotMatch(plan.stdout, /stack\s+OutOfSync/, 'the colors are not the stack kind\'s to move');
-    const apply = await lab.axe(['apply', id, '--apply']);
-    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
-    assert.match(apply.stdout, /\n  ingress\s+Synced\s+Healthy\s+Routed: \/frame → axe-frame-proxy → frame-mcp-green/);
-    const frame = await fetchPublic('/frame/version');
-    assert.equal(frame.status, 200);
-    assert.equal(JSON.parse(frame.body).color, 'green');
-    assert.equal(await container('frame-mcp-green', `${id}-frame`), green, 'green kept, not recreated');
-    assert.equal(await container('frame-mcp-blue', `${id}-frame`), '', 'blue not started');
-    const again = await lab.axe(['plan', id]);
-    assert.equal(again.code, 0, again.stdout);
-  });
-
-  test("pull mode (env.secrets: pull): the host's bw session is observed; missing, wrong mode, not unlocked are named traps with the instruction for the customer's IT; nothing is pushed", async () => {
-    await editManifest('blueprint', (text) => text.replace('  file: .env.local\n', '  file: .env.local\n  secrets: pull\n'));
-    const envBefore = await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1');
-    const missing = await deployCli(['deploy', 'blueprint', id, '--apply']);
-    assert.equal(missing.code, 1, missing.stdout);
-    assert.match(missing.stdout, /stack\s+Synced\s+Degraded\s+HostSessionUnusable: blueprint: the next deploy cannot pull its secrets/);
-    assert.match(missing.stdout, new RegExp(`host-bw-session-missing.*no bw session at ~/\\.bw-session.*bw config server https://${id}\\.axelabs\\.ai/vault; bw login; \\(umask 077; bw unlock --raw > ~/\\.bw-session\\)`));
-    const session = `s-${randomBytes(16).toString('base64url')}`;
-    await host.writeFile('~/.bw-session', session, 0o644);
-    const mode = await deployCli(['deploy', 'blueprint', id]);
-    assert.match(mode.stdout, /host-bw-session-mode.*~\/\.bw-session on the Mac mini is mode 644, not 0600/);
-    await onHost('chmod 600 ~/.bw-session');
-    // The lab's bw is the real CLI, never logged in: the session cannot unlock anything.
-    await onHost('echo "AXE_REF=edited-by-hand" >> ~/.axe/stacks/blueprint/.env.local');
-    const locked = await deployCli(['deploy', 'blueprint', id, '--apply']);
-    assert.match(locked.stdout, /host-bw-session-locked.*no longer unlocks its vault \(bw status: unauthenticated\)/);
-    assert.match(locked.stdout, /Applied 0 change\(s\)/, 'no render without a usable session');
-    for (const out of [missing, mode, locked]) assert.ok(!out.stdout.includes(session) && !out.stderr.includes(session), 'the session value reached the output');
-    await onHost('rm -f ~/.bw-session');
-    await editManifest('blueprint', (text) => text.replace('  secrets: pull\n', ''));
-    const back = await deployCli(['deploy', 'blueprint', id, '--apply']);
-    assert.equal(back.code, 0, `${back.stdout}\n${back.stderr}`);
-    assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), envBefore);
   });
 });
