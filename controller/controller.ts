@@ -518,8 +518,9 @@ export class Controller extends EventEmitter {
       const ids = [...digests.keys()].sort((a, b) => Number(this.#interrupted.has(b)) - Number(this.#interrupted.has(a)));
       for (const id of ids) this.queue.add(id, { priority: this.#interrupted.has(id) ? 'high' : 'normal', trigger: this.#interrupted.has(id) ? 'interrupted' : 'startup' });
     } else {
+      // Only the customers the revision changes: an unchanged customer's desired state is what it was
+      // (its digest covers its block, slots and manifests); the drift scan keeps checking its actual state.
       for (const id of [...diff.added, ...diff.changed]) this.queue.add(id, { priority: 'high', trigger: 'revision' });
-      for (const id of diff.unchanged) this.queue.add(id, { priority: 'low', trigger: 'resync' });
     }
     this.#evaluateAlerts();
     return { result: 'applied', revision: ref.id, added: diff.added, changed: diff.changed, removed: diff.removed };
@@ -624,7 +625,7 @@ export class Controller extends EventEmitter {
   #onStart(item: WorkItem): void {
     this.metrics.queueLatency.observe((Date.now() - item.queuedAt) / 1000);
     const triggers = [...item.triggers];
-    const quiet = triggers.every((t) => t === 'drift-scan' || t === 'requeue' || t === 'resync');
+    const quiet = triggers.every((t) => t === 'drift-scan' || t === 'requeue');
     this.log[quiet ? 'debug' : 'info']({ customer: item.key, triggers, revision: this.#current ? short(this.#current.id) : null, waited_ms: Date.now() - item.queuedAt }, 'reconcile started');
     this.emit('reconcile-start', { customer: item.key, triggers, queuedAt: item.queuedAt, at: Date.now() });
   }
