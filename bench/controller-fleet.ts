@@ -14,10 +14,13 @@
  * - idle RSS and CPU of the controller process with 100 customers, from its
  *   own /metrics over 60 s (target RSS <= 150 MB), run from the build (dist/).
  *
- *   sudo node --expose-gc --import tsx bench/controller-fleet.ts [--hosted 50] [--offline 50] [--idle-seconds 60] [--no-build]
+ *   sudo node --expose-gc --import tsx bench/controller-fleet.ts [--hosted 50] [--offline 50] [--idle-seconds 60] [--no-build] [--acct]
+ *
+ * `--acct` also breaks the scans' CPU down by command (needs acct: accton, sa).
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -111,6 +114,27 @@ async function cpuSnapshot(): Promise<Map<number, { label: string; seconds: numb
     }
   }
   return out;
+}
+
+/**
+ * `--acct`: the kernel's process accounting (acct's accton and sa, as root)
+ * over the scans: every process that exited, its CPU summed by command name,
+ * so the hosts' side of a scan (sshd, sh, docker, git...) is broken down.
+ */
+async function startAccounting(): Promise<{ stop(): Promise<string> }> {
+  const file = join(tmpdir(), `axe-bench-pacct-${process.pid}`);
+  await writeFile(file, '', { mode: 0o600 });
+  await exec('accton', [file]);
+  return {
+    async stop() {
+      await exec('accton', ['off']);
+      const { stdout } = await exec('sa', ['-a', '--print-seconds', '--dont-read-summary-files', '--separate-times', file]);
+      await rm(file, { force: true });
+      // Lines: calls, real, user, sys, avio, mem, command (the first line is the total).
+      const rows = stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).map((f) => ({ calls: Number(f[0]), cpu: parseFloat(f[2]!) + parseFloat(f[3]!), name: f.slice(6).join(' ') }));
+      return rows.sort((a, b) => b.cpu - a.cpu).slice(0, 12).map((r) => `${r.name} ${r.cpu.toFixed(1)} s/${r.calls}`).join(', ');
+    },
+  };
 }
 
 /** Where the machine's CPU went between two snapshots, by label (largest first). */
@@ -254,6 +278,7 @@ async function main(): Promise<void> {
     await c.sync('manual');
     await c.queue.idle();
     const scans: number[] = [];
+    const acct = argv.includes('--acct') ? await startAccounting() : null;
     const cpu0 = await cpuSnapshot();
     for (let i = 0; i < 3; i += 1) {
       const actions = c.history.events({ types: ['action'], limit: 100_000 }).length;
@@ -265,6 +290,7 @@ async function main(): Promise<void> {
     const cpuScans = cpuBreakdown(cpu0, await cpuSnapshot());
     line(`no-op drift scan, ${HOSTED} lab hosts + ${OFFLINE} offline, concurrency ${config.concurrency}: ${scans.map((s) => `${s} ms`).join(', ')} (median ${median(scans)} ms; target <= 3000 ms)`);
     line(`  CPU of the machine over those 3 scans (2 CPUs): ${cpuScans}`);
+    if (acct) line(`  CPU by command over those 3 scans (process accounting, processes that exited): ${await acct.stop()}`);
     const perKind = await kindTimes(c);
     const tail: number[] = [];
     for (let i = 0; i < 3; i += 1) {
