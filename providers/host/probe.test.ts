@@ -34,14 +34,23 @@ describe('host probe', () => {
     await mkdir(brew, { recursive: true });
     await writeFile(join(brew, 'bw'), '#!/bin/sh\necho 2026.6.0\n');
     await chmod(join(brew, 'bw'), 0o755);
-    await writeFile(join(brew, 'pmset'), '#!/bin/sh\nprintf " sleep                1 (sleep prevented by x)\\n"\n');
-    const { stdout } = await run('/bin/sh', ['-c', probeScript([brew])], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: dir } });
+    // Where the lab keeps its pmset stand-in (macOS has /usr/bin/pmset): the probe reads the sleep line.
+    await mkdir(join(dir, '.axe-lab', 'bin'), { recursive: true });
+    await writeFile(join(dir, '.axe-lab', 'bin', 'pmset'), '#!/bin/sh\nprintf " disksleep            10\\n sleep                1 (sleep prevented by x)\\n"\n');
+    await chmod(join(dir, '.axe-lab', 'bin', 'pmset'), 0o755);
+    const { stdout } = await run('/bin/sh', ['-c', probeScript([brew])], { env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: dir, LOGNAME: 'axe-probe-user' } });
     const facts = parseProbe(stdout);
     assert.equal(facts.complete, true);
     assert.equal(facts.tools.bw.path, join(brew, 'bw'));
     assert.equal(facts.tools.bw.bare, null, 'not on the non-login PATH');
     assert.equal(facts.tools.bw.version, '2026.6.0');
     assert.equal(facts.tools.git.path, '/usr/bin/git');
+    assert.equal(facts.tools.git.bare, '/usr/bin/git', 'on the non-login PATH');
+    assert.equal(facts.sleepMinutes, 1);
+    assert.equal(facts.user, 'axe-probe-user', "sshd's LOGNAME");
+    // Without LOGNAME or USER: id -un.
+    const bare = parseProbe((await run('/bin/sh', ['-c', probeScript([brew])], { env: { PATH: '/usr/bin:/bin', HOME: dir } })).stdout);
+    assert.equal(bare.user, (await run('id', ['-un'])).stdout.trim());
   });
 
   it('skips bw --version when the binary is the one a previous probe saw', async () => {

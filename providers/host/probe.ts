@@ -35,14 +35,21 @@ export interface ProbeMemo {
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
 
 /**
- * `size-mtime` of each argument (space-separated) with GNU stat or BSD stat,
- * following symlinks: one process where GNU stat answers (BSD stat refuses -c,
- * then answers -f; GNU stat would read -f as "file system").
+ * `size-mtime` of each path in `$@` (all exist), in order, word-split into
+ * the positional parameters: one process where GNU stat answers (BSD stat
+ * refuses -c, then answers -f; GNU stat would read -f as "file system").
  */
-const STAMP = 'stamp() { st=$(stat -L -c "%s-%Y" "$@" 2>/dev/null || stat -L -f "%z-%m" "$@" 2>/dev/null); echo $st; }';
+const STAT_ALL = 'sts=""; if [ $# -gt 0 ]; then sts=$(stat -L -c "%s-%Y" "$@" 2>/dev/null || stat -L -f "%z-%m" "$@" 2>/dev/null); fi; set -- $sts';
 
-/** Where the docker CLI reaches the engine by default: a unix socket, or none (a TCP/SSH DOCKER_HOST: not memoised). */
-const DOCKER_SOCKET = 'sock=""; case "${DOCKER_HOST:-}" in unix://*) sock="${DOCKER_HOST#unix://}";; "") for s in /var/run/docker.sock "$HOME/.docker/run/docker.sock"; do if [ -S "$s" ]; then sock="$s"; break; fi; done;; esac';
+/**
+ * Sets `$variable` to the unix socket where the docker CLI reaches the engine
+ * by default (DOCKER_HOST, then Docker's and Docker Desktop's sockets), or ''
+ * (a TCP/SSH DOCKER_HOST). Shell builtins only.
+ */
+export function dockerSocketLookup(variable: string): string {
+  return `${variable}=""; case "\${DOCKER_HOST:-}" in unix://*) ${variable}="\${DOCKER_HOST#unix://}";; "") for s in /var/run/docker.sock "$HOME/.docker/run/docker.sock"; do if [ -S "$s" ]; then ${variable}="$s"; break; fi; done;; esac`;
+}
+const DOCKER_SOCKET = dockerSocketLookup('S');
 
 /** What this probe's facts let the next probe skip. */
 export function memoFrom(facts: HostFacts): ProbeMemo | null {
@@ -61,48 +68,52 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
   const word = (d: string) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d));
   const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(word);
   const pluginDirs = COMPOSE_PLUGIN_DIRS.map(word).join(' ');
+  // Few processes: a Mac's sshd runs this every scan. The user from sshd's LOGNAME, bare names by the
+  // `command` builtin, every stamp from one stat, the pmset line read by the shell (no awk).
+  const memo = (stamp: string, known: string | undefined, version: string | undefined, ask: string, key: string) =>
+    `if [ -n "${stamp}" ] && [ "${stamp}" = ${shellWord(known ?? '')} ]; then printf "${key}=%s\\n" ${shellWord(version ?? '')}; else printf "${key}=%s\\n" "$(${ask} 2>/dev/null | head -n1)"; fi`;
   const lines = [
     'printf "path=%s\\n" "$PATH"',
     'printf "home=%s\\n" "$HOME"',
-    'printf "user=%s\\n" "$(id -un 2>/dev/null)"',
+    'u="${LOGNAME:-${USER:-}}"; if [ -z "$u" ]; then u=$(id -un 2>/dev/null); fi; printf "user=%s\\n" "$u"',
     'printf "uname=%s\\n" "$(uname -s 2>/dev/null)"',
+    'D=""; G=""; B=""',
     'if command -v sw_vers >/dev/null 2>&1; then printf "os_version=%s\\n" "$(sw_vers -productVersion 2>/dev/null)"; fi',
     `for t in ${TOOLS.join(' ')}; do`,
     '  found=""',
     `  for d in ${dirs.join(' ')}; do if [ -x "$d/$t" ]; then found="$d/$t"; break; fi; done`,
     '  printf "tool_%s=%s\\n" "$t" "$found"',
-    '  printf "bare_%s=%s\\n" "$t" "$(command -v "$t" 2>/dev/null)"',
+    '  printf "bare_%s=" "$t"; command -v "$t" 2>/dev/null || echo',
+    '  case "$t" in docker) D="$found";; git) G="$found";; bw) B="$found";; esac',
     'done',
-    STAMP,
-    `for d in ${dirs.join(' ')}; do if [ -x "$d/docker" ]; then`,
+    // The engine's socket (made anew by each engine start) and the Compose plugin, when there is a docker CLI.
+    'S=""; P=""',
+    `if [ -n "$D" ]; then ${DOCKER_SOCKET}; for p in ${pluginDirs}; do if [ -x "$p/docker-compose" ]; then P="$p/docker-compose"; break; fi; done; fi`,
+    'set --; for f in "$D" "$S" "$P" "$G" "$B"; do if [ -n "$f" ]; then set -- "$@" "$f"; fi; done',
+    STAT_ALL,
+    'sD=""; sS=""; sP=""; sG=""; sB=""',
+    'for k in D S P G B; do eval "f=\\$$k"; if [ -n "$f" ] && [ $# -gt 0 ]; then eval "s$k=\\$1"; shift; fi; done',
+    'if [ -n "$D" ]; then',
     // `docker version` starts the CLI and makes the engine run `runc --version` and `docker-init --version`:
-    // skipped while the CLI binary and the engine's socket (made anew by each engine start) are the ones already known.
-    `  ${DOCKER_SOCKET}`,
-    '  dst=""; if [ -n "$sock" ]; then dst=$(stamp "$d/docker" "$sock"); fi',
+    // skipped while the CLI binary and the engine's socket are the ones already known.
+    '  dst=""; if [ -n "$sD" ] && [ -n "$sS" ]; then dst="$sD $sS"; fi',
     '  printf "docker_stamp=%s\\n" "$dst"',
-    `  if [ -n "$dst" ] && [ "$dst" = ${shellWord(known?.dockerStamp ?? '')} ]; then printf "docker_version=%s\\n" ${shellWord(known?.dockerVersion ?? '')};`,
-    '  else printf "docker_version=%s\\n" "$("$d/docker" version --format "{{.Server.Version}}" 2>/dev/null | head -n1)"; fi',
+    `  ${memo('$dst', known?.dockerStamp, known?.dockerVersion, '"$D" version --format "{{.Server.Version}}"', 'docker_version')}`,
     // `docker compose version` starts two Go binaries: skipped while the plugin binary is the one already known.
-    `  cst=""; for p in ${pluginDirs}; do if [ -x "$p/docker-compose" ]; then cst=$(stamp "$p/docker-compose"); break; fi; done`,
-    '  printf "compose_stamp=%s\\n" "$cst"',
-    `  if [ -n "$cst" ] && [ "$cst" = ${shellWord(known?.composeStamp ?? '')} ]; then printf "compose_version=%s\\n" ${shellWord(known?.composeVersion ?? '')};`,
-    '  else printf "compose_version=%s\\n" "$("$d/docker" compose version --short 2>/dev/null | head -n1)"; fi',
-    '  break; fi; done',
-    `for d in ${dirs.join(' ')}; do if [ -x "$d/git" ]; then`,
-    '  gst=$(stamp "$d/git")',
-    '  printf "git_stamp=%s\\n" "$gst"',
-    `  if [ -n "$gst" ] && [ "$gst" = ${shellWord(known?.gitStamp ?? '')} ]; then printf "git_version=%s\\n" ${shellWord(known?.gitVersion ?? '')};`,
-    '  else printf "git_version=%s\\n" "$("$d/git" --version 2>/dev/null | head -n1)"; fi',
-    '  break; fi; done',
+    '  printf "compose_stamp=%s\\n" "$sP"',
+    `  ${memo('$sP', known?.composeStamp, known?.composeVersion, '"$D" compose version --short', 'compose_version')}`,
+    'fi',
+    'if [ -n "$G" ]; then',
+    '  printf "git_stamp=%s\\n" "$sG"',
+    `  ${memo('$sG', known?.gitStamp, known?.gitVersion, '"$G" --version', 'git_version')}`,
+    'fi',
     // bw --version starts a Node.js process (~0.5 s of CPU): skipped when the binary is the one already known.
-    `for d in ${dirs.join(' ')}; do if [ -x "$d/bw" ]; then`,
-    '  st=$(stamp "$d/bw")',
-    '  printf "bw_stamp=%s\\n" "$st"',
-    `  if [ -n "$st" ] && [ "$st" = ${shellWord(known?.bwStamp ?? '')} ]; then printf "bw_version=%s\\n" ${shellWord(known?.bwVersion ?? '')};`,
-    '  else printf "bw_version=%s\\n" "$(BITWARDENCLI_APPDATA_DIR="${TMPDIR:-/tmp}/axe-probe-bw" "$d/bw" --version 2>/dev/null | head -n1)"; fi',
-    '  break; fi; done',
+    'if [ -n "$B" ]; then',
+    '  printf "bw_stamp=%s\\n" "$sB"',
+    `  ${memo('$sB', known?.bwStamp, known?.bwVersion, 'BITWARDENCLI_APPDATA_DIR="${TMPDIR:-/tmp}/axe-probe-bw" "$B" --version', 'bw_version')}`,
+    'fi',
     'pm=""; for p in /usr/bin/pmset "$HOME/.axe-lab/bin/pmset"; do if [ -x "$p" ]; then pm="$p"; break; fi; done',
-    'if [ -n "$pm" ]; then printf "sleep=%s\\n" "$("$pm" -g 2>/dev/null | awk \'$1=="sleep"{print $2; exit}\')"; fi',
+    'if [ -n "$pm" ]; then "$pm" -g 2>/dev/null | while read -r k v rest; do if [ "$k" = sleep ]; then printf "sleep=%s\\n" "$v"; break; fi; done; fi',
     'printf "probe=done\\n"',
   ];
   return `${lines.join('\n')}\n`;

@@ -70,12 +70,24 @@ describe('cloudflared diff', () => {
   });
 
   it('parses the host observation of both managers', () => {
-    const c = parseObservation(`sha_config.yml=${'a'.repeat(64)}\nsha_credentials.json=${'b'.repeat(64)}\nmode_config.yml=644\nmode_credentials.json=600\nmanager=container\ncontainer=running|healthy|h1\n`);
+    const c = parseObservation(`sha_config.yml=${'a'.repeat(64)}\nsha_credentials.json=${'b'.repeat(64)}\nmode_config.yml=644\nmode_credentials.json=600\nmanager=container\ncontainer=running|healthy|h1\n`, 'demo');
     assert.deepEqual(c, { manager: 'container', config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' }, state: 'running', ready: true, hash: 'h1', guiDomain: false });
-    const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n');
+    const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n', 'demo');
     assert.equal(l.manager, 'launchd');
     assert.equal(l.ready, false);
     assert.equal(l.guiDomain, true);
-    assert.equal(parseObservation('manager=container\nstate=missing\n').state, 'missing');
+    assert.equal(parseObservation('manager=container\nstate=missing\n', 'demo').state, 'missing');
+    // The engine API's list (what the scan reads by curl on the engine's socket): exact name, health from Status.
+    const listed = (name: string, state: string, status: string) => `manager=container\nengine_ps=${JSON.stringify([{ Names: [`/${name}`], State: state, Status: status, Labels: { 'ai.axelabs.axe.service-hash': 'h3' } }])}\n`;
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 3 minutes (healthy)'), 'demo')), { state: 'running', ready: true, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 4 seconds (health: starting)'), 'demo')), { state: 'running', ready: false, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'exited', 'Exited (137) 2 seconds ago'), 'demo')), { state: 'stopped', ready: null, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 1 second'), 'demo')), { state: 'running', ready: null, hash: 'h3' });
+    assert.equal(parseObservation(listed('axe-cloudflared-demo2', 'running', 'Up 1 second'), 'demo').state, 'missing', 'another name is not ours');
+    assert.equal(parseObservation('manager=container\nengine_ps=[]\n', 'demo').state, 'missing');
   });
 });
+
+function pick(o: { state: string; ready: boolean | null; hash: string | null }): { state: string; ready: boolean | null; hash: string | null } {
+  return { state: o.state, ready: o.ready, hash: o.hash };
+}

@@ -43,7 +43,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
     return { name: CLOUDFLARED_SECTION, script: observeScript(ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths) };
   },
   async observe(ctx, desired) {
-    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'));
+    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'), ctx.id);
     let publicTrace: CloudflaredObserved['publicTrace'] = null;
     if (seen.state === 'running' && desired.tunnelId) {
       try {
@@ -83,7 +83,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
     }
     if (action.op === 'reload') {
       const sections = await runSections(connection, [{ name: 'manager', script: observeScript(ctx.id, settings(ctx).mode, settings(ctx).metrics_port, ctx.env.providers.hosts.toolPaths) }]);
-      const manager = parseObservation(sections.get('manager')?.output ?? '').manager;
+      const manager = parseObservation(sections.get('manager')?.output ?? '', ctx.id).manager;
       if (manager === 'none') throw terminal('neither launchctl nor docker was found on the host', { customer: ctx.id, resource: 'cloudflared', fix: 'install cloudflared with Homebrew (macOS) or Docker' });
       const s = settings(ctx);
       const script = startScript({ customer: ctx.id, manager, serviceHash: desired.serviceHash, tunnelId: desired.tunnelId, image: s.image, publish: s.publish, metricsPort: s.metrics_port, toolPaths: ctx.env.providers.hosts.toolPaths });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { launchdPlist, observeScript, parseObservation, startScript } from './service.js';
+import { engineListUrl, launchdPlist, observeScript, parseObservation, startScript } from './service.js';
 
 const spec = { customer: 'demo', serviceHash: 'abc123', tunnelId: '11111111-2222-4333-8444-555555555555', image: 'img:1', publish: ['127.0.0.1::8080'], metricsPort: 20241, toolPaths: [] };
 
@@ -43,7 +45,7 @@ describe('cloudflared service scripts', () => {
     try {
       const dir = join(home, '.axe', 'cloudflared');
       await mkdir(dir, { recursive: true });
-      const run = () => parseObservation(execFileSync('/bin/sh', ['-c', observeScript('demo', 'launchd', 20241, [])], { env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' } }).toString());
+      const run = () => parseObservation(execFileSync('/bin/sh', ['-c', observeScript('demo', 'launchd', 20241, [])], { env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' } }).toString(), 'demo');
       assert.deepEqual([run().config, run().credentials], [null, null]);
       await writeFile(join(dir, 'config.yml'), 'tunnel: t\n');
       await chmod(join(dir, 'config.yml'), 0o644);
@@ -57,6 +59,34 @@ describe('cloudflared service scripts', () => {
       assert.equal(both.config?.mode, '644');
       assert.equal(both.manager, 'launchd');
     } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('the container observation asks the engine API on its socket by curl (run by /bin/sh; an HTTP server on a unix socket answers as the engine)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'axe-test-cfd-'));
+    const socket = join(home, 'engine.sock');
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end(`${JSON.stringify([{ Id: 'c1', Names: ['/axe-cloudflared-demo'], State: 'running', Status: 'Up 2 minutes (unhealthy)', Labels: { 'ai.axelabs.axe.service-hash': 'h9' } }])}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      // A docker CLI must be found for the container manager; the engine's list comes from the socket, not from it.
+      const bin = join(home, 'bin');
+      await mkdir(bin);
+      await writeFile(join(bin, 'docker'), '#!/bin/sh\necho "the docker CLI ran" >&2\nexit 1\n');
+      await chmod(join(bin, 'docker'), 0o755);
+      const { stdout, stderr } = await promisify(execFile)('/bin/sh', ['-c', observeScript('demo', 'container', 20241, [bin])], { env: { HOME: home, PATH: '/usr/bin:/bin', DOCKER_HOST: `unix://${socket}` } });
+      assert.equal(stderr, '');
+      assert.deepEqual(asked, [engineListUrl('axe-cloudflared-demo').replace('http://localhost', '')]);
+      assert.match(decodeURIComponent(asked[0]!), /filters=\{"name":\["\^\/axe-cloudflared-demo\$"\]\}/);
+      const seen = parseObservation(stdout, 'demo');
+      assert.deepEqual({ manager: seen.manager, state: seen.state, ready: seen.ready, hash: seen.hash }, { manager: 'container', state: 'running', ready: false, hash: 'h9' });
+    } finally {
+      server.close();
       await rm(home, { recursive: true, force: true });
     }
   });

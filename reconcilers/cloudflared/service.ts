@@ -10,7 +10,7 @@
  *   written separately, over stdin.
  * - Tools are called by absolute path (the non-login PATH trap).
  */
-import { DEFAULT_TOOL_DIRS } from '../../providers/host/probe.js';
+import { DEFAULT_TOOL_DIRS, dockerSocketLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import { CLOUDFLARED_DIR, type ServiceManager } from './diff.js';
 
@@ -20,6 +20,28 @@ export const LOADED_FILE = '.loaded';
 
 export function containerName(customer: string): string {
   return `axe-cloudflared-${customer}`;
+}
+
+export const SERVICE_HASH_LABEL = 'ai.axelabs.axe.service-hash';
+
+/** The engine API's container list (all states) filtered to exactly this name. */
+export function engineListUrl(name: string): string {
+  return `http://localhost/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }))}`;
+}
+
+/** One container of the engine API's list: its state, health (from Status) and service hash, or null when not listed. */
+export function containerFromList(json: string, name: string): { status: string; health: string; hash: string } | null {
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(list)) return null;
+  const entry = list.find((c): c is { Names?: string[]; State?: string; Status?: string; Labels?: Record<string, string> } => typeof c === 'object' && c !== null && Array.isArray((c as { Names?: unknown }).Names) && (c as { Names: string[] }).Names.includes(`/${name}`));
+  if (!entry) return null;
+  const health = /\((healthy|unhealthy|health: starting)\)\s*$/.exec(entry.Status ?? '')?.[1] ?? '';
+  return { status: entry.State ?? '', health: health === 'health: starting' ? 'starting' : health, hash: entry.Labels?.[SERVICE_HASH_LABEL] ?? '' };
 }
 
 function dirList(extra: readonly string[]): string {
@@ -68,7 +90,11 @@ export function observeScript(customer: string, manager: 'auto' | ServiceManager
     `  ${findTool('D', 'docker', toolPaths)}`,
     '  if [ -z "$D" ]; then printf "manager=none\\n"; exit 0; fi',
     '  printf "manager=container\\n"',
-    `  if info=$("$D" inspect --format '{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{index .Config.Labels "ai.axelabs.axe.service-hash"}}' ${shellQuote(containerName(customer))} 2>/dev/null); then`,
+    // The engine's own API on its socket, by curl: a fraction of the docker CLI's start (a Go binary) on every scan.
+    `  ${dockerSocketLookup('S')}`,
+    `  if [ -n "$S" ] && [ -x /usr/bin/curl ] && ps=$(/usr/bin/curl -sf -m 10 --unix-socket "$S" ${shellQuote(engineListUrl(containerName(customer)))} 2>/dev/null); then`,
+    '    printf "engine_ps=%s\\n" "$ps"',
+    `  elif info=$("$D" inspect --format '{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{index .Config.Labels "${SERVICE_HASH_LABEL}"}}' ${shellQuote(containerName(customer))} 2>/dev/null); then`,
     '    printf "container=%s\\n" "$info"',
     '  else printf "state=missing\\n"; fi',
     'fi',
@@ -87,7 +113,7 @@ export interface ServiceObservation {
 }
 
 /** Parses the observe script's output (pure). */
-export function parseObservation(output: string): ServiceObservation {
+export function parseObservation(output: string, customer: string): ServiceObservation {
   const values = new Map<string, string>();
   for (const line of output.split('\n')) {
     const eq = line.indexOf('=');
@@ -102,7 +128,9 @@ export function parseObservation(output: string): ServiceObservation {
   let state: ServiceObservation['state'] = 'missing';
   let ready: boolean | null = null;
   let hash: string | null = values.get('hash') ?? null;
-  const container = values.get('container');
+  const listed = values.get('engine_ps');
+  const fromList = listed !== undefined ? containerFromList(listed, containerName(customer)) : null;
+  const container = fromList ? [fromList.status, fromList.health, fromList.hash].join('|') : values.get('container');
   if (container !== undefined) {
     const [status, health, label] = container.split('|');
     state = status === 'running' ? 'running' : 'stopped';
@@ -148,7 +176,7 @@ export function startScript(spec: StartSpec, waitSeconds = 30): string {
     `ai.axelabs.axe.customer=${spec.customer}`,
     `ai.axelabs.axe.service=cloudflared`,
     `ai.axelabs.axe.tunnel=${spec.tunnelId}`,
-    `ai.axelabs.axe.service-hash=${spec.serviceHash}`,
+    `${SERVICE_HASH_LABEL}=${spec.serviceHash}`,
   ];
   return [
     'set -e',
