@@ -9,7 +9,8 @@ import { axe, EXAMPLE_REPO, ROOT, tempDir } from './helpers.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'invalid');
 
-describe('axe validate', () => {
+// Each test runs the real CLI in its own temp copy: independent, so four at a time.
+describe('axe validate', { concurrency: 4 }, () => {
   it('accepts examples/customers (exit 0)', async () => {
     const result = await axe(['validate', '--repo', EXAMPLE_REPO]);
     assert.equal(result.code, 0, result.stderr);
