@@ -102,7 +102,10 @@ async function cpuSnapshot(): Promise<Map<number, { label: string; seconds: numb
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
       let label = comm;
+      // A process in a container (the stand-ins' healthchecks and services) is the lab's, not a host session's.
+      const cgroup = await readFile(`/proc/${entry}/cgroup`, 'utf8').catch(() => '');
       if (Number(entry) === process.pid) label = 'controller (this process)';
+      else if (/\/docker[/-]/.test(cgroup)) label = 'processes inside lab containers (healthchecks, services)';
       else if (comm === 'node') {
         const cmd = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
         label = cmd.includes('/app/') ? 'node in lab containers' : cmd.includes('/lab/') ? 'lab stand-ins (node)' : 'node (other)';
