@@ -29,7 +29,7 @@ import type { HostConnection } from '../providers/host/ssh.js';
 import { EXPOSURE_KINDS, reconcileCustomer, type CustomerResult } from '../reconcilers/engine.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import type { Kind } from '../reconcilers/types.js';
-import { startTestLab } from '../test/lab-fixture.js';
+import { bootstrapPack, startTestLab } from '../test/lab-fixture.js';
 
 const DEPLOY_KINDS: Kind[] = ['vault-items', 'stack', 'entities'];
 
@@ -142,17 +142,7 @@ function roundTrips(env: ReconcileEnv): number {
 const lab = await startTestLab({ log: (m) => process.stderr.write(`  lab: ${m}\n`) });
 try {
   const id = lab.ids.demo;
-  const base = `https://${id}.axelabs.ai`;
-  const pack = {
-    schema: 'axelabs-bootstrap/v1',
-    customer: id,
-    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
-    apps: {
-      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: 'bench-blueprint-secret-1' },
-      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: 'bench-vaultwarden-secret-1' },
-      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: 'bench-frame-secret-1', application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'] },
-    },
-  };
+  const pack = bootstrapPack(id, ['bench-blueprint-secret-1', 'bench-vaultwarden-secret-1', 'bench-frame-secret-1']);
   const packPath = join(lab.stateDir, 'pack.json');
   await writeFile(packPath, JSON.stringify(pack), { mode: 0o600 });
   const ingest = await lab.axe(['customers', 'ingest', id, packPath, '--apply']);

@@ -21,7 +21,7 @@ import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
 import { publicFetcher } from '../providers/public/index.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
 import type { CliResult } from './helpers.js';
-import { startTestLab, type TestLab } from './lab-fixture.js';
+import { bootstrapPack, startTestLab, type TestLab } from './lab-fixture.js';
 
 export interface DeployLab {
   lab: TestLab;
@@ -51,17 +51,7 @@ export async function startDeployLab(): Promise<DeployLab> {
   await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
   const secret = () => `s-${randomBytes(12).toString('base64url')}`;
   const packSecrets = [secret(), secret(), secret()];
-  const base = `https://${id}.axelabs.ai`;
-  const pack = {
-    schema: 'axelabs-bootstrap/v1',
-    customer: id,
-    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
-    apps: {
-      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: packSecrets[0] },
-      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: packSecrets[1] },
-      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: packSecrets[2], application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'] },
-    },
-  };
+  const pack = bootstrapPack(id, [packSecrets[0]!, packSecrets[1]!, packSecrets[2]!]);
   const packPath = join(lab.stateDir, 'pack.json');
   await writeFile(packPath, JSON.stringify(pack), { mode: 0o600 });
   return { lab, id, sovereign: lab.ids.realchoice, host, packSecrets, packPath };

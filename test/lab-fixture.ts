@@ -115,3 +115,18 @@ export async function startTestLab(options: { log?: (m: string) => void } = {}):
     throw error;
   }
 }
+
+/** The bootstrap pack (axelabs-bootstrap/v1) for a lab customer, with the three app client secrets given: blueprint, vaultwarden, frame_mcp. */
+export function bootstrapPack(id: string, secrets: readonly [string, string, string]): Record<string, unknown> {
+  const base = `https://${id}.axelabs.ai`;
+  return {
+    schema: 'axelabs-bootstrap/v1',
+    customer: id,
+    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
+    apps: {
+      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret: secrets[0] },
+      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret: secrets[1] },
+      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret: secrets[2], application_id_uri: `${base}/frame/mcp`, scope: `${base}/frame/mcp/mcp.access`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'] },
+    },
+  };
+}
