@@ -48,7 +48,7 @@ export async function openProviders(config: ControllerConfig | null, vault: Vaul
     cloudflare,
     cloudflareError,
     vault,
-    hosts: openHostAccess(ssh, options.cacheDir ? { memoFile: join(options.cacheDir, 'host-probe.json') } : {}),
+    hosts: openHostAccess(ssh, options.cacheDir ? { memoFile: join(options.cacheDir, 'host-probe.json'), hashMemoFile: join(options.cacheDir, 'host-compose-hash.json') } : {}),
     tailnet: () => readTailscaleStatus({ binary }),
     fetchPublic: publicFetcher(config?.cloudflare.edge_url ?? null),
   };

@@ -28,6 +28,12 @@ export interface HostAccess {
   readonly toolPaths: string[];
   /** What earlier probes learnt per host (`user@address:port`), so later probes skip slow commands. */
   readonly probeMemo: Map<string, ProbeMemo>;
+  /**
+   * Compose config hashes a host computed, per `user@address:port#service`,
+   * with the key of the inputs they were computed from (ComposeHashMemo), so
+   * an observation whose inputs are unchanged skips `compose config --hash`.
+   */
+  readonly hashMemo: Map<string, ComposeHashMemo>;
   stats(): Record<string, SshStats>;
   close(): void;
 }
@@ -36,16 +42,22 @@ function expand(path: string): string {
   return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
-function loadMemo(file: string | undefined): Map<string, ProbeMemo> {
+/** What a stack observation computed with `compose config --hash`: its output lines, and the sum of the inputs (`key`). */
+export interface ComposeHashMemo {
+  key: string;
+  lines: string[];
+}
+
+function loadMemo<T>(file: string | undefined): Map<string, T> {
   if (!file) return new Map();
   try {
-    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, ProbeMemo>));
+    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, T>));
   } catch {
     return new Map();
   }
 }
 
-function saveMemo(file: string | undefined, memo: Map<string, ProbeMemo>): void {
+function saveMemo<T>(file: string | undefined, memo: Map<string, T>): void {
   if (!file || memo.size === 0) return;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -60,11 +72,13 @@ function saveMemo(file: string | undefined, memo: Map<string, ProbeMemo>): void 
 /**
  * `memoFile` keeps what probes learnt (tool versions by binary stamp, never a
  * secret) across processes, so a CLI run's probe is as cheap as the
- * controller's next scan.
+ * controller's next scan; `hashMemoFile` the compose config hashes (sums,
+ * never a value).
  */
-export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile?: string } = {}): HostAccess {
+export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile?: string; hashMemoFile?: string } = {}): HostAccess {
   let pool: Promise<HostPool> | null = null;
-  const probeMemo = loadMemo(options.memoFile);
+  const probeMemo = loadMemo<ProbeMemo>(options.memoFile);
+  const hashMemo = loadMemo<ComposeHashMemo>(options.hashMemoFile);
   let opened: HostPool | null = null;
   const keyFile = expand(ssh.key_file ?? '~/.ssh/id_ed25519');
   const knownHostsFile = expand(ssh.known_hosts ?? '~/.axe/known_hosts');
@@ -83,6 +97,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile
   return {
     toolPaths: ssh.tool_paths,
     probeMemo,
+    hashMemo,
     target(tailscaleHost, user) {
       const name = tailscaleHost.replace(/\.$/, '');
       const override = ssh.overrides[name];
@@ -104,6 +119,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile
     close() {
       opened?.closeAll();
       saveMemo(options.memoFile, probeMemo);
+      saveMemo(options.hashMemoFile, hashMemo);
     },
   };
 }

@@ -34,6 +34,12 @@ export interface ProbeMemo {
 /** Where the docker CLI looks for plugins, in its own order. */
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
 
+/** Sets `$variable` to the `size-mtime` of the Compose v2 plugin binary, or '' (one stat). */
+export function composeStampLookup(variable: string): string {
+  const dirs = COMPOSE_PLUGIN_DIRS.map((d) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d))).join(' ');
+  return `${variable}=""; for p in ${dirs}; do if [ -x "$p/docker-compose" ]; then ${variable}=$(stat -L -c "%s-%Y" "$p/docker-compose" 2>/dev/null || stat -L -f "%z-%m" "$p/docker-compose" 2>/dev/null); break; fi; done`;
+}
+
 /**
  * `size-mtime` of each path in `$@` (all exist), in order, word-split into
  * the positional parameters: one process where GNU stat answers (BSD stat

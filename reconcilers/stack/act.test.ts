@@ -69,7 +69,7 @@ function context(): { ctx: CustomerContext; observedScripts: string[] } {
   const ctx = {
     id: 'demo',
     target: { name: 'h', address: '127.0.0.1', port: 22, user: 'u' },
-    env: { providers: { hosts: { toolPaths: [], connection: async () => connection } } },
+    env: { providers: { hosts: { toolPaths: [], hashMemo: new Map(), connection: async () => connection } } },
   } as unknown as CustomerContext;
   return { ctx, observedScripts };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { ComposeHashMemo } from '../../providers/host/access.js';
 import type { StackServiceDesired } from './diff.js';
 import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
 
@@ -297,10 +298,11 @@ describe('stack host scripts', () => {
         { mode: 0o755 },
       );
       const local: StackServiceDesired = { ...d, ref: 'v1', checkout: join(dir, 'frame'), hookVars: [] };
-      const observe = (told?: Map<string, { active: 'blue' | 'green' | null }>) => {
+      const observe = (told?: Map<string, { active: 'blue' | 'green' | null }>, memos?: Map<string, ComposeHashMemo>) => {
         writeFileSync(join(dir, 'docker.log'), '');
-        const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin], undefined, told)]).toString();
-        return { facts: parseObservation(out, ['frame']).services.get('frame')!, calls: readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n') };
+        const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin], undefined, told, memos)]).toString();
+        const parsed = parseObservation(out, ['frame']);
+        return { facts: parsed.services.get('frame')!, memos: parsed.hashMemos, calls: readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n') };
       };
       const full = observe();
       assert.equal(full.calls.filter((c) => c.startsWith('ps ')).length, 1, full.calls.join('\n'));
@@ -311,6 +313,28 @@ describe('stack host scripts', () => {
       assert.equal(full.facts.hashes.get('frame-mcp-green'), 'h2');
       assert.equal(full.facts.inside, 'ok');
       assert.deepEqual(full.facts.services, ['postgres', 'frame-mcp-green']);
+
+      // The hashes come back with their inputs' key: with that memo and nothing changed, compose is not asked again.
+      const memo = full.memos.get('frame');
+      assert.ok(memo && /^[0-9a-f]{64}$/.test(memo.key), JSON.stringify(memo));
+      assert.deepEqual(memo.lines, ['hash=postgres h1', 'hash=frame-mcp-green h2', 'colorhash=frame-mcp-green h2']);
+      const again = observe(undefined, full.memos);
+      assert.deepEqual(again.calls.filter((c) => c.startsWith('compose')), [], again.calls.join('\n'));
+      assert.deepEqual([again.facts.hashes, again.facts.services], [full.facts.hashes, full.facts.services]);
+      assert.equal(again.memos.get('frame')?.key, memo.key);
+      // Any input changed (the env file, the override, a commit, a dirty tree): computed again.
+      for (const change of [
+        () => writeFileSync(join(dir, 'frame', '.env.local'), 'AXE_REF=v1\nEDITED=1\n'),
+        () => writeFileSync(join(dir, 'frame', '.axe-compose.yml'), 'services: {x: {}}\n'),
+        () => git('commit', '-q', '--allow-empty', '-m', 'two'),
+      ]) {
+        const previous = observe().memos;
+        change();
+        const after = observe(undefined, previous);
+        assert.equal(after.calls.filter((c) => /--hash/.test(c)).length, 1, `asked again after ${change.toString()}`);
+        assert.notEqual(after.memos.get('frame')?.key, previous.get('frame')?.key);
+      }
+      git('tag', '-f', 'v1');
 
       const told = observe(new Map([['frame', { active: 'blue' }]]));
       assert.deepEqual(told.calls.filter((c) => c.startsWith('compose') || c.startsWith('exec')), [], told.calls.join('\n'));

@@ -14,6 +14,8 @@
  * - Right after a stack's successful deploy step, its observation leaves out
  *   what that step's own output told (ToldFacts); plans always observe all.
  */
+import type { ComposeHashMemo } from '../../providers/host/access.js';
+import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ContainerFact, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath, projectListing } from './shell.js';
@@ -116,7 +118,24 @@ export interface ToldFacts {
   active: Color | null;
 }
 
-function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[], told?: ToldFacts): string {
+/**
+ * Compose's config hashes, or the memo's when the inputs they come from are
+ * unchanged: `compose config | compose config --hash` starts two Go programs
+ * per service on every observation, while the inputs are summed by one `cat`
+ * and one sha256: the Compose plugin binary's stamp, the checkout's commit
+ * (and its uncommitted diff, when dirty), the active color, the compose
+ * files, the override and the env file. The key is printed (`<svc>.hashkey=`)
+ * so the caller can keep the hashes under it.
+ */
+function hashesOrMemo(s: string, d: StackServiceDesired, compute: string, color: string, memo: ComposeHashMemo | undefined): string {
+  const files = [...d.composeFiles.map(shellQuote), '"$f"', '${O:+"$O"}'].join(' ');
+  const key = `hk=$( { printf '%s\\n' "$CST" "$h" "$dy" "${color}"; if [ "$dy" != 0 ]; then "$G" -C "$dir" diff HEAD 2>/dev/null; fi; cat ${files} 2>/dev/null; } | sum)`;
+  // `compute` ends with `&`: it is followed by a newline, never by `;`.
+  const cached = memo ? `if [ "$hk" = ${shellQuote(memo.key)} ]; then printf '%s\\n' ${memo.lines.map((l) => shellQuote(`${s}.${l}`)).join(' ')}; else ${compute}\nfi` : compute;
+  return `${key}; echo "${s}.hashkey=$hk"; ${cached}\n`;
+}
+
+function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[], told?: ToldFacts, memo?: ComposeHashMemo): string {
   const s = d.service;
   const dir = hostPath(d.checkout);
   const p = shellQuote(d.project);
@@ -126,10 +145,11 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
   const lines = [
     ...(d.pull ? [bwSessionCheck(s, d.pull.sessionFile, toolPaths)] : []),
     `dir=${dir}`,
+    'h=""; dy=0',
     'if [ -n "$G" ] && [ -d "$dir/.git" ]; then',
-    `  echo "${s}.head=$(${rev('HEAD^{commit}')})"`,
+    `  h=$(${rev('HEAD^{commit}')}); echo "${s}.head=$h"`,
     `  echo "${s}.want=$(${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)})"`,
-    `  echo "${s}.dirty=$("$G" -C "$dir" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')"`,
+    `  dy=$("$G" -C "$dir" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' '); echo "${s}.dirty=$dy"`,
     `  echo "${s}.origin=$("$G" -C "$dir" config --get remote.origin.url 2>/dev/null)"`,
     'fi',
     `f="$dir"/${shellQuote(d.envFile)}`,
@@ -144,7 +164,7 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
     `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
     `  cfg=1`,
     // A blue/green stack's hashes wait for its active color (below).
-    ...(d.blueGreen || told ? [] : [`  ( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`]),
+    ...(d.blueGreen || told ? [] : [`  ${hashesOrMemo(s, d, `( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`, '', memo)}`]),
     'fi',
     'if [ -n "$D" ]; then',
     // One listing of the project's containers: printed, and what `cid` answers for this project from here on.
@@ -162,7 +182,7 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
       told?.active ? `A=${told.active}` : activeColor('A', d.blueGreen),
       `  echo "${s}.active=$A"`,
       `  ${colorOf}`,
-      ...(told ? [] : [`  if [ -n "$cfg" ]; then ( dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; if [ -n "$cs" ] && [ "$a" = "$cs" ]; then echo "${s}.colorhash=$a $b"; fi; done ) & fi`]),
+      ...(told ? [] : [`  if [ -n "$cfg" ]; then ${hashesOrMemo(s, d, `( dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; if [ -n "$cs" ] && [ "$a" = "$cs" ]; then echo "${s}.colorhash=$a $b"; fi; done ) &`, '$cs', memo)}  fi`]),
     );
   }
   lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
@@ -187,16 +207,17 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
  * The read-only observation of every stack service of one customer (one
  * section), or of the services named in `only` (the networks and volumes of all).
  */
-export function observeScript(desired: StackDesired, toolPaths: readonly string[], only?: readonly string[], told?: ReadonlyMap<string, ToldFacts>): string {
+export function observeScript(desired: StackDesired, toolPaths: readonly string[], only?: readonly string[], told?: ReadonlyMap<string, ToldFacts>, memos?: ReadonlyMap<string, ComposeHashMemo>): string {
   const volumes = [...new Set(desired.services.flatMap((d) => d.volumes))];
   return [
     tools(toolPaths),
     'if [ -z "$D" ]; then echo "_.docker=missing"; else echo "_.docker=$D"; fi',
+    composeStampLookup('CST'),
     'if [ -n "$D" ]; then',
     `  "$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "_.network=$l"; done`,
     ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
     'fi',
-    ...desired.services.filter((d) => !only || only.includes(d.service)).map((d) => serviceObservation(d, toolPaths, told?.get(d.service))),
+    ...desired.services.filter((d) => !only || only.includes(d.service)).map((d) => serviceObservation(d, toolPaths, told?.get(d.service), memos?.get(d.service))),
     'wait',
   ].join('\n');
 }
@@ -206,6 +227,8 @@ export interface ParsedStackObservation {
   networks: Set<string>;
   volumes: Set<string>;
   services: Map<string, StackHostFacts>;
+  /** Per service whose hashes came back with their inputs' key: what the next observation may reuse. */
+  hashMemos: Map<string, ComposeHashMemo>;
 }
 
 function healthOf(status: string): ContainerFact['health'] {
@@ -248,7 +271,12 @@ export function parseObservation(output: string, names: readonly string[]): Pars
     raw.set(scope, list);
   }
   const services = new Map<string, StackHostFacts>();
+  const hashMemos = new Map<string, ComposeHashMemo>();
   for (const name of names) {
+    const entries = raw.get(name) ?? [];
+    const key = entries.find(([k]) => k === 'hashkey')?.[1];
+    const lines = entries.filter(([k]) => k === 'hash' || k === 'colorhash').map(([k, v]) => `${k}=${v}`);
+    if (key && lines.length) hashMemos.set(name, { key, lines });
     const facts = emptyFacts();
     const single = new Map<string, string>();
     const svcs: string[] = [];
@@ -309,7 +337,7 @@ export function parseObservation(output: string, names: readonly string[]): Pars
     facts.inside = inside === 'ok' || inside === 'fail' ? inside : null;
     services.set(name, facts);
   }
-  return { docker, networks, volumes, services };
+  return { docker, networks, volumes, services, hashMemos };
 }
 
 /** Clone (when missing) or fetch, then check out the ref detached, discarding local changes. */

@@ -23,6 +23,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
+import type { ComposeHashMemo } from '../../providers/host/access.js';
 import type { ExecResult, HostConnection } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
@@ -261,10 +262,10 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
   desired: desiredStack,
   hostSection(ctx) {
     const desired = desiredStack(ctx);
-    return desired ? { name: STACK_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+    return desired ? { name: STACK_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths, undefined, undefined, hashMemos(ctx, desired.services)) } : null;
   },
   async observe(ctx, desired) {
-    const parsed = parseObservation(await hostSectionOutput(ctx, STACK_SECTION, 'stack'), desired.services.map((d) => d.service));
+    const parsed = keepHashMemos(ctx, parseObservation(await hostSectionOutput(ctx, STACK_SECTION, 'stack'), desired.services.map((d) => d.service)));
     const memo = new Map<string, Promise<string | null>>();
     const services = new Map<string, StackServiceObserved>();
     for (const d of desired.services) {
@@ -385,10 +386,30 @@ export async function actServices(ctx: CustomerContext, desired: StackDesired, a
 
 /** The stack section's observation of some services alone, in one round trip (read-only). */
 async function observeServices(ctx: CustomerContext, desired: StackDesired, services: StackServiceDesired[], told: ReadonlyMap<string, ToldFacts>): Promise<ParsedStackObservation> {
-  const script = observeScript(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told);
+  const script = observeScript(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told, hashMemos(ctx, services));
   const result = await (await connection(ctx)).exec('/bin/sh -s', { stdin: script, timeoutMs: 60_000 });
   if (!result.stdout.includes('_.docker=')) throw transient(`the stack observation did not come back from the host (exit ${result.code})`, { customer: ctx.id, resource: 'stack' });
-  return parseObservation(result.stdout, services.map((d) => d.service));
+  return keepHashMemos(ctx, parseObservation(result.stdout, services.map((d) => d.service)));
+}
+
+function hashMemoKey(ctx: CustomerContext, service: string): string {
+  return `${SCAN_KEYS.host(ctx.target)}#${service}`;
+}
+
+/** The compose-hash memos of these services on the customer's host (see hashesOrMemo in host.ts). */
+function hashMemos(ctx: CustomerContext, services: readonly StackServiceDesired[]): Map<string, ComposeHashMemo> {
+  const out = new Map<string, ComposeHashMemo>();
+  for (const d of services) {
+    const memo = ctx.env.providers.hosts.hashMemo.get(hashMemoKey(ctx, d.service));
+    if (memo) out.set(d.service, memo);
+  }
+  return out;
+}
+
+/** Keeps the hashes an observation brought back, under their inputs' key, for the next one. */
+function keepHashMemos(ctx: CustomerContext, parsed: ParsedStackObservation): ParsedStackObservation {
+  for (const [service, memo] of parsed.hashMemos) ctx.env.providers.hosts.hashMemo.set(hashMemoKey(ctx, service), memo);
+  return parsed;
 }
 
 function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, detail: string, left: string, fix: string, errorClass: 'terminal' | 'transient' = 'terminal'): AxeError {
