@@ -70,7 +70,7 @@ describe('cloudflared diff', () => {
   });
 
   it('parses the host observation of both managers', () => {
-    const c = parseObservation(`sha_config.yml=${'a'.repeat(64)}\nsha_credentials.json=${'b'.repeat(64)}\nmode_config.yml=644\nmode_credentials.json=600\nmanager=container\ncontainer=running|healthy|h1\n`, 'demo');
+    const c = parseObservation(`${'a'.repeat(64)}  config.yml\n${'b'.repeat(64)} *credentials.json\n644 config.yml\n600 credentials.json\nmanager=container\ncontainer=running|healthy|h1\n`, 'demo');
     assert.deepEqual(c, { manager: 'container', config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' }, state: 'running', ready: true, hash: 'h1', guiDomain: false });
     const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n', 'demo');
     assert.equal(l.manager, 'launchd');

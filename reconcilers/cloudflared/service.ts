@@ -54,22 +54,36 @@ function findTool(variable: string, tool: string, extra: readonly string[]): str
 }
 
 /**
- * `sha_<file>=<hex>` and `mode_<file>=<octal>` for the files present in "$d":
- * one hashing process and one stat for all of them (sha256sum before perl's
- * shasum; GNU stat before BSD stat, whose -f means "file system" to GNU stat).
+ * The sha256 and the mode of the files present in "$d", as the tools print
+ * them (`<hex>  <file>`, `<octal> <file>`; parsed by fileFacts): one hashing
+ * process and one stat for all of them, no shell loop around them
+ * (sha256sum before perl's shasum; GNU stat before BSD stat, whose -f means
+ * "file system" to GNU stat).
  */
 const FILE_FACTS = [
-  'sums() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; elif [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$@"; else openssl dgst -sha256 -r "$@"; fi; }',
-  'modes() { stat -c "%a %n" "$@" 2>/dev/null || stat -f "%Lp %N" "$@" 2>/dev/null; }',
   'if cd "$d" 2>/dev/null; then',
   '  set --; for f in config.yml credentials.json; do if [ -f "$f" ]; then set -- "$@" "$f"; fi; done',
   '  if [ $# -gt 0 ]; then',
-  `    sums "$@" | while read -r h f; do printf 'sha_%s=%s\\n' "\${f#\\*}" "$h"; done`,
-  `    modes "$@" | while read -r m f; do printf 'mode_%s=%s\\n' "$f" "$m"; done`,
+  '    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; elif [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$@"; else openssl dgst -sha256 -r "$@"; fi',
+  '    stat -c "%a %n" "$@" 2>/dev/null || stat -f "%Lp %N" "$@" 2>/dev/null',
   '  fi',
   '  cd / || true',
   'fi',
 ].join('\n');
+
+const PUSHED_FILES = ['config.yml', 'credentials.json'] as const;
+
+/** The hash and mode lines of FILE_FACTS, by file name. */
+function fileFacts(output: string): Map<string, { sha256?: string; mode?: string }> {
+  const out = new Map<string, { sha256?: string; mode?: string }>();
+  for (const line of output.split('\n')) {
+    const sum = /^([0-9a-f]{64}) [ *]?(\S+)$/.exec(line.trim());
+    const mode = /^([0-7]{3,4}) (\S+)$/.exec(line.trim());
+    const [name, fact] = sum ? [sum[2]!, { sha256: sum[1]! }] : mode ? [mode[2]!, { mode: mode[1]! }] : [null, null];
+    if (name && (PUSHED_FILES as readonly string[]).includes(name)) out.set(name, { ...out.get(name), ...fact });
+  }
+  return out;
+}
 
 /** Read-only: file hashes and modes, the manager, the service state and its hash. */
 export function observeScript(customer: string, manager: 'auto' | ServiceManager, metricsPort: number, toolPaths: readonly string[]): string {
@@ -119,10 +133,10 @@ export function parseObservation(output: string, customer: string): ServiceObser
     const eq = line.indexOf('=');
     if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
+  const files = fileFacts(output);
   const file = (name: string) => {
-    const sha = values.get(`sha_${name}`);
-    const mode = values.get(`mode_${name}`);
-    return sha && mode ? { sha256: sha, mode } : null;
+    const fact = files.get(name);
+    return fact?.sha256 && fact.mode ? { sha256: fact.sha256, mode: fact.mode } : null;
   };
   const manager = values.get('manager');
   let state: ServiceObservation['state'] = 'missing';
