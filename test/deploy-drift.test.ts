@@ -32,18 +32,27 @@ describe('axe deploy after a good deploy (lab)', () => {
   test('a plain stack whose compose up --wait fails: rolled back to the previous ref, env and containers; Degraded with the step; the error says what was left', async () => {
     const hiveBefore = await container('hive-mcp', `${id}-hive`);
     await editManifest('hive', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0').replace('HIVE_FRAME_URL:', 'AXE_LAB_FAIL_HEALTH: { value: "1" }\n    HIVE_FRAME_URL:').replace(/(health:\n  inside: .*\n)/, '$1  timeout_seconds: 8\n'));
-    const result = await deployCli(['deploy', 'hive', id, '--apply']);
-    assert.equal(result.code, 1, result.stdout);
-    assert.match(result.stdout, /stack\s+OutOfSync\s+Degraded\s+RolledBack: .*hive: step compose up failed for v1\.1\.0 \(.*hive-mcp .*health .*\); rolled back, v1\.0\.0 serves again \(checkout, env file and containers restored\); fix the release or its env in services\/hive\.yaml/);
-    assert.match(result.stderr, /deploy hive .*: stack not done/);
-    // The previous good state serves: v1.0.0 containers healthy, checkout and env file back.
-    const hive = await container('hive-mcp', `${id}-hive`);
-    assert.notEqual(hive, hiveBefore, 'compose recreated the old container');
-    assert.equal(await docker('inspect', '--format', '{{.State.Health.Status}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', hive), 'healthy v1.0.0');
-    assert.equal(await onHost('cd ~/.axe/stacks/hive && git describe --tags --exact-match HEAD'), 'v1.0.0');
-    assert.equal(await onHost('grep -c -e ^AXE_LAB_FAIL_HEALTH= -e ^AXE_REF=v1.1.0 ~/.axe/stacks/hive/.env.local || true'), '0');
-    // Back to the good manifest: nothing to do.
-    await editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('  timeout_seconds: 8\n', ''));
+    const restore = () => editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('  timeout_seconds: 8\n', ''));
+    try {
+      const result = await deployCli(['deploy', 'hive', id, '--apply']);
+      assert.equal(result.code, 1, result.stdout);
+      // Compose's `up --wait` fails on the unhealthy container; once in a while Compose 2.26 returns 0 while the
+      // recreated container's health is still `starting`, and axe's own health gate (the next step) catches it.
+      assert.match(
+        result.stdout,
+        /stack\s+OutOfSync\s+Degraded\s+RolledBack: .*hive: step (compose up failed for v1\.1\.0 \(.*hive-mcp .*health .*\)|health failed for v1\.1\.0 \(\/health\/ready on port 8090 did not answer 2xx\)); rolled back, v1\.0\.0 serves again \(checkout, env file and containers restored\); fix the release or its env in services\/hive\.yaml/,
+      );
+      assert.match(result.stderr, /deploy hive .*: stack not done/);
+      // The previous good state serves: v1.0.0 containers healthy, checkout and env file back.
+      const hive = await container('hive-mcp', `${id}-hive`);
+      assert.notEqual(hive, hiveBefore, 'compose recreated the old container');
+      assert.equal(await docker('inspect', '--format', '{{.State.Health.Status}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', hive), 'healthy v1.0.0');
+      assert.equal(await onHost('cd ~/.axe/stacks/hive && git describe --tags --exact-match HEAD'), 'v1.0.0');
+      assert.equal(await onHost('grep -c -e ^AXE_LAB_FAIL_HEALTH= -e ^AXE_REF=v1.1.0 ~/.axe/stacks/hive/.env.local || true'), '0');
+    } finally {
+      // Back to the good manifest (also when an assertion failed, so the next tests start from it): nothing to do.
+      await restore();
+    }
     const plan = await deployCli(['deploy', 'hive', id]);
     assert.equal(plan.code, 0, plan.stdout);
   });
