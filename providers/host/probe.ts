@@ -34,18 +34,32 @@ export interface ProbeMemo {
 /** Where the docker CLI looks for plugins, in its own order. */
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
 
-/** Sets `$variable` to the `size-mtime` of the Compose v2 plugin binary, or '' (one stat). */
-export function composeStampLookup(variable: string): string {
-  const dirs = COMPOSE_PLUGIN_DIRS.map((d) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d))).join(' ');
-  return `${variable}=""; for p in ${dirs}; do if [ -x "$p/docker-compose" ]; then ${variable}=$(stat -L -c "%s-%Y" "$p/docker-compose" 2>/dev/null || stat -L -f "%z-%m" "$p/docker-compose" 2>/dev/null); break; fi; done`;
+/** A directory on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
+function dirWord(d: string): string {
+  return d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d);
+}
+
+/** Sets `$variable` to the path of the Compose v2 plugin binary, or '' (shell builtins only). */
+function composePluginLookup(variable: string): string {
+  return `${variable}=""; for p in ${COMPOSE_PLUGIN_DIRS.map(dirWord).join(' ')}; do if [ -x "$p/docker-compose" ]; then ${variable}="$p/docker-compose"; break; fi; done`;
 }
 
 /**
- * `size-mtime` of each path in `$@` (all exist), in order, word-split into
- * the positional parameters: one process where GNU stat answers (BSD stat
- * refuses -c, then answers -f; GNU stat would read -f as "file system").
+ * `size-mtime` of each of `paths` (shell words; all exist), one per line,
+ * following symlinks: one process where GNU stat answers (BSD stat refuses -c,
+ * then answers -f; GNU stat would read -f as "file system").
  */
-const STAT_ALL = 'sts=""; if [ $# -gt 0 ]; then sts=$(stat -L -c "%s-%Y" "$@" 2>/dev/null || stat -L -f "%z-%m" "$@" 2>/dev/null); fi; set -- $sts';
+function statStamps(paths: string): string {
+  return `stat -L -c "%s-%Y" ${paths} 2>/dev/null || stat -L -f "%z-%m" ${paths} 2>/dev/null`;
+}
+
+/** Sets `$variable` to the `size-mtime` of the Compose v2 plugin binary, or '' (one stat). */
+export function composeStampLookup(variable: string): string {
+  return `${composePluginLookup('cp')}; ${variable}=""; if [ -n "$cp" ]; then ${variable}=$(${statStamps('"$cp"')}); fi`;
+}
+
+/** The stamps of the paths in `$@` (see statStamps), in order, word-split into the positional parameters. */
+const STAT_ALL = `sts=""; if [ $# -gt 0 ]; then sts=$(${statStamps('"$@"')}); fi; set -- $sts`;
 
 /**
  * Sets `$variable` to the unix socket where the docker CLI reaches the engine
@@ -71,9 +85,7 @@ export function memoFrom(facts: HostFacts): ProbeMemo | null {
 
 /** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
 export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null): string {
-  const word = (d: string) => (d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d));
-  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(word);
-  const pluginDirs = COMPOSE_PLUGIN_DIRS.map(word).join(' ');
+  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(dirWord);
   // Few processes: a Mac's sshd runs this every scan. The user from sshd's LOGNAME, bare names by the
   // `command` builtin, every stamp from one stat, the pmset line read by the shell (no awk).
   const memo = (stamp: string, known: string | undefined, version: string | undefined, ask: string, key: string) =>
@@ -94,7 +106,7 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     'done',
     // The engine's socket (made anew by each engine start) and the Compose plugin, when there is a docker CLI.
     'S=""; P=""',
-    `if [ -n "$D" ]; then ${DOCKER_SOCKET}; for p in ${pluginDirs}; do if [ -x "$p/docker-compose" ]; then P="$p/docker-compose"; break; fi; done; fi`,
+    `if [ -n "$D" ]; then ${DOCKER_SOCKET}; ${composePluginLookup('P')}; fi`,
     'set --; for f in "$D" "$S" "$P" "$G" "$B"; do if [ -n "$f" ]; then set -- "$@" "$f"; fi; done',
     STAT_ALL,
     'sD=""; sS=""; sP=""; sG=""; sB=""',
