@@ -10,8 +10,9 @@
  *   written separately, over stdin.
  * - Tools are called by absolute path (the non-login PATH trap).
  */
-import { DEFAULT_TOOL_DIRS, dockerSocketLookup } from '../../providers/host/probe.js';
+import { dockerSocketLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
+import { findTool, healthOf } from '../stack/shell.js';
 import { CLOUDFLARED_DIR, type ServiceManager } from './diff.js';
 
 export const LAUNCHD_LABEL = 'ai.axelabs.cloudflared';
@@ -29,8 +30,15 @@ export function engineListUrl(name: string): string {
   return `http://localhost/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }))}`;
 }
 
-/** One container of the engine API's list: its state, health (from Status) and service hash, or null when not listed. */
-export function containerFromList(json: string, name: string): { status: string; health: string; hash: string } | null {
+/** The container's state, health and service hash, as observed (the engine API's list, or `docker inspect`). */
+interface ContainerSeen {
+  status: string;
+  health: 'healthy' | 'unhealthy' | 'starting' | null;
+  hash: string;
+}
+
+/** One container of the engine API's list, or null when not listed. */
+export function containerFromList(json: string, name: string): ContainerSeen | null {
   let list: unknown;
   try {
     list = JSON.parse(json);
@@ -40,17 +48,13 @@ export function containerFromList(json: string, name: string): { status: string;
   if (!Array.isArray(list)) return null;
   const entry = list.find((c): c is { Names?: string[]; State?: string; Status?: string; Labels?: Record<string, string> } => typeof c === 'object' && c !== null && Array.isArray((c as { Names?: unknown }).Names) && (c as { Names: string[] }).Names.includes(`/${name}`));
   if (!entry) return null;
-  const health = /\((healthy|unhealthy|health: starting)\)\s*$/.exec(entry.Status ?? '')?.[1] ?? '';
-  return { status: entry.State ?? '', health: health === 'health: starting' ? 'starting' : health, hash: entry.Labels?.[SERVICE_HASH_LABEL] ?? '' };
+  return { status: entry.State ?? '', health: healthOf(entry.Status ?? ''), hash: entry.Labels?.[SERVICE_HASH_LABEL] ?? '' };
 }
 
-function dirList(extra: readonly string[]): string {
-  return [...extra, ...DEFAULT_TOOL_DIRS].map((d) => (d.startsWith('~/') ? `"$HOME"/${shellQuote(d.slice(2))}` : shellQuote(d))).join(' ');
-}
-
-/** Finds a tool by absolute path into a shell variable. */
-function findTool(variable: string, tool: string, extra: readonly string[]): string {
-  return `${variable}=""; for d in ${dirList(extra)}; do if [ -x "$d/${tool}" ]; then ${variable}="$d/${tool}"; break; fi; done`;
+/** The `docker inspect` fallback's `status|health|hash` line. */
+function containerFromInspect(line: string): ContainerSeen {
+  const [status = '', health = '', hash = ''] = line.split('|');
+  return { status, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : null, hash };
 }
 
 /**
@@ -143,13 +147,12 @@ export function parseObservation(output: string, customer: string): ServiceObser
   let ready: boolean | null = null;
   let hash: string | null = values.get('hash') ?? null;
   const listed = values.get('engine_ps');
-  const fromList = listed !== undefined ? containerFromList(listed, containerName(customer)) : null;
-  const container = fromList ? [fromList.status, fromList.health, fromList.hash].join('|') : values.get('container');
-  if (container !== undefined) {
-    const [status, health, label] = container.split('|');
-    state = status === 'running' ? 'running' : 'stopped';
-    ready = health ? health === 'healthy' : null;
-    hash = label || null;
+  const inspected = values.get('container');
+  const container = listed !== undefined ? containerFromList(listed, containerName(customer)) : inspected !== undefined ? containerFromInspect(inspected) : null;
+  if (container) {
+    state = container.status === 'running' ? 'running' : 'stopped';
+    ready = container.health ? container.health === 'healthy' : null;
+    hash = container.hash || null;
   } else if (values.get('state') === 'running' || values.get('state') === 'stopped') {
     state = values.get('state') as 'running' | 'stopped';
     ready = values.has('ready') ? values.get('ready') === 'yes' : null;

@@ -17,8 +17,8 @@
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
-import type { Color, ContainerFact, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
-import { activeColor, type BlueGreenTarget, findTool, HELPERS, hostPath, projectListing } from './shell.js';
+import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import { activeColor, type BlueGreenTarget, findTool, healthOf, HELPERS, hostPath, projectListing } from './shell.js';
 
 export const STACK_SECTION = 'stack';
 /** Our labels on every container, network and volume of a stack. */
@@ -229,13 +229,6 @@ export interface ParsedStackObservation {
   services: Map<string, StackHostFacts>;
   /** Per service whose hashes came back with their inputs' key: what the next observation may reuse. */
   hashMemos: Map<string, ComposeHashMemo>;
-}
-
-function healthOf(status: string): ContainerFact['health'] {
-  if (/\(healthy\)/.test(status)) return 'healthy';
-  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
-  if (/\(health: starting\)/.test(status)) return 'starting';
-  return null;
 }
 
 function emptyFacts(): StackHostFacts {

@@ -1,5 +1,5 @@
 /**
- * Shell pieces shared by the host-side kinds (stack, entities, vaultwarden):
+ * Shell pieces shared by the host-side kinds (stack, entities, vaultwarden, cloudflared):
  * finding tools by absolute path (the non-login PATH trap), hashing, finding a
  * compose service's running container, and resolving a blue/green stack's
  * active color on the host.
@@ -17,6 +17,14 @@ export function hostPath(path: string): string {
 
 function dirList(extra: readonly string[]): string {
   return [...extra, ...DEFAULT_TOOL_DIRS].map(hostPath).join(' ');
+}
+
+/** A container's health from the engine's `Status` text (`Up 3 minutes (healthy)`), as `docker ps` and the engine's list give it. */
+export function healthOf(status: string): 'healthy' | 'unhealthy' | 'starting' | null {
+  if (/\(healthy\)/.test(status)) return 'healthy';
+  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
+  if (/\(health: starting\)/.test(status)) return 'starting';
+  return null;
 }
 
 /** Sets `variable` to the tool's absolute path, or '' when it is nowhere. */
