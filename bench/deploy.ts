@@ -49,6 +49,9 @@ interface ExecTiming {
   command: string;
 }
 
+/** When the timed deploy started (verbose timelines are relative to it). */
+let t0 = performance.now();
+
 /** Wraps the host connections so every command is timed and classified. */
 function timeExecs(env: ReconcileEnv, timings: ExecTiming[]): void {
   const hosts = env.providers.hosts;
@@ -74,7 +77,7 @@ function timeExecs(env: ReconcileEnv, timings: ExecTiming[]): void {
                   const end = performance.now();
                   const what = /dc up -d --wait/.test(command) ? 'compose' : /axe-step-failed=/.test(command) ? 'steps' : /exec "\$D" exec "\$c"/.test(command) ? 'hook' : 'other';
                   timings.push({ start, end, what, project: /compose -p '\\''([a-z0-9_-]+)/.exec(command)?.[1] ?? '', command });
-                  if (process.env.BENCH_VERBOSE) process.stderr.write(`    exec ${(end - start).toFixed(0)} ms ${what}: ${command.replace(/\s+/g, ' ').slice(-90)}\n`);
+                  if (process.env.BENCH_VERBOSE) process.stderr.write(`    ${((start - t0) / 1000).toFixed(2)}–${((end - t0) / 1000).toFixed(2)} s exec ${(end - start).toFixed(0)} ms ${what}: ${command.replace(/\s+/g, ' ').slice(-90)}\n`);
                   return result;
                 };
               }
@@ -141,6 +144,8 @@ function roundTrips(env: ReconcileEnv): number {
 }
 
 const lab = await startTestLab({ log: (m) => process.stderr.write(`  lab: ${m}\n`) });
+// In-process environments read the operator's home like the CLI: the lab's, never this user's ~/.axe.
+process.env.AXE_HOME = lab.env.AXE_HOME;
 try {
   const id = lab.ids.demo;
   const pack = bootstrapPack(id, ['bench-blueprint-secret-1', 'bench-vaultwarden-secret-1', 'bench-frame-secret-1']);
@@ -159,6 +164,7 @@ try {
   const timings: ExecTiming[] = [];
   timeExecs(env, timings);
   let started = performance.now();
+  t0 = started;
   const deployed = await reconcileCustomer(env, id, {
     apply: true,
     only: DEPLOY_KINDS,

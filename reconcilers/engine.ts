@@ -11,7 +11,9 @@
  * - Kinds outside `only` that a selected kind depends on are observed (never
  *   acted on) so the selected kind has what it needs; they are marked `context`.
  * - A kind whose dependency acted in this pass observes afresh (its part of
- *   the host's batched view was read before that action).
+ *   the host's batched view was read before that action), unless what it
+ *   reads is host sections read after the last change this pass made on the
+ *   host (the dependency that acted changed something else: the vault).
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
  * - A kind is observed again right before it acts, except when everything it
@@ -181,8 +183,10 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
     let error: ResourceResult['error'];
     try {
       options.onProgress?.({ customer: id, kind: r.kind, phase: 'observe' });
-      // A dependency that acted in this pass may have changed what this kind reads: not from the pass's batched view.
-      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) env.scan.drop(key);
+      // A dependency that acted in this pass may have changed what this kind reads: not from the pass's batched view,
+      // except a host section read in this pass after the last change this pass made on the host (a dependency
+      // without a host section, e.g. vault-items, changes only what this kind reads through other keys).
+      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) if (!freshHostRead(key)) env.scan.drop(key);
       observed = await r.observe(ctx, desired);
       actions = r.diff(desired, observed);
       if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {

@@ -68,6 +68,10 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
     return { name: PROBE_SECTION, script: probeScript(hosts.toolPaths, hosts.probeMemo.get(SCAN_KEYS.host(ctx.target))) };
   },
   async observe(ctx, desired) {
+    // A host reached before (its probe memo is kept) gets its SSH connection opened while the
+    // tailnet is asked (~100 ms each): a failure here is ignored, the batch below connects again.
+    const hosts = ctx.env.providers.hosts;
+    if (hosts.probeMemo.has(SCAN_KEYS.host(ctx.target))) void hosts.connection(ctx.target).catch(() => undefined);
     const view = await ctx.env.scan.tailnet();
     const match = findPeer(view, desired.tailscaleHost);
     const peer = match ? { dnsName: match.peer.dnsName, hostName: match.peer.hostName, online: match.peer.online, direct: match.peer.direct, relay: match.peer.relay, matchedBy: match.matchedBy } : null;

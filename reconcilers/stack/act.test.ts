@@ -85,22 +85,37 @@ function before(): StackObserved {
 }
 
 describe('stack: acting on several services', () => {
-  test('networks first, then each service in order; blueprint and hive side by side once frame is done', async () => {
+  test('networks first, then each service in order; blueprint and hive side by side once frame is done, their fresh clones while frame deploys', async () => {
     const { ctx } = context();
     const { run, order } = recorder();
     await actServices(ctx, desired, plan, run, null);
     const o = order();
-    assert.deepEqual(o.slice(0, 6), ['start frame create-network', 'end frame create-network', 'start frame clone', 'end frame clone', 'start frame up', 'end frame up']);
-    // Both dependents start before either ends: they overlap.
-    assert.deepEqual(o.slice(6, 8).sort(), ['start blueprint clone', 'start hive clone']);
-    for (const s of ['blueprint', 'hive']) assert.ok(o.indexOf(`end ${s} clone`) < o.indexOf(`start ${s} up`), `${s} in its own order`);
+    assert.deepEqual(o.slice(0, 2), ['start frame create-network', 'end frame create-network']);
+    assert.ok(o.indexOf('end frame clone') < o.indexOf('start frame up'));
+    // A fresh dependent (its chain starts with the clone) clones before frame is up; nothing of it starts before frame is done.
+    for (const s of ['blueprint', 'hive']) {
+      assert.ok(o.indexOf(`start ${s} clone`) < o.indexOf('end frame up'), `${s} cloned while frame deploys`);
+      assert.ok(o.indexOf(`start ${s} up`) > o.indexOf('end frame up'), `${s} up after frame`);
+      assert.ok(o.indexOf(`end ${s} clone`) < o.indexOf(`start ${s} up`), `${s} in its own order`);
+    }
+    // Both dependents' ups start before either ends: they overlap.
+    assert.ok(Math.max(o.indexOf('start blueprint up'), o.indexOf('start hive up')) < Math.min(o.indexOf('end blueprint up'), o.indexOf('end hive up')));
   });
 
-  test("a failed service: its dependents are not touched, the others finish, then its error is thrown (with any other failure's)", async () => {
+  test('a dependent that is not fresh (its checkout exists) waits for its dependency before any action', async () => {
+    const { ctx } = context();
+    const { run, order } = recorder();
+    const update = [action('frame', 'checkout'), action('frame', 'up'), action('hive', 'checkout'), action('hive', 'up')];
+    await actServices(ctx, desired, update, run, null);
+    const o = order();
+    assert.ok(o.indexOf('start hive checkout') > o.indexOf('end frame up'), o.join(', '));
+  });
+
+  test("a failed service: its dependents are not started (a fresh one is only cloned), the others finish, then its error is thrown (with any other failure's)", async () => {
     const { ctx } = context();
     const frameFails = recorder(5, (a) => (a.payload.service === 'frame' && a.op === 'up' ? terminal('frame: step compose up failed') : null));
     await assert.rejects(actServices(ctx, desired, plan, frameFails.run, null), /frame: step compose up failed/);
-    assert.ok(!frameFails.order().some((w) => /blueprint|hive/.test(w)), frameFails.order().join(', '));
+    assert.ok(!frameFails.order().some((w) => /(blueprint|hive) up/.test(w)), frameFails.order().join(', '));
 
     const bothFail = recorder(5, (a) => (a.op === 'up' && a.payload.service !== 'frame' ? terminal(`${a.payload.service}: step compose up failed`) : null));
     await assert.rejects(actServices(ctx, desired, plan, bothFail.run, null), (error: Error) => {
@@ -108,6 +123,11 @@ describe('stack: acting on several services', () => {
       return true;
     });
     assert.ok(bothFail.order().includes('end hive up'), 'hive ran to its end although blueprint failed');
+
+    const cloneFails = recorder(5, (a) => (a.op === 'clone' && a.payload.service === 'hive' ? terminal('hive: step clone failed') : null));
+    await assert.rejects(actServices(ctx, desired, plan, cloneFails.run, null), /hive: step clone failed/);
+    assert.ok(cloneFails.order().includes('end blueprint up'), 'blueprint deployed although hive failed to clone');
+    assert.ok(!cloneFails.order().includes('start hive up'));
   });
 
   test('the observation after: every service that acted (or depends on one that did) observed again, alone, after its own actions; the others keep what was planned on', async () => {

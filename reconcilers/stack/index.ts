@@ -337,9 +337,34 @@ export async function actServices(ctx: CustomerContext, desired: StackDesired, a
     finished.set(
       d.service,
       (async (): Promise<Finished> => {
+        const all = chains.get(d.service) ?? [];
+        // A fresh service (its chain starts with the clone: nothing of it on the host yet) prepares while
+        // the services it depends on deploy: the clone, and the env file with the compose model for the
+        // labels override when no before-hook (a value from a dependency) feeds the env. Nothing of it
+        // starts before its dependencies are done.
+        const prepCount = deps.length === 0 || all[0]?.op !== 'clone' ? 0 : all[1]?.op === 'render-env' && d.beforeHooks.length === 0 ? 2 : 1;
+        const prepping = (async () => {
+          for (const action of all.slice(0, prepCount)) await run(action);
+          if (prepCount === 2) {
+            const override = overrideText(ctx, d);
+            // Awaited by the up; when a dependency fails it never is, and its failure is not news.
+            override.catch(() => undefined);
+            preparedOverride(ctx).set(d.service, override);
+          }
+        })();
+        // A failed preparation is this service's own failure; a failed dependency comes first.
+        const prepared = prepping.then(
+          () => null,
+          (error: unknown) => ({ error }),
+        );
         const before = await Promise.all(deps);
+        const prepFailure = await prepared;
         if (!before.every((f) => f.ok)) return { ok: false, changed: true };
-        const chain = chains.get(d.service) ?? [];
+        if (prepFailure) {
+          failures.set(d.service, prepFailure.error);
+          return { ok: false, changed: true };
+        }
+        const chain = all.slice(prepCount);
         if (d.beforeHooks.length > 0 && chain.some((a) => a.op === 'render-env') && chain[0]!.op !== 'render-env') {
           early.set(d.service, d.beforeHooks.map((hook) => runBeforeHook(ctx, hook).catch(() => null)));
         }
@@ -549,6 +574,22 @@ async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: strin
   }
 }
 
+/** Labels overrides computed while a fresh service waited for its dependencies (actServices), per pass. */
+const preparedOverrides = new WeakMap<CustomerContext, Map<string, Promise<{ text: string; services: string[]; revision: string }>>>();
+
+function preparedOverride(ctx: CustomerContext): Map<string, Promise<{ text: string; services: string[]; revision: string }>> {
+  let map = preparedOverrides.get(ctx);
+  if (!map) preparedOverrides.set(ctx, (map = new Map()));
+  return map;
+}
+
+/** The override prepared for this service in this pass (taken once), or a fresh one. */
+function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<{ text: string; services: string[]; revision: string }> {
+  const prepared = preparedOverrides.get(ctx)?.get(d.service);
+  preparedOverrides.get(ctx)?.delete(d.service);
+  return prepared ?? overrideText(ctx, d);
+}
+
 /** The labels override for the stack, from the compose model on the host. */
 async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promise<{ text: string; services: string[]; revision: string }> {
   const rendered = await renderValues(ctx, d, new Map());
@@ -634,7 +675,7 @@ function finishError(ctx: CustomerContext, d: StackServiceDesired, result: Steps
 
 async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string[]): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
-  const { text, revision } = await overrideText(ctx, d);
+  const { text, revision } = await overrideFor(ctx, d);
   // The new labels go to the next override, moved into place only when the stack came up healthy.
   await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
   const args = ['--remove-orphans', ...(recreate.length ? ['--force-recreate'] : [])];
@@ -692,7 +733,7 @@ async function rollbackPlain(ctx: CustomerContext, d: StackServiceDesired, step:
 async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
   const bg = d.blueGreen!;
-  const { text, services } = await overrideText(ctx, d);
+  const { text, services } = await overrideFor(ctx, d);
   await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
   const shared = services.filter((s) => s !== bg.blue && s !== bg.green);
   // Shared services first, then the color alone (a color is always brought up alone: see the observation's hash); one round trip.
@@ -717,7 +758,7 @@ async function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, t
   const tools = ctx.env.providers.hosts.toolPaths;
   const next = colorService(d, to);
   const old = colorService(d, from);
-  const { text, revision } = await overrideText(ctx, d);
+  const { text, revision } = await overrideFor(ctx, d);
   await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
   const rollback = async (step: string, reason: string): Promise<void> => {
     await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['rm', '-s', '-f', next], tools)).catch(() => undefined);
