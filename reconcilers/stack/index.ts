@@ -294,8 +294,10 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
  * services it depends on (those deployed in this pass) are done, so services
  * that do not depend on each other (blueprint and hive, after frame) deploy
  * side by side. External networks and volumes are created first: a service
- * may need one that is planned under another. A service whose dependency
- * failed is not touched. Every started service ends before the first failure
+ * may need one that is planned under another. A fresh service (its chain
+ * starts with the clone) prepares while its dependencies deploy (see below);
+ * a service whose dependency failed is not started, and one already on the
+ * host is not touched. Every started service ends before the first failure
  * (in dependency order) is thrown, with the others' appended.
  *
  * The observation after the actions: each service that acted, or depends on
