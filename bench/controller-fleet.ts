@@ -35,6 +35,7 @@ import { operatorPaths } from '../lab/operator.js';
 import { openVault } from '../providers/vault/index.js';
 import { ControllerConfig } from '../schemas/controller-config.js';
 import { startFleetLab } from './fleet-lab.js';
+import { machineLine } from './machine.js';
 import { freePort } from '../test/helpers.js';
 
 const exec = promisify(execFile);
@@ -236,6 +237,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const lab = await startFleetLab(HOSTED, (m) => process.stderr.write(`  lab: ${m}\n`));
   try {
+    line(await machineLine());
     line(`lab up: ${HOSTED} hosts in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const hosted = lab.ids;
     const offline = Array.from({ length: OFFLINE }, (_, i) => `${hosted[0]!.slice(0, 5)}off${String(i + 1).padStart(2, '0')}`);

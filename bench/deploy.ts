@@ -31,6 +31,7 @@ import { withFreshScan } from '../reconcilers/env.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import type { Kind } from '../reconcilers/types.js';
 import { bootstrapPack, startTestLab } from '../test/lab-fixture.js';
+import { machineLine } from './machine.js';
 
 const DEPLOY_KINDS: Kind[] = ['vault-items', 'stack', 'entities'];
 
@@ -143,6 +144,7 @@ function roundTrips(env: ReconcileEnv): number {
   return Object.values(env.providers.hosts.stats()).reduce((n, s) => n + s.roundTrips, 0);
 }
 
+process.stdout.write(`${await machineLine()}\n`);
 const lab = await startTestLab({ log: (m) => process.stderr.write(`  lab: ${m}\n`) });
 // In-process environments read the operator's home like the CLI: the lab's, never this user's ~/.axe.
 process.env.AXE_HOME = lab.env.AXE_HOME;

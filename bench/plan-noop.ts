@@ -19,6 +19,7 @@ import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import { withFreshScan } from '../reconcilers/env.js';
 import type { Kind } from '../reconcilers/types.js';
 import { startFleetLab } from './fleet-lab.js';
+import { machineLine } from './machine.js';
 
 const KINDS: Kind[] = ['host', 'tunnel', 'dns', 'cloudflared', 'vault-items'];
 const count = Number(process.argv[2] ?? 20);
@@ -53,6 +54,7 @@ async function measure(label: string, env: ReconcileEnv, adminUrl: string, run: 
   );
 }
 
+process.stdout.write(`${await machineLine()}\n`);
 const lab = await startFleetLab(count, (m) => process.stderr.write(`  ${m}\n`));
 try {
   process.stdout.write(`fleet of ${count} lab customers (state ${lab.stateDir})\n`);
