@@ -576,24 +576,31 @@ async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: strin
   }
 }
 
-/** Labels overrides computed while a fresh service waited for its dependencies (actServices), per pass. */
-const preparedOverrides = new WeakMap<CustomerContext, Map<string, Promise<{ text: string; services: string[]; revision: string }>>>();
+/** The labels override of a stack (its text), the compose services it names, and the config revision it carries. */
+interface LabelsOverride {
+  text: string;
+  services: string[];
+  revision: string;
+}
 
-function preparedOverride(ctx: CustomerContext): Map<string, Promise<{ text: string; services: string[]; revision: string }>> {
+/** Labels overrides computed while a fresh service waited for its dependencies (actServices), per pass. */
+const preparedOverrides = new WeakMap<CustomerContext, Map<string, Promise<LabelsOverride>>>();
+
+function preparedOverride(ctx: CustomerContext): Map<string, Promise<LabelsOverride>> {
   let map = preparedOverrides.get(ctx);
   if (!map) preparedOverrides.set(ctx, (map = new Map()));
   return map;
 }
 
 /** The override prepared for this service in this pass (taken once), or a fresh one. */
-function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<{ text: string; services: string[]; revision: string }> {
+function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
   const prepared = preparedOverrides.get(ctx)?.get(d.service);
   preparedOverrides.get(ctx)?.delete(d.service);
   return prepared ?? overrideText(ctx, d);
 }
 
 /** The labels override for the stack, from the compose model on the host. */
-async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promise<{ text: string; services: string[]; revision: string }> {
+async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
   const rendered = await renderValues(ctx, d, new Map());
   if (!rendered.fact.ok) throw stepError(ctx, d, 'up', 'the env file cannot be rendered', 'nothing changed', 'see the stack health');
   const result = await sh(ctx, configJsonScript(d, ctx.env.providers.hosts.toolPaths));
