@@ -303,7 +303,7 @@ async function main(): Promise<void> {
       await c.providers!.tailnet();
       tail.push(Date.now() - ts);
     }
-    line(`  where a scan's time goes (mean per customer): ${perKind}; the Tailscale stand-in answers in ${tail.join(', ')} ms (a node process under tsx; the real CLI answers in ~20 ms)`);
+    line(`  where a scan's time goes (mean per customer): ${perKind}; the Tailscale stand-in answers in ${tail.join(', ')} ms (a node process; the real CLI answers in ~20 ms)`);
 
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) {
