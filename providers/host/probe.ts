@@ -5,15 +5,13 @@
  * are by absolute path (and whether a bare name finds them), their versions,
  * `pmset -g` sleep, the OS. Parsing is pure.
  */
+import { hostPath, shellQuote } from './ssh.js';
+
 export const TOOLS = ['docker', 'git', 'bw'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 /** Where macOS keeps these tools, in the order they are tried. `~` is the login user's home. */
 export const DEFAULT_TOOL_DIRS = ['/opt/homebrew/bin', '/usr/local/bin', '~/.docker/bin', '/Applications/Docker.app/Contents/Resources/bin', '/usr/bin', '/bin', '~/homebrew/bin'];
-
-function shellWord(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** What an earlier probe of the same host learnt, so this one can skip slow commands. */
 export interface ProbeMemo {
@@ -34,14 +32,9 @@ export interface ProbeMemo {
 /** Where the docker CLI looks for plugins, in its own order. */
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
 
-/** A directory on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
-function dirWord(d: string): string {
-  return d.startsWith('~/') ? `"$HOME"/${shellWord(d.slice(2))}` : shellWord(d);
-}
-
 /** Sets `$variable` to the path of the Compose v2 plugin binary, or '' (shell builtins only). */
 function composePluginLookup(variable: string): string {
-  return `${variable}=""; for p in ${COMPOSE_PLUGIN_DIRS.map(dirWord).join(' ')}; do if [ -x "$p/docker-compose" ]; then ${variable}="$p/docker-compose"; break; fi; done`;
+  return `${variable}=""; for p in ${COMPOSE_PLUGIN_DIRS.map(hostPath).join(' ')}; do if [ -x "$p/docker-compose" ]; then ${variable}="$p/docker-compose"; break; fi; done`;
 }
 
 /**
@@ -85,11 +78,11 @@ export function memoFrom(facts: HostFacts): ProbeMemo | null {
 
 /** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
 export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null): string {
-  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(dirWord);
+  const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(hostPath);
   // Few processes: a Mac's sshd runs this every scan. The user from sshd's LOGNAME, bare names by the
   // `command` builtin, every stamp from one stat, the pmset line read by the shell (no awk).
   const memo = (stamp: string, known: string | undefined, version: string | undefined, ask: string, key: string) =>
-    `if [ -n "${stamp}" ] && [ "${stamp}" = ${shellWord(known ?? '')} ]; then printf "${key}=%s\\n" ${shellWord(version ?? '')}; else printf "${key}=%s\\n" "$(${ask} 2>/dev/null | head -n1)"; fi`;
+    `if [ -n "${stamp}" ] && [ "${stamp}" = ${shellQuote(known ?? '')} ]; then printf "${key}=%s\\n" ${shellQuote(version ?? '')}; else printf "${key}=%s\\n" "$(${ask} 2>/dev/null | head -n1)"; fi`;
   const lines = [
     'printf "path=%s\\n" "$PATH"',
     'printf "home=%s\\n" "$HOME"',

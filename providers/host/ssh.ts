@@ -109,6 +109,11 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A path on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
+export function hostPath(path: string): string {
+  return path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
+}
+
 /** Opens one verified connection. */
 export function connect(target: SshTarget, credentials: SshCredentials, timeoutMs = 10_000): Promise<HostConnection> {
   const patterns = hostPatterns([...new Set([target.name, target.address])], target.port);

@@ -24,7 +24,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
-import type { ExecResult, HostConnection } from '../../providers/host/ssh.js';
+import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
@@ -445,11 +445,7 @@ function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, d
 }
 
 async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
-  return (await connection(ctx)).exec(`/bin/sh -c ${shellWord(script)}`, { timeoutMs });
-}
-
-function shellWord(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+  return (await connection(ctx)).exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs });
 }
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
@@ -503,12 +499,8 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
 }
 
 async function overrideOnHost(ctx: CustomerContext, d: StackServiceDesired): Promise<string | null> {
-  const result = await sh(ctx, `test -f ${hostDir(d)}/${OVERRIDE_FILE}`);
+  const result = await sh(ctx, `test -f ${hostPath(d.checkout)}/${OVERRIDE_FILE}`);
   return result.code === 0 ? OVERRIDE_FILE : null;
-}
-
-function hostDir(d: StackServiceDesired): string {
-  return d.checkout.startsWith('~/') ? `"$HOME"/${shellWord(d.checkout.slice(2))}` : shellWord(d.checkout);
 }
 
 /** The env file's host path as HostConnection.writeFile takes it. */
@@ -563,7 +555,7 @@ async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: strin
     .join('\n');
   const conn = await connection(ctx);
   await conn.writeFile(PULL_WRAPPER_PATH, PULL_WRAPPER, 0o755);
-  const result = await conn.exec(`/bin/sh -c ${shellWord(pullScript(d, ctx.env.providers.hosts.toolPaths))}`, { stdin: `${template}\n`, timeoutMs: 300_000 });
+  const result = await conn.exec(`/bin/sh -c ${shellQuote(pullScript(d, ctx.env.providers.hosts.toolPaths))}`, { stdin: `${template}\n`, timeoutMs: 300_000 });
   if (result.code !== 0) {
     const detail = lastLine(result.stderr) || `exit ${result.code}`;
     const fix =

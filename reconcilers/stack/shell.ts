@@ -8,12 +8,9 @@
  * shell-quoted; nothing here ever carries a secret.
  */
 import { DEFAULT_TOOL_DIRS } from '../../providers/host/probe.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { hostPath, shellQuote } from '../../providers/host/ssh.js';
 
-/** A path on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
-export function hostPath(path: string): string {
-  return path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
-}
+export { hostPath };
 
 function dirList(extra: readonly string[]): string {
   return [...extra, ...DEFAULT_TOOL_DIRS].map(hostPath).join(' ');
