@@ -33,7 +33,7 @@ export function engineListUrl(name: string): string {
 /** The container's state, health and service hash, as observed (the engine API's list, or `docker inspect`). */
 interface ContainerSeen {
   status: string;
-  health: 'healthy' | 'unhealthy' | 'starting' | null;
+  health: ReturnType<typeof healthOf>;
   hash: string;
 }
 
@@ -57,6 +57,9 @@ function containerFromInspect(line: string): ContainerSeen {
   return { status, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : null, hash };
 }
 
+/** The files axe pushes into the cloudflared directory (CLOUDFLARED_DIR). */
+const PUSHED_FILES = ['config.yml', 'credentials.json'] as const;
+
 /**
  * The sha256 and the mode of the files present in "$d", as the tools print
  * them (`<hex>  <file>`, `<octal> <file>`; parsed by fileFacts): one hashing
@@ -66,7 +69,7 @@ function containerFromInspect(line: string): ContainerSeen {
  */
 const FILE_FACTS = [
   'if cd "$d" 2>/dev/null; then',
-  '  set --; for f in config.yml credentials.json; do if [ -f "$f" ]; then set -- "$@" "$f"; fi; done',
+  `  set --; for f in ${PUSHED_FILES.join(' ')}; do if [ -f "$f" ]; then set -- "$@" "$f"; fi; done`,
   '  if [ $# -gt 0 ]; then',
   '    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; elif [ -x /usr/bin/shasum ]; then /usr/bin/shasum -a 256 "$@"; else openssl dgst -sha256 -r "$@"; fi',
   '    stat -c "%a %n" "$@" 2>/dev/null || stat -f "%Lp %N" "$@" 2>/dev/null',
@@ -74,8 +77,6 @@ const FILE_FACTS = [
   '  cd / || true',
   'fi',
 ].join('\n');
-
-const PUSHED_FILES = ['config.yml', 'credentials.json'] as const;
 
 /** The hash and mode lines of FILE_FACTS, by file name. */
 function fileFacts(output: string): Map<string, { sha256?: string; mode?: string }> {

@@ -313,6 +313,8 @@ export async function actServices(ctx: CustomerContext, desired: StackDesired, a
   toldFacts.set(ctx, told);
   const early = new Map<string, Array<Promise<ExecResult | null>>>();
   earlyHooks.set(ctx, early);
+  const prepared = new Map<string, Promise<LabelsOverride>>();
+  preparedOverrides.set(ctx, prepared);
   const shared = actions.filter((a) => a.op === 'create-network' || a.op === 'create-volume');
   for (const action of shared) await run(action);
   const chains = new Map<string, Action<StackPayload>[]>();
@@ -351,16 +353,15 @@ export async function actServices(ctx: CustomerContext, desired: StackDesired, a
             const override = overrideText(ctx, d);
             // Awaited by the up; when a dependency fails it never is, and its failure is not news.
             override.catch(() => undefined);
-            preparedOverride(ctx).set(d.service, override);
+            prepared.set(d.service, override);
           }
-        })();
-        // A failed preparation is this service's own failure; a failed dependency comes first.
-        const prepared = prepping.then(
+        })().then(
           () => null,
           (error: unknown) => ({ error }),
         );
         const before = await Promise.all(deps);
-        const prepFailure = await prepared;
+        // A failed preparation is this service's own failure; a failed dependency comes first.
+        const prepFailure = await prepping;
         if (!before.every((f) => f.ok)) return { ok: false, changed: true };
         if (prepFailure) {
           failures.set(d.service, prepFailure.error);
@@ -577,12 +578,6 @@ interface LabelsOverride {
 
 /** Labels overrides computed while a fresh service waited for its dependencies (actServices), per pass. */
 const preparedOverrides = new WeakMap<CustomerContext, Map<string, Promise<LabelsOverride>>>();
-
-function preparedOverride(ctx: CustomerContext): Map<string, Promise<LabelsOverride>> {
-  let map = preparedOverrides.get(ctx);
-  if (!map) preparedOverrides.set(ctx, (map = new Map()));
-  return map;
-}
 
 /** The override prepared for this service in this pass (taken once), or a fresh one. */
 function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
