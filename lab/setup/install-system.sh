@@ -8,8 +8,11 @@ set -euo pipefail
 
 log() { printf 'install-system: %s\n' "$*" >&2; }
 
+# Root is needed. As root it goes on as it is (no sudo needed, as in a
+# container); as another user it asks sudo for root once, here.
 if [ "$(id -u)" != 0 ]; then
-  log "must run as root (it installs Debian packages and starts dockerd); rerun with sudo"
+  if command -v sudo >/dev/null 2>&1; then exec sudo -- bash "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"; fi
+  log "must run as root (it installs Debian packages and starts dockerd), and sudo is not installed; run it as root"
   exit 1
 fi
 
