@@ -25,6 +25,8 @@ command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # promtool (alert-rule unit tests, PromQL checks) and a real Prometheus for the scrape test.
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# Every shell file the project ships is checked by shellcheck in the tests.
+command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   apt-get update -qq
