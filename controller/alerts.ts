@@ -25,6 +25,10 @@ export interface AlertCondition {
   severity: Severity;
   /** One line, no secret: what holds now (resources, reasons, traps). */
   summary: string;
+  /** The resources it is about, one line each, with the fix when known (Alertmanager gets one alert per kind). */
+  resources?: Array<{ kind: string; summary: string; fix: string | null }>;
+  /** The fix of a fleet-wide alert, when known. */
+  fix?: string | null;
 }
 
 export interface AlertNotice extends AlertCondition {

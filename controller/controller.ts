@@ -33,6 +33,7 @@ import type { ControllerConfig, VaultConfig } from '../schemas/controller-config
 import { formatIssue, type ConfigIssue } from '../schemas/load.js';
 import { type DesiredState, loadRepo } from '../schemas/repo.js';
 import { type AlertCondition, Alerter, type AlertNotice, sendNotices } from './alerts.js';
+import { AlertmanagerSender } from './alertmanager.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
 import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
@@ -145,6 +146,8 @@ export class Controller extends EventEmitter {
   #pass: ScanPass | null = null;
   #webhookSecret: { value: Secret | null; at: number } | null = null;
   #notifyUrl: string | null | undefined;
+  #alertmanager: AlertmanagerSender | null;
+  #alertmanagerBusy = false;
   #lastFetchError: string | null = null;
   #vaultCheck: { ok: boolean; at: number; error: string | null } | null = null;
   #started = false;
@@ -172,6 +175,8 @@ export class Controller extends EventEmitter {
     this.log = options.log;
     this.history = History.open(options.paths.history);
     this.alerter = new Alerter({ forMs: this.#timings.alertForMs, repeatMs: this.#timings.alertRepeatMs, keepFiringForMs: this.#timings.alertKeepFiringMs });
+    const am = n.alertmanager;
+    this.#alertmanager = am ? new AlertmanagerSender({ url: am.url, resendMs: parseDuration(am.resend), ttlMs: 4 * parseDuration(am.resend) }) : null;
     this.queue = new WorkQueue({
       concurrency: options.config.concurrency,
       highReserve: 1,
@@ -816,19 +821,28 @@ export class Controller extends EventEmitter {
     const out: AlertCondition[] = [];
     if (this.#rejected) {
       const first = this.#rejected.issues[0];
-      out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(this.#rejected.id)} rejected (${this.#rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${this.#current ? `${short(this.#current.id)} keeps running` : 'no good revision'}` });
+      out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(this.#rejected.id)} rejected (${this.#rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${this.#current ? `${short(this.#current.id)} keeps running` : 'no good revision'}`, fix: 'fix the file:line above in the config repo and push; axe validate shows every error' });
     }
     const byCustomer = new Map<string, ResourceRow[]>();
     for (const row of this.history.resources()) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);
     for (const [customer, rows] of byCustomer) {
       const degraded = rows.filter((r) => (r.health === 'Degraded' || r.health === 'Missing') && r.suspended === 0);
-      if (degraded.length) out.push({ name: 'CustomerDegraded', customer, severity: 'critical', summary: degraded.map((r) => `${r.kind} ${r.health}: ${r.reason}${r.trap ? ` (${r.trap})` : ''}`).join('; ') });
+      if (degraded.length) {
+        const resources = degraded.map((r) => ({ kind: r.kind, summary: `${r.kind} ${r.health}: ${r.reason}${r.trap ? ` (${r.trap})` : ''}`, fix: r.fix }));
+        out.push({ name: 'CustomerDegraded', customer, severity: 'critical', summary: resources.map((r) => r.summary).join('; '), resources });
+      }
       const failing = rows.filter((r) => r.error_class !== null);
-      if (failing.length) out.push({ name: 'ReconcileFailing', customer, severity: 'warning', summary: failing.map((r) => `${r.kind}: ${r.error_class} error, ${r.reason}`).join('; ') });
+      if (failing.length) {
+        const resources = failing.map((r) => ({ kind: r.kind, summary: `${r.kind}: ${r.error_class} error, ${r.reason}`, fix: r.fix }));
+        out.push({ name: 'ReconcileFailing', customer, severity: 'warning', summary: resources.map((r) => r.summary).join('; '), resources });
+      }
     }
     const drift = new Map<string, string[]>();
     for (const d of this.history.openDrifts()) drift.set(d.customer, [...(drift.get(d.customer) ?? []), d.kind]);
-    for (const [customer, kinds] of drift) out.push({ name: 'DriftOpen', customer, severity: 'warning', summary: `drift open on ${kinds.join(', ')}` });
+    for (const [customer, kinds] of drift) {
+      const resources = [...new Set(kinds)].map((kind) => ({ kind, summary: `drift open on ${kind}`, fix: null }));
+      out.push({ name: 'DriftOpen', customer, severity: 'warning', summary: `drift open on ${kinds.join(', ')}`, resources });
+    }
     return out;
   }
 
@@ -840,6 +854,7 @@ export class Controller extends EventEmitter {
       this.log.error({ err: error }, 'alert evaluation failed');
       return;
     }
+    this.#syncAlertmanager();
     if (notices.length === 0) return;
     for (const n of notices) {
       this.history.event({ type: 'alert', customer: n.customer, revision: this.#current?.id ?? null, op: n.status, target: n.name, message: `${n.name} ${n.status}${n.repeat ? ' (repeat)' : ''}: ${n.summary}` });
@@ -847,6 +862,25 @@ export class Controller extends EventEmitter {
     }
     this.emit('alerts', notices);
     void this.#notify(notices);
+  }
+
+  /** Mirrors the firing alerts into Alertmanager (when configured) on every evaluation; see alertmanager.ts. */
+  #syncAlertmanager(): void {
+    const sender = this.#alertmanager;
+    if (!sender || this.#alertmanagerBusy) return;
+    this.#alertmanagerBusy = true;
+    sender
+      .sync(this.alerter.firing(), Date.now())
+      .then((posted) => {
+        if (posted > 0) this.metrics.alertmanagerPosts.inc({ result: 'sent' });
+      })
+      .catch((error: unknown) => {
+        this.metrics.alertmanagerPosts.inc({ result: 'failed' });
+        this.log.warn({ error: error instanceof Error ? error.message.split('\n')[0] : 'error' }, 'alertmanager post failed');
+      })
+      .finally(() => {
+        this.#alertmanagerBusy = false;
+      });
   }
 
   async #notify(notices: AlertNotice[]): Promise<void> {

@@ -68,6 +68,7 @@ export class ControllerMetrics {
   readonly webhookRequests: Counter<'result'>;
   readonly alertsFiring: Gauge<'alertname' | 'severity'>;
   readonly notifications: Counter<'result'>;
+  readonly alertmanagerPosts: Counter<'result'>;
   readonly customers: Gauge<'mode' | 'suspended'>;
   readonly #resourceLabels = new Map<string, ResourceState>();
   readonly #seenProviders = new Map<string, { calls: number; errors: number }>();
@@ -128,6 +129,7 @@ export class ControllerMetrics {
       },
     });
     this.notifications = new Counter({ name: 'axe_notifications_total', help: 'Alert notifications sent to the webhook, by result.', labelNames: ['result'], registers });
+    this.alertmanagerPosts = new Counter({ name: 'axe_alertmanager_posts_total', help: 'Posts of the firing and resolved alerts to Alertmanager (POST /api/v2/alerts), by result.', labelNames: ['result'], registers });
     this.customers = new Gauge({ name: 'axe_customers', help: 'Customers in the applied revision, by policy mode and suspension.', labelNames: ['mode', 'suspended'], registers });
   }
 

@@ -111,6 +111,17 @@ export const ControllerConfig = z.strictObject({
       webhook_url: z.string().url().optional(),
       /** Vault item holding the webhook URL (Slack and Teams URLs are credentials). */
       webhook_url_secret: z.string().min(1).optional(),
+      /**
+       * Alertmanager (v2 API) that gets every firing alert, one per customer and
+       * resource kind, re-posted every `resend` and resolved on recovery; its
+       * routes, silences and inhibitions then apply (controller/alertmanager.ts).
+       */
+      alertmanager: z
+        .strictObject({
+          url: z.string().url(),
+          resend: Duration.default('1m'),
+        })
+        .optional(),
       for: Duration.default('2m'),
       repeat: Duration.default('4h'),
       keep_firing_for: Duration.default('5m'),

@@ -116,12 +116,28 @@ describe('deploy/', () => {
     assert.match(check.out, new RegExp(`SUCCESS: ${concrete.length} rules found`));
   });
 
+  it('ships a Prometheus config that routes to Alertmanager and an Alertmanager config that amtool accepts', async () => {
+    const prom = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: join(DEPLOY, 'prometheus') });
+    assert.equal(prom.code, 0, prom.out);
+    const promConfig = parse(await readFile(join(DEPLOY, 'prometheus', 'prometheus.yml'), 'utf8')) as { alerting?: { alertmanagers?: Array<{ static_configs?: Array<{ targets?: string[] }> }> } };
+    assert.deepEqual(promConfig.alerting?.alertmanagers?.[0]?.static_configs?.[0]?.targets, ['alertmanager:9093']);
+    const am = await run('amtool', ['check-config', join(DEPLOY, 'alertmanager', 'alertmanager.yml')]);
+    assert.equal(am.code, 0, am.out);
+    assert.match(am.out, /SUCCESS/);
+    // The check is real: a route to a receiver that does not exist is refused.
+    await using dir = await tempDir('am');
+    const broken = join(dir.path, 'alertmanager.yml');
+    await writeFile(broken, (await readFile(join(DEPLOY, 'alertmanager', 'alertmanager.yml'), 'utf8')).replace('receiver: operators\n  group_by', 'receiver: nobody\n  group_by'));
+    const refused = await run('amtool', ['check-config', broken]);
+    assert.notEqual(refused.code, 0, refused.out);
+  });
+
   it('has a compose file that Compose accepts, needs the Grafana password, and mounts what exists', async () => {
     const compose = join(DEPLOY, 'compose.yaml');
     const ok = await run('docker', ['compose', '-f', compose, 'config', '--format', 'json'], { env: { GRAFANA_ADMIN_PASSWORD: 'test-only', AXE_HOME: '/tmp/axe-home' } });
     assert.equal(ok.code, 0, ok.out);
     const config = JSON.parse(ok.out.slice(ok.out.indexOf('{'))) as { services: Record<string, { ports?: Array<{ host_ip: string }>; volumes?: Array<{ source: string; type: string }>; command?: string[] }> };
-    assert.deepEqual(Object.keys(config.services).sort(), ['controller', 'grafana', 'prometheus']);
+    assert.deepEqual(Object.keys(config.services).sort(), ['alertmanager', 'controller', 'grafana', 'prometheus']);
     for (const [name, svc] of Object.entries(config.services)) {
       for (const p of svc.ports ?? []) assert.equal(p.host_ip, '127.0.0.1', `${name} publishes on loopback only`);
       for (const v of svc.volumes ?? []) if (v.type === 'bind' && v.source.startsWith(DEPLOY)) await stat(v.source);
@@ -172,7 +188,7 @@ describe('deploy/', () => {
 
   it('keeps its README in step with the files it describes', async () => {
     const readme = await readFile(join(DEPLOY, 'README.md'), 'utf8');
-    for (const f of ['compose.yaml', 'prometheus/alerts.yml', 'prometheus/alerts.test.yml', 'grafana/dashboards/axe-fleet.json', 'launchd/ai.axelabs.axe-controller.plist', 'ci/pr-plan.yml']) {
+    for (const f of ['compose.yaml', 'alertmanager/alertmanager.yml', 'prometheus/alerts.yml', 'prometheus/alerts.test.yml', 'grafana/dashboards/axe-fleet.json', 'launchd/ai.axelabs.axe-controller.plist', 'ci/pr-plan.yml']) {
       assert.ok(readme.includes(f), `README mentions ${f}`);
       await readFile(join(DEPLOY, f));
     }

@@ -24,6 +24,8 @@ command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 # promtool (alert-rule unit tests, PromQL checks) and a real Prometheus for the scrape test.
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+# A real Alertmanager (the controller posts its alerts there) and amtool.
+command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # Every shell file the project ships is checked by shellcheck in the tests.
 command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
