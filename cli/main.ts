@@ -23,6 +23,7 @@ const statusCmd = () => import('./commands/status.js');
 const historyCmd = () => import('./commands/history.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
+const mcpCmd = () => import('./commands/mcp.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -145,6 +146,14 @@ export function buildProgram(): Command {
     .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert', collect)
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await historyCmd()).history(customer, options)));
+
+  program
+    .command('mcp')
+    .description("serve the Model Context Protocol over stdio for the operators' assistant: status, plan, history, validate, traps (read-only) and ingest onto a branch (never a push)")
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--repo <dir>', 'config repo checkout (default: $AXE_REPO, the config\'s repo.checkout, or the current directory)')
+    .option('--url <url>', "a running controller's base URL for status (default: its history database)")
+    .action(run(async (options) => (await mcpCmd()).mcpCommand(options)));
 
   const lab = program.command('lab').description('the local stand-ins for Cloudflare, Tailscale, the vault and the Mac minis (root)');
   lab.command('up').description('bring every lab part up (idempotent)').option('--json', 'machine-readable output').action(run(async (o) => (await labCmd()).labUpCommand(o)));

@@ -58,15 +58,35 @@ async function baseState(root: string, id: string): Promise<{ text: string; stat
   return { text, state: load.state, branchExists };
 }
 
-async function finish(plan: EditPlan, root: string, options: Common, verb: string): Promise<number> {
-  const branch = onboardBranch(plan.customer);
-  const planJson = {
+/** What an edit plan shows: names, actions and fingerprints, never a value. */
+export function editPlanJson(plan: EditPlan): { customer: string; nothingToDo: boolean; branch: string; diff: string; vault: Array<{ name: string; service: string; action: string; fingerprint: string }> } {
+  return {
     customer: plan.customer,
     nothingToDo: plan.nothingToDo,
-    branch,
+    branch: onboardBranch(plan.customer),
     diff: plan.diff,
     vault: plan.vaultWrites.map(({ name, service, action, fingerprint }) => ({ name, service, action, fingerprint })),
   };
+}
+
+/** Applies an edit plan: vault writes, then one commit on branch onboard/{id} (never a push). */
+export async function applyEdit(plan: EditPlan, root: string, options: Common, verb: string, onProgress: (text: string) => void): Promise<{ commit: string | null; vaultWritten: string[] }> {
+  const settings = await loadSettings(options);
+  const repo = openConfigRepo(root);
+  const needsVault = plan.vaultWrites.some((w) => w.action !== 'unchanged');
+  const result = await applyPlan(plan, {
+    repo,
+    ...(needsVault ? { vault: openVault(settings.vault) } : {}),
+    branch: onboardBranch(plan.customer),
+    message: `onboard ${plan.customer}: ${verb}\n\nVault items: ${plan.vaultWrites.map((w) => `${w.name} (${w.action})`).join(', ') || 'none'}`,
+    progress: onProgress,
+  });
+  return { commit: result.commit, vaultWritten: result.vaultWritten };
+}
+
+async function finish(plan: EditPlan, root: string, options: Common, verb: string): Promise<number> {
+  const branch = onboardBranch(plan.customer);
+  const planJson = editPlanJson(plan);
   if (plan.nothingToDo) {
     if (options.json) printJson({ ...planJson, applied: false });
     else line(`${verb} ${plan.customer}: nothing to do (customers.yaml and the vault already match)`);
@@ -86,16 +106,7 @@ async function finish(plan: EditPlan, root: string, options: Common, verb: strin
     if (plan.diff) line(`\n  git: commit on branch ${branch} (no push)`);
     return 0;
   }
-  const settings = await loadSettings(options);
-  const repo = openConfigRepo(root);
-  const needsVault = plan.vaultWrites.some((w) => w.action !== 'unchanged');
-  const result = await applyPlan(plan, {
-    repo,
-    ...(needsVault ? { vault: openVault(settings.vault) } : {}),
-    branch,
-    message: `onboard ${plan.customer}: ${verb}\n\nVault items: ${plan.vaultWrites.map((w) => `${w.name} (${w.action})`).join(', ') || 'none'}`,
-    progress: options.json ? () => {} : progress,
-  });
+  const result = await applyEdit(plan, root, options, verb, options.json ? () => {} : progress);
   if (options.json) printJson({ ...planJson, applied: true, commit: result.commit, vaultWritten: result.vaultWritten });
   else line(`${verb} ${plan.customer}: done${result.commit ? `; open a pull request from ${branch} (git push origin ${branch})` : ''}`);
   return 0;
@@ -127,6 +138,12 @@ export async function customersAdd(id: string, options: AddOptions): Promise<num
 
 /** `axe customers ingest {id} {pack.json}`: the pack's secrets to the vault, its block to customers.yaml. */
 export async function customersIngest(id: string, packPath: string, options: IngestOptions): Promise<number> {
+  const { plan, root } = await ingestPlan(id, packPath, options);
+  return finish(plan, root, options, 'customers ingest');
+}
+
+/** The ingest's edit plan (reads the pack, the repo and the vault's fingerprints; changes nothing). */
+export async function ingestPlan(id: string, packPath: string, options: IngestOptions): Promise<{ plan: EditPlan; root: string }> {
   checkId(id);
   const root = resolveRepo(options, null);
   const settings = await loadSettings(options);
@@ -156,5 +173,5 @@ export async function customersIngest(id: string, packPath: string, options: Ing
         }
       : {}),
   });
-  return finish(plan, root, options, 'customers ingest');
+  return { plan, root };
 }

@@ -16,7 +16,7 @@ export interface HistoryCliOptions {
   type?: string[];
 }
 
-const TYPES: EventType[] = ['revision', 'rejected', 'reconcile', 'action', 'drift', 'drift-closed', 'error', 'ship', 'interrupted', 'removed', 'alert'];
+export const TYPES: EventType[] = ['revision', 'rejected', 'reconcile', 'action', 'drift', 'drift-closed', 'error', 'ship', 'interrupted', 'removed', 'alert'];
 
 export function renderHistory(events: HistoryEvent[]): string[] {
   if (events.length === 0) return ['no history yet'];
@@ -28,7 +28,8 @@ export function renderHistory(events: HistoryEvent[]): string[] {
   });
 }
 
-export async function history(customer: string | undefined, options: HistoryCliOptions): Promise<number> {
+/** The controller's history events, newest last, from its database. */
+export async function readHistory(customer: string | undefined, options: Omit<HistoryCliOptions, 'json'>): Promise<HistoryEvent[]> {
   const limit = options.limit === undefined ? 50 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) throw terminal(`--limit ${options.limit} is not a positive number`, { fix: 'pass e.g. --limit 100' });
   const types = (options.type ?? []) as EventType[];
@@ -39,11 +40,15 @@ export async function history(customer: string | undefined, options: HistoryCliO
   const db = History.openReadOnly(paths.history);
   if (!db) throw terminal(`no controller history at ${paths.history}`, { fix: 'run axe controller first' });
   try {
-    const events = db.events({ ...(customer ? { customer } : {}), limit, ...(types.length ? { types } : {}) });
-    if (options.json) printJson(events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })));
-    else for (const l of renderHistory(events)) line(l);
+    return db.events({ ...(customer ? { customer } : {}), limit, ...(types.length ? { types } : {}) });
   } finally {
     db.close();
   }
+}
+
+export async function history(customer: string | undefined, options: HistoryCliOptions): Promise<number> {
+  const events = await readHistory(customer, options);
+  if (options.json) printJson(events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })));
+  else for (const l of renderHistory(events)) line(l);
   return 0;
 }

@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { terminal } from '../../core/errors.js';
-import { planRevisions, renderRevisionPlan } from '../../controller/plan-revisions.js';
+import { planRevisions, renderRevisionPlan, type RevisionPlan } from '../../controller/plan-revisions.js';
 import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import { planExitCode, renderText, resultJson } from '../../reconcilers/report.js';
 import { printJson } from '../output.js';
@@ -25,10 +25,19 @@ export interface PlanRevisionsCliOptions {
  * against the live state. Exit 0 in sync, 2 changes pending, 1 error.
  */
 export async function planRevisionsCommand(customer: string | undefined, options: Partial<PlanRevisionsCliOptions>): Promise<number> {
+  const result = await revisionPlan(customer, options);
+  if (options.json) printJson({ base: result.base, head: result.head, added: result.added, changed: result.changed, removed: result.removed, ...(resultJson(result.results, false) as object) });
+  else if (options.markdown) process.stdout.write(renderRevisionPlan(result));
+  else process.stdout.write(renderText(result.results, false));
+  return planExitCode(result.results);
+}
+
+/** The plan of the customers whose desired state differs between two revisions (read-only). */
+export async function revisionPlan(customer: string | undefined, options: Partial<PlanRevisionsCliOptions>): Promise<RevisionPlan> {
   if (!options.base || !options.head) throw terminal('--base and --head go together', { fix: 'pass both, e.g. --base origin/main --head HEAD' });
   const settings = await loadSettings(options);
   const repo = resolveRepo(options, settings);
-  const result = await planRevisions({
+  return planRevisions({
     repo,
     base: options.base,
     head: options.head,
@@ -36,8 +45,4 @@ export async function planRevisionsCommand(customer: string | undefined, options
     concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
     openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache')), revision }),
   });
-  if (options.json) printJson({ base: result.base, head: result.head, added: result.added, changed: result.changed, removed: result.removed, ...(resultJson(result.results, false) as object) });
-  else if (options.markdown) process.stdout.write(renderRevisionPlan(result));
-  else process.stdout.write(renderText(result.results, false));
-  return planExitCode(result.results);
 }

@@ -81,11 +81,16 @@ function print(results: CustomerResult[], options: ReconcileCliOptions, title: s
 /** `axe plan [customer]`: read-only. Exit 0 in sync, 2 changes pending, 1 error. */
 export async function plan(customer: string | undefined, options: ReconcileCliOptions): Promise<number> {
   if (options.apply) throw terminal('axe plan never changes anything', { fix: 'use axe apply CUSTOMER --apply or axe onboard CUSTOMER --apply' });
-  const env = await openEnv(options);
-  const ids = customer ? [customer] : Object.keys(env.state.customers.customers);
-  const results = await runAll(env, ids, options, parseKinds(options.only));
+  const results = await planResults(customer, options);
   print(results, options, customer ? `axe plan ${customer}` : 'axe plan');
   return planExitCode(results);
+}
+
+/** The read-only plan of one customer or of all: the same reconcile, acting switched off. */
+export async function planResults(customer: string | undefined, options: Omit<ReconcileCliOptions, 'apply'>): Promise<CustomerResult[]> {
+  const env = await openEnv(options);
+  const ids = customer ? [customer] : Object.keys(env.state.customers.customers);
+  return runAll(env, ids, { ...options, apply: false }, parseKinds(options.only));
 }
 
 /** `axe onboard CUSTOMER [--apply]`: host, tunnel, DNS, cloudflared. */

@@ -75,22 +75,25 @@ async function fetchStatus(url: string, customer: string | undefined): Promise<S
   return (await response.json()) as StatusView;
 }
 
-export async function status(customer: string | undefined, options: StatusCliOptions): Promise<number> {
+/** The controller's view: from the running controller (`url`) or from its history database. */
+export async function readStatus(customer: string | undefined, options: Omit<StatusCliOptions, 'json'>): Promise<StatusView> {
+  if (options.url) return fetchStatus(options.url, customer);
+  const settings = await loadSettings(options);
+  const paths = controllerPaths(settings.config, settings.home);
+  const history = History.openReadOnly(paths.history);
+  if (!history) throw terminal(`no controller history at ${paths.history}`, { fix: 'run axe controller first, or pass --url of a running controller' });
   let view: StatusView;
-  if (options.url) {
-    view = await fetchStatus(options.url, customer);
-  } else {
-    const settings = await loadSettings(options);
-    const paths = controllerPaths(settings.config, settings.home);
-    const history = History.openReadOnly(paths.history);
-    if (!history) throw terminal(`no controller history at ${paths.history}`, { fix: 'run axe controller first, or pass --url of a running controller' });
-    try {
-      view = statusFromHistory(history, customer ? { customer } : {});
-    } finally {
-      history.close();
-    }
-    if (customer && view.customers.length === 0) throw terminal(`no status for customer ${customer}`, { fix: 'check the customer id (axe status lists them)' });
+  try {
+    view = statusFromHistory(history, customer ? { customer } : {});
+  } finally {
+    history.close();
   }
+  if (customer && view.customers.length === 0) throw terminal(`no status for customer ${customer}`, { fix: 'check the customer id (axe status lists them)' });
+  return view;
+}
+
+export async function status(customer: string | undefined, options: StatusCliOptions): Promise<number> {
+  const view = await readStatus(customer, options);
   if (options.json) printJson(view);
   else for (const l of renderStatus(view)) line(l);
   const bad = view.customers.some((c) => c.resources.some((r) => r.health === 'Degraded' || r.health === 'Missing' || r.errorClass !== null));
