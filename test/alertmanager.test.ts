@@ -12,28 +12,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { createLogger } from '../controller/logger.js';
 import { openController, type RunningController } from '../controller/run.js';
 import { type ControllerFixture, controllerFixture } from './controller-fixture.js';
-import { freePort, tempDir } from './helpers.js';
+import { freePort, tempDir, until } from './helpers.js';
 
 interface GettableAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   status: { state: string };
   endsAt: string;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => null);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
 }
 
 describe('Alertmanager (the real binary) gets the controller alerts', () => {
@@ -56,7 +45,7 @@ describe('Alertmanager (the real binary) gets the controller alerts', () => {
     const config = join(dir.path, 'alertmanager.yml');
     await writeFile(config, 'route:\n  receiver: operators\nreceivers:\n  - name: operators\n');
     am = spawn('prometheus-alertmanager', [`--config.file=${config}`, `--storage.path=${join(dir.path, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });
-    await until('Alertmanager ready', async () => (await fetch(`${amUrl}/-/ready`)).ok);
+    await until('Alertmanager ready', async () => (await fetch(`${amUrl}/-/ready`)).ok, 20_000);
     fixture = await controllerFixture({ config: { notifications: { alertmanager: { url: amUrl, resend: '1m' }, for: '0s', repeat: '4h', keep_firing_for: '0s' } } });
     running = await openController({
       config: fixture.config,
@@ -86,7 +75,7 @@ describe('Alertmanager (the real binary) gets the controller alerts', () => {
     const got = await until('CustomerDegraded in Alertmanager', async () => {
       const list = (await alerts()).filter((a) => a.labels.alertname === 'CustomerDegraded' && a.labels.customer === first.customer);
       return list.length === kinds.length ? list : null;
-    });
+    }, 20_000);
     assert.deepEqual(got.map((a) => a.labels.kind).sort(), [...kinds].sort());
     for (const a of got) {
       assert.equal(a.labels.severity, 'critical');
@@ -100,14 +89,14 @@ describe('Alertmanager (the real binary) gets the controller alerts', () => {
   it('fires ConfigInvalid for a rejected revision and resolves it when the fix lands', async () => {
     await fixture.push((t) => t.replace('customers:\n', 'customers:\n  bad-indent\n'), 'A broken file');
     await running!.controller.sync('manual');
-    const fired = await until('ConfigInvalid in Alertmanager', async () => (await alerts()).find((a) => a.labels.alertname === 'ConfigInvalid'));
+    const fired = await until('ConfigInvalid in Alertmanager', async () => (await alerts()).find((a) => a.labels.alertname === 'ConfigInvalid'), 20_000);
     assert.equal(fired.labels.customer, undefined, 'fleet-wide: no customer label');
     assert.match(fired.annotations.summary!, /rejected/);
     assert.ok(fired.annotations.fix);
 
     await fixture.push((t) => t.replace('customers:\n  bad-indent\n', 'customers:\n'), 'Fix the file');
     await running!.controller.sync('manual');
-    await until('ConfigInvalid resolved in Alertmanager', async () => !(await alerts()).some((a) => a.labels.alertname === 'ConfigInvalid'));
+    await until('ConfigInvalid resolved in Alertmanager', async () => !(await alerts()).some((a) => a.labels.alertname === 'ConfigInvalid'), 20_000);
     const posts = await running!.controller.metrics.registry.getSingleMetricAsString('axe_alertmanager_posts_total');
     assert.match(posts, /axe_alertmanager_posts_total\{result="sent"\} [1-9]/);
     assert.doesNotMatch(posts, /result="failed"\} [1-9]/);

@@ -75,3 +75,14 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Polls `probe` every `everyMs` until it returns a truthy value (its errors count as not yet); throws after `timeoutMs`, naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => null);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
