@@ -78,10 +78,14 @@ export function buildProgram(): Command {
     );
   common(program.command('onboard <customer>').description("the customer's exposure: host check, tunnel, DNS, cloudflared (plan unless --apply)"))
     .option('--apply', 'make the changes')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .option('--markdown', 'a pull request comment')
     .action(run(async (customer: string, options) => (await reconcileCmd()).onboard(customer, options)));
   common(program.command('apply <customer>').description('reconcile every resource of one customer (plan unless --apply)'))
     .option('--apply', 'make the changes')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .option('--only <kinds>', 'limit to these resource kinds (comma-separated)')
     .option('--markdown', 'a pull request comment')
     .action(run(async (customer: string, options) => (await reconcileCmd()).apply(customer, options)));
@@ -105,6 +109,8 @@ export function buildProgram(): Command {
 
   common(program.command('deploy <what> <customer>').description('deploy one service (frame|blueprint|hive|…) for a customer, or "customer" for everything (plan unless --apply)'))
     .option('--apply', 'make the changes')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .option('--markdown', 'a pull request comment')
     .option('--from-pack <pack>', 'with "deploy customer": ingest the IT\'s axelabs-bootstrap pack first')
     .action(
@@ -116,6 +122,8 @@ export function buildProgram(): Command {
     );
   common(vault.command('bootstrap <customer>').description("the customer vault's SSO keys and DOMAIN path, patched in place and recreated once (plan unless --apply)"))
     .option('--apply', 'make the changes')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .action(run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).vaultBootstrap(customer, options)));
   common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),

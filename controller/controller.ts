@@ -27,13 +27,17 @@ import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, prefetchCustomer, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
+import { SCAN_KEYS } from '../reconcilers/scan.js';
 import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
+import { expandName } from '../schemas/common.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { formatIssue, type ConfigIssue } from '../schemas/load.js';
 import { type DesiredState, loadRepo } from '../schemas/repo.js';
 import { type AlertCondition, Alerter, type AlertNotice, sendNotices } from './alerts.js';
 import { AlertmanagerSender } from './alertmanager.js';
+import { EngineEvents, type EventSource } from './engine-events.js';
+import { tryLease } from './lease.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
 import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
@@ -103,6 +107,8 @@ const SHORT = 12;
 const SCAN_PREFETCH = 16;
 /** The intent kind of a prune in progress (history intents survive a restart). */
 const PRUNE_KIND = 'prune';
+/** A customer a CLI command is changing is looked at again this soon. */
+const LOCKED_REQUEUE_MS = 5_000;
 
 function short(id: string): string {
   return /^[0-9a-f]{40,64}$/.test(id) ? id.slice(0, SHORT) : id;
@@ -148,6 +154,7 @@ export class Controller extends EventEmitter {
   #notifyUrl: string | null | undefined;
   #alertmanager: AlertmanagerSender | null;
   #alertmanagerBusy = false;
+  #events: EngineEvents | null = null;
   #lastFetchError: string | null = null;
   #vaultCheck: { ok: boolean; at: number; error: string | null } | null = null;
   #started = false;
@@ -219,6 +226,8 @@ export class Controller extends EventEmitter {
     this.#started = true;
     await this.#lock();
     this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache));
+    const hosts = this.#providers.hosts;
+    this.#events = new EngineEvents({ hosts, log: this.log, onEvent: (customer, what) => this.#engineEvent(customer, what) });
     for (const intent of this.history.intents()) {
       this.#interrupted.add(intent.customer);
       this.history.event({ type: 'interrupted', customer: intent.customer, kind: intent.kind, revision: intent.revision, op: intent.op, target: intent.target, message: `the controller stopped during ${intent.op} ${intent.target}; it observes again before acting` });
@@ -247,6 +256,7 @@ export class Controller extends EventEmitter {
     await this.#stopWatch?.();
     this.#stopWatch = null;
     await this.#syncChain.catch(() => undefined);
+    this.#events?.stop();
     await this.settled();
     await this.queue.close();
     this.#providers?.hosts.close();
@@ -528,6 +538,7 @@ export class Controller extends EventEmitter {
       for (const id of [...diff.added, ...diff.changed]) this.queue.add(id, { priority: 'high', trigger: 'revision' });
     }
     this.#evaluateAlerts();
+    this.#syncEvents();
     return { result: 'applied', revision: ref.id, added: diff.added, changed: diff.changed, removed: diff.removed };
   }
 
@@ -644,6 +655,13 @@ export class Controller extends EventEmitter {
       this.#passDone(id, triggers, false);
       return { result: 'ok' };
     }
+    // One writer per customer: a CLI command acting on it now goes first; this reconcile comes back after it.
+    const taken = tryLease({ history: this.history, holder: 'controller', command: `reconcile (${triggers.join(', ') || 'queued'})` }, id);
+    if ('held' in taken) {
+      this.log.info({ customer: id, holder: taken.held.holder, pid: taken.held.pid, host: taken.held.host, command: taken.held.command }, 'customer locked by another writer');
+      this.#passDone(id, triggers, false);
+      return { result: 'ok', requeueAfterMs: LOCKED_REQUEUE_MS };
+    }
     const env = this.#envFor();
     const digest = current.digests.get(id) ?? null;
     const revision = current.id;
@@ -653,6 +671,7 @@ export class Controller extends EventEmitter {
     try {
       result = await this.#reconcile(env, id, { apply: true, onProgress });
     } catch (error) {
+      taken.lease.release();
       const cls = error instanceof AxeError ? error.class : 'transient';
       this.history.finishReconcile(recId, { sync: 'Unknown', health: 'Unknown', applied: 0, pending: 0, errors: 1 });
       this.history.event({ type: 'error', customer: id, revision, message: errorLine(error) });
@@ -661,6 +680,7 @@ export class Controller extends EventEmitter {
       this.#passDone(id, triggers, true);
       return { result: cls === 'terminal' ? 'terminal' : 'transient' };
     }
+    taken.lease.release();
     const outcome = this.#record(id, result, digest, revision);
     this.history.finishReconcile(recId, outcome.summary);
     this.history.clearIntents(id);
@@ -668,7 +688,46 @@ export class Controller extends EventEmitter {
     this.emit('reconcile-done', { customer: id, result, triggers });
     this.#passDone(id, triggers, outcome.summary.errors > 0);
     this.#evaluateAlerts();
+    // A host reached for the first time has its engine socket known now (the probe's memo).
+    this.#syncEvents();
     return outcome.work;
+  }
+
+  /** The engine event streams (engine-events.ts) for every customer not suspended. */
+  #syncEvents(): void {
+    const current = this.#current;
+    const providers = this.#providers;
+    if (!this.#events || !current || !providers || this.#stopping) return;
+    const { customers, services } = current.state.customers;
+    const sources: EventSource[] = [];
+    for (const [id, customer] of Object.entries(customers)) {
+      if (customer.policy?.suspend) continue;
+      const networks: string[] = [];
+      const volumes: string[] = [];
+      for (const [name, manifest] of current.state.manifests) {
+        if (!services[name]?.[id] || manifest.kind !== 'stack') continue;
+        networks.push(...manifest.networks.map((n) => expandName(n.name, { customer: id, service: name })));
+        volumes.push(...manifest.volumes.map((v) => expandName(v.name, { customer: id, service: name })));
+      }
+      sources.push({ customer: id, target: providers.hosts.target(customer.tailscale_host, customer.ssh_user), networks, volumes });
+    }
+    this.#events.sync(sources);
+  }
+
+  /** An engine event on a customer's host: observe that host afresh and reconcile the customer now. */
+  #engineEvent(customer: string, what: string): void {
+    const current = this.#current;
+    const c = current?.state.customers.customers[customer];
+    if (!current || !c || this.#stopping) return;
+    this.#scan?.env.scan.drop(SCAN_KEYS.host(this.#providers!.hosts.target(c.tailscale_host, c.ssh_user)));
+    this.log.info({ customer, event: what }, 'engine event');
+    this.emit('engine-event', { customer, what, at: Date.now() });
+    this.queue.add(customer, { priority: 'high', trigger: 'engine-event' });
+  }
+
+  /** The engine event streams' states, per host (for /status and tests). */
+  engineEventStreams(): ReturnType<EngineEvents['states']> {
+    return this.#events?.states() ?? [];
   }
 
   #progress(event: ProgressEvent, revision: string): void {
@@ -678,6 +737,7 @@ export class Controller extends EventEmitter {
       return;
     }
     if (event.phase === 'done' && event.result) {
+      this.log.debug({ customer: event.customer, kind: event.kind, duration_ms: event.result.durationMs, sync: event.result.sync, health: event.result.health.status }, 'kind done');
       for (const a of event.result.applied) {
         this.history.event({ type: 'action', customer: event.customer, kind: event.kind, revision, op: a.op, target: a.target, message: a.summary });
         this.metrics.actionsTotal.inc({ kind: event.kind, op: a.op });

@@ -74,6 +74,19 @@ export interface DriftRow {
   corrected: number;
 }
 
+/** Who may change a customer now: the one writer (controller or a CLI command), until `expires_at`. */
+export interface LeaseRow {
+  customer: string;
+  /** Random per acquisition: only its holder renews or releases it. */
+  token: string;
+  holder: 'controller' | 'cli';
+  pid: number;
+  host: string;
+  command: string;
+  acquired_at: number;
+  expires_at: number;
+}
+
 export interface IntentRow {
   customer: string;
   kind: string;
@@ -114,6 +127,10 @@ CREATE TABLE IF NOT EXISTS intents (
   started_at INTEGER NOT NULL, PRIMARY KEY (customer, kind, op, target)
 );
 CREATE TABLE IF NOT EXISTS converging (customer TEXT PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+  customer TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+  command TEXT NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
 `;
 
 export class History {
@@ -285,6 +302,37 @@ export class History {
     const info = this.db.prepare("INSERT OR IGNORE INTO events (at, type, customer, revision, message) VALUES (?, 'ship', ?, ?, ?)").run(Date.now(), customer, revision, message);
     if (info.changes > 0) this.db.prepare('DELETE FROM converging WHERE customer = ?').run(customer);
     return info.changes > 0;
+  }
+
+  /**
+   * Takes the customer's lease when it is free or expired, in one immediate
+   * transaction (an atomic compare-and-set between processes); otherwise
+   * returns the row that holds it.
+   */
+  acquireLease(lease: Omit<LeaseRow, 'acquired_at'> & { now: number }): { ok: true } | { ok: false; held: LeaseRow } {
+    const take = this.db.transaction((): { ok: true } | { ok: false; held: LeaseRow } => {
+      const held = this.db.prepare('SELECT * FROM leases WHERE customer = ?').get(lease.customer) as LeaseRow | undefined;
+      if (held && held.expires_at > lease.now && held.token !== lease.token) return { ok: false, held };
+      this.db
+        .prepare('INSERT OR REPLACE INTO leases (customer, token, holder, pid, host, command, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(lease.customer, lease.token, lease.holder, lease.pid, lease.host, lease.command, held?.token === lease.token ? held.acquired_at : lease.now, lease.expires_at);
+      return { ok: true };
+    });
+    return take.immediate();
+  }
+
+  /** Extends a lease its token still holds; false when it was lost (expired and taken). */
+  renewLease(customer: string, token: string, expiresAt: number): boolean {
+    return this.db.prepare('UPDATE leases SET expires_at = ? WHERE customer = ? AND token = ?').run(expiresAt, customer, token).changes > 0;
+  }
+
+  releaseLease(customer: string, token: string): void {
+    this.db.prepare('DELETE FROM leases WHERE customer = ? AND token = ?').run(customer, token);
+  }
+
+  /** The lease of a customer, expired or not, or null. */
+  lease(customer: string): LeaseRow | null {
+    return (this.db.prepare('SELECT * FROM leases WHERE customer = ?').get(customer) as LeaseRow | undefined) ?? null;
   }
 
   /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */

@@ -198,16 +198,49 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     assert.equal(c.history.events({ customer: id, types: ['ship'] }).length, 1);
   });
 
+  it('brings a killed container back within 15 s with no scan (the engine event stream over SSH), and records the drift', async () => {
+    const c = running.controller;
+    await until('the engine event stream of the demo host', () => c.engineEventStreams().find((s) => s.customers.includes(id) && s.state === 'connected'), 20_000);
+    const before = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
+    const scansBefore = (await c.metrics.text()).match(/^axe_drift_scans_total\{[^}]*\} (\d+)$/gm)?.join() ?? '';
+    const hive = await containerOf(`${id}-hive`, 'hive-mcp');
+    assert.ok(hive, 'hive-mcp runs');
+    const killedAt = Date.now();
+    await exec('docker', ['kill', hive.id]);
+    await until('hive-mcp running and healthy again', async () => {
+      const { stdout } = await exec('docker', ['ps', '--filter', `label=com.docker.compose.project=${id}-hive`, '--filter', 'label=com.docker.compose.service=hive-mcp', '--format', '{{.Status}}']);
+      return /\(healthy\)/.test(stdout) && c.history.events({ customer: id, types: ['drift'], limit: 500 }).slice(before).some((e) => e.kind === 'stack');
+    }, 15_000);
+    mark(`docker kill -> healthy again: ${Date.now() - killedAt} ms`);
+    assert.equal((await c.metrics.text()).match(/^axe_drift_scans_total\{[^}]*\} (\d+)$/gm)?.join() ?? '', scansBefore, 'no drift scan ran');
+    await c.queue.idle();
+
+    // A network the stacks need, removed (its endpoints disconnected first, as docker requires).
+    const network = `axe-${id}`;
+    const { stdout: attached } = await exec('docker', ['network', 'inspect', network, '--format', '{{range $k, $v := .Containers}}{{$k}} {{end}}']);
+    for (const cid of attached.trim().split(/\s+/).filter(Boolean)) await exec('docker', ['network', 'disconnect', '-f', network, cid]);
+    const driftBefore = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
+    const removedAt = Date.now();
+    await exec('docker', ['network', 'rm', network]);
+    await until(`${network} back and the drift recorded`, async () => {
+      const exists = await exec('docker', ['network', 'inspect', network]).then(() => true, () => false);
+      return exists && c.history.events({ customer: id, types: ['drift'], limit: 500 }).length > driftBefore;
+    }, 15_000);
+    mark(`docker network rm -> network back: ${Date.now() - removedAt} ms`);
+    await c.queue.idle();
+  });
+
   it('corrects drift in apply: a deleted DNS record, a killed container, an edited env file, each in one scan', async () => {
     const c = running.controller;
     const name = `${id}.axelabs.ai`;
+    // Counted before the changes: a killed container may be corrected by its engine event before the scan runs.
+    const before = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
     await deleteDns(name);
     const hive = await containerOf(`${id}-hive`, 'hive-mcp');
     assert.ok(hive, 'hive-mcp runs');
     await exec('docker', ['kill', hive.id]);
     const envFile = join(hostHome, '.axe', 'stacks', 'frame', '.env.local');
     await appendFile(envFile, 'HAND_EDITED=1\n');
-    const before = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
     const scan = await c.driftScan();
     mark(`drift scan (apply) ${scan.durationMs} ms`);
     await c.queue.idle();

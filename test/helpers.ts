@@ -47,7 +47,7 @@ export interface CliResult {
 const CLI = process.env.AXE_TEST_CLI === 'dist' ? [join(ROOT, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', join(ROOT, 'cli', 'main.ts')];
 
 /** Runs the real `axe` CLI with its own AXE_HOME. */
-export function axe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function axe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; onStderr?: (soFar: string) => void } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], {
       cwd: options.cwd ?? ROOT,
@@ -57,7 +57,10 @@ export function axe(args: string[], options: { cwd?: string; env?: NodeJS.Proces
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      options.onStderr?.(stderr);
+    });
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');

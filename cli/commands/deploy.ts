@@ -33,8 +33,9 @@ import { line, printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
 import { openEnv } from './reconcile.js';
+import { asWriter, type WriterCliOptions } from '../writer.js';
 
-export interface DeployCliOptions {
+export interface DeployCliOptions extends WriterCliOptions {
   repo?: string;
   config?: string;
   apply?: boolean;
@@ -74,8 +75,10 @@ function progressLine(event: ProgressEvent): void {
   if (event.phase === 'done' && event.result?.error) progress(`${event.customer}/${event.kind}: failed: ${event.result.error.message}`);
 }
 
-async function run(env: ReconcileEnv, customer: string, kinds: readonly Kind[] | undefined, apply: boolean, verbose: boolean): Promise<CustomerResult> {
-  return reconcileCustomer(env, customer, { apply, ...(kinds ? { only: kinds } : {}), ...(verbose ? { onProgress: progressLine } : {}) });
+/** One reconcile of the verb's kinds; with `writer` (acting), as the customer's one writer (cli/writer.ts). */
+async function run(env: ReconcileEnv, customer: string, kinds: readonly Kind[] | undefined, apply: boolean, verbose: boolean, writer?: { verb: string; options: DeployCliOptions }): Promise<CustomerResult> {
+  const go = (): Promise<CustomerResult> => reconcileCustomer(env, customer, { apply, ...(kinds ? { only: kinds } : {}), ...(verbose ? { onProgress: progressLine } : {}) });
+  return apply && writer ? asWriter(customer, `axe ${writer.verb} --apply`, writer.options, go) : go();
 }
 
 function print(result: CustomerResult, options: DeployCliOptions, applied: boolean, title: string): void {
@@ -107,7 +110,7 @@ export async function deployService(service: string, customer: string, options: 
     env.services = [service];
     const kinds: readonly Kind[] = env.state.manifests.get(service)?.kind === 'vaultwarden' ? ['vaultwarden', 'endpoints'] : STACK_DEPLOY_KINDS;
     const verbose = !options.json && !options.markdown;
-    const result = await run(env, customer, kinds, Boolean(options.apply), verbose && Boolean(options.apply));
+    const result = await run(env, customer, kinds, Boolean(options.apply), verbose && Boolean(options.apply), { verb: `deploy ${service} ${customer}`, options });
     print(result, options, Boolean(options.apply), `axe deploy ${service} ${customer}`);
     return options.apply ? applyExitCode(result, `deploy ${service} ${customer}`) : planExitCode([result]);
   } finally {
@@ -194,7 +197,7 @@ export async function deployCustomer(customer: string, options: DeployCliOptions
   }
   const env = await openEnv(options);
   try {
-    const result = await run(env, customer, undefined, true, plain);
+    const result = await run(env, customer, undefined, true, plain, { verb, options });
     if (plain) line();
     print(result, options, true, `axe ${verb}`);
     return applyExitCode(result, verb);
@@ -210,7 +213,7 @@ export async function vaultBootstrap(customer: string, options: DeployCliOptions
     const service = [...env.state.manifests.values()].find((m) => m.kind === 'vaultwarden')?.name ?? 'vaultwarden';
     refuseUndeclared(env, service, customer);
     env.services = [service];
-    const result = await run(env, customer, ['vaultwarden'], Boolean(options.apply), Boolean(options.apply) && !options.json);
+    const result = await run(env, customer, ['vaultwarden'], Boolean(options.apply), Boolean(options.apply) && !options.json, { verb: `vault bootstrap ${customer}`, options });
     print(result, options, Boolean(options.apply), `axe vault bootstrap ${customer}`);
     return options.apply ? applyExitCode(result, `vault bootstrap ${customer}`) : planExitCode([result]);
   } finally {

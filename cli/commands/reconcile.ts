@@ -15,8 +15,9 @@ import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
 import { printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
+import { asWriter, type WriterCliOptions } from '../writer.js';
 
-export interface ReconcileCliOptions {
+export interface ReconcileCliOptions extends WriterCliOptions {
   repo?: string;
   config?: string;
   apply?: boolean;
@@ -57,14 +58,17 @@ function progressLine(event: ProgressEvent): void {
   if (event.phase === 'done' && event.result) progress(`${event.customer}/${event.kind}: ${event.result.sync}, ${event.result.health.status}${event.result.error ? ` (${event.result.error.message})` : ''}`);
 }
 
-async function runAll(env: ReconcileEnv, customers: string[], options: ReconcileCliOptions, only: readonly Kind[] | undefined): Promise<CustomerResult[]> {
+async function runAll(env: ReconcileEnv, customers: string[], options: ReconcileCliOptions, only: readonly Kind[] | undefined, verb = 'axe apply'): Promise<CustomerResult[]> {
   const limiter = new Bottleneck({ maxConcurrent: Math.max(1, Number(options.concurrency ?? 8) || 8) });
   // Progress goes to stderr, so it is shown with --json too whenever something is applied.
   const verbose = Boolean(options.apply) || (!options.json && !options.markdown && customers.length === 1);
   try {
     return await Promise.all(
       customers.map((id) =>
-        limiter.schedule(() => reconcileCustomer(env, id, { apply: Boolean(options.apply), ...(only ? { only } : {}), ...(verbose ? { onProgress: progressLine } : {}) })),
+        limiter.schedule(() => {
+          const go = (): Promise<CustomerResult> => reconcileCustomer(env, id, { apply: Boolean(options.apply), ...(only ? { only } : {}), ...(verbose ? { onProgress: progressLine } : {}) });
+          return options.apply ? asWriter(id, `${verb} ${id} --apply`, options, go) : go();
+        }),
       ),
     );
   } finally {
@@ -96,7 +100,7 @@ export async function planResults(customer: string | undefined, options: Omit<Re
 /** `axe onboard CUSTOMER [--apply]`: host, tunnel, DNS, cloudflared. */
 export async function onboard(customer: string, options: ReconcileCliOptions): Promise<number> {
   const env = await openEnv(options);
-  const results = await runAll(env, [customer], options, EXPOSURE_KINDS);
+  const results = await runAll(env, [customer], options, EXPOSURE_KINDS, 'axe onboard');
   print(results, options, `axe onboard ${customer}`);
   return options.apply ? (results.some((r) => r.resources.some((k) => k.error)) ? 1 : 0) : planExitCode(results);
 }

@@ -90,8 +90,10 @@ describe('host probe', () => {
       const first = await probe(null);
       assert.equal(first.tools.docker.version, '27.3.1');
       assert.equal(first.tools.git.version, '2.39.5');
+      assert.equal(first.dockerSocket, socket, 'the engine socket is a host fact');
       const memo = memoFrom(first);
       assert.ok(memo?.dockerStamp && memo.gitStamp);
+      assert.equal(memo.dockerSocket, socket);
       assert.deepEqual(await runs(), ['docker version --format {{.Server.Version}}', 'git --version']);
       const second = await probe(memo);
       assert.equal(second.tools.docker.version, '27.3.1');
@@ -105,6 +107,7 @@ describe('host probe', () => {
       // No socket to stamp (a TCP DOCKER_HOST): always asked.
       const tcp = parseProbe((await run('/bin/sh', ['-c', probeScript([brew], memoFrom(third))], { env: { ...env, DOCKER_HOST: 'tcp://127.0.0.1:2375' } })).stdout);
       assert.equal(tcp.dockerStamp, null);
+      assert.equal(tcp.dockerSocket, null, 'no unix socket behind a TCP DOCKER_HOST');
       assert.deepEqual((await runs()).slice(3), ['docker version --format {{.Server.Version}}']);
     } finally {
       server.close();

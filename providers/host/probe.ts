@@ -27,6 +27,8 @@ export interface ProbeMemo {
   /** `size-mtime` of the git binary when its version was read. */
   gitStamp?: string;
   gitVersion?: string;
+  /** The unix socket of the host's Docker engine (Docker Desktop, OrbStack and colima each keep it elsewhere). */
+  dockerSocket?: string;
 }
 
 /** Where the docker CLI looks for plugins, in its own order. */
@@ -66,8 +68,9 @@ const DOCKER_SOCKET = dockerSocketLookup('S');
 
 /** What this probe's facts let the next probe skip. */
 export function memoFrom(facts: HostFacts): ProbeMemo | null {
-  if (!facts.bwStamp && !facts.composeStamp && !facts.dockerStamp && !facts.gitStamp) return null;
+  if (!facts.bwStamp && !facts.composeStamp && !facts.dockerStamp && !facts.gitStamp && !facts.dockerSocket) return null;
   return {
+    ...(facts.dockerSocket ? { dockerSocket: facts.dockerSocket } : {}),
     bwStamp: facts.bwStamp && facts.tools.bw.version ? facts.bwStamp : '',
     bwVersion: facts.tools.bw.version ?? '',
     ...(facts.composeStamp && facts.composeVersion ? { composeStamp: facts.composeStamp, composeVersion: facts.composeVersion } : {}),
@@ -100,6 +103,7 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     // The engine's socket (made anew by each engine start) and the Compose plugin, when there is a docker CLI.
     'S=""; P=""',
     `if [ -n "$D" ]; then ${DOCKER_SOCKET}; ${composePluginLookup('P')}; fi`,
+    'printf "docker_socket=%s\\n" "$S"',
     'set --; for f in "$D" "$S" "$P" "$G" "$B"; do if [ -n "$f" ]; then set -- "$@" "$f"; fi; done',
     STAT_ALL,
     'sD=""; sS=""; sP=""; sG=""; sB=""',
@@ -159,6 +163,8 @@ export interface HostFacts {
   /** `size-mtime` of the git binary and its version line as answered, for the next probe's memo. */
   gitStamp: string | null;
   gitVersionRaw: string | null;
+  /** The unix socket the docker CLI reaches the engine by, or null (no docker CLI, or a TCP/SSH DOCKER_HOST). */
+  dockerSocket: string | null;
 }
 
 export function parseProbe(output: string): HostFacts {
@@ -194,6 +200,7 @@ export function parseProbe(output: string): HostFacts {
     dockerVersionRaw: get('docker_version'),
     gitStamp: get('git_stamp'),
     gitVersionRaw: get('git_version'),
+    dockerSocket: get('docker_socket'),
   };
 }
 

@@ -8,6 +8,7 @@
  * transient (the Mac mini may be asleep); key refused and host-key problems
  * are terminal and carry their trap.
  */
+import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig } from 'ssh2';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import { hostPatterns, type PinnedKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
@@ -84,6 +85,23 @@ export class HostConnection {
           resolve({ code: code ?? -1, stdout, stderr });
         });
         stream.end(options.stdin ?? '');
+      });
+    });
+  }
+
+  /**
+   * A stream to a unix socket on the host (OpenSSH's direct-streamlocal
+   * channel, on this same connection): no process is started on the host.
+   * sshd must allow it (`AllowStreamLocalForwarding`, on by default).
+   */
+  openUnixSocket(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.#client.openssh_forwardOutStreamLocal(path, (error, stream) => {
+        if (error) {
+          reject(transient(`cannot open ${path} on ${this.target.name} over SSH: ${error.message}`, { resource: 'host', fix: 'check that the docker engine runs on the host and that its sshd allows stream-local forwarding (AllowStreamLocalForwarding yes, the default)', cause: error }));
+          return;
+        }
+        resolve(stream);
       });
     });
   }
