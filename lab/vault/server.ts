@@ -11,7 +11,8 @@
  *   /sync answer locked or not.
  * - Like `bw serve`'s origin protection, a request carrying an Origin header,
  *   or a Host other than localhost / 127.0.0.1 / [::1] with this port, is
- *   refused with 403 and no body.
+ *   refused with 403 and Koa's default body, `Forbidden` (text/plain).
+ * - An unknown route answers 404 `Not Found` (text/plain), as Koa's router does.
  * - `record` (tests only, off by default) is given every bw serve exchange
  *   (never an `/__lab/` one) after its answer is sent: the contract tests check
  *   them against contracts/bw-serve/openapi.trimmed.yaml.
@@ -311,7 +312,7 @@ export function buildVaultApp(options: {
       const port = options.port();
       const allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
       if (request.headers.origin !== undefined || !allowed.has(String(request.headers.host ?? '').toLowerCase())) {
-        return reply.code(403).send();
+        return reply.code(403).type('text/plain; charset=utf-8').send('Forbidden');
       }
       counters.requests += 1;
       if (fault.path === '' || request.url.startsWith(fault.path)) {
@@ -325,6 +326,8 @@ export function buildVaultApp(options: {
     }
     return undefined;
   });
+
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not Found'));
 
   const record = options.record;
   if (record) {
