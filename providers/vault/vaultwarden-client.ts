@@ -11,7 +11,8 @@
  *   non-JSON or unexpected answer (`bad-response`, terminal).
  * - HTTP 400 with `{ success: false, message }` is bw's "this command failed"
  *   (locked, not found, refused edit…): it is returned as `BwServeRejection`
- *   for the caller to classify (by asking /status, not by reading the message).
+ *   for the caller to classify (by asking /status, not by reading the message);
+ *   a failed /status itself is classified here (`rejected`, terminal).
  * - A request body may hold a secret: it is never logged and never part of an
  *   error; bw's own message is one line and carries no value.
  */
@@ -144,8 +145,18 @@ export class BwServeClient {
     return envelope.data as T;
   }
 
+  /** /status's template; its HTTP 400 (the CLI's status command failed) is a terminal VaultError `rejected`, never a BwServeRejection. */
   async status(): Promise<BwStatus> {
-    const data = await this.request<{ template?: BwStatus }>('GET', '/status');
+    let data: { template?: BwStatus };
+    try {
+      data = await this.request<{ template?: BwStatus }>('GET', '/status');
+    } catch (error) {
+      if (!(error instanceof BwServeRejection)) throw error;
+      throw new VaultError('rejected', 'terminal', `bw serve at ${this.url} could not read its status: ${error.bwMessage}`, {
+        fix: 'check the output of bw serve (run bw status as the same user), restart bw serve, then retry',
+        cause: error,
+      });
+    }
     if (!data?.template || typeof data.template.status !== 'string') {
       throw new VaultError('bad-response', 'terminal', `${this.url}/status has an unexpected shape`, { fix: 'check that vault.url points at bw serve' });
     }
