@@ -51,6 +51,47 @@ export class BwServeRejection extends Error {
   }
 }
 
+/**
+ * A field of a bw serve answer that axe reads: the operation (method and the
+ * path as contracts/bw-serve/openapi.trimmed.yaml names it), the answer's HTTP
+ * status, and the field's place in the JSON body (dots; `[]` for every item of
+ * an array). The contract tests check every one against the trimmed spec.
+ *
+ * Rule: a read of an answer's field is declared here (the envelope, /status)
+ * or in vaultwarden.ts's `PROVIDER_FIELD_READS` (everything else), beside the
+ * code that reads it.
+ */
+export interface BwFieldRead {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  status: number;
+  field: string;
+}
+
+/** The operations axe calls, as the trimmed spec names them. */
+export const BW_SERVE_OPERATIONS = [
+  { method: 'GET', path: '/status' },
+  { method: 'POST', path: '/unlock' },
+  { method: 'POST', path: '/sync' },
+  { method: 'GET', path: '/list/object/folders' },
+  { method: 'POST', path: '/object/folder' },
+  { method: 'GET', path: '/list/object/items' },
+  { method: 'POST', path: '/object/item' },
+  { method: 'PUT', path: '/object/item/{id}' },
+] as const satisfies ReadonlyArray<Pick<BwFieldRead, 'method' | 'path'>>;
+
+/** What `request` and `status` read: `success` and `data` of every success, `success` and `message` of every HTTP 400, and /status's template. */
+export const CLIENT_FIELD_READS: readonly BwFieldRead[] = [
+  ...BW_SERVE_OPERATIONS.flatMap(({ method, path }): BwFieldRead[] => [
+    { method, path, status: 200, field: 'success' },
+    { method, path, status: 200, field: 'data' },
+    { method, path, status: 400, field: 'success' },
+    { method, path, status: 400, field: 'message' },
+  ]),
+  { method: 'GET', path: '/status', status: 200, field: 'data.template' },
+  { method: 'GET', path: '/status', status: 200, field: 'data.template.status' },
+];
+
 export interface BwStatus {
   serverUrl: string | null;
   lastSync: string | null;
