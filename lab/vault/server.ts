@@ -401,7 +401,8 @@ export function buildVaultApp(options: {
   app.post('/unlock', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const given = typeof body.password === 'string' ? body.password : '';
-    if (given === '') return send(reply, { success: false, message: 'Master password is required.' });
+    // bw serve runs with BW_NOINTERACTION, so the CLI's unlock answers a missing or empty password with its non-interactive message.
+    if (given === '') return send(reply, { success: false, message: 'Master password is required. Try again in interactive mode or provide a password file or environment variable.' });
     if (!safeEqual(given, password.reveal())) {
       counters.failedUnlocks += 1;
       return send(reply, { success: false, message: 'Invalid master password.' });
