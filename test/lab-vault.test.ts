@@ -240,21 +240,30 @@ describe('vault emulator (bw serve API)', () => {
     }
   });
 
-  it("refuses like bw serve's origin protection: an Origin header or a foreign Host gets 403", async () => {
+  it("refuses like bw serve's origin protection: an Origin header or a foreign Host gets 403 with Koa's text/plain Forbidden; an unknown route 404 Not Found", async () => {
     await using vault = await startVaultEmulator({ unlocked: true });
-    assert.equal((await call(vault.url, 'GET', '/status', undefined, { origin: 'https://evil.example' })).status, 403);
+    const refused = await fetch(`${vault.url}/status`, { headers: { origin: 'https://evil.example' } });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await refused.text(), 'Forbidden');
+    const unknown = await fetch(`${vault.url}/list/objects/items`);
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await unknown.text(), 'Not Found');
     const port = new URL(vault.url).port;
     const viaLocalhost = await fetch(`http://localhost:${port}/status`).catch(() => null);
     if (viaLocalhost) assert.equal(viaLocalhost.status, 200);
-    const foreignHost = await new Promise<number>((resolve, reject) => {
+    const foreignHost = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: Number(port), path: '/status', headers: { host: 'vault.evil.example' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       });
       req.once('error', reject);
       req.end();
     });
-    assert.equal(foreignHost, 403);
+    assert.deepEqual(foreignHost, { status: 403, body: 'Forbidden' });
   });
 
   it('injects faults: 5xx for the next N requests under a path, and latency', async () => {

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from '../component.js';
 import { nodeEntry } from './node-entry.js';
 
-export { startVaultEmulator, type VaultCounters, type VaultEmulator, type VaultEmulatorOptions } from './server.js';
+export { startVaultEmulator, type VaultCounters, type VaultEmulator, type VaultEmulatorOptions, type VaultExchange } from './server.js';
 
 export const DEFAULT_VAULT_PORT = 18789;
 

@@ -11,7 +11,11 @@
  *   /sync answer locked or not.
  * - Like `bw serve`'s origin protection, a request carrying an Origin header,
  *   or a Host other than localhost / 127.0.0.1 / [::1] with this port, is
- *   refused with 403 and no body.
+ *   refused with 403 and Koa's default body, `Forbidden` (text/plain).
+ * - An unknown route answers 404 `Not Found` (text/plain), as Koa's router does.
+ * - `record` (tests only, off by default) is given every bw serve exchange
+ *   (never an `/__lab/` one) after its answer is sent: the contract tests check
+ *   them against contracts/bw-serve/openapi.trimmed.yaml.
  * - The master password and the session are never logged and never in an
  *   error message; request logging is off.
  * - `/__lab/` is the lab's own admin API (not part of `bw serve`): server-side
@@ -43,6 +47,23 @@ import {
   type VaultData,
 } from './state.js';
 
+/** One request to the bw serve routes and its answer, as the `record` hook sees it. */
+export interface VaultExchange {
+  method: string;
+  /** Without the query string. */
+  path: string;
+  query: Record<string, string | string[]>;
+  /** Lower-case names, as received. */
+  headers: Record<string, string>;
+  /** The parsed JSON body; undefined when none (or when refused before parsing). */
+  requestBody: unknown;
+  status: number;
+  /** Its media type without parameters, e.g. `application/json`; '' when none. */
+  responseType: string;
+  /** Parsed JSON for application/json, else the text; undefined when empty. */
+  responseBody: unknown;
+}
+
 export interface VaultEmulatorOptions {
   /** Folder of `items.json`; default a fresh temp folder, removed by close(). */
   dir?: string;
@@ -57,6 +78,8 @@ export interface VaultEmulatorOptions {
   email?: string;
   /** Collections of the user's organization, made when the state is new. */
   collections?: Array<{ name: string; organizationId?: string }>;
+  /** Tests only: called with every bw serve exchange (see VaultExchange). Off by default. */
+  record?: (exchange: VaultExchange) => void;
 }
 
 export interface VaultEmulator {
@@ -231,12 +254,31 @@ function queryOf(request: FastifyRequest): Record<string, string> {
   return out;
 }
 
+function exchangeOf(request: FastifyRequest, reply: FastifyReply, payload: unknown): VaultExchange {
+  const url = new URL(request.url, 'http://bw.invalid');
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const values = url.searchParams.getAll(key);
+    query[key] = values.length === 1 ? values[0]! : values;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const responseType = String(reply.getHeader('content-type') ?? '').split(';')[0]!.trim();
+  const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+  let responseBody: unknown = text === '' ? undefined : text;
+  if (text !== '' && responseType === 'application/json') responseBody = JSON.parse(text);
+  return { method: request.method, path: url.pathname, query, headers, requestBody: request.body, status: reply.statusCode, responseType, responseBody };
+}
+
 /** Builds the emulator over a loaded state; `persist` is called after every change. */
 export function buildVaultApp(options: {
   state: EmulatorState;
   password: Secret;
   persist: () => Promise<void>;
   port: () => number;
+  record?: (exchange: VaultExchange) => void;
 }): { app: FastifyInstance; counters: VaultCounters; unlock(): Secret; isUnlocked(): boolean; setUnlocked(session: Secret | null): void } {
   const { state, password, persist } = options;
   let unlocked = false;
@@ -270,7 +312,7 @@ export function buildVaultApp(options: {
       const port = options.port();
       const allowed = new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
       if (request.headers.origin !== undefined || !allowed.has(String(request.headers.host ?? '').toLowerCase())) {
-        return reply.code(403).send();
+        return reply.code(403).type('text/plain; charset=utf-8').send('Forbidden');
       }
       counters.requests += 1;
       if (fault.path === '' || request.url.startsWith(fault.path)) {
@@ -284,6 +326,17 @@ export function buildVaultApp(options: {
     }
     return undefined;
   });
+
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).type('text/plain; charset=utf-8').send('Not Found'));
+
+  const record = options.record;
+  if (record) {
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.url.startsWith('/__lab')) return payload;
+      record(exchangeOf(request, reply, payload));
+      return payload;
+    });
+  }
 
   function send(reply: FastifyReply, response: BwResponse): FastifyReply {
     return reply.code(response.success ? 200 : 400).send(response);
@@ -348,7 +401,8 @@ export function buildVaultApp(options: {
   app.post('/unlock', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const given = typeof body.password === 'string' ? body.password : '';
-    if (given === '') return send(reply, { success: false, message: 'Master password is required.' });
+    // bw serve runs with BW_NOINTERACTION, so the CLI's unlock answers a missing or empty password with its non-interactive message.
+    if (given === '') return send(reply, { success: false, message: 'Master password is required. Try again in interactive mode or provide a password file or environment variable.' });
     if (!safeEqual(given, password.reveal())) {
       counters.failedUnlocks += 1;
       return send(reply, { success: false, message: 'Invalid master password.' });
@@ -641,7 +695,7 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     return queue;
   };
   let port = 0;
-  const built = buildVaultApp({ state, password, persist, port: () => port });
+  const built = buildVaultApp({ state, password, persist, port: () => port, ...(options.record ? { record: options.record } : {}) });
   let session: Secret | null = null;
   if (options.session) built.setUnlocked(options.session);
   if (options.unlocked) session = built.unlock();

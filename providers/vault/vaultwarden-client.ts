@@ -11,7 +11,8 @@
  *   non-JSON or unexpected answer (`bad-response`, terminal).
  * - HTTP 400 with `{ success: false, message }` is bw's "this command failed"
  *   (locked, not found, refused edit…): it is returned as `BwServeRejection`
- *   for the caller to classify (by asking /status, not by reading the message).
+ *   for the caller to classify (by asking /status, not by reading the message);
+ *   a failed /status itself is classified here (`rejected`, terminal).
  * - A request body may hold a secret: it is never logged and never part of an
  *   error; bw's own message is one line and carries no value.
  */
@@ -49,6 +50,47 @@ export class BwServeRejection extends Error {
     this.bwMessage = bwMessage;
   }
 }
+
+/**
+ * A field of a bw serve answer that axe reads: the operation (method and the
+ * path as contracts/bw-serve/openapi.trimmed.yaml names it), the answer's HTTP
+ * status, and the field's place in the JSON body (dots; `[]` for every item of
+ * an array). The contract tests check every one against the trimmed spec.
+ *
+ * Rule: a read of an answer's field is declared here (the envelope, /status)
+ * or in vaultwarden.ts's `PROVIDER_FIELD_READS` (everything else), beside the
+ * code that reads it.
+ */
+export interface BwFieldRead {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  status: number;
+  field: string;
+}
+
+/** The operations axe calls, as the trimmed spec names them. */
+export const BW_SERVE_OPERATIONS = [
+  { method: 'GET', path: '/status' },
+  { method: 'POST', path: '/unlock' },
+  { method: 'POST', path: '/sync' },
+  { method: 'GET', path: '/list/object/folders' },
+  { method: 'POST', path: '/object/folder' },
+  { method: 'GET', path: '/list/object/items' },
+  { method: 'POST', path: '/object/item' },
+  { method: 'PUT', path: '/object/item/{id}' },
+] as const satisfies ReadonlyArray<Pick<BwFieldRead, 'method' | 'path'>>;
+
+/** What `request` and `status` read: `success` and `data` of every success, `success` and `message` of every HTTP 400, and /status's template. */
+export const CLIENT_FIELD_READS: readonly BwFieldRead[] = [
+  ...BW_SERVE_OPERATIONS.flatMap(({ method, path }): BwFieldRead[] => [
+    { method, path, status: 200, field: 'success' },
+    { method, path, status: 200, field: 'data' },
+    { method, path, status: 400, field: 'success' },
+    { method, path, status: 400, field: 'message' },
+  ]),
+  { method: 'GET', path: '/status', status: 200, field: 'data.template' },
+  { method: 'GET', path: '/status', status: 200, field: 'data.template.status' },
+];
 
 export interface BwStatus {
   serverUrl: string | null;
@@ -144,8 +186,18 @@ export class BwServeClient {
     return envelope.data as T;
   }
 
+  /** /status's template; its HTTP 400 (the CLI's status command failed) is a terminal VaultError `rejected`, never a BwServeRejection. */
   async status(): Promise<BwStatus> {
-    const data = await this.request<{ template?: BwStatus }>('GET', '/status');
+    let data: { template?: BwStatus };
+    try {
+      data = await this.request<{ template?: BwStatus }>('GET', '/status');
+    } catch (error) {
+      if (!(error instanceof BwServeRejection)) throw error;
+      throw new VaultError('rejected', 'terminal', `bw serve at ${this.url} could not read its status: ${error.bwMessage}`, {
+        fix: 'check the output of bw serve (run bw status as the same user), restart bw serve, then retry',
+        cause: error,
+      });
+    }
     if (!data?.template || typeof data.template.status !== 'string') {
       throw new VaultError('bad-response', 'terminal', `${this.url}/status has an unexpected shape`, { fix: 'check that vault.url points at bw serve' });
     }

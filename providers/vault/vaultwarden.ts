@@ -32,9 +32,9 @@ import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { SESSION_TTL_MS, type SessionStore, type StoredSession } from './session-store.js';
 import type { PutResult, VaultEntry, VaultItemMeta, VaultProvider } from './types.js';
-import { BwServeClient, BwServeRejection, VaultError, type BwStatus } from './vaultwarden-client.js';
+import { BwServeClient, BwServeRejection, CLIENT_FIELD_READS, VaultError, type BwFieldRead, type BwStatus } from './vaultwarden-client.js';
 
-export { BwServeClient, VaultError, type VaultErrorReason } from './vaultwarden-client.js';
+export { BW_SERVE_OPERATIONS, BwServeClient, VaultError, type BwFieldRead, type VaultErrorReason } from './vaultwarden-client.js';
 
 export const DEFAULT_FOLDER = 'axe';
 export const CUSTOMER_FIELD = 'axe.customer';
@@ -71,6 +71,28 @@ interface BwList<T> {
   object: 'list';
   data: T[];
 }
+
+const ITEM_READS = ['id', 'type', 'name', 'notes', 'fields', 'fields[].name', 'fields[].value', 'login', 'login.password', 'revisionDate', 'deletedDate'];
+
+/**
+ * The fields of bw serve's answers this provider and `vaultLogin` read (see
+ * BwFieldRead). An edit sends the item it listed back whole; of it, only these
+ * are read.
+ */
+export const PROVIDER_FIELD_READS: readonly BwFieldRead[] = [
+  { method: 'GET', path: '/status', status: 200, field: 'data.template.lastSync' },
+  { method: 'GET', path: '/status', status: 200, field: 'data.template.userEmail' },
+  { method: 'POST', path: '/unlock', status: 200, field: 'data.raw' },
+  { method: 'GET', path: '/list/object/folders', status: 200, field: 'data.data' },
+  { method: 'GET', path: '/list/object/folders', status: 200, field: 'data.data[].id' },
+  { method: 'GET', path: '/list/object/folders', status: 200, field: 'data.data[].name' },
+  { method: 'POST', path: '/object/folder', status: 200, field: 'data.id' },
+  { method: 'GET', path: '/list/object/items', status: 200, field: 'data.data' },
+  ...ITEM_READS.map((field): BwFieldRead => ({ method: 'GET', path: '/list/object/items', status: 200, field: `data.data[].${field}` })),
+];
+
+/** Every field of a bw serve answer axe reads. */
+export const BW_SERVE_FIELD_READS: readonly BwFieldRead[] = [...CLIENT_FIELD_READS, ...PROVIDER_FIELD_READS];
 
 /** `500ms`, `60s`, `5m`, `8h` → milliseconds (the config's Duration). */
 export function parseDuration(text: string): number {
