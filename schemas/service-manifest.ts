@@ -114,6 +114,20 @@ export const StackManifest = z.strictObject({
     /** pull only: the host's bw session file (mode 0600), made by the customer's IT with `bw unlock --raw`. */
     session_file: HostPath.default('~/.bw-session'),
     vars: z.record(EnvName, EnvSource).default({}),
+    /**
+     * Which compose service gets which vars: `{ compose service: [VAR, …] }`. axe renders one
+     * file per listed compose service (`.env.axe.<service>`, 0600, beside the env file) holding
+     * only its vars, and its compose override sets each container's `env_file` to its own file
+     * (`!override`, replacing the compose file's `env_file:` lines); a compose service not listed
+     * gets none of them (`env_file: !reset`). The env file itself stays whole: Compose
+     * interpolates the compose files with it (`--env-file`), it reaches no container.
+     * Every listed var must be declared in `vars`; every var in `vars` must go to some compose
+     * service or be in `compose_only`. Without this map (older manifests) the compose file's own
+     * `env_file:` lines decide, as before: each container that names the env file gets every var.
+     */
+    services: z.record(ComposeService, z.array(EnvName)).optional(),
+    /** With `services`: vars only the compose files read (`${AXE_REF}` in an image tag, a network name), given to no container. */
+    compose_only: z.array(EnvName).default([]),
   }),
   networks: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),
   volumes: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),

@@ -19,6 +19,22 @@ let id = '';
 let sovereign = '';
 let packSecrets: string[] = [];
 
+/** The frame-mcp colors' vars from the manifest (env.services), besides what the compose file sets itself. */
+const FRAME_MCP_VARS = ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'];
+
+/**
+ * The names of the vars a container was given by axe (its Config.Env less the
+ * image's own and what the compose file's `environment:` sets); values never leave docker.
+ */
+async function envNames(service: string, project: string): Promise<string[]> {
+  const id = await container(service, project);
+  assert.ok(id, `${service} in ${project}`);
+  const names = (format: string) => docker('inspect', '--format', format, id).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+  const image = new Set(await docker('inspect', '--format', '{{.Config.Image}}', id).then((img) => docker('image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', img)).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('=')))));
+  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR']);
+  return (await names('{{range .Config.Env}}{{println .}}{{end}}')).filter((n) => !image.has(n) && !own.has(n)).sort();
+}
+
 before(async () => {
   ({ lab, id, sovereign, packSecrets } = await startDeployLab());
 });
@@ -61,6 +77,16 @@ describe('axe deploy (lab)', () => {
       assert.ok(!result.stdout.includes(value) && !result.stderr.includes(value), 'a secret value reached the output');
     }
     assert.equal(await onHost('stat -c %a ~/.axe/stacks/frame/.env.local ~/.axe/stacks/blueprint/.env.local ~/.axe/stacks/hive/.env.local | sort -u'), '600');
+
+    // Each container gets only the vars its manifest gives it (env.services), from its own 0600 file: Postgres
+    // and the proxy never carry the Entra client secret. Names only are compared, never values.
+    assert.deepEqual(await envNames('postgres', `${id}-frame`), ['POSTGRES_PASSWORD']);
+    assert.deepEqual(await envNames('axe-frame-proxy', `${id}-frame`), []);
+    assert.deepEqual(await envNames('frame-mcp-blue', `${id}-frame`), FRAME_MCP_VARS);
+    assert.deepEqual(await envNames('blueprint', `${id}-blueprint`), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_MCP_TOKEN', 'NEXTAUTH_SECRET', 'NEXTAUTH_URL']);
+    assert.deepEqual(await envNames('hive-mcp', `${id}-hive`), ['AXE_CUSTOMER', 'HIVE_FRAME_URL']);
+    assert.equal(await onHost('stat -c %a ~/.axe/stacks/*/.env.axe.* | sort -u'), '600');
+    assert.equal(await onHost('ls -A ~/.axe/stacks/frame | grep "^.env.axe." | tr "\\n" " "'), '.env.axe.axe-frame-proxy .env.axe.frame-mcp-blue .env.axe.frame-mcp-green .env.axe.postgres');
 
     // Containers carry our labels; the frame proxy serves blue.
     const labels = await docker('inspect', '--format', '{{index .Config.Labels "ai.axelabs.axe.customer"}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', await container('hive-mcp', `${id}-hive`));
@@ -122,6 +148,7 @@ describe('axe deploy (lab)', () => {
     assert.ok(summary.ok >= 40, `too few requests: ${summary.ok}`);
     assert.deepEqual(summary.seen, ['blue@1.0.0', 'green@1.1.0']);
     assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('frame-mcp-blue', `${id}-frame`)), 'exited');
+    assert.deepEqual(await envNames('frame-mcp-green', `${id}-frame`), FRAME_MCP_VARS, 'the other color gets the same vars');
     const plan = await deployCli(['deploy', 'frame', id]);
     assert.equal(plan.code, 0, plan.stdout);
   });
