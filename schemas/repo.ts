@@ -149,7 +149,13 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       if (!state.manifests.has(dep)) at(['depends_on'], `unknown service "${dep}"`, parsed);
       if (dep === name) at(['depends_on'], 'a service cannot depend on itself', parsed);
     }
-    if (manifest.kind !== 'stack') continue;
+    if (manifest.kind === 'vaultwarden') {
+      for (const [env, source] of Object.entries(manifest.env?.vars ?? {})) {
+        if ('secret' in source && !manifest.secrets.required.includes(source.secret)) at(['env', 'vars', env, 'secret'], `secret ${source.secret} is not in secrets.required`, parsed);
+        if ('hook' in source) at(['env', 'vars', env, 'hook'], 'the vault has no hooks: use a value, a secret or a customer field', parsed);
+      }
+      continue;
+    }
     const known = new Set([...manifest.secrets.required, ...manifest.secrets.generate.map((g) => g.name)]);
     for (const [env, source] of Object.entries(manifest.env.vars)) {
       if ('secret' in source && !known.has(source.secret)) {

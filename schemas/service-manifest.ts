@@ -153,6 +153,22 @@ export const VaultwardenManifest = z.strictObject({
   anchor: EnvName.optional(),
   /** DOMAIN must end with this path. */
   domain_path: z.string().startsWith('/').default('/vault'),
+  /**
+   * The vault's SSO settings, delivered the way the stacks get theirs: rendered from the
+   * operator vault and customers.yaml into `file` beside the compose file (0600, over stdin;
+   * never a value in the compose file or on a command line). The compose file is patched in
+   * place to name that file under the service's `env_file:` and to drop these keys from its
+   * `environment:` (Compose lets `environment:` win over `env_file:`). A running vault with
+   * one of them empty, or not the rendered value (compared by sha256), is Degraded
+   * `SsoNotConfigured`. Value templates also know `{customer.<path>}`, e.g.
+   * `https://login.microsoftonline.com/{customer.sso.tenant_id}/v2.0`.
+   */
+  env: z
+    .strictObject({
+      file: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a file name (it sits beside the compose file)' }).default('.env.axe'),
+      vars: z.record(EnvName, EnvSource),
+    })
+    .optional(),
 });
 export type VaultwardenManifest = z.infer<typeof VaultwardenManifest>;
 

@@ -9,6 +9,8 @@
  * One lab for the file; the tests run in order and build on each other.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { container, deployCli, docker, editManifest, fetchPublic, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
@@ -18,6 +20,13 @@ let lab: TestLab;
 let id = '';
 let sovereign = '';
 let packSecrets: string[] = [];
+
+/** No secret of the pack (nor the generated ones on the host's env files) in any of these outputs. */
+function assertNoSecret(results: ReadonlyArray<{ stdout: string; stderr: string }>): void {
+  for (const value of packSecrets) {
+    for (const r of results) assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value), 'a secret value reached the output');
+  }
+}
 
 /** The frame-mcp colors' vars from the manifest (env.services), besides what the compose file sets itself. */
 const FRAME_MCP_VARS = ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'];
@@ -111,10 +120,24 @@ describe('axe deploy (lab)', () => {
     const plan = await lab.axe(['plan', id]);
     assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
     assert.match(plan.stdout, /Plan: 0 change\(s\)/);
+    assertNoSecret([dry, plan]);
   });
 
-  test('vault bootstrap: untouched when the keys are there; SSO_ONLY=true is seen, patched and recreated once', async () => {
+  test('vault bootstrap: its Entra SSO settings reached the vault (0600 env file, client id, secret by sha256); untouched when the keys are there; SSO_ONLY=true is seen, patched and recreated once', async () => {
     const startedAt = async () => JSON.parse((await fetchPublic('/vault/lab/started')).body).started as string;
+    // Its Entra SSO settings reached the vault (the deploy rendered them): the env file beside the compose file,
+    // 0600, named under env_file; the running container has the pack's client id and secret (compared by sha256).
+    const pack = JSON.parse(await readFile(join(lab.stateDir, 'pack.json'), 'utf8')) as { tenant_id: string; apps: { vaultwarden: { client_id: string; client_secret: string } } };
+    assert.equal(await onHost('stat -c %a ~/.axe/vault/.env.axe'), '600');
+    assert.match(await onHost('cat ~/.axe/vault/docker-compose.yml'), /env_file: \["\.env\.axe"\]/);
+    assert.doesNotMatch(await onHost('cat ~/.axe/vault/docker-compose.yml'), /SSO_CLIENT_SECRET/, 'no SSO secret key left in the compose file');
+    const vaultEnv = new Map((await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', await container('axe-vaultwarden', `${id}-vault`))).split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+    const sum = (v: string | undefined) => createHash('sha256').update(v ?? '').digest('hex');
+    assert.equal(vaultEnv.get('SSO_CLIENT_ID'), pack.apps.vaultwarden.client_id);
+    assert.equal(vaultEnv.get('SSO_AUTHORITY'), `https://login.microsoftonline.com/${pack.tenant_id}/v2.0`);
+    assert.equal(vaultEnv.get('SSO_ENABLED'), 'true');
+    assert.ok((vaultEnv.get('SSO_CLIENT_SECRET') ?? '') !== '' && sum(vaultEnv.get('SSO_CLIENT_SECRET')) === sum(pack.apps.vaultwarden.client_secret), "the vault's SSO_CLIENT_SECRET is not the pack's (values not shown)");
+    vaultEnv.clear();
     const first = await startedAt();
     const noop = await deployCli(['vault', 'bootstrap', id, '--apply']);
     assert.equal(noop.code, 0, noop.stderr);
@@ -125,6 +148,7 @@ describe('axe deploy (lab)', () => {
     const plan = await deployCli(['vault', 'bootstrap', id]);
     assert.equal(plan.code, 2);
     assert.match(plan.stdout, /SSO_ONLY "false" \(was "true"\)/);
+    assertNoSecret([plan]);
     const fixed = await deployCli(['vault', 'bootstrap', id, '--apply']);
     assert.equal(fixed.code, 0, fixed.stderr);
     const second = await startedAt();
