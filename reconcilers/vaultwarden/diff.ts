@@ -64,9 +64,7 @@ export interface VaultwardenObserved {
 
 /** The patch spec as far as it can go now: the SSO env file is named only once it can be rendered. */
 function patchSpec(desired: VaultwardenDesired, observed: VaultwardenObserved): VaultPatchSpec {
-  if (desired.envFile && observed.ssoRender?.ok) return desired;
-  const { envFile: _unused, ...rest } = desired;
-  return rest;
+  return desired.envFile && observed.ssoRender?.ok ? desired : { ...desired, envFile: undefined };
 }
 
 function short(hash: string | null | undefined): string {

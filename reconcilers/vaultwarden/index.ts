@@ -14,7 +14,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { createScript, tools } from '../stack/host.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
-import { customerField, type EnvVarSpec, envLine, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
+import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
 import type { Customer } from '../../schemas/customers.js';
 import { hostPath } from '../stack/shell.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
@@ -56,7 +56,7 @@ function desiredVaultwarden(ctx: CustomerContext): VaultwardenDesired | null {
   };
 }
 
-/** The `{customer.<path>}` placeholders of a value template, filled from the customer block (null: a field not set). */
+/** The `{customer.<path>}` placeholders of a value template, filled from the customer block, or the first field it does not set. */
 function withCustomerFields(template: string, customer: Customer): { value: string } | { missing: string } {
   let missing = '';
   const value = template.replace(/\{customer\.([a-z_][a-z0-9_.]*)\}/g, (_all, path: string) => {
@@ -108,7 +108,6 @@ async function renderSso(ctx: CustomerContext, d: VaultwardenDesired): Promise<S
   if (missingSecrets.length || missingFields.length) return { render: { ok: false, missingSecrets, missingFields }, text: '' };
   let text: string;
   try {
-    for (const [name, value] of values) envLine(name, value);
     text = renderEnvFile(d.customer, 'vaultwarden', values);
   } catch (error) {
     throw terminal(`cannot render ${d.sso.path}: ${(error as Error).message}`, { customer: ctx.id, resource: 'vaultwarden', fix: 'store the value without quotes or line breaks in the operator vault' });
@@ -118,7 +117,8 @@ async function renderSso(ctx: CustomerContext, d: VaultwardenDesired): Promise<S
 
 const ENV_KEYS = (d: VaultwardenDesired) => ['DOMAIN', ...Object.keys(d.required)];
 
-function sectionScript(d: VaultwardenDesired, toolPaths: readonly string[]): string {
+/** The read-only observation of the vault (one section of the host batch): SSO values leave the host as sha256 sums only. */
+export function sectionScript(d: VaultwardenDesired, toolPaths: readonly string[]): string {
   const keys = shellQuote(`^(${ENV_KEYS(d).join('|')})=`);
   const url = shellQuote(`http://127.0.0.1:${d.port}${d.alivePath}`);
   return [
@@ -136,7 +136,7 @@ function sectionScript(d: VaultwardenDesired, toolPaths: readonly string[]): str
     ...(d.sso
       ? [
           `E=$("$D" inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$id")`,
-          ...d.sso.vars.map((v) => `v=$(printf '%s\n' "$E" | sed -n ${shellQuote(`s/^${v.name}=//p`)} | head -n 1); if [ -n "$v" ]; then echo "vw.sso=${v.name} $(printf '%s' "$v" | sum)"; else echo "vw.sso=${v.name} -"; fi`),
+          ...d.sso.vars.map((v) => `v=$(printf '%s\\n' "$E" | sed -n ${shellQuote(`s/^${v.name}=//p`)} | head -n 1); if [ -n "$v" ]; then echo "vw.sso=${v.name} $(printf '%s' "$v" | sum)"; else echo "vw.sso=${v.name} -"; fi`),
           'E=""; v=""',
         ]
       : []),
@@ -144,7 +144,8 @@ function sectionScript(d: VaultwardenDesired, toolPaths: readonly string[]): str
   ].join('\n');
 }
 
-function parseSection(output: string, d: VaultwardenDesired): VaultwardenObserved {
+/** Parses the section (pure); `ssoRender` is filled by observe. */
+export function parseSection(output: string, d: VaultwardenDesired): VaultwardenObserved {
   const networkIds = new Set<string>();
   const networks = new Set<string>();
   const env = new Map<string, string>();
@@ -221,8 +222,7 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
       const read = await run(`f=${hostPath(desired.composeFile)}; mode() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }; ${hasEnv}echo "$(mode "$f")"; base64 < "$f" | tr -d '\\n'`);
       if (read.code !== 0) throw transient(`cannot read ${desired.composeFile}: ${read.stderr.trim().split('\n')[0] ?? ''}`, { customer: ctx.id, resource: 'vaultwarden' });
       const [envThere = '', mode = '644', b64 = ''] = read.stdout.split('\n');
-      const { envFile, ...withoutEnvFile } = desired;
-      const spec = envThere === 'env' && envFile ? { ...withoutEnvFile, envFile } : withoutEnvFile;
+      const spec = envThere === 'env' ? desired : { ...desired, envFile: undefined };
       let patched: string;
       try {
         patched = patchVaultCompose(Buffer.from(b64, 'base64').toString('utf8'), spec).text;
