@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { entityId, type Customer, CustomersFile } from './customers.js';
 import { expandName } from './common.js';
 import { type ConfigIssue, loadFile, loadText, type ParsedYaml, positionOf, sortIssues, dotted } from './load.js';
-import { ServiceManifest, withDefaultKind } from './service-manifest.js';
+import { ServiceManifest, type StackManifest, withDefaultKind } from './service-manifest.js';
 
 export const CUSTOMERS_FILE = 'customers.yaml';
 export const SERVICES_DIR = 'services';
@@ -149,7 +149,13 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       if (!state.manifests.has(dep)) at(['depends_on'], `unknown service "${dep}"`, parsed);
       if (dep === name) at(['depends_on'], 'a service cannot depend on itself', parsed);
     }
-    if (manifest.kind !== 'stack') continue;
+    if (manifest.kind === 'vaultwarden') {
+      for (const [env, source] of Object.entries(manifest.env?.vars ?? {})) {
+        if ('secret' in source && !manifest.secrets.required.includes(source.secret)) at(['env', 'vars', env, 'secret'], `secret ${source.secret} is not in secrets.required`, parsed);
+        if ('hook' in source) at(['env', 'vars', env, 'hook'], 'the vault has no hooks: use a value, a secret or a customer field', parsed);
+      }
+      continue;
+    }
     const known = new Set([...manifest.secrets.required, ...manifest.secrets.generate.map((g) => g.name)]);
     for (const [env, source] of Object.entries(manifest.env.vars)) {
       if ('secret' in source && !known.has(source.secret)) {
@@ -159,6 +165,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
         at(['env', 'vars', env, 'hook'], `no hook "${source.hook}" with output_env in this manifest`, parsed);
       }
     }
+    checkEnvServices(manifest, (path, message) => at(path, message, parsed));
     for (const [hookName, hook] of Object.entries(manifest.hooks)) {
       for (const key of ['exec', 'list'] as const) {
         const service = hook[key]?.service;
@@ -179,6 +186,32 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
     at(['depends_on'], `dependency cycle: ${cycle.join(' -> ')}`, parsed);
   }
   return issues;
+}
+
+/**
+ * `env.services`: every var it lists is declared in `env.vars`, and every
+ * declared var goes to some compose service or is `compose_only` (a var
+ * delivered to nobody is a typo or a forgotten service, not a default).
+ */
+function checkEnvServices(manifest: StackManifest, at: (path: (string | number)[], message: string) => void): void {
+  const { services, vars, compose_only: composeOnly } = manifest.env;
+  composeOnly.forEach((name, i) => {
+    if (!(name in vars)) at(['env', 'compose_only', i], `${name} is not declared in env.vars`);
+  });
+  if (!services) {
+    if (composeOnly.length) at(['env', 'compose_only'], 'compose_only needs env.services (which compose service gets which vars)');
+    return;
+  }
+  const delivered = new Set(composeOnly);
+  for (const [service, names] of Object.entries(services)) {
+    names.forEach((name, i) => {
+      if (!(name in vars)) at(['env', 'services', service, i], `${name} is not declared in env.vars`);
+      delivered.add(name);
+    });
+  }
+  for (const name of Object.keys(vars)) {
+    if (!delivered.has(name)) at(['env', 'vars', name], `${name} goes to no compose service: list it under env.services.<service>, or under env.compose_only when only the compose files read it`);
+  }
 }
 
 function checkEntities(id: string, customer: Customer, at: (path: (string | number)[], message: string) => void): void {

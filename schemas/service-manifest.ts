@@ -114,6 +114,20 @@ export const StackManifest = z.strictObject({
     /** pull only: the host's bw session file (mode 0600), made by the customer's IT with `bw unlock --raw`. */
     session_file: HostPath.default('~/.bw-session'),
     vars: z.record(EnvName, EnvSource).default({}),
+    /**
+     * Which compose service gets which vars: `{ compose service: [VAR, …] }`. axe renders one
+     * file per listed compose service (`.env.axe.<service>`, 0600, beside the env file) holding
+     * only its vars, and its compose override sets each container's `env_file` to its own file
+     * (`!override`, replacing the compose file's `env_file:` lines); a compose service not listed
+     * gets none of them (`env_file: !reset`). The env file itself stays whole: Compose
+     * interpolates the compose files with it (`--env-file`), it reaches no container.
+     * Every listed var must be declared in `vars`; every var in `vars` must go to some compose
+     * service or be in `compose_only`. Without this map (older manifests) the compose file's own
+     * `env_file:` lines decide, as before: each container that names the env file gets every var.
+     */
+    services: z.record(ComposeService, z.array(EnvName)).optional(),
+    /** With `services`: vars only the compose files read (`${AXE_REF}` in an image tag, a network name), given to no container. */
+    compose_only: z.array(EnvName).default([]),
   }),
   networks: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),
   volumes: z.array(z.strictObject({ name: z.string().min(1), external: z.boolean().default(true) })).default([]),
@@ -139,6 +153,22 @@ export const VaultwardenManifest = z.strictObject({
   anchor: EnvName.optional(),
   /** DOMAIN must end with this path. */
   domain_path: z.string().startsWith('/').default('/vault'),
+  /**
+   * The vault's SSO settings, delivered the way the stacks get theirs: rendered from the
+   * operator vault and customers.yaml into `file` beside the compose file (0600, over stdin;
+   * never a value in the compose file or on a command line). The compose file is patched in
+   * place to name that file under the service's `env_file:` and to drop these keys from its
+   * `environment:` (Compose lets `environment:` win over `env_file:`). A running vault with
+   * one of them empty, or not the rendered value (compared by sha256), is Degraded
+   * `SsoNotConfigured`. Value templates also know `{customer.<path>}`, e.g.
+   * `https://login.microsoftonline.com/{customer.sso.tenant_id}/v2.0`.
+   */
+  env: z
+    .strictObject({
+      file: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a file name (it sits beside the compose file)' }).default('.env.axe'),
+      vars: z.record(EnvName, EnvSource),
+    })
+    .optional(),
 });
 export type VaultwardenManifest = z.infer<typeof VaultwardenManifest>;
 

@@ -31,8 +31,8 @@ after(stopDeployLab);
 describe('axe deploy after a good deploy (lab)', () => {
   test('a plain stack whose compose up --wait fails: rolled back to the previous ref, env and containers; Degraded with the step; the error says what was left', async () => {
     const hiveBefore = await container('hive-mcp', `${id}-hive`);
-    await editManifest('hive', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0').replace('HIVE_FRAME_URL:', 'AXE_LAB_FAIL_HEALTH: { value: "1" }\n    HIVE_FRAME_URL:').replace(/(health:\n  inside: .*\n)/, '$1  timeout_seconds: 8\n'));
-    const restore = () => editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('  timeout_seconds: 8\n', ''));
+    await editManifest('hive', (text) => text.replace('ref: v1.0.0', 'ref: v1.1.0').replace('HIVE_FRAME_URL:', 'AXE_LAB_FAIL_HEALTH: { value: "1" }\n    HIVE_FRAME_URL:').replace('hive-mcp: [', 'hive-mcp: [AXE_LAB_FAIL_HEALTH, ').replace(/(health:\n  inside: .*\n)/, '$1  timeout_seconds: 8\n'));
+    const restore = () => editManifest('hive', (text) => text.replace('ref: v1.1.0', 'ref: v1.0.0').replace('    AXE_LAB_FAIL_HEALTH: { value: "1" }\n', '').replace('hive-mcp: [AXE_LAB_FAIL_HEALTH, ', 'hive-mcp: [').replace('  timeout_seconds: 8\n', ''));
     try {
       const result = await deployCli(['deploy', 'hive', id, '--apply']);
       assert.equal(result.code, 1, result.stdout);

@@ -9,6 +9,8 @@
  * One lab for the file; the tests run in order and build on each other.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { container, deployCli, docker, editManifest, fetchPublic, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
@@ -18,6 +20,29 @@ let lab: TestLab;
 let id = '';
 let sovereign = '';
 let packSecrets: string[] = [];
+
+/** No secret of the pack (nor the generated ones on the host's env files) in any of these outputs. */
+function assertNoSecret(results: ReadonlyArray<{ stdout: string; stderr: string }>): void {
+  for (const value of packSecrets) {
+    for (const r of results) assert.ok(!r.stdout.includes(value) && !r.stderr.includes(value), 'a secret value reached the output');
+  }
+}
+
+/** The frame-mcp colors' vars from the manifest (env.services), besides what the compose file sets itself. */
+const FRAME_MCP_VARS = ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'];
+
+/**
+ * The names of the vars a container was given by axe (its Config.Env less the
+ * image's own and what the compose file's `environment:` sets); values never leave docker.
+ */
+async function envNames(service: string, project: string): Promise<string[]> {
+  const id = await container(service, project);
+  assert.ok(id, `${service} in ${project}`);
+  const names = (format: string) => docker('inspect', '--format', format, id).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
+  const image = new Set(await docker('inspect', '--format', '{{.Config.Image}}', id).then((img) => docker('image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', img)).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('=')))));
+  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR']);
+  return (await names('{{range .Config.Env}}{{println .}}{{end}}')).filter((n) => !image.has(n) && !own.has(n)).sort();
+}
 
 before(async () => {
   ({ lab, id, sovereign, packSecrets } = await startDeployLab());
@@ -62,6 +87,16 @@ describe('axe deploy (lab)', () => {
     }
     assert.equal(await onHost('stat -c %a ~/.axe/stacks/frame/.env.local ~/.axe/stacks/blueprint/.env.local ~/.axe/stacks/hive/.env.local | sort -u'), '600');
 
+    // Each container gets only the vars its manifest gives it (env.services), from its own 0600 file: Postgres
+    // and the proxy never carry the Entra client secret. Names only are compared, never values.
+    assert.deepEqual(await envNames('postgres', `${id}-frame`), ['POSTGRES_PASSWORD']);
+    assert.deepEqual(await envNames('axe-frame-proxy', `${id}-frame`), []);
+    assert.deepEqual(await envNames('frame-mcp-blue', `${id}-frame`), FRAME_MCP_VARS);
+    assert.deepEqual(await envNames('blueprint', `${id}-blueprint`), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_MCP_TOKEN', 'NEXTAUTH_SECRET', 'NEXTAUTH_URL']);
+    assert.deepEqual(await envNames('hive-mcp', `${id}-hive`), ['AXE_CUSTOMER', 'HIVE_FRAME_URL']);
+    assert.equal(await onHost('stat -c %a ~/.axe/stacks/*/.env.axe.* | sort -u'), '600');
+    assert.equal(await onHost('ls -A ~/.axe/stacks/frame | grep "^.env.axe." | tr "\\n" " "'), '.env.axe.axe-frame-proxy .env.axe.frame-mcp-blue .env.axe.frame-mcp-green .env.axe.postgres');
+
     // Containers carry our labels; the frame proxy serves blue.
     const labels = await docker('inspect', '--format', '{{index .Config.Labels "ai.axelabs.axe.customer"}} {{index .Config.Labels "ai.axelabs.axe.ref"}}', await container('hive-mcp', `${id}-hive`));
     assert.equal(labels, `${id} v1.0.0`);
@@ -85,10 +120,24 @@ describe('axe deploy (lab)', () => {
     const plan = await lab.axe(['plan', id]);
     assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
     assert.match(plan.stdout, /Plan: 0 change\(s\)/);
+    assertNoSecret([dry, plan]);
   });
 
-  test('vault bootstrap: untouched when the keys are there; SSO_ONLY=true is seen, patched and recreated once', async () => {
+  test('vault bootstrap: its Entra SSO settings reached the vault (0600 env file, client id, secret by sha256); untouched when the keys are there; SSO_ONLY=true is seen, patched and recreated once', async () => {
     const startedAt = async () => JSON.parse((await fetchPublic('/vault/lab/started')).body).started as string;
+    // Its Entra SSO settings reached the vault (the deploy rendered them): the env file beside the compose file,
+    // 0600, named under env_file; the running container has the pack's client id and secret (compared by sha256).
+    const pack = JSON.parse(await readFile(join(lab.stateDir, 'pack.json'), 'utf8')) as { tenant_id: string; apps: { vaultwarden: { client_id: string; client_secret: string } } };
+    assert.equal(await onHost('stat -c %a ~/.axe/vault/.env.axe'), '600');
+    assert.match(await onHost('cat ~/.axe/vault/docker-compose.yml'), /env_file: \["\.env\.axe"\]/);
+    assert.doesNotMatch(await onHost('cat ~/.axe/vault/docker-compose.yml'), /SSO_CLIENT_SECRET/, 'no SSO secret key left in the compose file');
+    const vaultEnv = new Map((await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', await container('axe-vaultwarden', `${id}-vault`))).split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+    const sum = (v: string | undefined) => createHash('sha256').update(v ?? '').digest('hex');
+    assert.equal(vaultEnv.get('SSO_CLIENT_ID'), pack.apps.vaultwarden.client_id);
+    assert.equal(vaultEnv.get('SSO_AUTHORITY'), `https://login.microsoftonline.com/${pack.tenant_id}/v2.0`);
+    assert.equal(vaultEnv.get('SSO_ENABLED'), 'true');
+    assert.ok((vaultEnv.get('SSO_CLIENT_SECRET') ?? '') !== '' && sum(vaultEnv.get('SSO_CLIENT_SECRET')) === sum(pack.apps.vaultwarden.client_secret), "the vault's SSO_CLIENT_SECRET is not the pack's (values not shown)");
+    vaultEnv.clear();
     const first = await startedAt();
     const noop = await deployCli(['vault', 'bootstrap', id, '--apply']);
     assert.equal(noop.code, 0, noop.stderr);
@@ -99,6 +148,7 @@ describe('axe deploy (lab)', () => {
     const plan = await deployCli(['vault', 'bootstrap', id]);
     assert.equal(plan.code, 2);
     assert.match(plan.stdout, /SSO_ONLY "false" \(was "true"\)/);
+    assertNoSecret([plan]);
     const fixed = await deployCli(['vault', 'bootstrap', id, '--apply']);
     assert.equal(fixed.code, 0, fixed.stderr);
     const second = await startedAt();
@@ -122,6 +172,7 @@ describe('axe deploy (lab)', () => {
     assert.ok(summary.ok >= 40, `too few requests: ${summary.ok}`);
     assert.deepEqual(summary.seen, ['blue@1.0.0', 'green@1.1.0']);
     assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('frame-mcp-blue', `${id}-frame`)), 'exited');
+    assert.deepEqual(await envNames('frame-mcp-green', `${id}-frame`), FRAME_MCP_VARS, 'the other color gets the same vars');
     const plan = await deployCli(['deploy', 'frame', id]);
     assert.equal(plan.code, 0, plan.stdout);
   });

@@ -10,7 +10,9 @@
  *   runbook's patch anchor); without it they are absent, as on a customer that never
  *   ran the bootstrap. `INVITATIONS_ALLOWED: "false"` is always there (the runbook's default).
  * - No secret value is written: the SSO client secret comes from `.env` beside the file
- *   through `${SSO_CLIENT_SECRET}` interpolation.
+ *   through `${SSO_CLIENT_SECRET}` interpolation, as the customer's IT left it (empty in the
+ *   lab). `axe vault bootstrap` moves the SSO keys to `.env.axe` (rendered, 0600), named
+ *   under the service's `env_file:` (the manifest's `env`).
  */
 import { LAB_LABEL } from '../component.js';
 

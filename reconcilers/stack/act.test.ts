@@ -18,6 +18,7 @@ function service(name: string, dependsOn: string[] = []): StackServiceDesired {
     composeFiles: ['docker-compose.yml'],
     envFile: '.env.local',
     vars: [],
+    serviceEnvs: null,
     hookVars: [],
     pull: null,
     beforeHooks: [],

@@ -15,6 +15,7 @@ function frame(): StackServiceDesired {
     composeFiles: ['docker-compose.yml'],
     envFile: '.env.local',
     vars: [{ name: 'AXE_REF', kind: 'value', value: 'v1.1.0' }],
+    serviceEnvs: null,
     hookVars: [],
     pull: null,
     beforeHooks: [],

@@ -23,7 +23,7 @@
  */
 import { type Action, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
-import type { EnvVarSpec } from './render.js';
+import type { EnvVarSpec, ServiceEnv } from './render.js';
 import type { BlueGreenTarget } from './shell.js';
 
 export type Color = 'blue' | 'green';
@@ -51,6 +51,12 @@ export interface StackServiceDesired {
   /** Relative to the checkout. */
   envFile: string;
   vars: EnvVarSpec[];
+  /**
+   * Each compose service's own env file (`env.services`), in the env file's
+   * directory; null: the compose files' `env_file:` lines decide (every var to
+   * each container naming the env file). Part of the env hash.
+   */
+  serviceEnvs: ServiceEnv[] | null;
   /**
    * Vars whose value axe does not know when observing — what a hook prints and,
    * in pull mode, the secrets the host pulls: excluded from the env hash, checked for presence.
@@ -259,7 +265,8 @@ function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: 
     const hooks = d.beforeHooks.length ? `; ${d.beforeHooks.map((b) => `${b.outputEnv} from ${b.exec.service}'s ${b.name} hook`).join(', ')}` : '';
     const pending = !render.ok && render.pendingSecrets.length ? ` after vault-items generates ${render.pendingSecrets.join(', ')}` : '';
     const source = d.pull ? `on the host with its bw session (${d.pull.secrets.length} secret(s) pulled there) and customers.yaml` : 'from the vault and customers.yaml';
-    add('render-env', `render ${d.envFile} (${d.vars.length} vars, mode 0600) ${source}${hooks} (${envWhy(d, o)})${pending}`);
+    const split = d.serviceEnvs ? ` and its ${d.serviceEnvs.length} compose services' own files (${d.serviceEnvs.map((e) => `${e.service}: ${e.vars.length}`).join(', ')})` : '';
+    add('render-env', `render ${d.envFile} (${d.vars.length} vars, mode 0600)${split} ${source}${hooks} (${envWhy(d, o)})${pending}`);
   }
   for (const name of d.networks) {
     if (observed.networks.has(name) || planned.has(`network:${name}`)) continue;

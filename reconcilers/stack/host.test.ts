@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
+import { StackManifest } from '../../schemas/service-manifest.js';
 import type { StackServiceDesired } from './diff.js';
-import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { envDigest, envFilesText, renderEnvFile, renderServiceEnvFile, serviceEnvs } from './render.js';
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 
@@ -21,6 +24,7 @@ const d: StackServiceDesired = {
   composeFiles: ['docker-compose.yml'],
   envFile: '.env.local',
   vars: [],
+  serviceEnvs: null,
   hookVars: ['FRAME_MCP_TOKEN'],
   pull: null,
   beforeHooks: [],
@@ -36,7 +40,7 @@ const d: StackServiceDesired = {
 describe('stack host scripts', () => {
   test('every script is valid sh and quotes what it is given', () => {
     const withHook: StackServiceDesired = { ...d, beforeHooks: [{ name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: d.blueGreen, command: ['frame', 'mcp-token'] } }] };
-    for (const script of [observeScript({ customer: 'demo', services: [withHook] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
+    for (const script of [observeScript({ customer: 'demo', services: [withHook] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), splitEnvScript({ ...d, serviceEnvs: [{ service: 'a.b', file: 'sub dir/.env.axe.a.b', vars: ['X', 'Y'] }, { service: 'c', file: 'sub dir/.env.axe.c', vars: [] }] }), splitEnvScript(d), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
       execFileSync('sh', ['-n'], { input: script });
       assert.ok(script.includes(`'v1.0.0'\\''; rm -rf /`) || !script.includes('v1.0.0'), 'the ref is quoted');
     }
@@ -99,7 +103,7 @@ describe('stack host scripts', () => {
       git('commit', '-q', '-m', 'one');
       const good = git('rev-parse', 'HEAD');
       writeFileSync(join(dir, '.env.local'), 'AXE_REF=v1\nSECRET=s1\n', { mode: 0o600 });
-      const local: StackServiceDesired = { ...d, ref: 'v1', checkout: dir };
+      const local: StackServiceDesired = { ...d, ref: 'v1', checkout: dir, serviceEnvs: [{ service: 'app', file: '.env.axe.app', vars: ['SECRET'] }] };
       execFileSync('sh', ['-c', saveGoodScript(local, [])]);
       assert.equal(statSync(join(dir, '.axe-good.env')).mode & 0o777, 0o600);
       writeFileSync(join(dir, 'VERSION'), '2\n');
@@ -110,6 +114,8 @@ describe('stack host scripts', () => {
       assert.equal(git('rev-parse', 'HEAD'), good);
       assert.equal(readFileSync(join(dir, '.env.local'), 'utf8'), 'AXE_REF=v1\nSECRET=s1\n');
       assert.equal(statSync(join(dir, '.env.local')).mode & 0o777, 0o600);
+      assert.match(readFileSync(join(dir, '.env.axe.app'), 'utf8'), /^# .*\nSECRET=s1\n$/, "the compose service's own file is made again from the restored env file");
+      assert.equal(statSync(join(dir, '.env.axe.app')).mode & 0o777, 0o600);
       assert.equal(git('status', '--porcelain', '--untracked-files=no'), '', 'the records are not changes in the checkout');
       // Nothing recorded: exit 8, nothing touched.
       rmSync(join(dir, '.axe-good'));
@@ -343,6 +349,60 @@ describe('stack host scripts', () => {
       assert.equal(told.facts.services, null);
       assert.deepEqual(told.facts.containers.map((c) => c.service), ['postgres', 'frame-mcp-blue', 'axe-frame-proxy']);
       assert.equal(told.facts.checkout?.head, told.facts.checkout?.want);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('env.services, for real: the host splits the env file into each compose service own file (0600), the env hash covers them, and with the override each container gets only its vars', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-envsplit-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'docker'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      const manifest = StackManifest.parse(parseYaml(readFileSync(join(frameDir, '..', '..', '..', 'examples', 'customers', 'services', 'frame.yaml'), 'utf8')));
+      const envs = serviceEnvs(manifest)!;
+      assert.deepEqual(envs.map((e) => [e.service, e.file]), [['axe-frame-proxy', '.env.axe.axe-frame-proxy'], ['frame-mcp-blue', '.env.axe.frame-mcp-blue'], ['frame-mcp-green', '.env.axe.frame-mcp-green'], ['postgres', '.env.axe.postgres']]);
+      const values = new Map(Object.keys(manifest.env.vars).map((name) => [name, `value-of-${name.toLowerCase()}`]));
+      const text = renderEnvFile('demo', 'frame', values);
+      writeFileSync(join(dir, '.env.local'), text, { mode: 0o600 });
+      writeFileSync(join(dir, '.env.axe.gone'), 'OLD=1\n', { mode: 0o600 });
+      copyFileSync(join(frameDir, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+      const local: StackServiceDesired = { ...d, customer: 'demo', project: 'axelab-envsplit', checkout: dir, hookVars: [], serviceEnvs: envs };
+      execFileSync('sh', ['-c', splitEnvScript(local)]);
+      for (const env of envs) {
+        assert.equal(readFileSync(join(dir, env.file), 'utf8'), renderServiceEnvFile('demo', 'frame', text, env), env.service);
+        assert.equal(statSync(join(dir, env.file)).mode & 0o777, 0o600, env.service);
+      }
+      assert.ok(!existsSync(join(dir, '.env.axe.gone')), 'a file of a compose service no longer listed is removed');
+      assert.doesNotMatch(readFileSync(join(dir, '.env.axe.postgres'), 'utf8'), /AZURE_AD_CLIENT_SECRET/);
+      assert.match(readFileSync(join(dir, '.env.axe.frame-mcp-green'), 'utf8'), /^AZURE_AD_CLIENT_SECRET=value-of-azure_ad_client_secret$/m);
+
+      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])]).toString(), ['frame']).services.get('frame')!.env!;
+      const digest = envDigest(envFilesText('demo', 'frame', text, envs), []);
+      assert.deepEqual([observe().sha256, observe().mode], [digest, '600']);
+      // A hand edit of one container's file is drift, and so is its mode.
+      writeFileSync(join(dir, '.env.axe.postgres'), `${readFileSync(join(dir, '.env.axe.postgres'), 'utf8')}AZURE_AD_CLIENT_SECRET=x\n`);
+      assert.notEqual(observe().sha256, digest);
+      execFileSync('sh', ['-c', splitEnvScript(local)]);
+      assert.equal(observe().sha256, digest);
+      chmodSync(join(dir, '.env.axe.axe-frame-proxy'), 0o644);
+      assert.equal(observe().mode, '644');
+
+      // The override replaces the compose file's `env_file: .env.local` lines: each service resolves to its own vars only.
+      const compose = (args: string[], input?: string) => execFileSync('docker', ['compose', '-p', 'axelab-envsplit', ...args], { cwd: dir, ...(input ? { input } : {}) }).toString();
+      const model = parseComposeModel(compose(['-f', 'docker-compose.yml', '--env-file', '.env.local', 'config', '--format', 'json', '--no-interpolate']));
+      writeFileSync(join(dir, '.axe-compose.yml'), renderOverride(model, { customer: 'demo', service: 'frame', ref: 'v1', envHash: digest, revision: 'r' }, envs));
+      const files = ['-f', 'docker-compose.yml', '-f', '.axe-compose.yml', '--env-file', '.env.local'];
+      const config = JSON.parse(compose([...files, 'config', '--format', 'json'])) as { services: Record<string, { environment?: Record<string, string> }> };
+      const keys = (s: string) => Object.keys(config.services[s]?.environment ?? {}).sort();
+      assert.deepEqual(keys('postgres'), ['PGDATA', 'POSTGRES_PASSWORD']);
+      assert.deepEqual(keys('axe-frame-proxy'), ['PROXY_STATE_FILE']);
+      for (const color of ['frame-mcp-blue', 'frame-mcp-green']) {
+        assert.deepEqual(keys(color), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'COLOR', 'FRAME_DATA_DIR', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'], color);
+      }
+      // The observation's hash pipeline reads the override as compose does.
+      assert.equal(compose(['-f', '-', 'config', '--hash', '*'], compose([...files, 'config'])).trim().split('\n').length, 4);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -18,6 +18,7 @@ import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import { type ServiceEnv, serviceEnvHeader } from './render.js';
 import { activeColor, type BlueGreenTarget, findTool, healthOf, HELPERS, hostPath, projectListing } from './shell.js';
 
 export const STACK_SECTION = 'stack';
@@ -128,7 +129,7 @@ export interface ToldFacts {
  * so the caller can keep the hashes under it.
  */
 function hashesOrMemo(s: string, d: StackServiceDesired, compute: string, color: string, memo: ComposeHashMemo | undefined): string {
-  const files = [...d.composeFiles.map(shellQuote), '"$f"', '${O:+"$O"}'].join(' ');
+  const files = [...d.composeFiles.map(shellQuote), '"$f"', ...(d.serviceEnvs ?? []).map((e) => shellQuote(e.file)), '${O:+"$O"}'].join(' ');
   const key = `hk=$( { printf '%s\\n' "$CST" "$h" "$dy" "${color}"; if [ "$dy" != 0 ]; then "$G" -C "$dir" diff HEAD 2>/dev/null; fi; cat ${files} 2>/dev/null; } | sum)`;
   // `compute` ends with `&`: it is followed by a newline, never by `;`.
   const cached = memo ? `if [ "$hk" = ${shellQuote(memo.key)} ]; then printf '%s\\n' ${memo.lines.map((l) => shellQuote(`${s}.${l}`)).join(' ')}; else ${compute}\nfi` : compute;
@@ -141,7 +142,10 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
   const p = shellQuote(d.project);
   const ref = d.ref;
   const rev = (spec: string) => `"$G" -C "$dir" rev-parse -q --verify ${shellQuote(spec)} 2>/dev/null`;
-  const hookPattern = d.hookVars.length ? `grep -v -E ${shellQuote(`^(${d.hookVars.join('|')})=`)} "$f"` : 'cat "$f"';
+  // The env file and each compose service's own file (env.services), summed as one text (envFilesText).
+  const own = (d.serviceEnvs ?? []).map((e) => `"$dir"/${shellQuote(e.file)}`);
+  const envCat = `cat "$f"${own.map((g) => ` ${g}`).join('')} 2>/dev/null`;
+  const hookPattern = d.hookVars.length ? `${envCat} | grep -v -E ${shellQuote(`^(${d.hookVars.join('|')})=`)}` : envCat;
   const lines = [
     ...(d.pull ? [bwSessionCheck(s, d.pull.sessionFile, toolPaths)] : []),
     `dir=${dir}`,
@@ -154,7 +158,9 @@ function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[]
     'fi',
     `f="$dir"/${shellQuote(d.envFile)}`,
     'if [ -f "$f" ]; then',
-    `  echo "${s}.env_mode=$(mode "$f")"`,
+    // The mode reported is the env file's, or the first of its compose services' files that is not 0600.
+    `  m=$(mode "$f")${own.map((g) => `; if [ "$m" = 600 ] && [ -f ${g} ]; then m=$(mode ${g}); fi`).join('')}`,
+    `  echo "${s}.env_mode=$m"`,
     `  echo "${s}.env_sha=$(${hookPattern} | sum)"`,
     `  echo "${s}.env_keys=$(awk -F= '/^[A-Za-z_][A-Za-z0-9_]*=/ { printf "%s%s ", $1, (length($0) > length($1) + 1 ? "" : "!") }' "$f")"`,
     'fi',
@@ -409,7 +415,7 @@ export interface OverrideLabels {
  * customer label on the networks and volumes compose makes). A pure function
  * of its inputs: written again with the same inputs, it changes nothing.
  */
-export function renderOverride(model: ComposeModel, labels: OverrideLabels): string {
+export function renderOverride(model: ComposeModel, labels: OverrideLabels, envs: readonly ServiceEnv[] | null = null): string {
   const q = (v: string) => JSON.stringify(v);
   const containerLabels = [
     [LABELS.customer, labels.customer],
@@ -421,6 +427,11 @@ export function renderOverride(model: ComposeModel, labels: OverrideLabels): str
   const out = [`# Written by axe for ${labels.customer}/${labels.service}: our labels on the stack. Edits here are reverted.`, 'services:'];
   for (const s of model.services) {
     out.push(`  ${q(s)}:`, '    labels:', ...containerLabels.map(([k, v]) => `      ${k}: ${q(v!)}`));
+    // env.services: each container gets its own file only, whatever the compose file's `env_file:` says.
+    if (envs) {
+      const own = envs.find((e) => e.service === s);
+      out.push(own ? `    env_file: !override [${q(own.file)}]` : '    env_file: !reset []');
+    }
   }
   for (const [section, keys] of [['networks', model.networks], ['volumes', model.volumes]] as const) {
     if (keys.length === 0) continue;
@@ -643,6 +654,36 @@ function goodPaths(d: StackServiceDesired): { dir: string; env: string; good: st
   return { dir, env: `${dir}/${shellQuote(d.envFile)}`, good: `${dir}/${shellQuote(GOOD_FILE)}`, goodEnv: `${dir}/${shellQuote(GOOD_ENV_FILE)}` };
 }
 
+/** The prefix of the compose services' own env files (`env.services`), beside the env file. */
+export const SERVICE_ENV_PREFIX = '.env.axe.';
+
+/**
+ * Writes each compose service's own env file from the env file, on the host
+ * (`env.services`): its header, then the env file's lines of its vars, as
+ * renderServiceEnvFile does (grep reads the file: no value is ever on a
+ * command line, and a hook's or a pulled value never leaves the host). Each
+ * 0600 through a temp file and a rename; other `.env.axe.*` files beside it
+ * (a compose service no longer listed) are removed. Exit 9 without an env file.
+ */
+export function splitEnvScript(d: StackServiceDesired): string {
+  const dir = hostPath(d.checkout);
+  const envDir = d.envFile.includes('/') ? `${dir}/${shellQuote(d.envFile.slice(0, d.envFile.lastIndexOf('/')))}` : dir;
+  const env = `${dir}/${shellQuote(d.envFile)}`;
+  const envs = d.serviceEnvs ?? [];
+  const keep = envs.map((e) => shellQuote(e.file.slice(e.file.lastIndexOf('/') + 1))).join('|');
+  return [
+    'set -e',
+    'umask 077',
+    `if [ ! -f ${env} ]; then echo ${shellQuote(`no ${d.envFile} to split`)} >&2; exit 9; fi`,
+    ...envs.map((e) => {
+      const to = `${dir}/${shellQuote(e.file)}`;
+      const pick = e.vars.length ? `grep -E ${shellQuote(`^(${e.vars.join('|')})=`)} ${env} || [ $? = 1 ]` : ':';
+      return `{ printf '%s\\n' ${shellQuote(serviceEnvHeader(d.customer, d.service, e.service))}; ${pick}; } > ${to}.tmp\nchmod 600 ${to}.tmp\nmv -f ${to}.tmp ${to}`;
+    }),
+    `for g in ${envDir}/${SERVICE_ENV_PREFIX}*; do [ -e "$g" ] || continue; case "\${g##*/}" in ${keep ? `${keep}) ;; *) ` : '*) '}rm -f "$g";; esac; done`,
+  ].join('\n');
+}
+
 /** Copies a file 0600 through a temp file and a rename (a half-written env file is never seen). */
 function copy0600(from: string, to: string): string {
   return `cp ${from} ${to}.tmp && chmod 600 ${to}.tmp && mv -f ${to}.tmp ${to}`;
@@ -675,6 +716,7 @@ export function restoreGoodScript(d: StackServiceDesired, toolPaths: readonly st
     `"$G" -C ${dir} -c advice.detachedHead=false checkout -q --force --detach "$c"`,
     'umask 077',
     copy0600(goodEnv, env),
+    `( ${splitEnvScript(d)}\n)`,
     'printf \'%s\\n\' "$r"',
   ].join('\n');
 }

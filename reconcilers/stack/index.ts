@@ -57,13 +57,14 @@ import {
   renderOverride,
   restoreGoodScript,
   saveGoodScript,
+  splitEnvScript,
   STACK_SECTION,
   stepsScript,
   type ToldFacts,
   stepStderr,
   upScript,
 } from './host.js';
-import { envDigest, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, stackRevision, type TemplateVars } from './render.js';
+import { envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
 import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -152,6 +153,7 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
     composeFiles: manifest.compose.files,
     envFile: manifest.env.file,
     vars: specs,
+    serviceEnvs: serviceEnvs(manifest),
     hookVars: specs.filter((v) => v.kind === 'hook' || (pull && v.kind === 'secret')).map((v) => v.name),
     pull: pull
       ? {
@@ -227,7 +229,7 @@ async function renderValues(ctx: CustomerContext, d: StackServiceDesired, memo: 
   if (missingSecrets.length || missingFields.length || pendingSecrets.length) {
     return { fact: { ok: false, missingSecrets, missingFields, pendingSecrets }, values };
   }
-  const digest = envDigest(renderEnvFile(d.customer, d.service, values), d.hookVars);
+  const digest = envDigest(envFilesText(d.customer, d.service, renderEnvFile(d.customer, d.service, values), d.serviceEnvs), d.hookVars);
   return { fact: { ok: true, digest, revision: stackRevision({ ref: d.ref, envDigest: digest, composeFiles: d.composeFiles, project: d.project }) }, values };
 }
 
@@ -533,8 +535,15 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
   } catch (error) {
     throw stepError(ctx, d, 'render-env', (error as Error).message, 'the env file not written', 'store a value without quotes or line breaks in the vault');
   }
-  if (d.pull) return pullEnv(ctx, d, text);
-  await (await connection(ctx)).writeFile(envPath(d, d.envFile), text, 0o600);
+  if (d.pull) await pullEnv(ctx, d, text);
+  else await (await connection(ctx)).writeFile(envPath(d, d.envFile), text, 0o600);
+  await splitEnv(ctx, d);
+}
+
+/** Each compose service's own env file, made from the env file on the host (splitEnvScript); stale ones removed. */
+async function splitEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
+  const result = await sh(ctx, splitEnvScript(d));
+  if (result.code !== 0) throw stepError(ctx, d, 'render-env', `the compose services' own env files: ${lastLine(result.stderr) || `exit ${result.code}`}`, `${d.envFile} written, the containers untouched`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
 }
 
 /**
@@ -593,7 +602,9 @@ async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promi
   const result = await sh(ctx, configJsonScript(d, ctx.env.providers.hosts.toolPaths));
   if (result.code !== 0) throw stepError(ctx, d, 'up', `compose config: ${lastLine(result.stderr) || `exit ${result.code}`}`, 'nothing changed', `check the compose files of ${d.repo} at ${d.ref}`);
   const model = parseComposeModel(result.stdout);
-  const text = renderOverride(model, { customer: ctx.id, service: d.service, ref: d.ref, envHash: rendered.fact.digest, revision: rendered.fact.revision });
+  const unknown = (d.serviceEnvs ?? []).filter((e) => !model.services.includes(e.service)).map((e) => e.service);
+  if (unknown.length) throw stepError(ctx, d, 'up', `env.services names ${unknown.join(', ')}, not a service of the compose files at ${d.ref} (they have ${model.services.join(', ')})`, 'nothing changed', `fix env.services in services/${d.service}.yaml`);
+  const text = renderOverride(model, { customer: ctx.id, service: d.service, ref: d.ref, envHash: rendered.fact.digest, revision: rendered.fact.revision }, d.serviceEnvs);
   return { text, services: model.services, revision: rendered.fact.revision };
 }
 

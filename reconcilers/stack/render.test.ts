@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Customer } from '../../schemas/customers.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
-import { customerField, envDigest, envLine, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, sha256 } from './render.js';
+import { customerField, envDigest, envFilesText, envLine, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, renderServiceEnvFile, serviceEnvs, sha256 } from './render.js';
 
 const vars = { customer: 'new-co', service: 'blueprint', publicDomain: 'new-co.axelabs.ai', ref: 'v1.0.0' };
 
@@ -82,6 +82,36 @@ describe('stack render', () => {
     const host = execFileSync('sh', ['-c', "grep -v -E '^(FRAME_MCP_TOKEN)=' | sha256sum | cut -d' ' -f1"], { input: text }).toString().trim();
     assert.equal(host, digest);
     assert.equal(envDigest(text, []), sha256(text));
+  });
+
+  test("env.services: one file per compose service beside the env file, holding only its vars; the hash covers every file", () => {
+    const manifest = StackManifest.parse({
+      name: 'blueprint',
+      source: { repo: 'r', ref: 'v1' },
+      checkout: '~/x',
+      compose: {},
+      env: {
+        file: 'conf/.env.local',
+        vars: { A: { value: '1' }, SECRET: { secret: 'S' }, FRAME_MCP_TOKEN: { hook: 'h' }, AXE_REF: { value: '{ref}' } },
+        services: { web: ['SECRET', 'FRAME_MCP_TOKEN', 'A', 'A'], db: [] },
+        compose_only: ['AXE_REF'],
+      },
+    });
+    const envs = serviceEnvs(manifest)!;
+    assert.deepEqual(envs, [
+      { service: 'db', file: 'conf/.env.axe.db', vars: [] },
+      { service: 'web', file: 'conf/.env.axe.web', vars: ['A', 'FRAME_MCP_TOKEN', 'SECRET'] },
+    ]);
+    assert.equal(serviceEnvs({ ...manifest, env: { ...manifest.env, services: undefined } }), null, 'without the map the compose files decide');
+    const text = renderEnvFile('demo', 'blueprint', new Map([['A', '1'], ['AXE_REF', 'v1'], ['FRAME_MCP_TOKEN', 'tok'], ['SECRET', 's3cret']]));
+    assert.deepEqual(renderServiceEnvFile('demo', 'blueprint', text, envs[1]!).split('\n').slice(1), ['A=1', 'FRAME_MCP_TOKEN=tok', 'SECRET=s3cret', '']);
+    assert.deepEqual(renderServiceEnvFile('demo', 'blueprint', text, envs[0]!).split('\n').slice(1), ['']);
+    // The hash covers the containers' files (a value moved between them changes it) and still leaves hook lines out.
+    const all = envFilesText('demo', 'blueprint', text, envs);
+    assert.equal(envDigest(all, ['FRAME_MCP_TOKEN']), envDigest(envFilesText('demo', 'blueprint', text.replace('tok', 'other'), envs), ['FRAME_MCP_TOKEN']));
+    const moved = serviceEnvs({ ...manifest, env: { ...manifest.env, services: { web: ['FRAME_MCP_TOKEN', 'A'], db: ['SECRET'] } } });
+    assert.notEqual(envDigest(envFilesText('demo', 'blueprint', text, moved), []), envDigest(all, []));
+    assert.equal(envFilesText('demo', 'blueprint', text, null), text);
   });
 
   test('hook commands fill entity placeholders', () => {

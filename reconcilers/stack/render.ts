@@ -90,6 +90,47 @@ export function renderEnvFile(customer: string, service: string, values: Readonl
   return `${[envHeader(customer, service), ...names.map((n) => envLine(n, values.get(n)!))].join('\n')}\n`;
 }
 
+/** One compose service's own env file (`env.services`): its name beside the env file, and the vars it gets. */
+export interface ServiceEnv {
+  /** The compose service. */
+  service: string;
+  /** Relative to the checkout, in the env file's directory: `.env.axe.<service>`. */
+  file: string;
+  vars: string[];
+}
+
+/** The per-service env files of a manifest (null: no `env.services`, the compose files' own `env_file:` lines decide). */
+export function serviceEnvs(manifest: StackManifest): ServiceEnv[] | null {
+  const services = manifest.env.services;
+  if (!services) return null;
+  const dir = manifest.env.file.includes('/') ? manifest.env.file.slice(0, manifest.env.file.lastIndexOf('/') + 1) : '';
+  return Object.keys(services)
+    .sort()
+    .map((service) => ({ service, file: `${dir}.env.axe.${service}`, vars: [...new Set(services[service])].sort() }));
+}
+
+export function serviceEnvHeader(customer: string, service: string, composeService: string): string {
+  return `# Written by axe for ${customer}/${service}: the vars of ${composeService} only, from the env file. Edits here are reverted.`;
+}
+
+/**
+ * A compose service's env file: its header, then the env file's lines of its
+ * vars, in the env file's order. The host makes the same from the env file
+ * (splitEnvScript), so a hook's or a pulled value never leaves it.
+ */
+export function renderServiceEnvFile(customer: string, service: string, envText: string, env: ServiceEnv): string {
+  const lines = envText.split('\n').filter((line) => env.vars.some((name) => line.startsWith(`${name}=`)));
+  return `${[serviceEnvHeader(customer, service, env.service), ...lines].join('\n')}\n`;
+}
+
+/**
+ * What the env hash covers: the env file, then each compose service's own
+ * file (in `serviceEnvs` order), concatenated; the host sums the same files.
+ */
+export function envFilesText(customer: string, service: string, envText: string, envs: readonly ServiceEnv[] | null): string {
+  return envText + (envs ?? []).map((env) => renderServiceEnvFile(customer, service, envText, env)).join('');
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

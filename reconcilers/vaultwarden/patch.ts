@@ -9,8 +9,11 @@
  *   `SSO_SIGNUPS_MATCH_EMAIL`), or after the last key, in the manifest's
  *   order, aligned like the anchor's line; wrong values are replaced in place.
  * - `environment` may be a map or a list of `KEY=value`; both are handled.
+ * - With an SSO env file (`envFile`), the service names it under `env_file:`
+ *   (added to what is there) and its keys leave `environment:`, which Compose
+ *   would let win over `env_file:`; their lines are removed, nothing else.
  * - Every patch is verified by parsing the result: it must equal the original
- *   with exactly those env changes, or nothing is written.
+ *   with exactly those env and env_file changes, or nothing is written.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isPair, isScalar, isSeq, type Node, parseDocument, type Scalar } from 'yaml';
@@ -25,6 +28,8 @@ export interface VaultPatchSpec {
   domainPath: string;
   /** DOMAIN when the file has none: `https://{public_domain}{domainPath}`. */
   defaultDomain: string;
+  /** The SSO env file beside the compose file (its name as `env_file:` gives it) and the keys it carries. */
+  envFile?: { name: string; keys: string[] };
 }
 
 export interface VaultFile {
@@ -32,6 +37,8 @@ export interface VaultFile {
   env: Map<string, string> | null;
   /** External networks the file declares (by their real name). */
   externalNetworks: string[];
+  /** The service's `env_file:` entries (paths as written). */
+  envFiles: string[];
 }
 
 function toStringValue(value: unknown): string {
@@ -48,9 +55,11 @@ function serviceNode(doc: ReturnType<typeof parseDocument>, container: string): 
 export function readVaultFile(text: string, container: string): VaultFile {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new Error(`the vault compose file does not parse: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const data = doc.toJS() as { services?: Record<string, { environment?: unknown }>; networks?: Record<string, { name?: string; external?: unknown } | null> };
+  const data = doc.toJS() as { services?: Record<string, { environment?: unknown; env_file?: unknown }>; networks?: Record<string, { name?: string; external?: unknown } | null> };
   const service = data?.services?.[container];
   let env: Map<string, string> | null = null;
+  const envFile = service?.env_file;
+  const envFiles = (Array.isArray(envFile) ? envFile : envFile === undefined || envFile === null ? [] : [envFile]).map((f) => (f && typeof f === 'object' && 'path' in f ? String((f as { path: unknown }).path) : String(f)));
   if (service) {
     env = new Map();
     const e = service.environment;
@@ -67,7 +76,14 @@ export function readVaultFile(text: string, container: string): VaultFile {
   const externalNetworks = Object.entries(data?.networks ?? {})
     .filter(([, n]) => n && n.external)
     .map(([key, n]) => n!.name ?? key);
-  return { env, externalNetworks };
+  return { env, externalNetworks, envFiles };
+}
+
+/** What the SSO env file needs of the compose file: its keys to drop from `environment:`, and whether `env_file:` lacks it. */
+export function envFileChanges(file: VaultFile, spec: VaultPatchSpec): { drop: string[]; addEnvFile: boolean } {
+  if (!spec.envFile || !file.env) return { drop: [], addEnvFile: false };
+  const name = spec.envFile.name;
+  return { drop: spec.envFile.keys.filter((k) => file.env!.has(k)), addEnvFile: !file.envFiles.some((f) => f === name || f === `./${name}`) };
 }
 
 /** The DOMAIN the vault should have, given the one it has. */
@@ -108,6 +124,36 @@ function lineEnd(text: string, offset: number): number {
 }
 
 /**
+ * Names the env file under the service's `env_file:`: a new key (before
+ * `environment:`, else before the service's first key, at its indent), an item
+ * appended to a block list, or a one-line list in place of a single path or a
+ * flow list of paths.
+ */
+function envFileSplice(text: string, service: { get(k: string, keep: true): unknown; items: unknown[] }, name: string): Splice {
+  const q = JSON.stringify;
+  const node = service.get('env_file', true) as Node | undefined;
+  if (node === undefined) {
+    const pairs = service.items.filter(isPair);
+    const before = pairs.find((p) => isScalar(p.key) && p.key.value === 'environment') ?? pairs[0];
+    const keyStart = (before!.key as Scalar).range![0];
+    const at = lineStart(text, keyStart);
+    return { at, end: at, text: `${' '.repeat(keyStart - at)}env_file: [${q(name)}]\n` };
+  }
+  if (isScalar(node) && node.range) return { at: node.range[0], end: node.range[1], text: `[${q(String(node.value))}, ${q(name)}]` };
+  if (isSeq(node) && !node.flow && node.items.length > 0) {
+    const last = node.items[node.items.length - 1] as Node;
+    const first = (node.items[0] as Node).range![0];
+    const dash = text.lastIndexOf('-', first);
+    const at = lineEnd(text, last.range![1]);
+    return { at, end: at, text: `${' '.repeat(dash - lineStart(text, dash))}- ${q(name)}\n` };
+  }
+  if (isSeq(node) && node.range && node.items.every(isScalar)) {
+    return { at: node.range[0], end: node.range[1], text: `[${[...node.items.map((i) => q(String((i as Scalar).value))), q(name)].join(', ')}]` };
+  }
+  throw new Error(`the env_file of the vault service is not a path or a list of paths: add ${name} to it by hand`);
+}
+
+/**
  * Patches the file so the vault's env has every wanted key. Returns the new
  * text and the changes made (empty and the same text when nothing is needed).
  */
@@ -117,12 +163,16 @@ export function patchVaultCompose(text: string, spec: VaultPatchSpec): { text: s
   const before = readVaultFile(text, spec.container);
   if (!before.env) throw new Error(`service ${spec.container} is not in the vault compose file`);
   const changes = envChanges(before.env, spec);
-  if (changes.length === 0) return { text, changes };
-  const service = serviceNode(doc, spec.container) as unknown as { get(k: string, keep: true): unknown; range?: [number, number, number] };
+  const { drop, addEnvFile } = envFileChanges(before, spec);
+  if (changes.length === 0 && drop.length === 0 && !addEnvFile) return { text, changes };
+  const service = serviceNode(doc, spec.container) as unknown as { get(k: string, keep: true): unknown; items: unknown[]; range?: [number, number, number] };
   const envNode = service.get('environment', true) as Node | undefined;
   const splices: Splice[] = [];
+  const dropLine = (start: number, end: number): void => void splices.push({ at: lineStart(text, start), end: lineEnd(text, end), text: '' });
 
-  if (envNode && isMap(envNode) && !envNode.flow && envNode.items.length > 0) {
+  if (changes.length === 0 && drop.length === 0) {
+    // Only env_file: the environment block is left as it is.
+  } else if (envNode && isMap(envNode) && !envNode.flow && envNode.items.length > 0) {
     const pairs = envNode.items.filter(isPair);
     const find = (key: string) => pairs.find((p) => isScalar(p.key) && String(p.key.value) === key);
     const anchor = (spec.anchor && find(spec.anchor)) || pairs[pairs.length - 1]!;
@@ -146,6 +196,10 @@ export function patchVaultCompose(text: string, spec: VaultPatchSpec): { text: s
       }
     }
     if (inserted.length) splices.push({ at: insertAt, end: insertAt, text: inserted.join('') });
+    for (const key of drop) {
+      const pair = find(key)!;
+      dropLine((pair.key as Scalar).range![0], ((pair.value as Scalar | null)?.range ?? (pair.key as Scalar).range!)[1]);
+    }
   } else if (envNode && isSeq(envNode) && !envNode.flow && envNode.items.length > 0) {
     const items = envNode.items.filter(isScalar);
     const find = (key: string) => items.find((i) => String(i.value).split('=')[0] === key);
@@ -162,22 +216,29 @@ export function patchVaultCompose(text: string, spec: VaultPatchSpec): { text: s
       else inserted.push(`${' '.repeat(indent)}- ${JSON.stringify(entry)}\n`);
     }
     if (inserted.length) splices.push({ at: insertAt, end: insertAt, text: inserted.join('') });
+    for (const key of drop) dropLine(find(key)!.range![0], find(key)!.range![1]);
   } else {
-    throw new Error(`the environment of ${spec.container} is empty or in flow style: add ${changes.map((c) => c.key).join(', ')} by hand`);
+    const what = [...changes.map((c) => `set ${c.key}`), ...drop.map((k) => `remove ${k}`)].join(', ');
+    throw new Error(`the environment of ${spec.container} is empty or in flow style: ${what} by hand`);
   }
+  if (addEnvFile) splices.push(envFileSplice(text, service, spec.envFile!.name));
 
   let out = text;
-  for (const s of splices.sort((a, b) => b.at - a.at)) out = out.slice(0, s.at) + s.text + out.slice(s.end);
-  // Verify: the same document with exactly these env values changed.
+  // From the end; at one offset a removed line goes before the text inserted there.
+  for (const s of splices.sort((a, b) => b.at - a.at || b.end - a.end)) out = out.slice(0, s.at) + s.text + out.slice(s.end);
+  // Verify: the same document with exactly these env values changed, these keys removed and the env file named.
   const check = readVaultFile(out, spec.container);
   const expected = new Map(before.env);
   for (const c of changes) expected.set(c.key, c.to);
+  for (const key of drop) expected.delete(key);
+  const expectedFiles = addEnvFile ? [...before.envFiles, spec.envFile!.name] : before.envFiles;
   const strip = (t: string) => {
     const data = parseDocument(t).toJS() as { services: Record<string, Record<string, unknown>> };
     delete data.services[spec.container]!.environment;
+    delete data.services[spec.container]!.env_file;
     return data;
   };
-  if (!isDeepStrictEqual(check.env, expected) || !isDeepStrictEqual(strip(out), strip(text))) {
+  if (!isDeepStrictEqual(check.env, expected) || !isDeepStrictEqual(check.envFiles, expectedFiles) || !isDeepStrictEqual(strip(out), strip(text))) {
     throw new Error('internal error: the patched vault compose file is not the original with the env changes; nothing was written');
   }
   return { text: out, changes };
