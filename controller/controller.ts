@@ -11,9 +11,11 @@
  *   reconciled first (high priority), the others after (low).
  * - The controller always reconciles with `apply: true`; the engine applies
  *   the customer's policy (`observe` never acts, `suspend` is left alone).
- * - Drift is a resource that was Synced under the same desired state and now
- *   needs actions. It is opened once, and closed when the resource is Synced
- *   again (`corrected` when the controller's own actions did it).
+ * - Drift is a resource that was last seen Synced under the same desired state
+ *   and now needs actions; a failed observation in between does not reset
+ *   what was last seen (controller/drift.ts). It is opened once, and closed
+ *   when the resource is Synced again (`corrected` when the controller's own
+ *   actions did it).
  * - A customer removed from the desired state is forgotten (status, metrics,
  *   queue); its resources are left in place: nothing is torn down.
  * - One controller per state directory (a pid lock); actions are written as
@@ -34,6 +36,7 @@ import { formatIssue, type ConfigIssue } from '../schemas/load.js';
 import { type DesiredState, loadRepo } from '../schemas/repo.js';
 import { type AlertCondition, Alerter, type AlertNotice, sendNotices } from './alerts.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
+import { isDrift, syncedUnder } from './drift.js';
 import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
 import { ControllerMetrics, type ProviderCounts, type ReconcileResult } from './metrics.js';
@@ -723,6 +726,7 @@ export class Controller extends EventEmitter {
         suspended: k.health.status === 'Suspended' ? 1 : 0,
         revision,
         desired: digest,
+        synced_desired: syncedUnder(k, prev, digest),
         last_reconcile: now,
         last_change: prev && prev.sync === k.sync && prev.health === k.health.status && prev.reason === k.health.reason ? prev.last_change : now,
         pending: pendingLines(k),
@@ -762,9 +766,7 @@ export class Controller extends EventEmitter {
 
   #drift(id: string, k: KindResult, prev: ResourceRow | null, digest: string | null, revision: string, now: number): void {
     if (k.health.status === 'Suspended' || k.error) return;
-    const changedNow = k.applied.length > 0 || k.actions.length > 0;
-    const wasSynced = prev !== null && prev.sync === 'Synced' && prev.desired === digest;
-    if (changedNow && wasSynced) {
+    if (isDrift(k, prev, digest)) {
       const what = [...k.applied, ...k.actions].map((a) => `${a.op} ${a.target}`).join(', ');
       if (this.history.openDrift(id, k.kind, revision, what, now)) {
         this.metrics.driftDetected.inc({ customer: id, kind: k.kind });
