@@ -13,7 +13,6 @@
  * - A failure names the resource and step, what it left, and the fix; the
  *   exit code is 1. Without --apply: 0 in sync, 2 changes pending, 1 error.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import { onboardBranch } from '../../onboarding/apply.js';
@@ -28,7 +27,7 @@ import { trap } from '../../reconcilers/traps.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue, loadFile } from '../../schemas/load.js';
 import { Pack } from '../../schemas/pack.js';
-import { CUSTOMERS_FILE, isSovereign, loadRepo } from '../../schemas/repo.js';
+import { CUSTOMERS_FILE, isSovereign, loadRepo, readCustomersText } from '../../schemas/repo.js';
 import { line, printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
@@ -143,7 +142,9 @@ async function previewEnv(customer: string, packPath: string, options: DeployCli
   const repo = openConfigRepo(root);
   const branch = onboardBranch(customer);
   const onBranch = (await repo.isRepo()) && (await repo.branchExists(branch)) && (await repo.currentBranch()) !== branch;
-  const text = onBranch ? await repo.show(branch, CUSTOMERS_FILE) : await readFile(join(root, CUSTOMERS_FILE), 'utf8');
+  const working = onBranch ? null : await readCustomersText(root);
+  if (working?.issue) throw terminal(formatIssue(working.issue), { customer, fix: 'replace the link with the file itself and commit it; nothing was written' });
+  const text = working ? working.text : await repo.show(branch, CUSTOMERS_FILE);
   if (text === null) throw terminal(`cannot read ${CUSTOMERS_FILE}`, { fix: `check ${root}` });
   const base = await loadRepo(root, { customersText: text });
   if (!base.ok) throw terminal(`the config repo ${root} is invalid: ${base.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors' });
