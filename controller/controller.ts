@@ -29,6 +29,7 @@ import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, prefetchCustomer, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
+import { checkOperatorBw, type OperatorBwCheck } from '../providers/vault/operator-bw.js';
 import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
@@ -100,7 +101,17 @@ interface ScanPass {
   resolve: (figures: { durationMs: number; customers: number; errors: number }) => void;
 }
 
+/** One `/readyz` check; a failing one may carry the runbook trap and its fix. */
+export interface ReadinessCheck {
+  ok: boolean;
+  detail: string;
+  trap?: string;
+  fix?: string;
+}
+
 const SHORT = 12;
+/** How long a verdict on the operator's bw stands before `/readyz` runs `bw --version` again. */
+const BW_RECHECK_MS = 10 * 60_000;
 /** Customers whose host observation a drift scan fetches at once, ahead of the queue's workers. */
 const SCAN_PREFETCH = 16;
 /** The intent kind of a prune in progress (history intents survive a restart). */
@@ -150,6 +161,9 @@ export class Controller extends EventEmitter {
   #notifyUrl: string | null | undefined;
   #lastFetchError: string | null = null;
   #vaultCheck: { ok: boolean; at: number; error: string | null } | null = null;
+  /** The operator's bw (`bw serve`) version check: started at start, redone by /readyz when stale. */
+  #bwCheck: { result: Promise<OperatorBwCheck | null>; at: number } | null = null;
+  #bwLast: OperatorBwCheck | null = null;
   #started = false;
   #stopping = false;
   #lockHeld = false;
@@ -222,6 +236,7 @@ export class Controller extends EventEmitter {
       this.history.event({ type: 'interrupted', customer: intent.customer, kind: intent.kind, revision: intent.revision, op: intent.op, target: intent.target, message: `the controller stopped during ${intent.op} ${intent.target}; it observes again before acting` });
       this.log.warn({ customer: intent.customer, kind: intent.kind, op: intent.op, target: intent.target }, 'action interrupted by a restart');
     }
+    void this.#checkBw();
     const first = await this.sync('startup');
     const source = this.#options.source;
     if (source.watch) this.#stopWatch = await source.watch(() => void this.sync('watch'));
@@ -246,6 +261,7 @@ export class Controller extends EventEmitter {
     this.#stopWatch = null;
     await this.#syncChain.catch(() => undefined);
     await this.settled();
+    await this.#bwCheck?.result;
     await this.queue.close();
     this.#providers?.hosts.close();
     this.history.close();
@@ -310,9 +326,13 @@ export class Controller extends EventEmitter {
     return view;
   }
 
-  /** `/readyz`: a good revision loaded and the providers reachable. */
-  async readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail: string }> }> {
-    const checks: Record<string, { ok: boolean; detail: string }> = {};
+  /**
+   * `/readyz`: a good revision loaded, the providers reachable, and (vault
+   * provider `vaultwarden`) the operator's bw outside the crash range against
+   * the OIDCWarden fork (a failing check carries its trap and fix).
+   */
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, ReadinessCheck> }> {
+    const checks: Record<string, ReadinessCheck> = {};
     checks.revision = this.#current ? { ok: true, detail: short(this.#current.id) } : { ok: false, detail: this.#rejected ? 'newest revision rejected and no good one yet' : 'no revision loaded yet' };
     const providers = this.#providers;
     if (!providers) {
@@ -331,7 +351,31 @@ export class Controller extends EventEmitter {
       checks.vault = { ok: this.#vaultCheck.ok, detail: this.#vaultCheck.error ?? `${providers.vault.kind} answers` };
     }
     if (this.#lastFetchError) checks.git = { ok: this.#current !== null, detail: this.#lastFetchError };
+    const bw = await (this.#bwCheck && Date.now() - this.#bwCheck.at <= BW_RECHECK_MS ? this.#bwCheck.result : this.#checkBw());
+    if (bw) checks.bw = { ok: bw.ok, detail: bw.detail, ...(bw.trap ? { trap: bw.trap.trap } : {}), ...(bw.fix ? { fix: bw.fix } : {}) };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  /** Runs the operator's bw version check; warns (and raises OperatorBwUnusable) once per bad version. */
+  #checkBw(): Promise<OperatorBwCheck | null> {
+    const result = checkOperatorBw(this.#options.vault, this.#options.config.bw_max_version).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'operator bw check failed');
+      return null;
+    });
+    this.#bwCheck = { result, at: Date.now() };
+    void result.then((check) => {
+      const before = this.#bwLast;
+      this.#bwLast = check;
+      if (!check) return;
+      if (check.ok) {
+        if (before && !before.ok) this.log.info({ bw: check.path, version: check.version }, 'operator bw fixed');
+        return;
+      }
+      if (before && !before.ok && before.version === check.version) return;
+      this.log.warn({ bw: check.path, version: check.version, trap: check.trap?.trap ?? null, fix: check.fix }, 'operator bw unusable');
+      this.#evaluateAlerts();
+    });
+    return result;
   }
 
   /** The webhook's HMAC secret from the vault (cached for a minute; null when missing). */
@@ -820,6 +864,8 @@ export class Controller extends EventEmitter {
       const first = this.#rejected.issues[0];
       out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(this.#rejected.id)} rejected (${this.#rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${this.#current ? `${short(this.#current.id)} keeps running` : 'no good revision'}` });
     }
+    const bw = this.#bwLast;
+    if (bw && !bw.ok) out.push({ name: 'OperatorBwUnusable', customer: null, severity: 'critical', summary: `${bw.detail}; fix: ${bw.fix ?? 'see /readyz'}` });
     const byCustomer = new Map<string, ResourceRow[]>();
     for (const row of this.history.resources()) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);
     for (const [customer, rows] of byCustomer) {
