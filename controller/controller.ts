@@ -230,7 +230,7 @@ export class Controller extends EventEmitter {
     if (this.#started) throw terminal('the controller is already started');
     this.#started = true;
     await this.#lock();
-    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache));
+    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home));
     for (const intent of this.history.intents()) {
       this.#interrupted.add(intent.customer);
       this.history.event({ type: 'interrupted', customer: intent.customer, kind: intent.kind, revision: intent.revision, op: intent.op, target: intent.target, message: `the controller stopped during ${intent.op} ${intent.target}; it observes again before acting` });
@@ -434,7 +434,7 @@ export class Controller extends EventEmitter {
     // A Cloudflare token pushed to the vault after start is picked up at the next scan.
     if (this.#options.providers || !this.#providers || this.#providers.cloudflare || !this.#current) return;
     try {
-      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache);
+      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home);
       if (!fresh.cloudflare) return;
       this.#providers.hosts.close();
       this.#providers = fresh;

@@ -44,7 +44,7 @@ async function readyz(bwVersion: string): Promise<{ status: number; body: Readin
     axeHome: fixture.home,
     listen: '127.0.0.1:0',
     log: logger,
-    providers: await openEnvProviders(fixture.config, fixture.vault, join(fixture.home, 'cache')),
+    providers: await openEnvProviders(fixture.config, fixture.vault, join(fixture.home, 'cache'), fixture.home),
     driftSchedule: false,
     timings: { pollIntervalMs: 0 },
   });

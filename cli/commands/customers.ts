@@ -92,7 +92,7 @@ async function finish(plan: EditPlan, root: string, options: Common, verb: strin
   const needsVault = plan.vaultWrites.some((w) => w.action !== 'unchanged');
   const result = await applyPlan(plan, {
     repo,
-    ...(needsVault ? { vault: openVault(settings.vault) } : {}),
+    ...(needsVault ? { vault: openVault(settings.vault, process.env, { home: settings.home }) } : {}),
     branch,
     message: `onboard ${plan.customer}: ${verb}\n\nVault items: ${plan.vaultWrites.map((w) => `${w.name} (${w.action})`).join(', ') || 'none'}`,
     progress: options.json ? () => {} : progress,
@@ -134,12 +134,13 @@ export async function customersIngest(id: string, packPath: string, options: Ing
   const packLoad = await loadFile(resolve(packPath), packPath, Pack, { maxBytes: 1024 * 1024 });
   if (!packLoad.ok) throw terminal(`invalid pack: ${packLoad.issues.map(formatIssue).join('; ')}`, { customer: id, fix: "ask the customer's IT for a corrected axelabs-bootstrap pack; nothing was written" });
   const { text, state } = await baseState(root, id);
-  const vault = openVault(settings.vault);
+  const vault = openVault(settings.vault, process.env, { home: settings.home });
   const entries = await vault.list();
   const plan = planIngest(text, state.customers, state.manifests, {
     id,
     pack: packLoad.value,
     vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])),
+    fingerprint: (value) => vault.fingerprint(value),
     zone: settings.zone,
     ...(options.legalName && options.domain
       ? {

@@ -18,7 +18,7 @@ import { terminal } from '../../core/errors.js';
 import { onboardBranch } from '../../onboarding/apply.js';
 import { planIngest, type VaultWrite } from '../../onboarding/plan.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
-import type { VaultProvider } from '../../providers/vault/types.js';
+import { contentDigest, type VaultProvider } from '../../providers/vault/types.js';
 import { type CustomerResult, type ProgressEvent, reconcileCustomer } from '../../reconcilers/engine.js';
 import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
@@ -119,10 +119,11 @@ function previewVault(base: VaultProvider, writes: readonly VaultWrite[]): Vault
   const pending = writes.filter((w) => w.action !== 'unchanged');
   return {
     kind: base.kind,
+    fingerprint: (value) => base.fingerprint(value),
     async list() {
       const entries = (await base.list()).filter((e) => !pending.some((w) => w.name === e.name));
       const now = new Date().toISOString();
-      return [...entries, ...pending.map((w) => ({ name: w.name, customer: w.customer, service: w.service, fingerprint: w.fingerprint, updatedAt: now }))].sort((a, b) => a.name.localeCompare(b.name));
+      return [...entries, ...pending.map((w) => ({ name: w.name, customer: w.customer, service: w.service, fingerprint: w.fingerprint, digest: contentDigest(w.value), updatedAt: now }))].sort((a, b) => a.name.localeCompare(b.name));
     },
     async get(name) {
       return pending.find((w) => w.name === name)?.value ?? base.get(name);
@@ -148,9 +149,9 @@ async function previewEnv(customer: string, packPath: string, options: DeployCli
   if (text === null) throw terminal(`cannot read ${CUSTOMERS_FILE}`, { fix: `check ${root}` });
   const base = await loadRepo(root, { customersText: text });
   if (!base.ok) throw terminal(`the config repo ${root} is invalid: ${base.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors' });
-  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'));
+  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home);
   const entries = await providers.vault.list();
-  const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), zone: settings.zone });
+  const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), fingerprint: (value) => providers.vault.fingerprint(value), zone: settings.zone });
   const after = await loadRepo(root, { customersText: plan.after });
   if (!after.ok) throw terminal(`the pack would leave customers.yaml invalid: ${after.issues.map(formatIssue).join('; ')}`, { customer, fix: 'fix the pack; nothing was written' });
   return buildEnv({ config: settings.config, zone: settings.zone, state: after.state, providers: { ...providers, vault: previewVault(providers.vault, plan.vaultWrites) } });

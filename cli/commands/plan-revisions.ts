@@ -34,7 +34,7 @@ export async function planRevisionsCommand(customer: string | undefined, options
     head: options.head,
     ...(customer ? { customer } : {}),
     concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
-    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache')), revision }),
+    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home), revision }),
   });
   if (options.json) printJson({ base: result.base, head: result.head, added: result.added, changed: result.changed, removed: result.removed, ...(resultJson(result.results, false) as object) });
   else if (options.markdown) process.stdout.write(renderRevisionPlan(result));
