@@ -105,7 +105,7 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
       ids,
       config,
       async openEnv(cacheDir) {
-        const providers = await openEnvProviders(config, config.vault, cacheDir);
+        const providers = await openEnvProviders(config, config.vault, cacheDir, operatorPaths(stateDir).home);
         return buildEnv({ config, zone: config.cloudflare.zone, state, providers });
       },
       async pass(env, options) {

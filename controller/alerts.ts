@@ -15,12 +15,12 @@
  *   notifier's job.
  */
 
-export type AlertName = 'CustomerDegraded' | 'DriftOpen' | 'ReconcileFailing' | 'ConfigInvalid';
+export type AlertName = 'CustomerDegraded' | 'DriftOpen' | 'ReconcileFailing' | 'ConfigInvalid' | 'OperatorBwUnusable';
 export type Severity = 'warning' | 'critical';
 
 export interface AlertCondition {
   name: AlertName;
-  /** null for fleet-wide alerts (ConfigInvalid). */
+  /** null for fleet-wide alerts (ConfigInvalid, OperatorBwUnusable). */
   customer: string | null;
   severity: Severity;
   /** One line, no secret: what holds now (resources, reasons, traps). */

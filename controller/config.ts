@@ -22,13 +22,15 @@ export interface ControllerPaths {
   lock: string;
   /** Probe memo shared with the CLI (`$AXE_HOME/cache`: tool versions and stamps only). */
   cache: string;
+  /** AXE_HOME (the install's fingerprint key). */
+  home: string;
 }
 
 /** `state_dir` from the config, else `$AXE_HOME/controller`. */
 export function controllerPaths(config: ControllerConfig | null, axeHome: string): ControllerPaths {
   const raw = config?.state_dir;
   const stateDir = raw ? resolve(raw.startsWith('~/') ? join(process.env.HOME ?? axeHome, raw.slice(2)) : raw) : join(axeHome, 'controller');
-  return { stateDir, history: join(stateDir, 'history.sqlite'), lock: join(stateDir, 'controller.pid'), cache: join(axeHome, 'cache') };
+  return { stateDir, history: join(stateDir, 'history.sqlite'), lock: join(stateDir, 'controller.pid'), cache: join(axeHome, 'cache'), home: axeHome };
 }
 
 /** Checks a cron expression, throwing a terminal error naming the config key. */

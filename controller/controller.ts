@@ -11,9 +11,11 @@
  *   reconciled first (high priority), the others after (low).
  * - The controller always reconciles with `apply: true`; the engine applies
  *   the customer's policy (`observe` never acts, `suspend` is left alone).
- * - Drift is a resource that was Synced under the same desired state and now
- *   needs actions. It is opened once, and closed when the resource is Synced
- *   again (`corrected` when the controller's own actions did it).
+ * - Drift is a resource that was last seen Synced under the same desired state
+ *   and now needs actions; a failed observation in between does not reset
+ *   what was last seen (controller/drift.ts). It is opened once, and closed
+ *   when the resource is Synced again (`corrected` when the controller's own
+ *   actions did it).
  * - A customer removed from the desired state is forgotten (status, metrics,
  *   queue); its resources are left in place: nothing is torn down.
  * - One controller per state directory (a pid lock); actions are written as
@@ -28,6 +30,7 @@ import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, prefetchCustomer, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
 import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
 import { SCAN_KEYS } from '../reconcilers/scan.js';
+import { checkOperatorBw, type OperatorBwCheck } from '../providers/vault/operator-bw.js';
 import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
 import type { Providers, ReconcileEnv } from '../reconcilers/runtime.js';
 import { expandName } from '../schemas/common.js';
@@ -39,6 +42,7 @@ import { AlertmanagerSender } from './alertmanager.js';
 import { EngineEvents, type EventSource } from './engine-events.js';
 import { tryLease } from './lease.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
+import { isDrift, syncedUnder } from './drift.js';
 import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
 import { ControllerMetrics, type ProviderCounts, type ReconcileResult } from './metrics.js';
@@ -102,7 +106,17 @@ interface ScanPass {
   resolve: (figures: { durationMs: number; customers: number; errors: number }) => void;
 }
 
+/** One `/readyz` check; a failing one may carry the runbook trap and its fix. */
+export interface ReadinessCheck {
+  ok: boolean;
+  detail: string;
+  trap?: string;
+  fix?: string;
+}
+
 const SHORT = 12;
+/** How long a verdict on the operator's bw stands before `/readyz` runs `bw --version` again. */
+const BW_RECHECK_MS = 10 * 60_000;
 /** Customers whose host observation a drift scan fetches at once, ahead of the queue's workers. */
 const SCAN_PREFETCH = 16;
 /** The intent kind of a prune in progress (history intents survive a restart). */
@@ -157,6 +171,9 @@ export class Controller extends EventEmitter {
   #events: EngineEvents | null = null;
   #lastFetchError: string | null = null;
   #vaultCheck: { ok: boolean; at: number; error: string | null } | null = null;
+  /** The operator's bw (`bw serve`) version check: started at start, redone by /readyz when stale. */
+  #bwCheck: { result: Promise<OperatorBwCheck | null>; at: number } | null = null;
+  #bwLast: OperatorBwCheck | null = null;
   #started = false;
   #stopping = false;
   #lockHeld = false;
@@ -225,7 +242,7 @@ export class Controller extends EventEmitter {
     if (this.#started) throw terminal('the controller is already started');
     this.#started = true;
     await this.#lock();
-    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache));
+    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home));
     const hosts = this.#providers.hosts;
     this.#events = new EngineEvents({ hosts, log: this.log, onEvent: (customer, what) => this.#engineEvent(customer, what) });
     for (const intent of this.history.intents()) {
@@ -233,6 +250,7 @@ export class Controller extends EventEmitter {
       this.history.event({ type: 'interrupted', customer: intent.customer, kind: intent.kind, revision: intent.revision, op: intent.op, target: intent.target, message: `the controller stopped during ${intent.op} ${intent.target}; it observes again before acting` });
       this.log.warn({ customer: intent.customer, kind: intent.kind, op: intent.op, target: intent.target }, 'action interrupted by a restart');
     }
+    void this.#checkBw();
     const first = await this.sync('startup');
     const source = this.#options.source;
     if (source.watch) this.#stopWatch = await source.watch(() => void this.sync('watch'));
@@ -258,6 +276,7 @@ export class Controller extends EventEmitter {
     await this.#syncChain.catch(() => undefined);
     this.#events?.stop();
     await this.settled();
+    await this.#bwCheck?.result;
     await this.queue.close();
     this.#providers?.hosts.close();
     this.history.close();
@@ -322,9 +341,13 @@ export class Controller extends EventEmitter {
     return view;
   }
 
-  /** `/readyz`: a good revision loaded and the providers reachable. */
-  async readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail: string }> }> {
-    const checks: Record<string, { ok: boolean; detail: string }> = {};
+  /**
+   * `/readyz`: a good revision loaded, the providers reachable, and (vault
+   * provider `vaultwarden`) the operator's bw outside the crash range against
+   * the OIDCWarden fork (a failing check carries its trap and fix).
+   */
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, ReadinessCheck> }> {
+    const checks: Record<string, ReadinessCheck> = {};
     checks.revision = this.#current ? { ok: true, detail: short(this.#current.id) } : { ok: false, detail: this.#rejected ? 'newest revision rejected and no good one yet' : 'no revision loaded yet' };
     const providers = this.#providers;
     if (!providers) {
@@ -343,7 +366,31 @@ export class Controller extends EventEmitter {
       checks.vault = { ok: this.#vaultCheck.ok, detail: this.#vaultCheck.error ?? `${providers.vault.kind} answers` };
     }
     if (this.#lastFetchError) checks.git = { ok: this.#current !== null, detail: this.#lastFetchError };
+    const bw = await (this.#bwCheck && Date.now() - this.#bwCheck.at <= BW_RECHECK_MS ? this.#bwCheck.result : this.#checkBw());
+    if (bw) checks.bw = { ok: bw.ok, detail: bw.detail, ...(bw.trap ? { trap: bw.trap.trap } : {}), ...(bw.fix ? { fix: bw.fix } : {}) };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  /** Runs the operator's bw version check; warns (and raises OperatorBwUnusable) once per bad version. */
+  #checkBw(): Promise<OperatorBwCheck | null> {
+    const result = checkOperatorBw(this.#options.vault, this.#options.config.bw_max_version).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'operator bw check failed');
+      return null;
+    });
+    this.#bwCheck = { result, at: Date.now() };
+    void result.then((check) => {
+      const before = this.#bwLast;
+      this.#bwLast = check;
+      if (!check) return;
+      if (check.ok) {
+        if (before && !before.ok) this.log.info({ bw: check.path, version: check.version }, 'operator bw fixed');
+        return;
+      }
+      if (before && !before.ok && before.version === check.version) return;
+      this.log.warn({ bw: check.path, version: check.version, trap: check.trap?.trap ?? null, fix: check.fix }, 'operator bw unusable');
+      this.#evaluateAlerts();
+    });
+    return result;
   }
 
   /** The webhook's HMAC secret from the vault (cached for a minute; null when missing). */
@@ -402,7 +449,7 @@ export class Controller extends EventEmitter {
     // A Cloudflare token pushed to the vault after start is picked up at the next scan.
     if (this.#options.providers || !this.#providers || this.#providers.cloudflare || !this.#current) return;
     try {
-      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache);
+      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home);
       if (!fresh.cloudflare) return;
       this.#providers.hosts.close();
       this.#providers = fresh;
@@ -788,6 +835,7 @@ export class Controller extends EventEmitter {
         suspended: k.health.status === 'Suspended' ? 1 : 0,
         revision,
         desired: digest,
+        synced_desired: syncedUnder(k, prev, digest),
         last_reconcile: now,
         last_change: prev && prev.sync === k.sync && prev.health === k.health.status && prev.reason === k.health.reason ? prev.last_change : now,
         pending: pendingLines(k),
@@ -827,9 +875,7 @@ export class Controller extends EventEmitter {
 
   #drift(id: string, k: KindResult, prev: ResourceRow | null, digest: string | null, revision: string, now: number): void {
     if (k.health.status === 'Suspended' || k.error) return;
-    const changedNow = k.applied.length > 0 || k.actions.length > 0;
-    const wasSynced = prev !== null && prev.sync === 'Synced' && prev.desired === digest;
-    if (changedNow && wasSynced) {
+    if (isDrift(k, prev, digest)) {
       const what = [...k.applied, ...k.actions].map((a) => `${a.op} ${a.target}`).join(', ');
       if (this.history.openDrift(id, k.kind, revision, what, now)) {
         this.metrics.driftDetected.inc({ customer: id, kind: k.kind });
@@ -883,6 +929,8 @@ export class Controller extends EventEmitter {
       const first = this.#rejected.issues[0];
       out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(this.#rejected.id)} rejected (${this.#rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${this.#current ? `${short(this.#current.id)} keeps running` : 'no good revision'}`, fix: 'fix the file:line above in the config repo and push; axe validate shows every error' });
     }
+    const bw = this.#bwLast;
+    if (bw && !bw.ok) out.push({ name: 'OperatorBwUnusable', customer: null, severity: 'critical', summary: `${bw.detail}; fix: ${bw.fix ?? 'see /readyz'}` });
     const byCustomer = new Map<string, ResourceRow[]>();
     for (const row of this.history.resources()) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);
     for (const [customer, rows] of byCustomer) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { tempDir } from '../test/helpers.js';
 import { History, type ResourceRow } from './history.js';
 
@@ -19,6 +20,7 @@ function row(over: Partial<ResourceRow> = {}): ResourceRow {
     suspended: 0,
     revision: 'r1',
     desired: 'sha256:1',
+    synced_desired: 'sha256:1',
     last_reconcile: 1,
     last_change: 1,
     pending: '',
@@ -56,6 +58,27 @@ describe('History', () => {
     assert.equal(again.resource('acme', 'dns')!.health, 'Healthy');
     again.close();
     assert.equal(History.openReadOnly(join(dir.path, 'missing.sqlite')), null);
+  });
+
+  it('migrates a status table written before synced_desired: a Synced row keeps what it knew', async () => {
+    await using dir = await tempDir('history');
+    const path = join(dir.path, 'old.sqlite');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE resources (
+      customer TEXT NOT NULL, kind TEXT NOT NULL, sync TEXT NOT NULL, health TEXT NOT NULL, reason TEXT NOT NULL,
+      message TEXT NOT NULL, trap TEXT, fix TEXT, error_class TEXT, mode TEXT NOT NULL, suspended INTEGER NOT NULL,
+      revision TEXT, desired TEXT, last_reconcile INTEGER NOT NULL, last_change INTEGER NOT NULL, pending TEXT NOT NULL,
+      PRIMARY KEY (customer, kind));
+      INSERT INTO resources VALUES ('acme', 'dns', 'Synced', 'Healthy', 'Ready', 'ok', NULL, NULL, NULL, 'apply', 0, 'r1', 'd1', 1, 1, '');
+      INSERT INTO resources VALUES ('acme', 'tunnel', 'OutOfSync', 'Degraded', 'X', 'x', NULL, NULL, NULL, 'apply', 0, 'r1', 'd1', 1, 1, '');`);
+    old.close();
+    const h = History.open(path);
+    assert.equal(h.resource('acme', 'dns')!.synced_desired, 'd1');
+    assert.equal(h.resource('acme', 'tunnel')!.synced_desired, null);
+    h.putResource(row({ kind: 'stack', synced_desired: 'd2' }));
+    assert.equal(h.resource('acme', 'stack')!.synced_desired, 'd2');
+    h.close();
+    History.open(path).close();
   });
 
   it('writes the ship log line once per customer', async () => {

@@ -47,6 +47,11 @@ export interface ResourceRow {
   revision: string | null;
   /** Digest of the customer's desired state when this row was written. */
   desired: string | null;
+  /**
+   * The digest under which the resource was last seen Synced, kept while its
+   * observations fail (controller/drift.ts); null when it is not.
+   */
+  synced_desired: string | null;
   last_reconcile: number;
   last_change: number;
   /** Pending actions, as `op target` lines (names only). */
@@ -115,6 +120,7 @@ CREATE TABLE IF NOT EXISTS resources (
   customer TEXT NOT NULL, kind TEXT NOT NULL, sync TEXT NOT NULL, health TEXT NOT NULL, reason TEXT NOT NULL,
   message TEXT NOT NULL, trap TEXT, fix TEXT, error_class TEXT, mode TEXT NOT NULL, suspended INTEGER NOT NULL,
   revision TEXT, desired TEXT, last_reconcile INTEGER NOT NULL, last_change INTEGER NOT NULL, pending TEXT NOT NULL,
+  synced_desired TEXT,
   PRIMARY KEY (customer, kind)
 );
 CREATE TABLE IF NOT EXISTS drift (
@@ -133,6 +139,18 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 `;
 
+/** Brings a database written by an older axe up to SCHEMA (columns added since). */
+function migrate(db: Database.Database): void {
+  const columns = new Set((db.prepare('PRAGMA table_info(resources)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!columns.has('synced_desired')) {
+    db.transaction(() => {
+      db.exec('ALTER TABLE resources ADD COLUMN synced_desired TEXT');
+      // What the old rows knew: a Synced row was Synced under its desired digest.
+      db.exec("UPDATE resources SET synced_desired = desired WHERE sync = 'Synced'");
+    })();
+  }
+}
+
 export class History {
   readonly db: Database.Database;
 
@@ -148,6 +166,7 @@ export class History {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    migrate(db);
     return new History(db);
   }
 
@@ -236,11 +255,11 @@ export class History {
   putResource(row: ResourceRow): void {
     this.db
       .prepare(
-        `INSERT INTO resources (customer, kind, sync, health, reason, message, trap, fix, error_class, mode, suspended, revision, desired, last_reconcile, last_change, pending)
-         VALUES (@customer, @kind, @sync, @health, @reason, @message, @trap, @fix, @error_class, @mode, @suspended, @revision, @desired, @last_reconcile, @last_change, @pending)
+        `INSERT INTO resources (customer, kind, sync, health, reason, message, trap, fix, error_class, mode, suspended, revision, desired, synced_desired, last_reconcile, last_change, pending)
+         VALUES (@customer, @kind, @sync, @health, @reason, @message, @trap, @fix, @error_class, @mode, @suspended, @revision, @desired, @synced_desired, @last_reconcile, @last_change, @pending)
          ON CONFLICT (customer, kind) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
            message = excluded.message, trap = excluded.trap, fix = excluded.fix, error_class = excluded.error_class, mode = excluded.mode,
-           suspended = excluded.suspended, revision = excluded.revision, desired = excluded.desired, last_reconcile = excluded.last_reconcile,
+           suspended = excluded.suspended, revision = excluded.revision, desired = excluded.desired, synced_desired = excluded.synced_desired, last_reconcile = excluded.last_reconcile,
            last_change = excluded.last_change, pending = excluded.pending`,
       )
       .run(row);

@@ -117,7 +117,7 @@ export class ControllerMetrics {
     this.queueInFlight = new Gauge({ name: 'axe_queue_in_flight', help: 'Customers being reconciled now.', registers, collect: () => this.queueInFlight.set(sources.queue().inFlight) });
     this.queueDelayed = new Gauge({ name: 'axe_queue_delayed', help: 'Customers waiting on a backoff or requeue timer.', registers, collect: () => this.queueDelayed.set(sources.queue().delayed) });
     this.queueLatency = new Histogram({ name: 'axe_queue_wait_seconds', help: 'Time from queueing a customer to starting its reconcile.', buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120], registers });
-    this.webhookRequests = new Counter({ name: 'axe_webhook_requests_total', help: 'Git webhook requests, by result (accepted, ignored, unauthorized, invalid).', labelNames: ['result'], registers });
+    this.webhookRequests = new Counter({ name: 'axe_webhook_requests_total', help: 'Git webhook requests, by result (accepted, ignored, ping, unauthorized, invalid, too_large).', labelNames: ['result'], registers });
     this.alertsFiring = new Gauge({
       name: 'axe_alerts_firing',
       help: 'Controller alerts firing now, by alert name and severity.',

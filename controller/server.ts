@@ -5,30 +5,55 @@
  * Rules:
  * - The webhook reads the raw body (JSON or GitHub's form encoding) and checks
  *   its HMAC before parsing anything: no secret, no signature or a wrong one
- *   is 401 and nothing is done. A verified push to the branch triggers a
- *   fetch and is answered 202 at once (the fetch runs in the background).
+ *   is 401 and nothing is done. A verified body that is not JSON (or a form
+ *   without its `payload` field) is 400. A verified push to the branch
+ *   triggers a fetch and is answered 202 at once (the fetch runs in the
+ *   background). A body over 5 MiB is 413, refused before it is read.
+ * - Every webhook answer is logged and counted in `axe_webhook_requests_total`
+ *   by result: accepted, ignored, ping, unauthorized, invalid, too_large.
+ * - `/readyz` is 200 when every readiness check passes, else 503 with the
+ *   checks as JSON (each `{ ok, detail }`, a failing one naming its fix).
  * - Nothing served here carries a secret; status shows names, reasons, fixes.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Secret } from '../core/secret.js';
 import type { Controller } from './controller.js';
 import { eventHeader, judgePush, signatureHeader, verifySignature } from './webhook.js';
 
-const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
+export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
+const WEBHOOK_PATH = '/hooks/git';
 
-function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+/** What the server reads from the controller (the seam unit tests fill in). */
+export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'>;
+
+type ParsedBody = { ok: true; value: unknown } | { ok: false; reason: string };
+
+function parseBody(raw: Buffer, contentType: string | undefined): ParsedBody {
+  const form = contentType?.startsWith('application/x-www-form-urlencoded') ?? false;
+  const text = form ? new URLSearchParams(raw.toString('utf8')).get('payload') : raw.toString('utf8');
+  if (text === null) return { ok: false, reason: 'form body without a payload field' };
   try {
-    if (contentType?.startsWith('application/x-www-form-urlencoded')) {
-      const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-      return payload ? JSON.parse(payload) : null;
-    }
-    return JSON.parse(raw.toString('utf8'));
+    return { ok: true, value: JSON.parse(text) };
   } catch {
-    return null;
+    return { ok: false, reason: form ? 'the payload field is not JSON' : 'the body is not JSON' };
   }
 }
 
-export async function startServer(controller: Controller, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(controller: ServedController, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false, bodyLimit: WEBHOOK_BODY_LIMIT });
+  // Fastify refuses an oversized body before the route runs: count and log it here.
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, req, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    const path = req.url.split('?')[0];
+    if (status === 413 && path === WEBHOOK_PATH) {
+      const bytes = Number(req.headers['content-length']);
+      controller.metrics.webhookRequests.inc({ result: 'too_large' });
+      controller.log.warn({ remote: req.ip, bytes: Number.isFinite(bytes) ? bytes : null, limit: WEBHOOK_BODY_LIMIT }, 'webhook body too large');
+      return reply.code(413).send({ error: `body larger than ${WEBHOOK_BODY_LIMIT} bytes` });
+    }
+    if (status >= 500) controller.log.error({ path, code: error.code ?? null }, 'request failed');
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : (error.message ?? 'bad request') });
+  });
   // Keep the raw bytes: the signature is over them, not over a re-serialised object.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -53,16 +78,22 @@ export async function startServer(controller: Controller, listen: { host: string
     return view;
   });
 
-  app.post('/hooks/git', async (req, reply) => {
+  app.post(WEBHOOK_PATH, async (req, reply) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const headers = req.headers as Record<string, string | string[] | undefined>;
-    const secret = await controller.webhookSecret();
+    const secret: Secret | null = await controller.webhookSecret();
     if (!verifySignature(secret, raw, signatureHeader(headers))) {
       controller.metrics.webhookRequests.inc({ result: 'unauthorized' });
       controller.log.warn({ remote: req.ip, signed: signatureHeader(headers) !== null, configured: secret !== null }, 'webhook refused');
       return reply.code(401).send({ error: secret ? 'invalid or missing X-Hub-Signature-256' : 'webhook secret not configured in the vault' });
     }
-    const verdict = judgePush(eventHeader(headers), parseBody(raw, req.headers['content-type']), controller.branch);
+    const body = parseBody(raw, req.headers['content-type']);
+    if (!body.ok) {
+      controller.metrics.webhookRequests.inc({ result: 'invalid' });
+      controller.log.warn({ remote: req.ip, reason: body.reason, bytes: raw.length }, 'webhook body invalid');
+      return reply.code(400).send({ error: `${body.reason}: send the push event as JSON (application/json) or GitHub's form encoding` });
+    }
+    const verdict = judgePush(eventHeader(headers), body.value, controller.branch);
     if (verdict.action === 'ping') {
       controller.metrics.webhookRequests.inc({ result: 'ping' });
       return reply.code(200).send({ ok: true });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { gitSource } from './source.js';
+import { loadRepo } from '../schemas/repo.js';
+import { gitSource, watchSource } from './source.js';
 
 const run = promisify(execFile);
 const root = await mkdtemp(join(tmpdir(), 'axe-test-source-'));
@@ -56,5 +57,45 @@ describe('git source', () => {
     // The next push is still fetched after the repack.
     const next = await push('customers: {}\n# next\n', 'next');
     assert.equal((await source.latest()).id, next);
+  });
+});
+
+describe('sources never follow a symbolic link', () => {
+  const secretText = 'shadowmarker_root: "$6$shadowmarkerhash"\n';
+
+  it('git: a committed link (mode 120000) is exported as a link and refused by the loader', async () => {
+    const origin = join(root, 'link-origin.git');
+    const work = join(root, 'link-work');
+    const outside = join(root, 'shadow-like');
+    await writeFile(outside, secretText, { mode: 0o600 });
+    await run('git', ['init', '-q', '--bare', '-b', 'main', origin]);
+    await run('git', ['clone', '-q', origin, work]);
+    await symlink(outside, join(work, 'customers.yaml'));
+    await git(work, 'add', '.');
+    await git(work, 'commit', '-qm', 'link');
+    await git(work, 'push', '-q', 'origin', 'HEAD:main');
+    assert.equal((await git(work, 'ls-tree', 'HEAD', 'customers.yaml')).split(' ')[0], '120000');
+    const source = gitSource({ url: origin, branch: 'main', stateDir: join(root, 'link-state') });
+    const dir = await source.materialize((await source.latest()).id);
+    const load = await loadRepo(dir);
+    assert.equal(load.ok, false);
+    const text = JSON.stringify(load);
+    assert.match(text, /"file":"customers\.yaml","line":1,"col":1,"path":"","message":"is a symbolic link/);
+    assert.equal(text.includes('shadowmarker'), false);
+  });
+
+  it('watch: a linked customers.yaml is materialised as the same link, unread, and refused', async () => {
+    const dir = join(root, 'watched');
+    await mkdir(join(dir, 'services'), { recursive: true });
+    const outside = join(root, 'shadow-like-2');
+    await writeFile(outside, secretText, { mode: 0o600 });
+    await symlink(outside, join(dir, 'customers.yaml'));
+    const source = watchSource({ dir, stateDir: join(root, 'watch-state') });
+    const materialized = await source.materialize((await source.latest()).id);
+    assert.equal((await lstat(join(materialized, 'customers.yaml'))).isSymbolicLink(), true);
+    const load = await loadRepo(materialized);
+    assert.equal(load.ok, false);
+    assert.match(JSON.stringify(load), /customers\.yaml","line":1,"col":1,"path":"","message":"is a symbolic link/);
+    assert.equal(JSON.stringify(load).includes('shadowmarker'), false);
   });
 });

@@ -10,11 +10,15 @@
  *   perhaps rejected). The operator's working clone is never touched.
  * - A git revision is the branch's commit id; a watched revision is
  *   `watch-` + a digest of customers.yaml and services/*.yaml.
+ * - A symbolic link is never followed: a git export keeps a committed link
+ *   (mode 120000) as a link, and a watched link is materialised as the same
+ *   link, unread, so the loader refuses it (schemas/repo.ts) and no content
+ *   of its target is ever read.
  * - A fetch failure is transient (the network, the git host); a branch that
  *   does not exist is terminal.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { simpleGit } from 'simple-git';
@@ -167,6 +171,9 @@ export function gitSource(options: { url: string; branch: string; stateDir: stri
   };
 }
 
+/** A watched file's bytes, null when unreadable, or the link found on its way (never followed). */
+type WatchedFile = Buffer | null | { at: string; target: string };
+
 async function watchedFiles(root: string): Promise<string[]> {
   const services = (await readdir(join(root, SERVICES_DIR)).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f)).sort();
   return [CUSTOMERS_FILE, ...services.map((f) => `${SERVICES_DIR}/${f}`)];
@@ -176,11 +183,25 @@ async function watchedFiles(root: string): Promise<string[]> {
 export function watchSource(options: { dir: string; stateDir: string; debounceMs?: number }): ConfigSource {
   const root = resolve(options.dir);
   const revisionsDir = join(options.stateDir, 'revisions');
-  const snapshots = new Map<string, Map<string, Buffer | null>>();
+  const snapshots = new Map<string, Map<string, WatchedFile>>();
 
-  async function read(): Promise<Map<string, Buffer | null>> {
-    const files = new Map<string, Buffer | null>();
-    for (const f of await watchedFiles(root)) files.set(f, await readFile(join(root, f)).catch(() => null));
+  /** The first component of `file` that is a symbolic link (its relative path and target), or null. */
+  async function linkOn(file: string): Promise<{ at: string; target: string } | null> {
+    const parts = file.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const at = parts.slice(0, i).join('/');
+      const info = await lstat(join(root, at)).catch(() => null);
+      if (info?.isSymbolicLink()) return { at, target: await readlink(join(root, at)) };
+    }
+    return null;
+  }
+
+  async function read(): Promise<Map<string, WatchedFile>> {
+    const files = new Map<string, WatchedFile>();
+    for (const f of await watchedFiles(root)) {
+      const link = await linkOn(f);
+      files.set(f, link ?? (await readFile(join(root, f)).catch(() => null)));
+    }
     return files;
   }
 
@@ -190,7 +211,7 @@ export function watchSource(options: { dir: string; stateDir: string; debounceMs
     async latest() {
       const files = await read();
       const hash = createHash('sha256');
-      for (const [f, content] of files) hash.update(`${f}\0${content ? createHash('sha256').update(content).digest('hex') : '-'}\0`);
+      for (const [f, content] of files) hash.update(`${f}\0${content === null ? '-' : Buffer.isBuffer(content) ? createHash('sha256').update(content).digest('hex') : `link:${content.at}:${content.target}`}\0`);
       const id = `watch-${hash.digest('hex').slice(0, 16)}`;
       snapshots.set(id, files);
       return { id, subject: null };
@@ -201,7 +222,11 @@ export function watchSource(options: { dir: string; stateDir: string; debounceMs
         const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
         await mkdir(join(tmp, SERVICES_DIR), { recursive: true });
         for (const [f, content] of files) {
-          if (content) await writeFile(join(tmp, f), content);
+          if (content !== null && !Buffer.isBuffer(content)) {
+            // The same link, unread: the loader refuses it.
+            await rm(join(tmp, content.at), { recursive: true, force: true });
+            await symlink(content.target, join(tmp, content.at)).catch(() => undefined);
+          } else if (content) await writeFile(join(tmp, f), content);
           else if (f === CUSTOMERS_FILE) await copyFile(join(root, f), join(tmp, f)).catch(() => undefined);
         }
         await rename(tmp, dir);

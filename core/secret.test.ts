@@ -10,7 +10,6 @@ it('a Secret never prints its value', () => {
     assert.match(shown, /\[redacted\]/);
   }
   assert.equal(s.reveal(), 'hunter2-value');
-  assert.match(s.fingerprint(), /^sha256:[0-9a-f]{12}$/);
   assert.ok(s.equals(new Secret('hunter2-value')));
   assert.ok(!s.equals(new Secret('other')));
 });

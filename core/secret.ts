@@ -5,9 +5,9 @@
  *
  * Rules: the only way to the value is `reveal()`, called at the last moment by
  * code that writes the value to a vault, to a 0600 file, or to a remote stdin.
- * Plans show `fingerprint()` (a short SHA-256 prefix), never the value.
+ * Plans show a keyed fingerprint (core/fingerprint.ts), never the value.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 
 const REDACTED = '[redacted]';
@@ -22,11 +22,6 @@ export class Secret {
   /** The plain value. Call only where it is written to a vault, a 0600 file or a stdin. */
   reveal(): string {
     return this.#value;
-  }
-
-  /** A short, stable, non-reversible fingerprint for plans and diffs: `sha256:1a2b3c4d`. */
-  fingerprint(): string {
-    return `sha256:${createHash('sha256').update(this.#value).digest('hex').slice(0, 12)}`;
   }
 
   /** Constant-time comparison of two secret values. */

@@ -168,6 +168,8 @@ export interface IngestInput {
   create?: Omit<NewCustomerInput, 'id'>;
   /** Current fingerprints of vault items by name (from one `list`). */
   vaultFingerprints: Map<string, string>;
+  /** The same vault's fingerprint of a value (`VaultProvider.fingerprint`): the one key the listing used. */
+  fingerprint: (value: Secret) => string;
   zone?: string;
 }
 
@@ -207,7 +209,7 @@ export function planIngest(text: string, customers: CustomersFile, manifests: Ma
   ];
   const vaultWrites: VaultWrite[] = values.map(([service, name, value]) => {
     const current = input.vaultFingerprints.get(name);
-    const fingerprint = value.fingerprint();
+    const fingerprint = input.fingerprint(value);
     return { name, service, customer: id, value, fingerprint, action: current === undefined ? 'create' : current === fingerprint ? 'unchanged' : 'update' };
   });
   const nothingToDo = after === text && vaultWrites.every((w) => w.action === 'unchanged');

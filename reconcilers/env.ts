@@ -24,9 +24,12 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
 }
 
 /** Opens the providers once; reuse them across passes and revisions. */
-/** `cacheDir` (e.g. `$AXE_HOME/cache`) keeps probe memos across processes; nothing secret goes there. */
-export async function openEnvProviders(config: ControllerConfig | null, vault: VaultConfig, cacheDir?: string): Promise<Providers> {
-  return openProviders(config, openVault(vault), cacheDir ? { cacheDir } : {});
+/**
+ * `cacheDir` (e.g. `$AXE_HOME/cache`) keeps probe memos across processes; nothing secret goes there.
+ * `home` is AXE_HOME (the vault's fingerprint key); default `$AXE_HOME` or ~/.axe.
+ */
+export async function openEnvProviders(config: ControllerConfig | null, vault: VaultConfig, cacheDir?: string, home?: string): Promise<Providers> {
+  return openProviders(config, openVault(vault, process.env, home ? { home } : {}), cacheDir ? { cacheDir } : {});
 }
 
 export function buildEnv(input: { config: ControllerConfig | null; zone: string; state: DesiredState; providers: Providers; revision?: string | null }): ReconcileEnv {

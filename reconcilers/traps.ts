@@ -3,6 +3,8 @@
  * `{ trap, fix }` to its health, so `plan`, status, alerts and the PR comment
  * all show it the same way. The fix is an instruction a person can follow.
  */
+import { compareVersions } from '../providers/host/probe.js';
+
 export const TRAPS = {
   'customer-entry-missing': 'Add the customer block to customers.yaml (axe customers add {customer}) and merge it.',
   'host-asleep': "Disable sleep on the Mac mini: ask the customer's IT to run `sudo pmset -a sleep 0 disksleep 0` (and keep it on power).",
@@ -47,4 +49,16 @@ export interface Trap {
 export function trap(name: TrapName, vars: Record<string, string> = {}): Trap {
   const fix = TRAPS[name].replace(/\{(\w+)\}/g, (whole, key: string) => vars[key] ?? whole);
   return { trap: name, fix };
+}
+
+/**
+ * The `bw-cli-crashing-version` trap when a bw CLI `version` is in the crash
+ * range against the Vaultwarden (OIDCWarden) fork, i.e. newer than
+ * `maxVersion`; null when it is not, or when `maxVersion` is null (the vault
+ * it talks to is not that fork). The one rule for a Mac mini's bw and for
+ * the operator's own bw (the one that runs `bw serve`).
+ */
+export function bwCrashTrap(version: string | null, maxVersion: string | null): Trap | null {
+  if (!version || !maxVersion || compareVersions(version, maxVersion) <= 0) return null;
+  return trap('bw-cli-crashing-version', { version });
 }

@@ -24,6 +24,10 @@ export const VaultConfig = z.discriminatedUnion('provider', [
     /** Where the session is kept: the OS keychain, or a 0600 file on Linux. */
     session_store: z.enum(['keychain', 'file']).default('file'),
     sync_interval: Duration.default('5m'),
+    /** Absolute path of the bw that runs `bw serve` (its version is checked); default: the bw bundled with axe (@bitwarden/cli). */
+    bw: z.string().regex(/^\//, { message: 'must be an absolute path' }).optional(),
+    /** bw versions above this crash against this vault (the OIDCWarden fork); null: this vault is not the fork. Default: the top-level bw_max_version. */
+    bw_max_version: z.union([z.string().regex(/^\d+\.\d+\.\d+$/), z.null()]).optional(),
   }),
   z.strictObject({
     provider: z.literal('bitwarden-sm'),

@@ -2,9 +2,17 @@
  * Loads a whole config repo (customers.yaml + services/*.yaml) into the desired
  * state, with every schema and cross-file error positioned. Nothing downstream
  * acts on a repo that returned issues: the caller keeps the last good one.
+ *
+ * Rules:
+ * - Every file read (and every directory on its way) must be a regular file
+ *   (directory) inside the repo: a symbolic link, or a path that resolves
+ *   outside the repo, is one issue at file:1:1 and is never followed, so
+ *   nothing of its target (not its content, not its path) reaches an error,
+ *   `/status` or a log. A committed link (git mode 120000) arrives here as a
+ *   link in the exported revision and is refused the same way.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { entityId, type Customer, CustomersFile } from './customers.js';
 import { expandName } from './common.js';
 import { type ConfigIssue, loadFile, loadText, type ParsedYaml, positionOf, sortIssues, dotted } from './load.js';
@@ -36,6 +44,46 @@ export function slotSecrets(customers: CustomersFile, service: string, id: strin
   return slot ? slot.secrets : null;
 }
 
+const NOT_A_LINK = 'is a symbolic link: config files must be regular files in the repo; commit the file itself (git rm --cached the link, copy the content in, git add)';
+
+/**
+ * The issue for `file` (a path relative to `root`, `/`-separated) when it or a
+ * directory on its way is a symbolic link, or it resolves outside `root`;
+ * null when it is a plain path in the repo or does not exist (the loader
+ * reports a missing file itself). Never reads nor names a link's target.
+ */
+export async function repoPathIssue(root: string, file: string): Promise<ConfigIssue | null> {
+  const parts = file.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const rel = parts.slice(0, i).join('/');
+    let info;
+    try {
+      info = await lstat(join(root, rel));
+    } catch {
+      return null;
+    }
+    if (info.isSymbolicLink()) return { file: rel, line: 1, col: 1, path: '', message: NOT_A_LINK };
+  }
+  try {
+    const [base, real] = await Promise.all([realpath(root), realpath(join(root, file))]);
+    if (real !== base && !real.startsWith(base + sep)) return { file, line: 1, col: 1, path: '', message: 'resolves outside the config repo: config files must be regular files in the repo' };
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+/**
+ * The working tree's customers.yaml as text, refusing a link the way
+ * `loadRepo` does: `{ issue }` for a link or a path outside the repo (its
+ * target not read), `{ text: null }` when it cannot be read.
+ */
+export async function readCustomersText(root: string): Promise<{ text: string | null; issue?: ConfigIssue }> {
+  const issue = await repoPathIssue(root, CUSTOMERS_FILE);
+  if (issue) return { text: null, issue };
+  return { text: await readFile(join(root, CUSTOMERS_FILE), 'utf8').catch(() => null) };
+}
+
 /**
  * Loads and checks the repo at `root`. `customersText` replaces the working
  * tree's customers.yaml (to check a file at another ref, or an edit before it
@@ -49,22 +97,34 @@ export async function loadRepo(root: string, options: { customersText?: string }
     return { ok: false, issues: [{ file: root, line: 1, col: 1, path: '', message: 'config repo not found (pass --repo DIR or set AXE_REPO)' }] };
   }
   const issues: ConfigIssue[] = [];
-  const customersLoad =
-    options.customersText === undefined
+  const customersLink = options.customersText === undefined ? await repoPathIssue(root, CUSTOMERS_FILE) : null;
+  if (customersLink) issues.push(customersLink);
+  const customersLoad = customersLink
+    ? null
+    : options.customersText === undefined
       ? await loadFile(join(root, CUSTOMERS_FILE), CUSTOMERS_FILE, CustomersFile)
       : loadText(options.customersText, CUSTOMERS_FILE, CustomersFile);
-  if (!customersLoad.ok) issues.push(...customersLoad.issues);
+  if (customersLoad && !customersLoad.ok) issues.push(...customersLoad.issues);
 
   const manifests = new Map<string, ServiceManifest>();
   const serviceSources = new Map<string, ParsedYaml>();
   let entries: string[] = [];
-  try {
-    entries = (await readdir(join(root, SERVICES_DIR))).filter((f) => /\.ya?ml$/.test(f)).sort();
-  } catch {
-    issues.push({ file: SERVICES_DIR, line: 1, col: 1, path: '', message: 'services/ directory not found: every service needs a manifest services/{svc}.yaml' });
+  const servicesLink = await repoPathIssue(root, SERVICES_DIR);
+  if (servicesLink) issues.push(servicesLink);
+  else {
+    try {
+      entries = (await readdir(join(root, SERVICES_DIR))).filter((f) => /\.ya?ml$/.test(f)).sort();
+    } catch {
+      issues.push({ file: SERVICES_DIR, line: 1, col: 1, path: '', message: 'services/ directory not found: every service needs a manifest services/{svc}.yaml' });
+    }
   }
   for (const entry of entries) {
     const file = `${SERVICES_DIR}/${entry}`;
+    const link = await repoPathIssue(root, file);
+    if (link) {
+      issues.push(link);
+      continue;
+    }
     const load = await loadFile(join(root, file), file, ServiceManifest, { prepare: withDefaultKind });
     if (!load.ok) {
       issues.push(...load.issues);
@@ -83,7 +143,7 @@ export async function loadRepo(root: string, options: { customersText?: string }
     manifests.set(load.value.name, load.value);
     serviceSources.set(load.value.name, load.parsed);
   }
-  if (!customersLoad.ok) return { ok: false, issues: sortIssues(issues) };
+  if (!customersLoad?.ok) return { ok: false, issues: sortIssues(issues) };
 
   const state: DesiredState = {
     root,

@@ -163,6 +163,28 @@ describe('controller drift and policies (in-process)', () => {
     assert.equal(c.history.openDrifts('realchoice').length, 0);
   });
 
+  it('records as drift a record deleted by hand while Cloudflare answered 503, when the controller corrects it after the error', async () => {
+    const c = running.controller;
+    await c.queue.idle();
+    assert.equal(c.status('acme').customers[0]!.resources.find((r) => r.kind === 'dns')!.sync, 'Synced', 'acme starts Synced');
+    const driftBefore = c.history.events({ customer: 'acme', types: ['drift'], limit: 500 }).length;
+    const errorsBefore = c.history.events({ customer: 'acme', types: ['error'], limit: 500 }).length;
+    await deleteRecord('acme.axelabs.ai');
+    // The scan's first Cloudflare calls (with the SDK's own retries) answer 503: acme's tunnel and DNS are not observed.
+    await fetch(`${fixture.emulator.adminUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failNext: 6, failStatus: 503 }) });
+    await c.driftScan();
+    await until(() => hasRecord('acme.axelabs.ai'), 30_000);
+    await c.queue.idle();
+    assert.ok(c.history.events({ customer: 'acme', types: ['error'], limit: 500 }).length > errorsBefore, 'the scan saw the 503');
+    const drift = c.history.events({ customer: 'acme', types: ['drift'], limit: 500 }).slice(driftBefore);
+    assert.deepEqual(drift.map((e) => e.kind), ['dns'], 'one drift on dns, recorded after the error');
+    assert.match(drift[0]!.message, /create .*acme\.axelabs\.ai/);
+    const closed = c.history.events({ customer: 'acme', types: ['drift-closed'], limit: 500 }).at(-1)!;
+    assert.equal(closed.kind, 'dns');
+    assert.match(closed.message, /corrected by the controller/);
+    assert.equal(metric(await c.metrics.text(), 'axe_drift_detected_total', 'customer="acme",kind="dns"'), 2);
+  });
+
   it('retries transient Cloudflare failures with backoff and converges', async () => {
     const c = running.controller;
     await fetch(`${fixture.emulator.adminUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failNext: 3, failStatus: 503 }) });

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -223,6 +223,44 @@ describe('controller process: webhook, bad revisions, Prometheus, restart', () =
     assert.equal(after.configValid, true);
     assert.equal(after.revision?.id, fixed);
     assert.match(await (await fetch(`${base}/metrics`)).text(), /^axe_config_valid 1$/m);
+  });
+
+  it('refuses a committed symlink customers.yaml without reading its target, and keeps the last good revision', async () => {
+    const good = (await status()).revision!.id;
+    // A root-only file on the operator host, YAML whose schema errors would echo its keys.
+    const target = join(fixture.dir, 'shadow-like.yaml');
+    await writeFile(target, 'shadowmarker_root: "$6$shadowmarkerhash"\ncustomers:\n  shadowmarker_user: 1\n', { mode: 0o600 });
+    const customers = join(fixture.work, 'customers.yaml');
+    const kept = await readFile(customers, 'utf8');
+    await rm(customers);
+    await symlink(target, customers);
+    const commit = async (message: string): Promise<string> => {
+      await exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@axe.invalid', 'commit', '-qam', message], { cwd: fixture.work });
+      await exec('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: fixture.work });
+      return (await exec('git', ['rev-parse', 'HEAD'], { cwd: fixture.work })).stdout.trim();
+    };
+    const linked = await commit('customers.yaml as a link');
+    const from = proc.lines.length;
+    const body = pushPayload(linked);
+    assert.equal((await hook(body, { 'x-hub-signature-256': signBody(fixture.webhookSecret, body) })).status, 202);
+    await proc.waitFor((l) => l.msg === 'revision rejected', 5_000, from);
+    const s = await status();
+    assert.equal(s.revision?.id, good, 'the last good revision keeps running');
+    assert.equal(s.rejected?.id, linked);
+    assert.deepEqual(s.rejected!.issues.map((i) => [i.file, i.line, i.col]), [['customers.yaml', 1, 1]]);
+    assert.match(s.rejected!.issues[0]!.message, /^is a symbolic link: config files must be regular files in the repo; commit the file itself/);
+    const shown = JSON.stringify(s) + JSON.stringify(proc.lines.slice(from));
+    assert.equal(shown.includes('shadowmarker'), false, 'nothing of the target content in /status or the log');
+    assert.equal(shown.includes(target), false, 'the target path is not shown either');
+
+    await rm(customers);
+    await writeFile(customers, kept);
+    const restored = await commit('customers.yaml back as a file');
+    const from2 = proc.lines.length;
+    const restoredBody = pushPayload(restored);
+    await hook(restoredBody, { 'x-hub-signature-256': signBody(fixture.webhookSecret, restoredBody) });
+    await proc.waitFor((l) => l.msg === 'revision applied', 5_000, from2);
+    assert.equal((await status()).configValid, true);
   });
 
   it('is scraped by a real Prometheus that also loads the shipped alert rules', async (t) => {

@@ -142,6 +142,7 @@ describe('axe customers ingest', () => {
     const stored = new Map<string, Secret>();
     const flaky: VaultProvider = {
       kind: 'file',
+      fingerprint: (value) => `hmac:${value.length}`,
       async list(): Promise<VaultEntry[]> {
         return [];
       },
@@ -155,7 +156,7 @@ describe('axe customers ingest', () => {
       },
     };
     const text = await readFile(join(repo, 'customers.yaml'), 'utf8');
-    const plan = planIngest(text, load.state.customers, load.state.manifests, { id: 'demo', pack: pack.value, vaultFingerprints: new Map() });
+    const plan = planIngest(text, load.state.customers, load.state.manifests, { id: 'demo', pack: pack.value, vaultFingerprints: new Map(), fingerprint: flaky.fingerprint });
     await assert.rejects(applyPlan(plan, { repo: openConfigRepo(repo), vault: flaky, branch: 'onboard/demo', message: 'x' }), (error: Error) => {
       assert.match(error.message, /written: AZURE_DEMO_BLUEPRINT_CLIENT_SECRET; not written: AZURE_DEMO_VAULTWARDEN_CLIENT_SECRET, AZURE_DEMO_FRAME_MCP_CLIENT_SECRET; customers\.yaml not changed/);
       assertNoSecret(error.message);

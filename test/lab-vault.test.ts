@@ -8,9 +8,10 @@ import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { AxeError } from '../core/errors.js';
+import { Fingerprints, fingerprintKeyPath } from '../core/fingerprint.js';
 import { Secret } from '../core/secret.js';
 import { startVaultEmulator, vaultPart, vaultPaths, readVaultEndpoint, type VaultCounters } from '../lab/vault/index.js';
 import { openVault } from '../providers/vault/index.js';
@@ -19,6 +20,10 @@ import { bwServeEnvironment, VaultError, vaultLogin, VaultwardenVault } from '..
 import { freePort, tempDir, ROOT } from './helpers.js';
 
 const exec = promisify(execFile);
+// Providers made here without their own fingerprints key theirs under AXE_HOME: a temp one, not ~/.axe.
+const fingerprintHome = await tempDir('vault-fingerprints');
+after(() => fingerprintHome[Symbol.asyncDispose]());
+process.env.AXE_HOME = fingerprintHome.path;
 
 interface Envelope<T = unknown> {
   success: boolean;
@@ -350,7 +355,8 @@ describe('vault emulator (bw serve API)', () => {
 describe('vaultwarden provider against the emulator', () => {
   it('list, get, put: created, unchanged, updated; metadata as fields in the axe folder; list is one request', async () => {
     await using vault = await startVaultEmulator({ unlocked: true });
-    const provider = new VaultwardenVault({ url: vault.url, syncIntervalMs: 5 * 60_000 });
+    await using home = await tempDir('vault-home');
+    const provider = new VaultwardenVault({ url: vault.url, syncIntervalMs: 5 * 60_000, fingerprints: new Fingerprints(fingerprintKeyPath(home.path)) });
     assert.deepEqual(await provider.list(), []);
     assert.equal(await provider.get('AZURE_DEMO_FRAME_MCP_CLIENT_SECRET'), null);
     assert.equal(await provider.put({ name: 'AZURE_DEMO_FRAME_MCP_CLIENT_SECRET', customer: 'demo', service: 'frame', value: new Secret('value-1') }), 'created');
@@ -367,8 +373,8 @@ describe('vaultwarden provider against the emulator', () => {
     assert.deepEqual(
       entries.map(({ name, customer, service, fingerprint }) => ({ name, customer, service, fingerprint })),
       [
-        { name: 'AZURE_DEMO_FRAME_MCP_CLIENT_SECRET', customer: 'demo', service: 'frame', fingerprint: new Secret('value-2').fingerprint() },
-        { name: 'CLOUDFLARE_API_TOKEN', customer: 'operator', service: 'cloudflare', fingerprint: new Secret('cf-token').fingerprint() },
+        { name: 'AZURE_DEMO_FRAME_MCP_CLIENT_SECRET', customer: 'demo', service: 'frame', fingerprint: provider.fingerprint(new Secret('value-2')) },
+        { name: 'CLOUDFLARE_API_TOKEN', customer: 'operator', service: 'cloudflare', fingerprint: provider.fingerprint(new Secret('cf-token')) },
       ],
     );
     assert.ok(!JSON.stringify(entries).includes('value-2'));

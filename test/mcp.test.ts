@@ -145,7 +145,7 @@ describe('axe mcp (stdio, the SDK client)', () => {
     assert.equal((await git(fixture.work, 'rev-parse', 'onboard/demo')).trim(), done.commit);
     assert.equal((await git(fixture.work, 'rev-parse', 'main')).trim(), mainBefore, 'main untouched');
     assert.equal((await git(fixture.bare, 'branch', '--list', 'onboard/demo')).trim(), '', 'nothing pushed');
-    const items = await openVault(fixture.vault, {}).list();
+    const items = await openVault(fixture.vault, {}, { home: fixture.home }).list();
     for (const name of dry.vault.map((v) => v.name)) assert.ok(items.some((i) => i.name === name), `${name} in the vault`);
 
     const again = value<{ nothingToDo: boolean }>(await call('ingest_pack', { customer: 'demo', pack_path: packPath, apply: true }));

@@ -92,7 +92,7 @@ describe('pruning a removed customer (lab)', () => {
       await git(lab.repo, 'checkout', '-q', base);
       const state = await loadRepo(lab.repo);
       assert.ok(state.ok);
-      const providers = await openEnvProviders(settings.config, settings.vault);
+      const providers = await openEnvProviders(settings.config, settings.vault, undefined, settings.home);
       const env = buildEnv({ config: settings.config, zone: settings.zone, state: state.state, providers });
       try {
         const again = await pruneCustomer(env, id, { apply: false });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatIssue } from '../schemas/load.js';
@@ -72,6 +72,40 @@ describe('axe validate', { concurrency: 4 }, () => {
       (f) => writeFile(f, ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]', ''].join('\n')),
       /alias bomb/,
     ));
+
+  it('a symlinked customers.yaml (to a root-only file outside the repo): one line, the target neither read nor shown', async () => {
+    await using dir = await tempDir('link');
+    await cp(EXAMPLE_REPO, join(dir.path, 'repo'), { recursive: true });
+    const target = join(dir.path, 'shadow-like');
+    await writeFile(target, 'shadowmarker_root: "$6$shadowmarkerhash"\n', { mode: 0o600 });
+    await rm(join(dir.path, 'repo', 'customers.yaml'));
+    await symlink(target, join(dir.path, 'repo', 'customers.yaml'));
+    const result = await axe(['validate', '--repo', join(dir.path, 'repo')]);
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(lines[0]!, /^customers\.yaml:1:1 is a symbolic link: config files must be regular files in the repo; commit the file itself/);
+    assert.equal(result.stderr.includes('shadowmarker'), false, 'nothing of the content');
+    assert.equal(result.stderr.includes(target), false, 'nor the target path');
+  });
+
+  it('a symlinked service manifest, a symlinked services/ and a link inside the repo are refused too', async () => {
+    await using dir = await tempDir('link');
+    const repo = join(dir.path, 'repo');
+    await cp(EXAMPLE_REPO, repo, { recursive: true });
+    // A link to a file inside the repo is refused as well: a link is never followed.
+    await rename(join(repo, 'services', 'hive.yaml'), join(repo, 'hive.yaml'));
+    await symlink('../hive.yaml', join(repo, 'services', 'hive.yaml'));
+    let result = await axe(['validate', '--repo', repo]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^services\/hive\.yaml:1:1 is a symbolic link/m);
+    await rename(join(repo, 'services'), join(dir.path, 'services-elsewhere'));
+    await symlink(join(dir.path, 'services-elsewhere'), join(repo, 'services'));
+    result = await axe(['validate', '--repo', repo]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^services:1:1 is a symbolic link/m);
+    assert.equal((await loadRepo(repo)).ok, false);
+  });
 
   it('loadRepo reports the positioned issue for a missing required field', async () => {
     await using dir = await tempDir('pos');

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import { applyPlan, onboardBranch } from '../../onboarding/apply.js';
 import { type EditPlan, planAdd, planIngest } from '../../onboarding/plan.js';
@@ -8,7 +7,7 @@ import { openVault } from '../../providers/vault/index.js';
 import { CustomerId } from '../../schemas/common.js';
 import { formatIssue, loadFile } from '../../schemas/load.js';
 import { Pack } from '../../schemas/pack.js';
-import { CUSTOMERS_FILE, loadRepo, type DesiredState } from '../../schemas/repo.js';
+import { CUSTOMERS_FILE, loadRepo, readCustomersText, type DesiredState } from '../../schemas/repo.js';
 import { line, printJson, progress } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 
@@ -47,7 +46,9 @@ async function baseState(root: string, id: string): Promise<{ text: string; stat
   const isRepo = await repo.isRepo();
   const branchExists = isRepo && (await repo.branchExists(branch));
   const current = isRepo ? await repo.currentBranch() : null;
-  const text = branchExists && current !== branch ? await repo.show(branch, CUSTOMERS_FILE) : await readFile(join(root, CUSTOMERS_FILE), 'utf8').catch(() => null);
+  const working = branchExists && current !== branch ? null : await readCustomersText(root);
+  if (working?.issue) throw terminal(formatIssue(working.issue), { fix: `replace the link with the file itself and commit it; nothing was written` });
+  const text = working ? working.text : await repo.show(branch, CUSTOMERS_FILE);
   if (text === null) {
     const load = await loadRepo(root);
     if (!load.ok) throw terminal(`config repo is invalid: ${load.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors first' });
@@ -76,7 +77,7 @@ export async function applyEdit(plan: EditPlan, root: string, options: Common, v
   const needsVault = plan.vaultWrites.some((w) => w.action !== 'unchanged');
   const result = await applyPlan(plan, {
     repo,
-    ...(needsVault ? { vault: openVault(settings.vault) } : {}),
+    ...(needsVault ? { vault: openVault(settings.vault, process.env, { home: settings.home }) } : {}),
     branch: onboardBranch(plan.customer),
     message: `onboard ${plan.customer}: ${verb}\n\nVault items: ${plan.vaultWrites.map((w) => `${w.name} (${w.action})`).join(', ') || 'none'}`,
     progress: onProgress,
@@ -150,12 +151,13 @@ export async function ingestPlan(id: string, packPath: string, options: IngestOp
   const packLoad = await loadFile(resolve(packPath), packPath, Pack, { maxBytes: 1024 * 1024 });
   if (!packLoad.ok) throw terminal(`invalid pack: ${packLoad.issues.map(formatIssue).join('; ')}`, { customer: id, fix: "ask the customer's IT for a corrected axelabs-bootstrap pack; nothing was written" });
   const { text, state } = await baseState(root, id);
-  const vault = openVault(settings.vault);
+  const vault = openVault(settings.vault, process.env, { home: settings.home });
   const entries = await vault.list();
   const plan = planIngest(text, state.customers, state.manifests, {
     id,
     pack: packLoad.value,
     vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])),
+    fingerprint: (value) => vault.fingerprint(value),
     zone: settings.zone,
     ...(options.legalName && options.domain
       ? {

@@ -13,13 +13,12 @@
  * - A failure names the resource and step, what it left, and the fix; the
  *   exit code is 1. Without --apply: 0 in sync, 2 changes pending, 1 error.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import { onboardBranch } from '../../onboarding/apply.js';
 import { planIngest, type VaultWrite } from '../../onboarding/plan.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
-import type { VaultProvider } from '../../providers/vault/types.js';
+import { contentDigest, type VaultProvider } from '../../providers/vault/types.js';
 import { type CustomerResult, type ProgressEvent, reconcileCustomer } from '../../reconcilers/engine.js';
 import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
@@ -28,7 +27,7 @@ import { trap } from '../../reconcilers/traps.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue, loadFile } from '../../schemas/load.js';
 import { Pack } from '../../schemas/pack.js';
-import { CUSTOMERS_FILE, isSovereign, loadRepo } from '../../schemas/repo.js';
+import { CUSTOMERS_FILE, isSovereign, loadRepo, readCustomersText } from '../../schemas/repo.js';
 import { line, printJson, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { customersIngest } from './customers.js';
@@ -123,10 +122,11 @@ function previewVault(base: VaultProvider, writes: readonly VaultWrite[]): Vault
   const pending = writes.filter((w) => w.action !== 'unchanged');
   return {
     kind: base.kind,
+    fingerprint: (value) => base.fingerprint(value),
     async list() {
       const entries = (await base.list()).filter((e) => !pending.some((w) => w.name === e.name));
       const now = new Date().toISOString();
-      return [...entries, ...pending.map((w) => ({ name: w.name, customer: w.customer, service: w.service, fingerprint: w.fingerprint, updatedAt: now }))].sort((a, b) => a.name.localeCompare(b.name));
+      return [...entries, ...pending.map((w) => ({ name: w.name, customer: w.customer, service: w.service, fingerprint: w.fingerprint, digest: contentDigest(w.value), updatedAt: now }))].sort((a, b) => a.name.localeCompare(b.name));
     },
     async get(name) {
       return pending.find((w) => w.name === name)?.value ?? base.get(name);
@@ -146,13 +146,15 @@ async function previewEnv(customer: string, packPath: string, options: DeployCli
   const repo = openConfigRepo(root);
   const branch = onboardBranch(customer);
   const onBranch = (await repo.isRepo()) && (await repo.branchExists(branch)) && (await repo.currentBranch()) !== branch;
-  const text = onBranch ? await repo.show(branch, CUSTOMERS_FILE) : await readFile(join(root, CUSTOMERS_FILE), 'utf8');
+  const working = onBranch ? null : await readCustomersText(root);
+  if (working?.issue) throw terminal(formatIssue(working.issue), { customer, fix: 'replace the link with the file itself and commit it; nothing was written' });
+  const text = working ? working.text : await repo.show(branch, CUSTOMERS_FILE);
   if (text === null) throw terminal(`cannot read ${CUSTOMERS_FILE}`, { fix: `check ${root}` });
   const base = await loadRepo(root, { customersText: text });
   if (!base.ok) throw terminal(`the config repo ${root} is invalid: ${base.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors' });
-  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'));
+  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home);
   const entries = await providers.vault.list();
-  const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), zone: settings.zone });
+  const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), fingerprint: (value) => providers.vault.fingerprint(value), zone: settings.zone });
   const after = await loadRepo(root, { customersText: plan.after });
   if (!after.ok) throw terminal(`the pack would leave customers.yaml invalid: ${after.issues.map(formatIssue).join('; ')}`, { customer, fix: 'fix the pack; nothing was written' });
   return buildEnv({ config: settings.config, zone: settings.zone, state: after.state, providers: { ...providers, vault: previewVault(providers.vault, plan.vaultWrites) } });

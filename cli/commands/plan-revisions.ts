@@ -43,6 +43,6 @@ export async function revisionPlan(customer: string | undefined, options: Partia
     head: options.head,
     ...(customer ? { customer } : {}),
     concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
-    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache')), revision }),
+    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home), revision }),
   });
 }

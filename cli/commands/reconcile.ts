@@ -36,7 +36,7 @@ export async function openEnv(options: { repo?: string; config?: string }): Prom
     for (const issue of load.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     throw terminal(`the config repo ${root} is invalid (${load.issues.length} error(s) above); nothing was planned or changed`, { fix: 'run axe validate and fix the errors' });
   }
-  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'));
+  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home);
   return buildEnv({ config: settings.config, zone: settings.zone, state: load.state, providers });
 }
 

@@ -50,18 +50,18 @@ export async function secretPush(name: string, options: SecretOptions): Promise<
   }
   const value = await readSecretInput(`${name} (hidden):`);
   if (value.length === 0) throw terminal(`no value given for ${name}`, { fix: `type it at the prompt, or pipe it: printf %s "$VALUE" | axe secret push ${name} --service ${service} --customer ${customer}` });
-  const vault = openVault(settings.vault);
+  const vault = openVault(settings.vault, process.env, { home: settings.home });
   const secret = new Secret(value);
   const result = await vault.put({ name, service, customer, value: secret });
-  if (options.json) printJson({ name, service, customer, result, fingerprint: secret.fingerprint() });
-  else line(`${name}: ${result} (${secret.fingerprint()})`);
+  if (options.json) printJson({ name, service, customer, result, fingerprint: vault.fingerprint(secret) });
+  else line(`${name}: ${result} (${vault.fingerprint(secret)})`);
   return 0;
 }
 
 export async function secretList(options: SecretOptions): Promise<number> {
   const settings = await loadSettings(options);
   const state = await desiredState(options, settings);
-  const vault = openVault(settings.vault);
+  const vault = openVault(settings.vault, process.env, { home: settings.home });
   const entries = new Map((await vault.list()).map((e) => [e.name, e]));
   const ids = options.customer ? [options.customer] : Object.keys(state.customers.customers);
   if (options.customer && !state.customers.customers[options.customer]) throw terminal(`customer ${options.customer} is not in customers.yaml`, { fix: trap('customer-entry-missing').fix });

@@ -8,9 +8,10 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { open, mkdir, readFile, rename, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Fingerprints, fingerprintKeyPath } from '../../core/fingerprint.js';
 import { Secret } from '../../core/secret.js';
 import { terminal, transient } from '../../core/errors.js';
-import type { PutResult, VaultEntry, VaultItemMeta, VaultProvider } from './types.js';
+import { contentDigest, type PutResult, type VaultEntry, type VaultItemMeta, type VaultProvider } from './types.js';
 
 const FORMAT = 'axe-file-vault/v1';
 
@@ -38,15 +39,23 @@ export interface FileVaultOptions {
   keyFile?: string;
   /** A passphrase (e.g. from AXE_VAULT_KEY); takes precedence over keyFile. Never logged. */
   passphrase?: Secret;
+  /** The install's fingerprints (default: the key under $AXE_HOME). */
+  fingerprints?: Fingerprints;
 }
 
 export class FileVault implements VaultProvider {
   readonly kind = 'file' as const;
   readonly #options: FileVaultOptions;
+  readonly #fingerprints: Fingerprints;
 
   constructor(options: FileVaultOptions) {
     if (!options.passphrase && !options.keyFile) throw terminal('file vault needs a key', { fix: 'set AXE_VAULT_KEY or vault.key_file in the axe config' });
     this.#options = options;
+    this.#fingerprints = options.fingerprints ?? new Fingerprints(fingerprintKeyPath());
+  }
+
+  fingerprint(value: Secret): string {
+    return this.#fingerprints.of(value);
   }
 
   async list(): Promise<VaultEntry[]> {
@@ -56,7 +65,8 @@ export class FileVault implements VaultProvider {
         name: item.name,
         ...(item.customer ? { customer: item.customer } : {}),
         ...(item.service ? { service: item.service } : {}),
-        fingerprint: new Secret(item.value).fingerprint(),
+        fingerprint: this.fingerprint(new Secret(item.value)),
+        digest: contentDigest(new Secret(item.value)),
         updatedAt: item.updatedAt,
       }))
       .sort((a, b) => a.name.localeCompare(b.name));

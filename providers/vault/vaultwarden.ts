@@ -29,9 +29,10 @@
  *   never reach a log or an error.
  */
 import { terminal } from '../../core/errors.js';
+import { Fingerprints, fingerprintKeyPath } from '../../core/fingerprint.js';
 import { Secret } from '../../core/secret.js';
 import { SESSION_TTL_MS, type SessionStore, type StoredSession } from './session-store.js';
-import type { PutResult, VaultEntry, VaultItemMeta, VaultProvider } from './types.js';
+import { contentDigest, type PutResult, type VaultEntry, type VaultItemMeta, type VaultProvider } from './types.js';
 import { BwServeClient, BwServeRejection, CLIENT_FIELD_READS, VaultError, type BwFieldRead, type BwStatus } from './vaultwarden-client.js';
 
 export { BW_SERVE_OPERATIONS, BwServeClient, VaultError, type BwFieldRead, type VaultErrorReason } from './vaultwarden-client.js';
@@ -115,6 +116,8 @@ export interface VaultwardenVaultOptions {
   /** Clock, for tests. */
   now?: () => number;
   timeoutMs?: number;
+  /** The install's fingerprints (default: the key under $AXE_HOME). */
+  fingerprints?: Fingerprints;
 }
 
 function valueOf(item: BwItem): string | null {
@@ -151,6 +154,7 @@ export class VaultwardenVault implements VaultProvider {
   readonly #options: VaultwardenVaultOptions;
   readonly #folderName: string;
   readonly #now: () => number;
+  readonly #fingerprints: Fingerprints;
   /** When /status last said unlocked and fresh enough (ms); 0 = never. */
   #checkedAt = 0;
   #folderId: string | null = null;
@@ -161,6 +165,11 @@ export class VaultwardenVault implements VaultProvider {
     this.#client = new BwServeClient({ url: options.url, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     this.#folderName = options.folder ?? DEFAULT_FOLDER;
     this.#now = options.now ?? Date.now;
+    this.#fingerprints = options.fingerprints ?? new Fingerprints(fingerprintKeyPath());
+  }
+
+  fingerprint(value: Secret): string {
+    return this.#fingerprints.of(value);
   }
 
   async list(): Promise<VaultEntry[]> {
@@ -175,7 +184,7 @@ export class VaultwardenVault implements VaultProvider {
         if (value === null) continue;
         const customer = field(item, CUSTOMER_FIELD);
         const service = field(item, SERVICE_FIELD);
-        entries.push({ name: item.name, ...(customer ? { customer } : {}), ...(service ? { service } : {}), fingerprint: new Secret(value).fingerprint(), updatedAt: item.revisionDate });
+        entries.push({ name: item.name, ...(customer ? { customer } : {}), ...(service ? { service } : {}), fingerprint: this.fingerprint(new Secret(value)), digest: contentDigest(new Secret(value)), updatedAt: item.revisionDate });
       }
       return entries.sort((a, b) => a.name.localeCompare(b.name));
     });

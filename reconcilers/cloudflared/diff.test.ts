@@ -10,7 +10,7 @@ const desired = desiredCloudflared({
   tunnelId: 't-1',
   ingress: [{ hostname: 'demo.axelabs.ai', path: '^/frame(/|$)', service: 'http://frame-proxy:8080' }, CATCH_ALL],
   credentialsItem: 'CLOUDFLARED_DEMO_CREDENTIALS',
-  credentialsFingerprint: `sha256:${credentialsSha.slice(0, 12)}`,
+  credentialsDigest: `sha256:${credentialsSha.slice(0, 12)}`,
   publicDomain: 'demo.axelabs.ai',
   serviceSpec: serviceSpec('auto', 'img', [], 20241),
 });
@@ -65,7 +65,7 @@ describe('cloudflared diff', () => {
   });
 
   it('plans the whole setup before the tunnel exists', () => {
-    const early = desiredCloudflared({ customer: 'demo', tunnelId: null, ingress: [CATCH_ALL], credentialsItem: 'X', credentialsFingerprint: null, publicDomain: 'demo.axelabs.ai', serviceSpec: '' });
+    const early = desiredCloudflared({ customer: 'demo', tunnelId: null, ingress: [CATCH_ALL], credentialsItem: 'X', credentialsDigest: null, publicDomain: 'demo.axelabs.ai', serviceSpec: '' });
     assert.deepEqual(diffCloudflared(early, null).map((a) => a.op), ['push-config', 'push-credentials', 'reload']);
   });
 

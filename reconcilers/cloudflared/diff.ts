@@ -5,8 +5,11 @@
  * and the public `/cdn-cgi/trace` answering through the tunnel.
  *
  * Rules:
- * - The credentials are compared by fingerprint (the vault's `sha256:` prefix
- *   against the file's sha256), never by value.
+ * - The credentials are compared by digest (the vault's unkeyed `sha256:`
+ *   prefix against the file's sha256), never by value. Not the keyed
+ *   fingerprint: the host's file and the service hash it feeds must read the
+ *   same from every install (the CLI's and the controller's AXE_HOME).
+ *   The credentials hold a 32-byte random tunnel secret: nothing to guess.
  * - The service carries the hash of what it was started with (`serviceHash`):
  *   a changed file, image or mode restarts it; nothing else does.
  */
@@ -28,9 +31,9 @@ export interface CloudflaredDesired {
   configText: string | null;
   configSha256: string | null;
   credentialsItem: string;
-  /** The vault's fingerprint of the credentials (`sha256:` + 12 hex), null when not in the vault. */
-  credentialsFingerprint: string | null;
-  /** Hash of config, credentials fingerprint and how the service runs. */
+  /** The vault's content digest of the credentials (`sha256:` + 12 hex), null when not in the vault. */
+  credentialsDigest: string | null;
+  /** Hash of config, credentials digest and how the service runs. */
   serviceHash: string | null;
   /** `https://{public_domain}/cdn-cgi/trace`. */
   publicTraceUrl: string;
@@ -72,13 +75,13 @@ export function desiredCloudflared(input: {
   tunnelId: string | null;
   ingress: IngressRule[];
   credentialsItem: string;
-  credentialsFingerprint: string | null;
+  credentialsDigest: string | null;
   publicDomain: string;
   serviceSpec: string;
 }): CloudflaredDesired {
   const configText = input.tunnelId ? renderConfig(input.tunnelId, input.ingress) : null;
   const configSha256 = configText ? sha256(configText) : null;
-  const serviceHash = configSha256 && input.credentialsFingerprint ? sha256(`${configSha256}\n${input.credentialsFingerprint}\n${input.serviceSpec}`).slice(0, 16) : null;
+  const serviceHash = configSha256 && input.credentialsDigest ? sha256(`${configSha256}\n${input.credentialsDigest}\n${input.serviceSpec}`).slice(0, 16) : null;
   return {
     customer: input.customer,
     tunnelId: input.tunnelId,
@@ -86,14 +89,14 @@ export function desiredCloudflared(input: {
     configText,
     configSha256,
     credentialsItem: input.credentialsItem,
-    credentialsFingerprint: input.credentialsFingerprint,
+    credentialsDigest: input.credentialsDigest,
     serviceHash,
     publicTraceUrl: `https://${input.publicDomain}/cdn-cgi/trace`,
   };
 }
 
 function credentialsMatch(desired: CloudflaredDesired, observed: CloudflaredObserved): boolean {
-  const fp = desired.credentialsFingerprint?.replace(/^sha256:/, '');
+  const fp = desired.credentialsDigest?.replace(/^sha256:/, '');
   return Boolean(fp && observed.credentials && observed.credentials.sha256.startsWith(fp) && observed.credentials.mode === '600');
 }
 
@@ -111,11 +114,11 @@ export function diffCloudflared(desired: CloudflaredDesired, observed: Cloudflar
   if (observed.config?.sha256 !== desired.configSha256) {
     actions.push({ kind: 'cloudflared', op: 'push-config', target, summary: `${observed.config ? 'update' : 'push'} config.yml: ${describeIngress(desired.ingress)}`, payload: { file: 'config' } });
   }
-  if (desired.credentialsFingerprint && !credentialsMatch(desired, observed)) {
+  if (desired.credentialsDigest && !credentialsMatch(desired, observed)) {
     const why = !observed.credentials ? 'missing' : observed.credentials.mode !== '600' ? `mode ${observed.credentials.mode}` : 'differs';
     actions.push({ kind: 'cloudflared', op: 'push-credentials', target, summary: `push the tunnel credentials from the vault (${desired.credentialsItem}; on the host: ${why}), mode 0600`, payload: { file: 'credentials' } });
   }
-  const canRun = desired.credentialsFingerprint !== null;
+  const canRun = desired.credentialsDigest !== null;
   const stale = observed.service.state !== 'running' || observed.service.hash !== desired.serviceHash;
   if (canRun && (actions.length > 0 || stale)) {
     const why = observed.service.state !== 'running' ? `service ${observed.service.state}` : actions.length > 0 ? 'files changed' : 'started with other settings';
@@ -126,7 +129,7 @@ export function diffCloudflared(desired: CloudflaredDesired, observed: Cloudflar
 
 export function healthCloudflared(desired: CloudflaredDesired, observed: CloudflaredObserved | null): Health {
   if (!desired.tunnelId) return { status: 'Missing', reason: 'NoTunnel', message: 'waiting for the tunnel to exist' };
-  if (!desired.credentialsFingerprint) return { status: 'Degraded', reason: 'CredentialsNotInVault', message: `${desired.credentialsItem} is not in the vault (the tunnel reconciler stores it)` };
+  if (!desired.credentialsDigest) return { status: 'Degraded', reason: 'CredentialsNotInVault', message: `${desired.credentialsItem} is not in the vault (the tunnel reconciler stores it)` };
   if (!observed) return { status: 'Unknown', reason: 'NotObserved', message: 'the host could not be observed' };
   if (observed.launchdGuiDomain) return { status: 'Degraded', reason: 'LaunchdGuiDomain', message: 'cloudflared is loaded in a gui/ domain', trap: trap('launchd-gui-domain') };
   if (observed.manager === 'none') return { status: 'Degraded', reason: 'NoServiceManager', message: 'neither launchctl nor docker found on the host' };

@@ -33,7 +33,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
       tunnelId: tunnel?.id ?? null,
       ingress: desiredIngress(ctx.env.state.customers, ctx.env.state.manifests, ctx.id),
       credentialsItem: credentialsItemName(ctx.id),
-      credentialsFingerprint: observed?.credentialsFingerprint ?? null,
+      credentialsDigest: observed?.credentialsDigest ?? null,
       publicDomain: ctx.customer.public_domain,
       serviceSpec: serviceSpec(s.mode, s.image, s.publish, s.metrics_port),
     });

@@ -4,8 +4,8 @@
  * bw when the host pulls secrets itself) found by absolute path, and sleep
  * disabled. Nothing is created: a problem is Degraded with its trap's fix.
  */
-import { compareVersions, type HostFacts } from '../../providers/host/probe.js';
-import { trap, type Trap } from '../traps.js';
+import type { HostFacts } from '../../providers/host/probe.js';
+import { bwCrashTrap, trap, type Trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
 
 export interface HostDesired {
@@ -65,10 +65,10 @@ export function healthHost(desired: HostDesired, observed: HostObserved): Health
     return { status: 'Degraded', reason: 'ComposeMissing', message: `docker compose (v2) is not available on ${peer.dnsName}`, findings };
   }
   const bw = facts.tools.bw;
-  if (desired.bwMaxVersion && bw.path && bw.version && compareVersions(bw.version, desired.bwMaxVersion) > 0) {
-    const t = trap('bw-cli-crashing-version', { version: bw.version });
-    if (desired.needs.includes('bw')) return { status: 'Degraded', reason: 'BwCrashingVersion', message: `bw ${bw.version} is newer than ${desired.bwMaxVersion}`, trap: t, findings };
-    findings.push(t);
+  const crash = bw.path ? bwCrashTrap(bw.version, desired.bwMaxVersion) : null;
+  if (crash) {
+    if (desired.needs.includes('bw')) return { status: 'Degraded', reason: 'BwCrashingVersion', message: `bw ${bw.version} is newer than ${desired.bwMaxVersion}`, trap: crash, findings };
+    findings.push(crash);
   }
   if (!peer.direct) {
     return { status: 'Degraded', reason: 'PeerRelayed', message: `${peer.dnsName} is reached through DERP relay ${peer.relay || '?'}, not directly`, trap: trap('tailscale-relayed'), findings };

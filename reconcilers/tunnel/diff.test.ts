@@ -25,7 +25,7 @@ describe('tunnel ingress', () => {
 
 describe('tunnel diff', () => {
   const desired: TunnelDesired = { customer: 'demo', name: tunnelName('demo'), credentialsItem: credentialsItemName('demo') };
-  const converged: TunnelObserved = { tunnel: { id: 't-1', name: 'axe-demo', status: 'healthy', connections: 2 }, credentialsFingerprint: 'sha256:0123456789ab' };
+  const converged: TunnelObserved = { tunnel: { id: 't-1', name: 'axe-demo', status: 'healthy', connections: 2 }, credentialsDigest: 'sha256:0123456789ab' };
 
   it('converged state plans nothing and is Healthy', () => {
     assert.deepEqual(diffTunnel(desired, converged), []);
@@ -33,17 +33,17 @@ describe('tunnel diff', () => {
   });
 
   it('creates a missing tunnel, keeping its credentials in the vault', () => {
-    const actions = diffTunnel(desired, { tunnel: null, credentialsFingerprint: null });
+    const actions = diffTunnel(desired, { tunnel: null, credentialsDigest: null });
     assert.deepEqual(actions.map((a) => a.op), ['create']);
     assert.equal(actions[0]?.payload.credentialsItem, 'CLOUDFLARED_DEMO_CREDENTIALS');
     assert.equal(healthTunnel(desired, null).status, 'Missing');
   });
 
   it('never re-creates a tunnel that exists, even when its credentials item is gone', () => {
-    const actions = diffTunnel(desired, { ...converged, credentialsFingerprint: null });
+    const actions = diffTunnel(desired, { ...converged, credentialsDigest: null });
     assert.deepEqual(actions.map((a) => a.op), ['adopt']);
     assert.equal(actions[0]?.payload.tunnelId, 't-1');
-    assert.equal(healthTunnel(desired, { ...converged, credentialsFingerprint: null }).reason, 'CredentialsNotInVault');
+    assert.equal(healthTunnel(desired, { ...converged, credentialsDigest: null }).reason, 'CredentialsNotInVault');
   });
 
   it('not connected yet is Progressing; lost connections are Degraded', () => {

@@ -28,8 +28,8 @@ export interface TunnelDesired {
 export interface TunnelObserved {
   /** The tunnel of that name in the account, or null. */
   tunnel: { id: string; name: string; status: string; connections: number } | null;
-  /** The vault's fingerprint of the tunnel's credentials item, null when the vault lacks it. */
-  credentialsFingerprint: string | null;
+  /** The vault's content digest of the tunnel's credentials item (VaultEntry.digest), null when the vault lacks it. */
+  credentialsDigest: string | null;
 }
 
 export type TunnelPayload = { name: string; tunnelId?: string; credentialsItem: string };
@@ -82,7 +82,7 @@ export function diffTunnel(desired: TunnelDesired, observed: TunnelObserved | nu
   if (!tunnel) {
     return [{ kind: 'tunnel', op: 'create', target, summary: `create tunnel ${desired.name}; keep its credentials in the vault as ${desired.credentialsItem}`, payload: { name: desired.name, credentialsItem: desired.credentialsItem } }];
   }
-  if (!observed?.credentialsFingerprint) {
+  if (!observed?.credentialsDigest) {
     return [{ kind: 'tunnel', op: 'adopt', target, summary: `adopt tunnel ${desired.name} (id ${tunnel.id} kept); store its credentials in the vault as ${desired.credentialsItem}`, payload: { name: desired.name, tunnelId: tunnel.id, credentialsItem: desired.credentialsItem } }];
   }
   return [];
@@ -95,7 +95,7 @@ export function describeIngress(rules: IngressRule[]): string {
 export function healthTunnel(desired: TunnelDesired, observed: TunnelObserved | null): Health {
   const tunnel = observed?.tunnel ?? null;
   if (!tunnel) return { status: 'Missing', reason: 'NotFound', message: `no tunnel named ${desired.name}` };
-  if (!observed?.credentialsFingerprint) return { status: 'Progressing', reason: 'CredentialsNotInVault', message: `tunnel ${tunnel.id} exists; its credentials are not in the vault yet` };
+  if (!observed?.credentialsDigest) return { status: 'Progressing', reason: 'CredentialsNotInVault', message: `tunnel ${tunnel.id} exists; its credentials are not in the vault yet` };
   if (tunnel.status === 'healthy' && tunnel.connections > 0) return { status: 'Healthy', reason: 'Connected', message: `tunnel ${tunnel.id}: ${tunnel.connections} connection(s)` };
   if (tunnel.status === 'inactive') return { status: 'Progressing', reason: 'NotConnected', message: `tunnel ${tunnel.id} exists; cloudflared has not connected yet` };
   return { status: 'Degraded', reason: 'Disconnected', message: `tunnel ${tunnel.id} is ${tunnel.status}: cloudflared is not connected` };

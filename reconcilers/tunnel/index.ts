@@ -47,7 +47,7 @@ export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved,
     const found = tunnels.filter((t) => t.name === desired.name).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))[0];
     return {
       tunnel: found ? { id: found.id, name: found.name, status: found.status, connections: found.connections } : null,
-      credentialsFingerprint: items.find((item) => item.name === desired.credentialsItem)?.fingerprint ?? null,
+      credentialsDigest: items.find((item) => item.name === desired.credentialsItem)?.digest ?? null,
     };
   },
   diff: diffTunnel,
