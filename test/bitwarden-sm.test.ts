@@ -161,5 +161,12 @@ describe('bitwarden-sm provider, real SDK against the Secrets Manager stand-in',
     for (const text of [first.stdout, first.stderr, second.stdout, listed.stdout, listed.stderr]) {
       for (const s of [...PACK_SECRETS, token.reveal().split(':')[1]!]) assert.ok(!text.includes(s), 'no secret in the CLI output');
     }
+
+    // A revoked or mistyped token: the CLI says so in one line with the fix (a fresh AXE_HOME, so no kept SDK state).
+    await writeFile(tokenFile, `${token.reveal().replace(/^(0\.[^.]+\.)[^:]+/, '$1NotTheSecret')}\n`, { mode: 0o600 });
+    const refused = await axe(['secret', 'list', '--customer', 'demo'], { env: { ...env, AXE_HOME: join(dir.path, 'home-cli-2'), AXE_CONFIG: join(home, 'config.yaml') } });
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /^axe: Bitwarden Secrets Manager refused the access token [0-9a-f-]{36} from the access token file \S+ \(400\) \(fix: create a new access token for the machine account in the Secrets Manager web app and put it there\)\n$/);
   });
 });
