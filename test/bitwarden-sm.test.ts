@@ -162,6 +162,10 @@ describe('bitwarden-sm provider, real SDK against the Secrets Manager stand-in',
       for (const s of [...PACK_SECRETS, token.reveal().split(':')[1]!]) assert.ok(!text.includes(s), 'no secret in the CLI output');
     }
 
+    const login = await axe(['vault', 'login'], { env, input: '' });
+    assert.equal(login.code, 1);
+    assert.match(login.stderr, /bitwarden-sm logs in by itself with the machine account's access token \(fix: put the access token in \S+cli-token\)/);
+
     // A revoked or mistyped token: the CLI says so in one line with the fix (a fresh AXE_HOME, so no kept SDK state).
     await writeFile(tokenFile, `${token.reveal().replace(/^(0\.[^.]+\.)[^:]+/, '$1NotTheSecret')}\n`, { mode: 0o600 });
     const refused = await axe(['secret', 'list', '--customer', 'demo'], { env: { ...env, AXE_HOME: join(dir.path, 'home-cli-2'), AXE_CONFIG: join(home, 'config.yaml') } });
