@@ -24,6 +24,8 @@ class FakeSm implements SecretsManagerClient {
   readonly fail: Error[] = [];
   logins = 0;
   clock = 0;
+  /** When set, the next sync answers what it saw at its start only once this resolves (a slow read). */
+  holdNext: Promise<void> | null = null;
 
   async loginAccessToken(): Promise<void> {
     this.logins += 1;
@@ -34,7 +36,11 @@ class FakeSm implements SecretsManagerClient {
     this.calls.push('sync');
     const f = this.fail.shift();
     if (f) throw f;
-    return this.secrets.map((s) => ({ ...s }));
+    const seen = this.secrets.map((s) => ({ ...s }));
+    const hold = this.holdNext;
+    this.holdNext = null;
+    if (hold) await hold;
+    return seen;
   }
 
   async create(input: SmSecretInput): Promise<SmSecret> {
@@ -108,6 +114,23 @@ describe('bitwarden-sm provider: mapping', () => {
     assert.equal((await v.get('AZURE_DEMO_BLUEPRINT_CLIENT_SECRET'))?.reveal(), 'value-two');
     assert.equal(await v.get('NOT_AXE'), null, 'a secret in another project is not axe\'s');
     assert.equal(fake.logins, 1, 'one login per provider');
+  });
+
+  it('reads in flight together share one sync; a read after a put sees the put', async () => {
+    const fake = new FakeSm();
+    const v = vault(fake);
+    await v.list();
+    fake.calls.length = 0;
+    const values = await Promise.all([v.get('A'), v.get('B'), v.list(), v.get('C')]);
+    assert.deepEqual(values, [null, null, [], null]);
+    assert.deepEqual(fake.calls, ['sync']);
+    let release = (): void => undefined;
+    fake.holdNext = new Promise<void>((r) => (release = r));
+    const slow = v.get('A');
+    assert.equal(await v.put({ name: 'A', value: new Secret('a') }), 'created');
+    assert.equal((await v.get('A'))?.reveal(), 'a', 'a read after the put does not share the slow read that started before it');
+    release();
+    assert.equal(await slow, null);
   });
 
   it('of two secrets with one key in the project, the newest wins', async () => {

@@ -23,7 +23,9 @@
  * - `list`, `get` and `put` are each one sync request (`GET
  *   /organizations/{id}/secrets/sync`, every secret the machine account can
  *   read, values decrypted by the SDK); `put` adds one create or update.
- *   Writes from one provider are serialised. Nothing is ever deleted.
+ *   Reads in flight together share one sync; a put always syncs afresh and
+ *   reads after it never share an older sync. Writes from one provider are
+ *   serialised. Nothing is ever deleted.
  * - The access token comes from a 0600 file (`vault.access_token_file`) or the
  *   environment variable `vault.access_token_env` (default BWS_ACCESS_TOKEN),
  *   never from argv; it and every value stay out of logs and errors.
@@ -34,7 +36,7 @@
  *   does not decrypt) is terminal, with the fix.
  */
 import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import type { PutResult, VaultEntry, VaultItemMeta, VaultProvider } from './types.js';
@@ -150,25 +152,29 @@ export class BitwardenSmVault implements VaultProvider {
   #client: Promise<SecretsManagerClient> | null = null;
   #tokenId = '';
   #writes: Promise<unknown> = Promise.resolve();
+  /** The sync in flight that reads may share; a write clears it so that later reads see the write. */
+  #reading: Promise<SmSecret[]> | null = null;
 
   constructor(options: BitwardenSmVaultOptions) {
     this.#options = options;
   }
 
   async list(): Promise<VaultEntry[]> {
-    const secrets = await this.#sync();
+    const secrets = await this.#sharedSync();
     return [...newestByKey(secrets, this.#options.projectId).values()]
       .map((s) => ({ name: s.key, ...metaFromNote(s.note), fingerprint: s.value.fingerprint(), updatedAt: s.revisionDate }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async get(name: string): Promise<Secret | null> {
-    const secrets = await this.#sync();
+    const secrets = await this.#sharedSync();
     return newestByKey(secrets, this.#options.projectId).get(name)?.value ?? null;
   }
 
   async put(item: VaultItemMeta & { value: Secret }): Promise<PutResult> {
-    const run = this.#writes.then(() => this.#put(item));
+    const run = this.#writes.then(() => this.#put(item)).finally(() => {
+      this.#reading = null;
+    });
     this.#writes = run.catch(() => undefined);
     return run;
   }
@@ -189,6 +195,19 @@ export class BitwardenSmVault implements VaultProvider {
     }
     await this.#call('write', `create the secret ${item.name}`, (c) => c.create(input));
     return 'created';
+  }
+
+  /** Concurrent reads (a pass reading many items at once) share one sync request. */
+  #sharedSync(): Promise<SmSecret[]> {
+    if (!this.#reading) {
+      const pending = this.#sync();
+      this.#reading = pending;
+      const clear = (): void => {
+        if (this.#reading === pending) this.#reading = null;
+      };
+      pending.then(clear, clear);
+    }
+    return this.#reading;
   }
 
   #sync(): Promise<SmSecret[]> {
@@ -323,7 +342,7 @@ export class BitwardenSmVault implements VaultProvider {
 
 /** Makes the state file 0600 before the SDK writes it (the SDK keeps an existing file's mode). */
 async function prepareStateFile(file: string): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const handle = await open(file, 'a', 0o600);
   await handle.close();
   await chmod(file, 0o600);
