@@ -9,7 +9,7 @@ export AXE_TEST_CLI=dist
 mode="${1:-all}"
 # What the machine is, for reading the timings: CPUs and the Docker engine's storage driver.
 echo "# test machine: $(nproc) CPUs, docker storage driver: $(docker info --format '{{.Driver}}' 2>/dev/null || echo none)"
-dirs=(core onboarding schemas cli providers reconcilers controller mcp lab bench)
+dirs=(contracts core onboarding schemas cli providers reconcilers controller mcp lab bench)
 [ "$mode" = unit ] || dirs+=(test)
 mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
