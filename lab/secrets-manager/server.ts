@@ -233,10 +233,6 @@ export async function startSecretsManagerStandIn(options: SecretsManagerStandInO
       const hasChanges = !since || list.some((s) => Date.parse(s.revisionDate) > sinceMs);
       return new HttpAnswer(200, { object: 'secretsSync', hasChanges, secrets: hasChanges ? { object: 'list', data: list.map(base), continuationToken: null } : null });
     }
-    if ((m = /^\/projects\/([^/]+)\/secrets$/.exec(path)) && method === 'GET') {
-      if (m[1] !== projectId) return NOT_FOUND;
-      return new HttpAnswer(200, identifiers(visible()));
-    }
     if (path === '/secrets/get-by-ids' && method === 'POST') {
       const ids = (body as { ids?: unknown } | null)?.ids;
       if (!Array.isArray(ids)) return new HttpAnswer(400, errorModel('The model state is invalid.', { ids: ['The ids field is required.'] }));
