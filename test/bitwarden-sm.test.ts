@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { AxeError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import { accessTokenPayloadKey, decryptEncString, isEncString, symmetricKey, type SymmetricKey } from '../lab/secrets-manager/crypto.js';
-import { startSecretsManagerStandIn, type RecordedExchange, type SecretsManagerStandIn } from '../lab/secrets-manager/server.js';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../lab/secrets-manager/server.js';
 import { openVault } from '../providers/vault/index.js';
 import type { VaultConfig } from '../schemas/controller-config.js';
 import { axe, exampleRepo, git, SAMPLE_PACK, tempDir } from './helpers.js';
@@ -18,14 +18,11 @@ import { axe, exampleRepo, git, SAMPLE_PACK, tempDir } from './helpers.js';
 const VALUES = ['sm-value-first-8c1f', 'sm-value-second-2d9e'];
 const PACK_SECRETS = ['SAMPLE-not-a-secret-blueprint-9f8e7d', 'SAMPLE-not-a-secret-vaultwarden-6c5b4a', 'SAMPLE-not-a-secret-frame-mcp-3a2b1c'];
 
-/** Every exchange of this file, for the contract check (kept in memory, never written out). */
-export const exchanges: RecordedExchange[] = [];
-
 let sm: SecretsManagerStandIn;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 
 before(async () => {
-  sm = await startSecretsManagerStandIn({ record: (e) => exchanges.push(e) });
+  sm = await startSecretsManagerStandIn();
   dir = await tempDir('bwsm');
 });
 after(async () => {
