@@ -39,12 +39,19 @@ export async function loadSettings(options: { config?: string }, env: NodeJS.Pro
     if (!load.ok) throw terminal(`invalid axe config: ${load.issues.map(formatIssue).join('; ')}`, { fix: `fix ${path}` });
     config = load.value;
   }
-  const vault: VaultConfig = config?.vault
-    ? config.vault.provider === 'file'
-      ? { ...config.vault, path: expandHome(config.vault.path), ...(config.vault.key_file ? { key_file: expandHome(config.vault.key_file) } : {}) }
-      : config.vault
-    : { provider: 'file', path: join(home, 'vault', 'vault.enc.json'), key_file: join(home, 'vault', 'vault.key') };
+  const vault: VaultConfig = config?.vault ? withHomeExpanded(config.vault) : { provider: 'file', path: join(home, 'vault', 'vault.enc.json'), key_file: join(home, 'vault', 'vault.key') };
   return { home, config, vault, zone: config?.cloudflare.zone ?? 'axelabs.ai', tailnet: config?.tailscale.tailnet ?? env.AXE_TAILNET };
+}
+
+function withHomeExpanded(vault: VaultConfig): VaultConfig {
+  switch (vault.provider) {
+    case 'file':
+      return { ...vault, path: expandHome(vault.path), ...(vault.key_file ? { key_file: expandHome(vault.key_file) } : {}) };
+    case 'bitwarden-sm':
+      return vault.access_token_file ? { ...vault, access_token_file: expandHome(vault.access_token_file) } : vault;
+    case 'vaultwarden':
+      return vault;
+  }
 }
 
 export function resolveRepo(options: { repo?: string }, settings: Settings | null, env: NodeJS.ProcessEnv = process.env): string {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { Hostname } from './common.js';
 
+const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
 const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 500ms, 60s, 5m or 8h' });
 
 export const VaultConfig = z.discriminatedUnion('provider', [
@@ -31,9 +32,18 @@ export const VaultConfig = z.discriminatedUnion('provider', [
   }),
   z.strictObject({
     provider: z.literal('bitwarden-sm'),
-    organization_id: z.string().min(1),
-    api_url: z.string().url().optional(),
-    identity_url: z.string().url().optional(),
+    /** The organization that owns the secrets (a UUID, from the web app's URL). */
+    organization_id: Uuid,
+    /** The project axe reads and creates secrets in; the machine account needs read and write on it. */
+    project_id: Uuid,
+    /** Bitwarden's API server; self-hosted: `https://HOST/api`. */
+    api_url: z.string().url().default('https://api.bitwarden.com'),
+    /** Bitwarden's identity server; self-hosted: `https://HOST/identity`. */
+    identity_url: z.string().url().default('https://identity.bitwarden.com'),
+    /** A 0600 file holding the machine account's access token. Takes precedence over access_token_env. */
+    access_token_file: z.string().min(1).optional(),
+    /** The environment variable holding the access token when no file is given. */
+    access_token_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'must be an environment variable name' }).default('BWS_ACCESS_TOKEN'),
   }),
 ]);
 export type VaultConfig = z.infer<typeof VaultConfig>;

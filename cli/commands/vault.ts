@@ -20,6 +20,10 @@ export interface VaultLoginCliOptions {
 export async function vaultLoginCommand(options: VaultLoginCliOptions): Promise<number> {
   const settings = await loadSettings(options);
   const vault = settings.vault;
+  if (vault.provider === 'bitwarden-sm') {
+    const source = vault.access_token_file ?? `$${vault.access_token_env}`;
+    throw terminal('vault login is for the vaultwarden provider; bitwarden-sm logs in by itself with the machine account\'s access token', { fix: `put the access token in ${source}` });
+  }
   if (vault.provider !== 'vaultwarden') {
     throw terminal(`vault login is for the vaultwarden provider; this config uses "${vault.provider}"`, { fix: 'set vault.provider: vaultwarden and vault.url (bw serve) in the axe config' });
   }

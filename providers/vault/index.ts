@@ -1,13 +1,16 @@
 /**
- * Opens the configured vault provider: `file` (the embedded default) or
+ * Opens the configured vault provider: `file` (the embedded default),
  * `vaultwarden` (`bw serve`, the Vault Management API, with the session kept
- * by `axe vault login` in the configured store). `bitwarden-sm` is not
- * available yet.
+ * by `axe vault login` in the configured store) or `bitwarden-sm` (Secrets
+ * Manager through the official SDK, a machine account's access token from a
+ * 0600 file or the environment; the SDK's state under `$AXE_HOME/bitwarden-sm`).
  */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Fingerprints, fingerprintKeyPath } from '../../core/fingerprint.js';
 import { Secret } from '../../core/secret.js';
-import { terminal } from '../../core/errors.js';
 import type { VaultConfig } from '../../schemas/controller-config.js';
+import { BitwardenSmVault } from './bitwarden-sm.js';
 import { FileVault } from './file.js';
 import { openSessionStore } from './session-store.js';
 import { parseDuration, VaultwardenVault } from './vaultwarden.js';
@@ -33,6 +36,16 @@ export function openVault(config: VaultConfig, env: NodeJS.ProcessEnv = process.
         fingerprints,
       });
     case 'bitwarden-sm':
-      throw terminal(`vault provider "${config.provider}" is not available in this version`, { fix: 'use vault.provider: file for now' });
+      return new BitwardenSmVault({
+        apiUrl: config.api_url,
+        identityUrl: config.identity_url,
+        organizationId: config.organization_id,
+        projectId: config.project_id,
+        ...(config.access_token_file ? { tokenFile: config.access_token_file } : {}),
+        tokenEnv: config.access_token_env,
+        env,
+        stateDir: join(resolve(options.home ?? env.AXE_HOME ?? join(homedir(), '.axe')), 'bitwarden-sm'),
+        fingerprints,
+      });
   }
 }
