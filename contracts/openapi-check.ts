@@ -63,6 +63,17 @@ interface Schema {
   deprecated?: boolean;
 }
 
+const FORMATS: Record<string, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i,
+  'url-encoded-date-time': /^\d{4}-\d{2}-\d{2}T\d{2}(%3A|:)\d{2}(%3A|:)\d{2}(\.\d+)?(Z|[+-]\d{2}(%3A|:)\d{2})$/i,
+  uri: /^[a-z][a-z0-9+.-]*:\S*$/i,
+  hostname: /^[a-z0-9*_.-]+$/i,
+  email: /^[^@\s]+@[^@\s]+$/,
+  ipv4: /^(\d{1,3}\.){3}\d{1,3}$/,
+  ipv6: /^[0-9a-f:.]+$/i,
+};
+
 interface ResponseObject {
   content?: Record<string, { schema?: Schema }>;
 }
@@ -74,7 +85,18 @@ interface ResponseObject {
 export async function loadContract(file: string): Promise<Contract> {
   const text = await readFile(file, 'utf8');
   const document = (file.endsWith('.json') ? JSON.parse(text) : parse(text)) as Record<string, unknown>;
-  const api = new OpenAPIBackend({ definition: document as never, strict: false, quick: false, validate: true, coerceTypes: true });
+  const api = new OpenAPIBackend({
+    definition: document as never,
+    strict: false,
+    quick: false,
+    validate: true,
+    coerceTypes: true,
+    // The formats the specs use, checked rather than ignored (ajv knows none of them without ajv-formats).
+    customizeAjv: (ajv) => {
+      for (const [name, pattern] of Object.entries(FORMATS)) ajv.addFormat(name, pattern);
+      return ajv;
+    },
+  });
   await api.init();
   return {
     check: (exchange) => checkExchange(api, exchange),

@@ -78,7 +78,7 @@ describe('Cloudflare provider', () => {
     try {
       const file = join(dir, 'sdk.js');
       const size = await bundleSdk(file);
-      // The whole client (every resource of the API) is several MB; these four resources are ~80 KB.
+      // The whole client (every resource of the API) is several MB; these five resources are ~80 KB.
       assert.ok(size < 400 * 1024, `bundle is ${size} bytes: the SDK's whole client was bundled`);
       assert.ok(!(await readFile(file, 'utf8')).includes('class Cloudflare extends'), 'the full Cloudflare client class is not in the bundle');
       const sdk = (await import(pathToFileURL(file).href)) as typeof Sdk;

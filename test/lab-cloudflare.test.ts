@@ -339,7 +339,10 @@ describe('lab edge', () => {
       assert.equal(seen.length, 1, 'the trace is answered by the edge, not the connector');
       const tunnelNow = await cf.zeroTrust.tunnels.cloudflared.get(tunnelId, { account_id: emulator.accountId });
       assert.equal(tunnelNow.status, 'healthy');
-      assert.equal(tunnelNow.connections?.length, 1);
+      assert.deepEqual(tunnelNow.connections, [], 'the deprecated array is empty; connections are at their own endpoint');
+      const listed = [];
+      for await (const c of cf.zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: emulator.accountId })) listed.push(c);
+      assert.equal(listed.length, 1);
     } finally {
       origin.close();
     }
@@ -372,10 +375,14 @@ describe('lab edge', () => {
     await using emulator = await startCloudflareEmulator({ connectors: dockerConnectorSource({ cacheMs: 200 }) });
     try {
       const cf = sdk(emulator);
-      const tunnel = (await cf.zeroTrust.tunnels.cloudflared.create({ account_id: emulator.accountId, name: `axe-${RUN}`, config_src: 'local' })) as { id: string; credentials_file: Record<string, string> };
+      const secret = randomBytes(32).toString('base64');
+      const tunnel = await cf.zeroTrust.tunnels.cloudflared.create({ account_id: emulator.accountId, name: `axe-${RUN}`, config_src: 'local', tunnel_secret: secret });
+      assert.ok(tunnel.id);
+      // What `cloudflared tunnel create` writes: the create answer (the spec's tunnel object) carries no credentials.
+      const credentials = { AccountTag: emulator.accountId, TunnelID: tunnel.id, TunnelName: `axe-${RUN}`, TunnelSecret: secret };
       const hostname = `${RUN}.axelabs.ai`;
       await cf.dns.records.create({ zone_id: emulator.zoneId, type: 'CNAME', name: hostname, content: `${tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1 });
-      await writeFile(join(dir, `${tunnel.id}.json`), JSON.stringify(tunnel.credentials_file), { mode: 0o600 });
+      await writeFile(join(dir, `${tunnel.id}.json`), JSON.stringify(credentials), { mode: 0o600 });
       await writeFile(join(dir, 'config.yml'), [`tunnel: ${tunnel.id}`, `credentials-file: /etc/cloudflared/${tunnel.id}.json`, 'ingress:', `  - hostname: ${hostname}`, '    service: hello_world', '  - service: http_status:404', ''].join('\n'));
       await chmod(dir, 0o755);
       await exec('docker', ['run', '-d', '--name', container, '--label', `${LAB_LABEL}=1`, '--label', `${TUNNEL_LABEL}=${tunnel.id}`, '-p', '127.0.0.1::8080', '-v', `${dir}:/etc/cloudflared:ro`, CLOUDFLARED_IMAGE]);

@@ -5,7 +5,9 @@
  * `axe controller --once` (a fresh process: the customer's last revision is
  * read back from the history) tears down its stacks, cloudflared, DNS and
  * tunnel, keeps its vault items and data volumes; pruning again plans nothing.
- * A customer removed with pruning off is left in place.
+ * A customer removed with pruning off is left in place. The tunnel is deleted even
+ * though Cloudflare still lists a stale connector of it (a stopped cloudflared it
+ * never heard from again): axe cleans up the connections first, as the API documents.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,6 +19,8 @@ import { parse, stringify } from 'yaml';
 import { buildEnv, openEnvProviders } from '../reconcilers/env.js';
 import { diffPrune, pruneCustomer } from '../reconcilers/prune.js';
 import { loadSettings } from '../cli/settings.js';
+import { TUNNEL_LABEL } from '../lab/cloudflare/connectors.js';
+import { LAB_LABEL } from '../lab/component.js';
 import { loadRepo } from '../schemas/repo.js';
 import { git } from './helpers.js';
 import { startTestLab } from './lab-fixture.js';
@@ -58,6 +62,7 @@ describe('pruning a removed customer (lab)', () => {
       }),
     );
     await run('docker', ['compose', '-p', project, '-f', compose, 'up', '-d']);
+    const stale = `${id}-stale-cloudflared`;
     try {
       // The PR removing both customers: realchoice's teardown is planned, demo is left in place.
       const base = (await git(lab.repo, 'rev-parse', 'HEAD')).trim();
@@ -76,6 +81,12 @@ describe('pruning a removed customer (lab)', () => {
       assert.match(pr.stdout, new RegExp(`delete tunnel axe-${id} `));
       assert.match(pr.stdout, new RegExp(`Removed from customers.yaml: \`${kept}\`\\. Nothing is torn down`));
       assert.equal(await docker('ps', '-q', '--filter', label).then((o) => o.split('\n').filter(Boolean).length), 2, 'planning touched nothing');
+
+      // A stale connector of the tunnel: a cloudflared that stopped without Cloudflare hearing of it
+      // (say on a replaced Mac mini). Cloudflare still lists its connection, and refuses a plain delete (1022).
+      const tunnelId = await docker('inspect', '-f', `{{index .Config.Labels "${TUNNEL_LABEL}"}}`, `axe-cloudflared-${id}`);
+      assert.match(tunnelId, /^[0-9a-f-]{36}$/);
+      await docker('create', '--name', stale, '--label', `${LAB_LABEL}=1`, '--label', `${TUNNEL_LABEL}=${tunnelId}`, 'axelab-base:1', 'true');
 
       // Merge: the controller (a new process) prunes realchoice and leaves demo alone.
       await git(lab.repo, 'push', '-q', 'origin', 'HEAD:main');
@@ -108,6 +119,7 @@ describe('pruning a removed customer (lab)', () => {
       }
     } finally {
       await run('docker', ['compose', '-p', project, '-f', compose, 'down', '-v']).catch(() => undefined);
+      await run('docker', ['rm', '-f', stale]).catch(() => undefined);
     }
   });
 

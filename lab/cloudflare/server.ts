@@ -55,6 +55,28 @@ export interface CloudflareEmulatorOptions {
   connectors?: ConnectorSource;
   /** Log requests (JSON lines on stdout, no headers); default false. */
   logger?: boolean;
+  /** Tests only (off by default): called with every /client/v4 request and its answer, for the contract tests. */
+  record?: (exchange: RecordedExchange) => void;
+}
+
+/** One /client/v4 call as the wire saw it; `path` is relative to /client/v4, as the spec's paths are. */
+export interface RecordedExchange {
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  requestBody?: unknown;
+  status: number;
+  responseBody: unknown;
+}
+
+function queryRecord(url: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const i = url.indexOf('?');
+  for (const [key, value] of new URLSearchParams(i < 0 ? '' : url.slice(i + 1))) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  return out;
 }
 
 export interface CloudflareEmulator {
@@ -127,6 +149,27 @@ export async function startCloudflareEmulator(options: CloudflareEmulatorOptions
   await app.register(
     async (api) => {
       envelopeHooks(api);
+      const record = options.record;
+      if (record) {
+        api.addHook('onSend', async (request, reply, payload) => {
+          const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+          let responseBody: unknown = null;
+          try {
+            responseBody = text === '' ? null : (JSON.parse(text) as unknown);
+          } catch {
+            responseBody = text;
+          }
+          record({
+            method: request.method,
+            path: (request.url.split('?')[0] ?? '').slice(API_PREFIX.length),
+            query: queryRecord(request.url),
+            ...(request.body === undefined ? {} : { requestBody: request.body }),
+            status: reply.statusCode,
+            responseBody,
+          });
+          return payload;
+        });
+      }
       api.addHook('onResponse', async (request, reply) => {
         const route = request.routeOptions.url?.slice(API_PREFIX.length) || '(unmatched)';
         stats.record(request.method, route, reply.statusCode);

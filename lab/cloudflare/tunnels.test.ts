@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connector } from './connectors.js';
 import type { TunnelState } from './state.js';
-import { connectionTimes, tunnelFilter, tunnelStatus, tunnelToken, validateTunnelConfig, validateTunnelInput } from './tunnels.js';
+import { connectionTimes, connectorId, listedConnectors, tunnelFilter, tunnelStatus, tunnelToken, tunnelView, validateTunnelConfig, validateTunnelInput } from './tunnels.js';
 
 function tunnel(over: Partial<TunnelState> = {}): TunnelState {
   return {
@@ -89,5 +89,21 @@ describe('tunnel status, connection times, filters, token', () => {
   it('encodes the connector token as base64 JSON {a, t, s}', () => {
     const t = tunnel();
     assert.deepEqual(JSON.parse(Buffer.from(tunnelToken(t, 'acc'), 'base64').toString()), { a: 'acc', t: t.id, s: t.secret });
+  });
+});
+
+describe('tunnel object and connections, as the published spec has them', () => {
+  it('the tunnel object lists no connections (the field is deprecated) and leaves unset timestamps out', () => {
+    const view = tunnelView(tunnel(), 'acc', [running]);
+    assert.deepEqual(view.connections, []);
+    assert.equal(view.status, 'healthy');
+    assert.ok(!('deleted_at' in view) && !('conns_active_at' in view) && !('conns_inactive_at' in view));
+  });
+
+  it('lists running connectors and stale ones until they are cleaned up', () => {
+    const stale: Connector = { ...stopped, containerId: 'c2' };
+    assert.deepEqual(listedConnectors([running, stale], new Set()), [running, stale]);
+    assert.deepEqual(listedConnectors([running, stale], new Set(['c1', 'c2'])), [running], 'a running connector reconnects at once');
+    assert.match(connectorId(stale), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

@@ -7,6 +7,12 @@
  * - Status is derived, never stored: `healthy` while a connector container runs,
  *   `down` once one has run (a stopped container, or a connection seen before),
  *   `inactive` when none ever did.
+ * - The tunnel object's `connections` is always `[]`: the spec marks it deprecated
+ *   ("will start returning an empty array"); connections are only listed at
+ *   …/{tunnel_id}/connections.
+ * - A stopped connector whose connections were not cleaned up is a stale
+ *   connector: still listed at …/connections, and it blocks the tunnel's delete
+ *   (1022) until DELETE …/connections removes it.
  * - The ingress rules follow cloudflared's own checks: the last rule and only the
  *   last is the catch-all (no hostname, or `*`, and no path).
  */
@@ -31,34 +37,40 @@ function connectionId(containerId: string, salt: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function connectionsView(connectors: Connector[]): Record<string, unknown>[] {
-  return connectors
-    .filter((c) => c.running)
-    .map((c) => ({
-      id: connectionId(c.containerId, 'conn'),
-      uuid: connectionId(c.containerId, 'conn'),
-      client_id: connectionId(c.containerId, 'client'),
-      client_version: CONNECTOR_VERSION,
-      colo_name: 'LAB',
-      is_pending_reconnect: false,
-      opened_at: c.createdAt,
-      origin_ip: '127.0.0.1',
-    }));
+/** The connection of one connector (the spec's `tunnel_schemas-connection`). */
+function connectionView(c: Connector): Record<string, unknown> {
+  return {
+    id: connectionId(c.containerId, 'conn'),
+    uuid: connectionId(c.containerId, 'conn'),
+    client_id: connectorId(c),
+    client_version: CONNECTOR_VERSION,
+    colo_name: 'LAB',
+    opened_at: c.createdAt,
+    origin_ip: '127.0.0.1',
+  };
 }
 
-/** GET …/cfd_tunnel/{id}/connections: one entry per connector (cloudflared process). */
+/** The connector (client) id the API shows for a connector container, and takes as `client_id`. */
+export function connectorId(c: Connector): string {
+  return connectionId(c.containerId, 'client');
+}
+
+/** The connectors the API lists for a tunnel: the running ones and the stale ones not cleaned up. */
+export function listedConnectors(connectors: Connector[], cleaned: ReadonlySet<string>): Connector[] {
+  return connectors.filter((c) => c.running || !cleaned.has(c.containerId));
+}
+
+/** GET …/cfd_tunnel/{id}/connections: one entry per listed connector (the spec's `tunnel_tunnel_client`). */
 export function connectorsView(tunnel: TunnelState, connectors: Connector[]): Record<string, unknown>[] {
-  return connectors
-    .filter((c) => c.running)
-    .map((c) => ({
-      id: connectionId(c.containerId, 'client'),
-      arch: 'linux_amd64',
-      config_version: tunnel.config_version,
-      features: ['serialized_headers', 'support_datagram_v3'],
-      run_at: c.createdAt,
-      version: CONNECTOR_VERSION,
-      conns: connectionsView([c]),
-    }));
+  return connectors.map((c) => ({
+    id: connectorId(c),
+    arch: 'linux_amd64',
+    config_version: tunnel.config_version,
+    features: ['serialized_headers', 'support_datagram_v3'],
+    run_at: c.createdAt,
+    version: CONNECTOR_VERSION,
+    conns: [connectionView(c)],
+  }));
 }
 
 export function tunnelView(tunnel: TunnelState, accountId: string, connectors: Connector[]): Record<string, unknown> {
@@ -67,10 +79,11 @@ export function tunnelView(tunnel: TunnelState, accountId: string, connectors: C
     account_tag: accountId,
     name: tunnel.name,
     created_at: tunnel.created_at,
-    deleted_at: tunnel.deleted_at,
-    connections: connectionsView(connectors),
-    conns_active_at: tunnel.conns_active_at,
-    conns_inactive_at: tunnel.conns_inactive_at,
+    // The spec types these timestamps as strings, not nullable: an unset one is left out.
+    ...(tunnel.deleted_at === null ? {} : { deleted_at: tunnel.deleted_at }),
+    connections: [],
+    ...(tunnel.conns_active_at === null ? {} : { conns_active_at: tunnel.conns_active_at }),
+    ...(tunnel.conns_inactive_at === null ? {} : { conns_inactive_at: tunnel.conns_inactive_at }),
     metadata: {},
     remote_config: tunnel.config_src === 'cloudflare',
     config_src: tunnel.config_src,
@@ -82,10 +95,6 @@ export function tunnelView(tunnel: TunnelState, accountId: string, connectors: C
 /** The token `cloudflared tunnel run --token` takes: base64 of {"a": account, "t": tunnel, "s": secret}. */
 export function tunnelToken(tunnel: TunnelState, accountId: string): string {
   return Buffer.from(JSON.stringify({ a: accountId, t: tunnel.id, s: tunnel.secret })).toString('base64');
-}
-
-export function credentialsFile(tunnel: TunnelState, accountId: string): Record<string, string> {
-  return { AccountTag: accountId, TunnelID: tunnel.id, TunnelName: tunnel.name, TunnelSecret: tunnel.secret };
 }
 
 /** The API's answer to a configuration cloudflared would refuse (HTTP 400). */

@@ -17,12 +17,13 @@ export interface V4Error {
   error_chain?: V4Error[];
 }
 
+/** `total_pages` is in some endpoints' result_info only (DNS, zones); cfd_tunnel's spec has the other four. */
 export interface ResultInfo {
   page: number;
   per_page: number;
   count: number;
   total_count: number;
-  total_pages: number;
+  total_pages?: number;
 }
 
 export interface Envelope {

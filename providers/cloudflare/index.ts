@@ -13,6 +13,11 @@
  * - SDK errors are classified here, once, by status and Cloudflare error code:
  *   429, 5xx and connection errors are transient; 4xx are terminal and keep
  *   their codes (81053 a foreign record at the name, 1013 a tunnel name taken).
+ * - Only fields the published spec documents and does not deprecate are read
+ *   (contracts/cloudflare/openapi.trimmed.yaml; `CLOUDFLARE_FIELD_READS` lists
+ *   them and the contract test holds them to the spec). A tunnel's health is its
+ *   `status`; the tunnel object's `connections` array is deprecated (Cloudflare
+ *   empties it) and is never read.
  */
 import Bottleneck from 'bottleneck';
 import type { CloudflareTunnel } from 'cloudflare/resources/shared';
@@ -23,12 +28,41 @@ import { APIConnectionError, APIError, cloudflareClient } from './sdk.js';
 export interface TunnelInfo {
   id: string;
   name: string;
-  /** inactive (never connected), healthy, degraded, down. */
+  /** Cloudflare's own verdict: inactive (never connected), healthy, degraded, down. */
   status: string;
-  connections: number;
   configSrc: 'local' | 'cloudflare';
   createdAt: string | null;
 }
+
+/** One field the provider reads from a Cloudflare answer, named as the spec names the operation. */
+export interface CloudflareFieldRead {
+  method: string;
+  path: string;
+  status: number;
+  field: string;
+}
+
+const TUNNELS = '/accounts/{account_id}/cfd_tunnel';
+const TUNNEL = '/accounts/{account_id}/cfd_tunnel/{tunnel_id}';
+
+/**
+ * Every field of a cfd_tunnel answer the provider reads (toTunnel, the pager, the
+ * token and the error classifier). The contract test checks each against the
+ * spec: it must exist there and must not be deprecated. Keep it beside the code
+ * that reads: a new read goes here too.
+ */
+export const CLOUDFLARE_FIELD_READS: readonly CloudflareFieldRead[] = [
+  ...['id', 'name', 'status', 'config_src', 'created_at'].map((f) => ({ method: 'GET', path: TUNNELS, status: 200, field: `result[].${f}` })),
+  ...['page', 'per_page', 'total_count'].map((f) => ({ method: 'GET', path: TUNNELS, status: 200, field: `result_info.${f}` })),
+  ...['id', 'name', 'status', 'config_src', 'created_at'].map((f) => ({ method: 'POST', path: TUNNELS, status: 200, field: `result.${f}` })),
+  { method: 'GET', path: `${TUNNEL}/token`, status: 200, field: 'result' },
+  ...['code', 'message'].flatMap((f) => [
+    { method: 'GET', path: TUNNELS, status: 400, field: `errors[].${f}` },
+    { method: 'POST', path: TUNNELS, status: 409, field: `errors[].${f}` },
+    { method: 'DELETE', path: TUNNEL, status: 400, field: `errors[].${f}` },
+    { method: 'DELETE', path: `${TUNNEL}/connections`, status: 400, field: `errors[].${f}` },
+  ]),
+];
 
 export interface DnsRecordInfo {
   id: string;
@@ -67,7 +101,11 @@ export interface CloudflareApi {
   updateDnsRecord(zoneId: string, recordId: string, record: DnsRecordInput): Promise<DnsRecordInfo>;
   /** Pruning only (a removed customer with `policy.prune`). */
   deleteDnsRecord(zoneId: string, recordId: string): Promise<void>;
-  /** Pruning only; Cloudflare refuses while connectors are up (code 1022): stop cloudflared first. */
+  /**
+   * Pruning only. Cleans up the tunnel's connections first (DELETE …/connections,
+   * as the API documents for stale connectors), then deletes the tunnel; Cloudflare
+   * still refuses while a connector is running (code 1022): stop cloudflared first.
+   */
   deleteTunnel(tunnelId: string): Promise<void>;
 }
 
@@ -128,7 +166,6 @@ function toTunnel(t: CloudflareTunnel): TunnelInfo {
     id: t.id ?? '',
     name: t.name ?? '',
     status: t.status ?? 'inactive',
-    connections: t.connections?.length ?? 0,
     configSrc: t.config_src ?? 'local',
     createdAt: t.created_at ?? null,
   };
@@ -162,15 +199,16 @@ export function openCloudflare(options: CloudflareOptions): CloudflareApi {
   /** Walks every page; one rate-limited call per page. */
   async function all<T>(
     what: string,
-    first: () => Promise<{ result: T[]; result_info?: { page?: number; total_pages?: number }; hasNextPage(): boolean; getNextPage(): Promise<unknown> }>,
+    first: () => Promise<{ result: T[]; result_info?: { page?: number; per_page?: number; total_count?: number }; hasNextPage(): boolean; getNextPage(): Promise<unknown> }>,
   ): Promise<T[]> {
     const out: T[] = [];
     let page = await call(what, false, first);
     out.push(...page.result);
     while (page.result.length > 0 && page.hasNextPage()) {
-      // Stop at the last page the API announced instead of asking for an empty one.
+      // Stop at the last page instead of asking for an empty one. `total_pages` is not
+      // in every endpoint's result_info (cfd_tunnel's has page, per_page, count, total_count).
       const info = page.result_info;
-      if (info?.page !== undefined && info.total_pages !== undefined && info.page >= info.total_pages) break;
+      if (info?.page !== undefined && info.per_page !== undefined && info.total_count !== undefined && info.page * info.per_page >= info.total_count) break;
       const current = page;
       page = (await call(what, false, () => current.getNextPage())) as typeof page;
       out.push(...page.result);
@@ -221,7 +259,11 @@ export function openCloudflare(options: CloudflareOptions): CloudflareApi {
       await call(`deleting DNS record ${recordId}`, true, () => client.dns.records.delete(recordId, { zone_id: zoneId }));
     },
     async deleteTunnel(tunnelId) {
-      await call(`deleting tunnel ${tunnelId}`, true, () => client.zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId }));
+      // The spec's DELETE operations take a JSON object body; the SDK sends none unless given one.
+      await call(`cleaning up the connections of tunnel ${tunnelId}`, true, () =>
+        client.zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }, { body: {} }),
+      );
+      await call(`deleting tunnel ${tunnelId}`, true, () => client.zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId }, { body: {} }));
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The parts of the official `cloudflare` SDK that axe calls: the SDK's own
  * tree-shakable client (`createClient`) with only the resources used — zones,
- * DNS records, cfd_tunnel and its token — and the SDK's error classes.
+ * DNS records, cfd_tunnel, its token and its connections — and the SDK's error classes.
  *
  * Rules:
  * - Every SDK import of the product goes through this module (types aside).
@@ -11,6 +11,7 @@
  *   sources (tsx) it loads the whole SDK: same code, more memory.
  */
 import { BaseRecords } from 'cloudflare/resources/dns/records';
+import { BaseConnections } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/connections';
 import { BaseToken } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/token';
 import { BaseCloudflared } from 'cloudflare/resources/zero-trust/tunnels/cloudflared/cloudflared';
 import { BaseZones } from 'cloudflare/resources/zones/zones';
@@ -25,10 +26,10 @@ export interface SdkOptions {
   timeout: number;
 }
 
-/** A client with `zones`, `dns.records`, `zeroTrust.tunnels.cloudflared` (and its `token`). */
+/** A client with `zones`, `dns.records`, `zeroTrust.tunnels.cloudflared` (and its `token` and `connections`). */
 export function cloudflareClient(options: SdkOptions) {
-  // The tunnel before its token: the token resource is attached under the tunnel one.
-  return createClient({ ...options, resources: [BaseZones, BaseRecords, BaseCloudflared, BaseToken] as const });
+  // The tunnel before its token and connections: those resources are attached under the tunnel one.
+  return createClient({ ...options, resources: [BaseZones, BaseRecords, BaseCloudflared, BaseToken, BaseConnections] as const });
 }
 
 export type CloudflareClient = ReturnType<typeof cloudflareClient>;

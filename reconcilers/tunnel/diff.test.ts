@@ -25,7 +25,7 @@ describe('tunnel ingress', () => {
 
 describe('tunnel diff', () => {
   const desired: TunnelDesired = { customer: 'demo', name: tunnelName('demo'), credentialsItem: credentialsItemName('demo') };
-  const converged: TunnelObserved = { tunnel: { id: 't-1', name: 'axe-demo', status: 'healthy', connections: 2 }, credentialsDigest: 'sha256:0123456789ab' };
+  const converged: TunnelObserved = { tunnel: { id: 't-1', name: 'axe-demo', status: 'healthy' }, credentialsDigest: 'sha256:0123456789ab' };
 
   it('converged state plans nothing and is Healthy', () => {
     assert.deepEqual(diffTunnel(desired, converged), []);
@@ -46,9 +46,15 @@ describe('tunnel diff', () => {
     assert.equal(healthTunnel(desired, { ...converged, credentialsDigest: null }).reason, 'CredentialsNotInVault');
   });
 
-  it('not connected yet is Progressing; lost connections are Degraded', () => {
+  it('not connected yet is Progressing; down and degraded are Degraded, each with its reason', () => {
     const t = converged.tunnel!;
-    assert.equal(healthTunnel(desired, { ...converged, tunnel: { ...t, status: 'inactive', connections: 0 } }).status, 'Progressing');
-    assert.equal(healthTunnel(desired, { ...converged, tunnel: { ...t, status: 'down', connections: 0 } }).status, 'Degraded');
+    assert.equal(healthTunnel(desired, { ...converged, tunnel: { ...t, status: 'inactive' } }).status, 'Progressing');
+    assert.deepEqual(
+      (['down', 'degraded'] as const).map((status) => healthTunnel(desired, { ...converged, tunnel: { ...t, status } })).map((h) => [h.status, h.reason]),
+      [
+        ['Degraded', 'Disconnected'],
+        ['Degraded', 'DegradedConnections'],
+      ],
+    );
   });
 });

@@ -26,8 +26,8 @@ export interface TunnelDesired {
 }
 
 export interface TunnelObserved {
-  /** The tunnel of that name in the account, or null. */
-  tunnel: { id: string; name: string; status: string; connections: number } | null;
+  /** The tunnel of that name in the account, or null; `status` is Cloudflare's (inactive, healthy, degraded, down). */
+  tunnel: { id: string; name: string; status: string } | null;
   /** The vault's content digest of the tunnel's credentials item (VaultEntry.digest), null when the vault lacks it. */
   credentialsDigest: string | null;
 }
@@ -96,7 +96,9 @@ export function healthTunnel(desired: TunnelDesired, observed: TunnelObserved | 
   const tunnel = observed?.tunnel ?? null;
   if (!tunnel) return { status: 'Missing', reason: 'NotFound', message: `no tunnel named ${desired.name}` };
   if (!observed?.credentialsDigest) return { status: 'Progressing', reason: 'CredentialsNotInVault', message: `tunnel ${tunnel.id} exists; its credentials are not in the vault yet` };
-  if (tunnel.status === 'healthy' && tunnel.connections > 0) return { status: 'Healthy', reason: 'Connected', message: `tunnel ${tunnel.id}: ${tunnel.connections} connection(s)` };
+  // Cloudflare's status is the verdict: the tunnel object's `connections` array is deprecated and comes back empty.
+  if (tunnel.status === 'healthy') return { status: 'Healthy', reason: 'Connected', message: `tunnel ${tunnel.id} is healthy: cloudflared is connected` };
+  if (tunnel.status === 'degraded') return { status: 'Degraded', reason: 'DegradedConnections', message: `tunnel ${tunnel.id} is degraded: it serves traffic, but not all of cloudflared's connections are up` };
   if (tunnel.status === 'inactive') return { status: 'Progressing', reason: 'NotConnected', message: `tunnel ${tunnel.id} exists; cloudflared has not connected yet` };
   return { status: 'Degraded', reason: 'Disconnected', message: `tunnel ${tunnel.id} is ${tunnel.status}: cloudflared is not connected` };
 }

@@ -46,7 +46,7 @@ export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved,
     const [tunnels, items] = await Promise.all([ctx.env.scan.tunnels(), ctx.env.scan.vault()]);
     const found = tunnels.filter((t) => t.name === desired.name).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))[0];
     return {
-      tunnel: found ? { id: found.id, name: found.name, status: found.status, connections: found.connections } : null,
+      tunnel: found ? { id: found.id, name: found.name, status: found.status } : null,
       credentialsDigest: items.find((item) => item.name === desired.credentialsItem)?.digest ?? null,
     };
   },

@@ -8,14 +8,21 @@
  *   labelled with the tunnel id), observed at each call; the connection
  *   timestamps they imply are kept in the state.
  * - A name is unique among the tunnels that are not deleted (409, 1013).
+ * - Answers hold to the published spec (contracts/cloudflare/openapi.trimmed.yaml):
+ *   result_info without `total_pages` (the spec's tunnel_result_info has none), no
+ *   fields the spec does not name, DELETE answers as it documents them.
+ * - Stale connectors (stopped, not cleaned up) are listed at …/connections and
+ *   refuse the tunnel's delete (400, 1022) until DELETE …/connections cleans them
+ *   up; which ones were cleaned up lives in this process's memory.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Connector } from '../connectors.js';
 import { newTunnelId, newTunnelSecret, type TunnelState } from '../state.js';
 import {
   connectionTimes,
+  connectorId,
   connectorsView,
-  credentialsFile,
+  listedConnectors,
   NAME_CONFLICT,
   tunnelFilter,
   tunnelStatus,
@@ -24,14 +31,22 @@ import {
   validateTunnelConfig,
   validateTunnelInput,
 } from '../tunnels.js';
-import { paginate, success, V4Failure } from '../v4.js';
+import { type ResultInfo, paginate, success, V4Failure } from '../v4.js';
 import { type ApiContext, bodyObject, queryOf, requireAccount } from './context.js';
 
 const TUNNEL_PAGES = { defaultPerPage: 20, minPerPage: 1, maxPerPage: 1000 };
 
 type TunnelRequest = FastifyRequest<{ Params: { account_id: string; tunnel_id: string } }>;
 
+/** The spec's tunnel_result_info: page, per_page, count, total_count. */
+function tunnelResultInfo(info: ResultInfo): ResultInfo {
+  return { page: info.page, per_page: info.per_page, count: info.count, total_count: info.total_count };
+}
+
 export function tunnelRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  /** Connector containers whose connections DELETE …/connections removed. */
+  const cleaned = new Set<string>();
+
   /** Every tunnel's connectors, with the connection timestamps brought up to date. */
   async function observe(): Promise<(t: TunnelState) => Connector[]> {
     const snapshot = await ctx.connectors.snapshot();
@@ -70,7 +85,7 @@ export function tunnelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const page = paginate(tunnels, query, TUNNEL_PAGES);
     return success(
       page.result.map((t) => tunnelView(t, ctx.store.state.accountId, of(t))),
-      page.result_info,
+      tunnelResultInfo(page.result_info),
     );
   });
 
@@ -96,9 +111,8 @@ export function tunnelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     };
     ctx.store.state.tunnels.push(tunnel);
     await ctx.store.save();
-    const accountId = ctx.store.state.accountId;
-    // The real create answer also carries the credentials file and the connector token.
-    return success({ ...tunnelView(tunnel, accountId, []), credentials_file: credentialsFile(tunnel, accountId), token: tunnelToken(tunnel, accountId) });
+    // The spec's create answer is the tunnel object alone (tunnel_cfd_tunnel); the token is at …/token.
+    return success(tunnelView(tunnel, ctx.store.state.accountId, []));
   });
 
   app.get('/accounts/:account_id/cfd_tunnel/:tunnel_id', async (request: TunnelRequest) => {
@@ -123,7 +137,7 @@ export function tunnelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const tunnel = findTunnel(request);
     if (tunnel.deleted_at !== null) throw new V4Failure(404, { code: 1003, message: 'Tunnel not found' });
     const of = await observe();
-    if (of(tunnel).some((c) => c.running)) throw new V4Failure(400, { code: 1022, message: 'Cannot delete tunnel because it has active connections' });
+    if (listedConnectors(of(tunnel), cleaned).length > 0) throw new V4Failure(400, { code: 1022, message: 'Cannot delete tunnel because it has active connections' });
     tunnel.deleted_at = new Date().toISOString();
     await ctx.store.save();
     return success(tunnelView(tunnel, ctx.store.state.accountId, of(tunnel)));
@@ -164,6 +178,19 @@ export function tunnelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/accounts/:account_id/cfd_tunnel/:tunnel_id/connections', async (request: TunnelRequest) => {
     const tunnel = findTunnel(request);
     const of = await observe();
-    return success(connectorsView(tunnel, of(tunnel)));
+    return success(connectorsView(tunnel, listedConnectors(of(tunnel), cleaned)));
+  });
+
+  // "Removes a connection (aka Cloudflare Tunnel Connector) from a Cloudflare Tunnel independently of its
+  // current state. If no connector id (client_id) is provided all connectors will be removed." A running
+  // connector reconnects at once, so only stopped ones stay removed.
+  app.delete('/accounts/:account_id/cfd_tunnel/:tunnel_id/connections', async (request: TunnelRequest) => {
+    const tunnel = findTunnel(request);
+    const of = await observe();
+    const clientId = queryOf(request).get('client_id');
+    for (const c of of(tunnel)) {
+      if (clientId === null || connectorId(c) === clientId.toLowerCase()) cleaned.add(c.containerId);
+    }
+    return success(null);
   });
 }
