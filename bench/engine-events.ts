@@ -12,7 +12,8 @@
  * dir, hosts, emulators) is removed at the end.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -24,7 +25,7 @@ import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
 import { onboardBranch } from '../onboarding/apply.js';
 import { openConfigRepo } from '../providers/git/config-repo.js';
 import { connect } from '../providers/host/ssh.js';
-import { git, until } from '../test/helpers.js';
+import { until } from '../test/helpers.js';
 import { bootstrapPack, startTestLab } from '../test/lab-fixture.js';
 import { machineLine } from './machine.js';
 
@@ -49,13 +50,6 @@ try {
   const host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
   await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
   host.close();
-  // Only demo: the other example customers suspended.
-  const file = join(lab.repo, 'customers.yaml');
-  let text = await readFile(file, 'utf8');
-  for (const other of [lab.ids.acme, lab.ids.realchoice]) text = text.replace(`  ${other}:\n`, `  ${other}:\n    policy: { suspend: true }\n`);
-  await writeFile(file, text);
-  await git(lab.repo, 'commit', '-qam', 'bench: only demo');
-  await git(lab.repo, 'push', '-q', 'origin', 'HEAD:main');
   const packPath = join(lab.stateDir, 'pack.json');
   await writeFile(packPath, JSON.stringify(bootstrapPack(id, ['bench-blueprint-secret-1', 'bench-vaultwarden-secret-1', 'bench-frame-secret-1'])), { mode: 0o600 });
   const ingest = await lab.axe(['customers', 'ingest', id, packPath, '--apply']);
@@ -70,7 +64,8 @@ try {
     axeHome: settings.home,
     listen: '127.0.0.1:0',
     driftSchedule: false,
-    log: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    // BENCH_LOG=file keeps the controller's JSON log (AXE_LOG_LEVEL=debug adds each kind's duration).
+    log: createLogger({ destination: process.env.BENCH_LOG ? createWriteStream(process.env.BENCH_LOG, { flags: 'a' }) : new Writable({ write: (_c, _e, done) => done() }) }),
     timings: { pollIntervalMs: 0, progressingRequeueMs: 3_000, backoffBaseMs: 1_000, backoffMaxMs: 10_000 },
   });
   stop = () => running.stop();
