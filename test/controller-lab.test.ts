@@ -198,7 +198,8 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     assert.equal(c.history.events({ customer: id, types: ['ship'] }).length, 1);
   });
 
-  it('brings a killed container back within 15 s with no scan (the engine event stream over SSH), and records the drift', async () => {
+  // The time itself is a target for bench/engine-events.ts (kill -> healthy <= 10 s median), not for a test: the bound here is loose.
+  it('brings a killed container back with no scan (the engine event stream over SSH), and records the drift; same for a removed network', async () => {
     const c = running.controller;
     await until('the engine event stream of the demo host', () => c.engineEventStreams().find((s) => s.customers.includes(id) && s.state === 'connected'), 20_000);
     const before = c.history.events({ customer: id, types: ['drift'], limit: 500 }).length;
@@ -210,7 +211,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     await until('hive-mcp running and healthy again', async () => {
       const { stdout } = await exec('docker', ['ps', '--filter', `label=com.docker.compose.project=${id}-hive`, '--filter', 'label=com.docker.compose.service=hive-mcp', '--format', '{{.Status}}']);
       return /\(healthy\)/.test(stdout) && c.history.events({ customer: id, types: ['drift'], limit: 500 }).slice(before).some((e) => e.kind === 'stack');
-    }, 15_000);
+    }, 60_000);
     mark(`docker kill -> healthy again: ${Date.now() - killedAt} ms`);
     assert.equal((await c.metrics.text()).match(/^axe_drift_scans_total\{[^}]*\} (\d+)$/gm)?.join() ?? '', scansBefore, 'no drift scan ran');
     await c.queue.idle();
@@ -225,7 +226,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     await until(`${network} back and the drift recorded`, async () => {
       const exists = await exec('docker', ['network', 'inspect', network]).then(() => true, () => false);
       return exists && c.history.events({ customer: id, types: ['drift'], limit: 500 }).length > driftBefore;
-    }, 15_000);
+    }, 60_000);
     mark(`docker network rm -> network back: ${Date.now() - removedAt} ms`);
     await c.queue.idle();
   });
