@@ -13,7 +13,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { loadSettings } from '../cli/settings.js';
 import { createLogger } from '../controller/logger.js';
@@ -26,37 +25,10 @@ import { onboardBranch } from '../onboarding/apply.js';
 import { openConfigRepo } from '../providers/git/config-repo.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
 import { openVault } from '../providers/vault/index.js';
-import { git } from './helpers.js';
+import { git, until, withoutCustomer } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
-/** Removes a customer's block and every service slot of it from customers.yaml. */
-function withoutCustomer(text: string, id: string): string {
-  const out: string[] = [];
-  let skipIndent = -1;
-  for (const line of text.split('\n')) {
-    const indent = line.length - line.trimStart().length;
-    if (skipIndent >= 0) {
-      if (line.trim() === '' || indent > skipIndent) continue;
-      skipIndent = -1;
-    }
-    if (line.trimStart().startsWith(`${id}:`) && (indent === 2 || indent === 4)) {
-      skipIndent = indent;
-      continue;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
 
 describe('controller in the lab with vault.provider bitwarden-sm (real SDK, Secrets Manager stand-in)', { timeout: 900_000 }, () => {
   let lab: TestLab;

@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Secret } from '../core/secret.js';
 import { createLogger } from '../controller/logger.js';
 import { openController, type RunningController } from '../controller/run.js';
@@ -30,40 +29,12 @@ import { openVault } from '../providers/vault/index.js';
 import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
 import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
-import { git } from './helpers.js';
+import { git, until, withoutCustomer } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
 
 const exec = promisify(execFile);
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
-/** Removes a customer's block and every service slot of it from customers.yaml. */
-function withoutCustomer(text: string, id: string): string {
-  const lines = text.split('\n');
-  const out: string[] = [];
-  let skipIndent = -1;
-  for (const line of lines) {
-    const indent = line.length - line.trimStart().length;
-    if (skipIndent >= 0) {
-      if (line.trim() === '' || indent > skipIndent) continue;
-      skipIndent = -1;
-    }
-    if (line.trimStart().startsWith(`${id}:`) && (indent === 2 || indent === 4)) {
-      skipIndent = indent;
-      continue;
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
 
 describe('controller in the lab: merge to deploy, drift, policies', { timeout: 900_000 }, () => {
   let lab: TestLab;

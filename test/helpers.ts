@@ -80,12 +80,31 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `probe` every `everyMs` until it returns a truthy value (its errors count as not yet); throws after `timeoutMs`, naming `what`. */
-export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 150): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, everyMs = 150): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe().catch(() => null);
+    const value = await Promise.resolve().then(probe).catch(() => null);
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** Removes a customer's block and every service slot of it from customers.yaml. */
+export function withoutCustomer(text: string, id: string): string {
+  const out: string[] = [];
+  let skipIndent = -1;
+  for (const line of text.split('\n')) {
+    const indent = line.length - line.trimStart().length;
+    if (skipIndent >= 0) {
+      if (line.trim() === '' || indent > skipIndent) continue;
+      skipIndent = -1;
+    }
+    if (line.trimStart().startsWith(`${id}:`) && (indent === 2 || indent === 4)) {
+      skipIndent = indent;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
 }
