@@ -11,6 +11,19 @@ const SPEC = `
 openapi: 3.0.3
 info: { title: tiny, version: '1' }
 paths:
+  /trash:
+    delete:
+      operationId: emptyTrash
+      requestBody:
+        required: true
+        content:
+          application/json: {}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/envelope' }
   /things:
     get:
       operationId: listThings
@@ -138,6 +151,21 @@ describe('openapi-check', () => {
     assert.match(missing[0]?.message ?? '', /must have required property 'name'/);
     const stray = contract.check({ ...OK_LIST, requestBody: { name: 'x' } });
     assert.deepEqual(stray.map((v) => v.message), ['the operation takes no request body']);
+  });
+
+  it('fails a request without the body its operation requires, with a body schema or without one', () => {
+    const none = contract.check({ method: 'POST', path: '/things', status: 200, responseBody: { success: true, errors: [] } });
+    assert.deepEqual(
+      none.map((v) => [v.where, v.message]),
+      [['request', `/ must have required property 'requestBody' {"missingProperty":"requestBody"}`]],
+    );
+    // A required JSON body whose media type names no schema (Cloudflare's DELETEs: `application/json: {}`).
+    const bare = contract.check({ method: 'DELETE', path: '/trash', status: 200, responseBody: { success: true, errors: [] } });
+    assert.deepEqual(
+      bare.map((v) => [v.where, v.message]),
+      [['request', 'the operation requires a request body']],
+    );
+    assert.deepEqual(contract.check({ method: 'DELETE', path: '/trash', requestBody: {}, status: 200, responseBody: { success: true, errors: [] } }), []);
   });
 
   it('fails a response field of the wrong type, a missing envelope field and an undocumented field', () => {

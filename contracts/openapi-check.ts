@@ -3,7 +3,7 @@
  *
  * The tests record what the product sends and what a stand-in answers, then hold each
  * exchange to the published contract: the route and method exist, the parameters and
- * body match, the status is documented, the response body matches the schema for that
+ * body match (a required body is present), the status is documented, the response body matches the schema for that
  * status and carries no field the schema does not name. The fields the product reads
  * are held to the same schemas: a read of a field the schema lacks, or marks
  * `deprecated: true`, is a violation. Validation is openapi-backend's (ajv under it).
@@ -126,6 +126,12 @@ function checkExchange(api: OpenAPIBackend, exchange: Exchange): Violation[] {
   }
   if (exchange.requestBody !== undefined && !operation.requestBody) {
     violations.push({ exchange: name, where: 'request', message: 'the operation takes no request body' });
+  }
+  // openapi-backend checks a required body only through its schema; a media type without one
+  // (Cloudflare's DELETEs: `application/json: {}`) is checked here.
+  const body = operation.requestBody as { required?: boolean; content?: Record<string, { schema?: unknown }> } | undefined;
+  if (exchange.requestBody === undefined && body?.required === true && !Object.values(body.content ?? {}).some((media) => media.schema !== undefined)) {
+    violations.push({ exchange: name, where: 'request', message: 'the operation requires a request body' });
   }
   const response = responseFor(operation, exchange.status);
   if (!response) {

@@ -1,6 +1,6 @@
 /**
  * The Cloudflare contract: the product's provider (official SDK) drives the lab's
- * Cloudflare stand-in through every cfd_tunnel call it makes, the stand-in records
+ * Cloudflare stand-in through every cfd_tunnel, zone and DNS call it makes, the stand-in records
  * each exchange, and each one is held to Cloudflare's published OpenAPI description
  * (contracts/cloudflare/openapi.trimmed.yaml): the request the product sent, the
  * answer the stand-in gave, the status, and every field the product reads
@@ -8,6 +8,7 @@
  * source this test controls.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadContract } from '../contracts/openapi-check.js';
@@ -39,23 +40,36 @@ async function faults(adminUrl: string, patch: Record<string, number>): Promise<
   await fetch(`${adminUrl}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
 }
 
-/** The spec's cfd_tunnel operations: what this contract covers (zones and DNS are not in the trimmed copy). */
-function isTunnelCall(exchange: RecordedExchange): boolean {
-  return exchange.path.startsWith('/accounts/');
+/** One line per kind of violation (ids and item indices folded), so a failure reads as the list of deviations. */
+function deviations(contract: Contract, exchanges: RecordedExchange[]): string[] {
+  const lines = exchanges
+    .flatMap((e) => contract.check(e))
+    .map((v) => `${v.exchange.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{32}/g, '{id}')} ${v.where}: ${v.message.replace(/\[\d+\]/g, '[]').replace(/\/\d+\//g, '/[]/')}`);
+  return [...new Set(lines)];
 }
 
-describe('Cloudflare contract (cfd_tunnel)', () => {
+describe('Cloudflare contract (cfd_tunnel, zones, DNS records)', () => {
   let contract: Contract;
   before(async () => {
     contract = await loadContract(SPEC);
   });
 
-  it('every field the provider reads is in the spec and not deprecated; the deprecated connections array would be caught', () => {
+  it('every field the provider reads is in the spec and not deprecated; the deprecated connections array, a record\'s zone_id and a zone\'s plan would be caught', () => {
     assert.deepEqual(contract.checkFieldReads(CLOUDFLARE_FIELD_READS), []);
     // The read the provider made before: a tunnel's `connections` array, deprecated ("will start returning an empty array").
     assert.deepEqual(
       contract.checkFieldReads([{ method: 'GET', path: '/accounts/{account_id}/cfd_tunnel', status: 200, field: 'result[].connections' }]).map((v) => v.message),
       ['result[].connections is deprecated in the spec'],
+    );
+    // A record's zone_id/zone_name (retired, not in the spec) and a zone's deprecated plan would be caught too.
+    assert.deepEqual(
+      contract
+        .checkFieldReads([
+          { method: 'GET', path: '/zones/{zone_id}/dns_records', status: 200, field: 'result[].zone_id' },
+          { method: 'GET', path: '/zones', status: 200, field: 'result[].plan' },
+        ])
+        .map((v) => v.message),
+      ['result[].zone_id is not in the response schema', 'result[].plan is deprecated in the spec'],
     );
   });
 
@@ -95,7 +109,7 @@ describe('Cloudflare contract (cfd_tunnel)', () => {
     const limited = await cf.listTunnels().catch((e: unknown) => e);
     assert.ok(limited instanceof CloudflareError && limited.status === 429);
 
-    const checked = recorded.filter(isTunnelCall);
+    const checked = recorded;
     assert.ok(checked.length >= 110, `recorded ${checked.length} tunnel exchanges`);
     for (const status of [200, 400, 409, 429]) assert.ok(checked.some((e) => e.status === status), `an exchange with status ${status} was checked`);
     for (const route of ['GET /cfd_tunnel', 'POST /cfd_tunnel', 'GET /token', 'GET /connections', 'DELETE /connections', 'DELETE /{tunnel_id}']) {
@@ -103,9 +117,62 @@ describe('Cloudflare contract (cfd_tunnel)', () => {
       const match = tail === '/{tunnel_id}' ? (e: RecordedExchange) => /\/cfd_tunnel\/[^/]+$/.test(e.path) : (e: RecordedExchange) => e.path.endsWith(tail);
       assert.ok(checked.some((e) => e.method === method && match(e)), `${route} was exercised`);
     }
-    // One line per kind of violation (ids folded), so a failure reads as the list of deviations.
-    const deviations = new Set(checked.flatMap((e) => contract.check(e)).map((v) => `${v.exchange.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{32}/g, '{id}')} ${v.where}: ${v.message}`));
-    assert.deepEqual([...deviations], []);
+    assert.deepEqual(deviations(contract, checked), []);
+  });
+
+  it('every zone and DNS call the provider makes, and every answer the stand-in gives, follow the spec', async () => {
+    const recorded: RecordedExchange[] = [];
+    await using emu = await startCloudflareEmulator({ connectors: fakeConnectors(), record: (e) => recorded.push(e) });
+    const cf = openCloudflare({ baseURL: emu.apiBaseUrl, accountId: emu.accountId, token: emu.token, maxRetries: 0 });
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${emu.apiBaseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${emu.token.reveal()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+
+    const zoneId = await cf.zoneId(emu.zone);
+    assert.equal(zoneId, emu.zoneId);
+
+    // Records axe did not make: a TXT without a comment where axe will want a CNAME, and a zone
+    // large enough that the provider's list (5000 a page) takes two pages.
+    const foreign = await api('POST', `/zones/${zoneId}/dns_records`, { type: 'TXT', name: 'taken', content: '"v=verify"', ttl: 1 });
+    assert.equal(foreign.status, 200);
+    const now = new Date().toISOString();
+    for (let i = 0; i < 5000; i += 1) {
+      const id = createHash('md5').update(`seed-${i}`).digest('hex');
+      emu.store.state.records.push({ id, zone_id: zoneId, name: `seed-${i}.${emu.zone}`, type: 'TXT', content: `"seed ${i}"`, proxied: false, ttl: 1, comment: null, tags: [], created_on: now, modified_on: now });
+    }
+
+    const tunnel = 'c0ffee00-0000-4000-8000-000000000001.cfargotunnel.com';
+    const created = await cf.createDnsRecord(zoneId, { name: `demo.${emu.zone}`, type: 'CNAME', content: tunnel, proxied: true, comment: 'managed by axe' });
+    assert.deepEqual({ ...created, id: '' }, { id: '', name: `demo.${emu.zone}`, type: 'CNAME', content: tunnel, proxied: true, comment: 'managed by axe' });
+
+    const clash = await cf.createDnsRecord(zoneId, { name: `taken.${emu.zone}`, type: 'CNAME', content: tunnel, proxied: true, comment: 'managed by axe' }).catch((e: unknown) => e);
+    assert.ok(clash instanceof CloudflareError && clash.class === 'terminal' && clash.codes.includes(81053), String(clash));
+
+    const other = 'c0ffee00-0000-4000-8000-000000000002.cfargotunnel.com';
+    const updated = await cf.updateDnsRecord(zoneId, created.id, { name: `demo.${emu.zone}`, type: 'CNAME', content: other, proxied: true, comment: 'managed by axe' });
+    assert.equal(updated.content, other);
+
+    const before = cf.stats.calls;
+    const records = await cf.listDnsRecords(zoneId);
+    assert.equal(cf.stats.calls - before, 2, 'two pages, and no third request for an empty one');
+    assert.equal(records.length, 5002);
+    assert.deepEqual(records.find((r) => r.id === created.id), updated);
+    assert.deepEqual(records.find((r) => r.name === `taken.${emu.zone}`)?.comment, null, 'a record without a comment reads as null');
+
+    await cf.deleteDnsRecord(zoneId, created.id);
+    const gone = await cf.deleteDnsRecord(zoneId, created.id).catch((e: unknown) => e);
+    assert.ok(gone instanceof CloudflareError && gone.codes.includes(81044), String(gone));
+
+    for (const route of ['GET /zones', 'GET /dns_records', 'POST /dns_records', 'PUT /{dns_record_id}', 'DELETE /{dns_record_id}']) {
+      const [method, tail] = route.split(' ') as [string, string];
+      const match = tail === '/{dns_record_id}' ? (e: RecordedExchange) => /\/dns_records\/[^/]+$/.test(e.path) : (e: RecordedExchange) => e.path.endsWith(tail);
+      assert.ok(recorded.some((e) => e.method === method && match(e)), `${route} was exercised`);
+    }
+    for (const status of [200, 400, 404]) assert.ok(recorded.some((e) => e.status === status), `an exchange with status ${status} was checked`);
+    assert.deepEqual(deviations(contract, recorded), []);
   });
 
   it('a connected tunnel reads Healthy: its status says so, though the tunnel object lists no connections', async () => {

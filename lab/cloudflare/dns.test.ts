@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { absoluteName, conflict, recordFilter, sortRecords, validateRecord } from './dns.js';
+import { absoluteName, conflict, recordFilter, recordView, sortRecords, validateRecord } from './dns.js';
 import type { DnsRecordState, ZoneState } from './state.js';
 
 const zone: ZoneState = { id: 'z1', name: 'axelabs.ai', created_on: '2026-01-01T00:00:00Z', modified_on: '2026-01-01T00:00:00Z' };
@@ -97,5 +97,12 @@ describe('dns list filters and order', () => {
       sortRecords([...records].reverse(), new URLSearchParams('')).map((r) => r.id),
       records.map((r) => r.id),
     );
+  });
+});
+
+describe('the record as the API returns it', () => {
+  it('carries the fields of the spec\'s dns-records_dns-record-response, and not the retired zone_id/zone_name', () => {
+    const view = recordView(rec({ comment: 'c', tags: ['owner:axe'] }));
+    assert.deepEqual(Object.keys(view).sort(), ['comment', 'content', 'created_on', 'id', 'meta', 'modified_on', 'name', 'proxiable', 'proxied', 'settings', 'tags', 'ttl', 'type']);
   });
 });

@@ -154,12 +154,10 @@ export function recordFilter(query: URLSearchParams, zone: ZoneState): ((r: DnsR
   return any ? (r) => tests.some((t) => t(r)) : (r) => tests.every((t) => t(r));
 }
 
-/** The record as the v4 API returns it. */
-export function recordView(record: DnsRecordState, zone: ZoneState): Record<string, unknown> {
+/** The record as the v4 API returns it: the spec's dns-records_dns-record-response fields (no zone_id/zone_name). */
+export function recordView(record: DnsRecordState): Record<string, unknown> {
   return {
     id: record.id,
-    zone_id: zone.id,
-    zone_name: zone.name,
     name: record.name,
     type: record.type,
     content: record.content,

@@ -44,10 +44,13 @@ export interface CloudflareFieldRead {
 
 const TUNNELS = '/accounts/{account_id}/cfd_tunnel';
 const TUNNEL = '/accounts/{account_id}/cfd_tunnel/{tunnel_id}';
+const RECORDS = '/zones/{zone_id}/dns_records';
+const RECORD = '/zones/{zone_id}/dns_records/{dns_record_id}';
+const RECORD_FIELDS = ['id', 'name', 'type', 'content', 'proxied', 'comment'];
 
 /**
- * Every field of a cfd_tunnel answer the provider reads (toTunnel, the pager, the
- * token and the error classifier). The contract test checks each against the
+ * Every field of a Cloudflare answer the provider reads (toTunnel, toRecord, the zone
+ * lookup, the pager, the token and the error classifier). The contract test checks each against the
  * spec: it must exist there and must not be deprecated. Keep it beside the code
  * that reads: a new read goes here too.
  */
@@ -56,11 +59,23 @@ export const CLOUDFLARE_FIELD_READS: readonly CloudflareFieldRead[] = [
   ...['page', 'per_page', 'total_count'].map((f) => ({ method: 'GET', path: TUNNELS, status: 200, field: `result_info.${f}` })),
   ...['id', 'name', 'status', 'config_src', 'created_at'].map((f) => ({ method: 'POST', path: TUNNELS, status: 200, field: `result.${f}` })),
   { method: 'GET', path: `${TUNNEL}/token`, status: 200, field: 'result' },
+  ...['id', 'name'].map((f) => ({ method: 'GET', path: '/zones', status: 200, field: `result[].${f}` })),
+  ...RECORD_FIELDS.map((f) => ({ method: 'GET', path: RECORDS, status: 200, field: `result[].${f}` })),
+  ...['page', 'per_page', 'total_count'].map((f) => ({ method: 'GET', path: RECORDS, status: 200, field: `result_info.${f}` })),
+  ...RECORD_FIELDS.flatMap((f) => [
+    { method: 'POST', path: RECORDS, status: 200, field: `result.${f}` },
+    { method: 'PUT', path: RECORD, status: 200, field: `result.${f}` },
+  ]),
   ...['code', 'message'].flatMap((f) => [
     { method: 'GET', path: TUNNELS, status: 400, field: `errors[].${f}` },
     { method: 'POST', path: TUNNELS, status: 409, field: `errors[].${f}` },
     { method: 'DELETE', path: TUNNEL, status: 400, field: `errors[].${f}` },
     { method: 'DELETE', path: `${TUNNEL}/connections`, status: 400, field: `errors[].${f}` },
+    { method: 'GET', path: '/zones', status: 400, field: `errors[].${f}` },
+    { method: 'GET', path: RECORDS, status: 400, field: `errors[].${f}` },
+    { method: 'POST', path: RECORDS, status: 400, field: `errors[].${f}` },
+    { method: 'PUT', path: RECORD, status: 400, field: `errors[].${f}` },
+    { method: 'DELETE', path: RECORD, status: 404, field: `errors[].${f}` },
   ]),
 ];
 
@@ -256,7 +271,8 @@ export function openCloudflare(options: CloudflareOptions): CloudflareApi {
       return toRecord(updated);
     },
     async deleteDnsRecord(zoneId, recordId) {
-      await call(`deleting DNS record ${recordId}`, true, () => client.dns.records.delete(recordId, { zone_id: zoneId }));
+      // The spec's DELETE takes a JSON object body (required); the SDK sends none unless given one.
+      await call(`deleting DNS record ${recordId}`, true, () => client.dns.records.delete(recordId, { zone_id: zoneId }, { body: {} }));
     },
     async deleteTunnel(tunnelId) {
       // The spec's DELETE operations take a JSON object body; the SDK sends none unless given one.

@@ -9,8 +9,8 @@ import { cfId, type DnsRecordState, type ZoneState } from '../state.js';
 import { paginate, success, V4Failure } from '../v4.js';
 import { type ApiContext, bodyObject, queryOf, requireZone } from './context.js';
 
-/** Cloudflare documents per_page 5…5,000,000 (default 100) for DNS records. */
-const RECORD_PAGES = { defaultPerPage: 100, minPerPage: 5, maxPerPage: 5_000_000 };
+/** The spec's dns-records_per_page: 1…5,000,000, default 100. */
+export const RECORD_PAGES = { defaultPerPage: 100, minPerPage: 1, maxPerPage: 5_000_000 };
 
 type RecordRequest = FastifyRequest<{ Params: { zone_id: string; id: string } }>;
 
@@ -42,7 +42,7 @@ export function dnsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     );
     const page = paginate(records, query, RECORD_PAGES);
     return success(
-      page.result.map((r) => recordView(r, zone)),
+      page.result.map((r) => recordView(r)),
       page.result_info,
     );
   });
@@ -54,12 +54,12 @@ export function dnsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const record: DnsRecordState = { id: cfId(), zone_id: zone.id, ...fields, created_on: now, modified_on: now };
     ctx.store.state.records.push(record);
     await ctx.store.save();
-    return success(recordView(record, zone));
+    return success(recordView(record));
   });
 
   app.get('/zones/:zone_id/dns_records/:id', async (request: RecordRequest) => {
     const zone = requireZone(ctx, request.params.zone_id, request);
-    return success(recordView(findRecord(ctx, zone, request.params.id), zone));
+    return success(recordView(findRecord(ctx, zone, request.params.id)));
   });
 
   async function replace(request: RecordRequest, merge: boolean) {
@@ -71,7 +71,7 @@ export function dnsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const records = ctx.store.state.records;
     records[records.indexOf(record)] = updated;
     await ctx.store.save();
-    return success(recordView(updated, zone));
+    return success(recordView(updated));
   }
 
   app.put('/zones/:zone_id/dns_records/:id', (request: RecordRequest) => replace(request, false));
