@@ -192,6 +192,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
     if (hostOwner) at(['customers', id, 'tailscale_host'], `duplicate tailscale host: already used by customer "${hostOwner}"`);
     else hosts.set(customer.tailscale_host, id);
     checkEntities(id, customer, at);
+    checkPins(state, id, customer, at);
     if (customer.sso && !isSovereign(state.customers, id)) {
       for (const [app, service] of Object.entries(SSO_APP_SERVICE)) {
         const env = customer.sso.apps[app as keyof typeof SSO_APP_SERVICE].client_secret_env;
@@ -240,6 +241,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       }
     }
   }
+  checkRollout(state, at);
   const cycle = findCycle(state.manifests);
   if (cycle) {
     const parsed = state.sources.services.get(cycle[0]!)!;
@@ -271,6 +273,31 @@ function checkEnvServices(manifest: StackManifest, at: (path: (string | number)[
   }
   for (const name of Object.keys(vars)) {
     if (!delivered.has(name)) at(['env', 'vars', name], `${name} goes to no compose service: list it under env.services.<service>, or under env.compose_only when only the compose files read it`);
+  }
+}
+
+/** A pin names a stack service the customer runs (a slot), never a ref that would mean nothing. */
+function checkPins(state: DesiredState, id: string, customer: Customer, at: (path: (string | number)[], message: string) => void): void {
+  for (const service of Object.keys(customer.pins ?? {})) {
+    const manifest = state.manifests.get(service);
+    if (!manifest) at(['customers', id, 'pins', service], `unknown service "${service}" (known: ${[...state.manifests.keys()].join(', ') || 'none'})`);
+    else if (manifest.kind !== 'stack') at(['customers', id, 'pins', service], `${service} is not a stack with a source.ref: only stack services can be pinned`);
+    else if (!slotSecrets(state.customers, service, id)) at(['customers', id, 'pins', service], `${id} does not run ${service} (no services.${service}.${id} slot): remove the pin or add the slot`);
+  }
+}
+
+/** Every customer a canary names exists, in the fleet default and in each manifest. */
+function checkRollout(state: DesiredState, at: (path: (string | number)[], message: string, parsed?: ParsedYaml) => void): void {
+  const known = state.customers.customers;
+  const check = (canary: { customers: string[] } | { label: string } | undefined, path: (string | number)[], parsed?: ParsedYaml): void => {
+    if (!canary || !('customers' in canary)) return;
+    canary.customers.forEach((c, i) => {
+      if (!(c in known)) at([...path, 'canary', 'customers', i], `unknown customer "${c}" (not under customers: in customers.yaml)`, parsed);
+    });
+  };
+  check(state.customers.rollout?.canary, ['rollout']);
+  for (const [name, manifest] of state.manifests) {
+    if (manifest.kind === 'stack') check(manifest.rollout?.canary, ['rollout'], state.sources.services.get(name));
   }
 }
 
