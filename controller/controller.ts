@@ -42,6 +42,8 @@ import { AlertmanagerSender } from './alertmanager.js';
 import { EngineEvents, type EventSource } from './engine-events.js';
 import { tryLease } from './lease.js';
 import { checkCron, type ControllerPaths, parseDuration } from './config.js';
+import { RolloutManager } from './rollout/manager.js';
+import { rolloutConditions } from './rollout/metrics.js';
 import { isDrift, syncedUnder } from './drift.js';
 import { type EventType, History, type ResourceRow } from './history.js';
 import type { Logger } from './logger.js';
@@ -65,6 +67,8 @@ export interface ControllerTimings {
   alertEvalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How often the rollouts are planned again (controller/rollout/). */
+  rolloutTickMs: number;
 }
 
 export interface ControllerOptions {
@@ -145,6 +149,8 @@ export class Controller extends EventEmitter {
   readonly metrics: ControllerMetrics;
   readonly history: History;
   readonly queue: WorkQueue;
+  /** Staged releases (controller/rollout/). */
+  readonly rollout: RolloutManager;
   readonly alerter: Alerter;
   readonly log: Logger;
   readonly #options: ControllerOptions;
@@ -193,6 +199,7 @@ export class Controller extends EventEmitter {
       alertEvalMs: 15_000,
       backoffBaseMs: 2_000,
       backoffMaxMs: 300_000,
+      rolloutTickMs: 5_000,
       ...options.timings,
     };
     this.#reconcile = options.reconcile ?? reconcileCustomer;
@@ -219,6 +226,7 @@ export class Controller extends EventEmitter {
       { version: options.version ?? 'dev' },
     );
     this.metrics.configValid.set(0);
+    this.rollout = new RolloutManager({ history: this.history, log: this.log, tickMs: this.#timings.rolloutTickMs, registry: this.metrics.registry, enqueue: (c) => this.queue.add(c, { priority: 'high', trigger: 'rollout' }) });
   }
 
   /** The revision being applied, or null before the first good one. */
@@ -260,6 +268,7 @@ export class Controller extends EventEmitter {
       const schedule = checkCron(this.#options.config.drift_schedule);
       this.#cron = CronJob.from({ cronTime: schedule, onTick: () => void this.driftScan(), start: true, unrefTimeout: true });
     }
+    this.rollout.start();
     this.log.info({ source: source.description, revision: this.revision, concurrency: this.#options.config.concurrency, drift_schedule: this.#options.config.drift_schedule }, 'controller started');
     return first;
   }
@@ -267,6 +276,7 @@ export class Controller extends EventEmitter {
   /** Stops timers, the watcher and the queue (waiting for running reconciles), then closes everything. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.rollout.stop();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#cron?.stop();
@@ -715,8 +725,10 @@ export class Controller extends EventEmitter {
     const recId = this.history.beginReconcile(id, revision, triggers);
     const onProgress = (event: ProgressEvent): void => this.#progress(event, revision);
     let result: CustomerResult;
+    // The rollout's gate: a customer not admitted yet keeps its previous ref; outside its window disruptive actions wait.
+    const gate = this.rollout.gate(current.state, id);
     try {
-      result = await this.#reconcile(env, id, { apply: true, onProgress });
+      result = await this.#reconcile(gate.env(env), id, { apply: true, onProgress, ...(gate.hold ? { hold: gate.hold } : {}) });
     } catch (error) {
       taken.lease.release();
       const cls = error instanceof AxeError ? error.class : 'transient';
@@ -728,6 +740,7 @@ export class Controller extends EventEmitter {
       return { result: cls === 'terminal' ? 'terminal' : 'transient' };
     }
     taken.lease.release();
+    this.rollout.observe(gate, result);
     const outcome = this.#record(id, result, digest, revision);
     this.history.finishReconcile(recId, outcome.summary);
     this.history.clearIntents(id);
@@ -930,6 +943,7 @@ export class Controller extends EventEmitter {
       out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(this.#rejected.id)} rejected (${this.#rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${this.#current ? `${short(this.#current.id)} keeps running` : 'no good revision'}`, fix: 'fix the file:line above in the config repo and push; axe validate shows every error' });
     }
     const bw = this.#bwLast;
+    out.push(...rolloutConditions(this.rollout.plans));
     if (bw && !bw.ok) out.push({ name: 'OperatorBwUnusable', customer: null, severity: 'critical', summary: `${bw.detail}; fix: ${bw.fix ?? 'see /readyz'}` });
     const byCustomer = new Map<string, ResourceRow[]>();
     for (const row of this.history.resources()) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);

@@ -111,3 +111,24 @@ export type Maintenance = z.infer<typeof Maintenance>;
 
 /** `customers.{id}.pins`: service → the ref the customer stays on, whatever the manifest says. */
 export const Pins = z.record(ServiceName, z.string().min(1, { message: 'must be a ref (a tag, branch or commit)' }));
+
+/**
+ * The desired state with some stack services' `source.ref` replaced (a pin,
+ * or a customer the rollout has not admitted yet keeping its previous ref).
+ * Returns `state` itself when nothing changes.
+ */
+export function withRefs<S extends { manifests: Map<string, { kind: string; source?: { repo: string; ref: string } }> }>(state: S, refs: ReadonlyMap<string, string>): S {
+  let manifests: S['manifests'] | null = null;
+  for (const [service, ref] of refs) {
+    const m = state.manifests.get(service);
+    if (!m || m.kind !== 'stack' || !m.source || m.source.ref === ref) continue;
+    manifests ??= new Map(state.manifests) as S['manifests'];
+    manifests.set(service, { ...m, source: { ...m.source, ref } });
+  }
+  return manifests ? { ...state, manifests } : state;
+}
+
+/** `customers.{id}.pins` as refs for `withRefs`. */
+export function pinnedRefs(pins: Record<string, string> | undefined): Map<string, string> {
+  return new Map(Object.entries(pins ?? {}));
+}
