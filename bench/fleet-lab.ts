@@ -78,6 +78,13 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
     for (const part of [fleetPart, ...[...started].reverse()]) await part.down(ctx).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true });
   };
+  // A bench stopped by a signal still takes its 50 hosts (sshd, containers, networks) down.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: taking the bench lab down`);
+      void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
   try {
     await imagesPart.up(ctx);
     started.push(hostsPart);
