@@ -28,7 +28,8 @@ import { CronJob } from 'cron';
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { type CustomerResult, type KindResult, prefetchCustomer, type ProgressEvent, reconcileCustomer } from '../reconcilers/engine.js';
-import { buildEnv, openEnvProviders, withFreshScan } from '../reconcilers/env.js';
+import { buildEnv, withFreshScan } from '../reconcilers/env.js';
+import { openConfiguredProviders } from '../providers/index.js';
 import { SCAN_KEYS } from '../reconcilers/scan.js';
 import { checkOperatorBw, type OperatorBwCheck } from '../providers/vault/operator-bw.js';
 import { pruneCustomer, prunesOnRemoval } from '../reconcilers/prune.js';
@@ -242,7 +243,7 @@ export class Controller extends EventEmitter {
     if (this.#started) throw terminal('the controller is already started');
     this.#started = true;
     await this.#lock();
-    this.#providers = this.#options.providers ?? (await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home));
+    this.#providers = this.#options.providers ?? (await openConfiguredProviders(this.#options.config, this.#options.vault, { cacheDir: this.#options.paths.cache, home: this.#options.paths.home }));
     const hosts = this.#providers.hosts;
     this.#events = new EngineEvents({ hosts, log: this.log, onEvent: (customer, what) => this.#engineEvent(customer, what) });
     for (const intent of this.history.intents()) {
@@ -449,7 +450,7 @@ export class Controller extends EventEmitter {
     // A Cloudflare token pushed to the vault after start is picked up at the next scan.
     if (this.#options.providers || !this.#providers || this.#providers.cloudflare || !this.#current) return;
     try {
-      const fresh = await openEnvProviders(this.#options.config, this.#options.vault, this.#options.paths.cache, this.#options.paths.home);
+      const fresh = await openConfiguredProviders(this.#options.config, this.#options.vault, { cacheDir: this.#options.paths.cache, home: this.#options.paths.home });
       if (!fresh.cloudflare) return;
       this.#providers.hosts.close();
       this.#providers = fresh;
