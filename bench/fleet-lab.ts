@@ -22,7 +22,8 @@ import { operatorPart, operatorPaths } from '../lab/operator.js';
 import { tailscalePart } from '../lab/tailscale/index.js';
 import { openVault } from '../providers/vault/index.js';
 import { type CustomerResult, reconcileCustomer } from '../reconcilers/engine.js';
-import { buildEnv, openEnvProviders } from '../reconcilers/env.js';
+import { buildEnv } from '../reconcilers/env.js';
+import { openConfiguredProviders } from '../providers/index.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import type { Kind } from '../reconcilers/types.js';
 import { ControllerConfig } from '../schemas/controller-config.js';
@@ -112,7 +113,7 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
       ids,
       config,
       async openEnv(cacheDir) {
-        const providers = await openEnvProviders(config, config.vault, cacheDir, operatorPaths(stateDir).home);
+        const providers = await openConfiguredProviders(config, config.vault, { cacheDir, home: operatorPaths(stateDir).home });
         return buildEnv({ config, zone: config.cloudflare.zone, state, providers });
       },
       async pass(env, options) {
