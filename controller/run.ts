@@ -9,7 +9,7 @@ import type { reconcileCustomer } from '../reconcilers/engine.js';
 import type { Providers } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { controllerPaths, parseListen } from './config.js';
-import { Controller, type ControllerTimings, type SyncOutcome } from './controller.js';
+import { Controller, type ControllerTimings, type SyncOutcome } from './manager.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer } from './server.js';
 import { gitSource, watchSource } from './source.js';

@@ -17,7 +17,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Secret } from '../core/secret.js';
-import type { Controller } from './controller.js';
+import type { Controller } from './manager.js';
 import { eventHeader, judgePush, signatureHeader, verifySignature } from './webhook.js';
 
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;

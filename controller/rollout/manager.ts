@@ -28,7 +28,7 @@ import { resolveRollout, withRefs } from '../../schemas/rollout.js';
 import type { Registry } from 'prom-client';
 import type { History, RolloutCustomerRow, RolloutRow } from '../history.js';
 import { RolloutMetrics } from './metrics.js';
-import { type CustomerProgress, planRollout, type RolloutPlan } from './plan.js';
+import { type CustomerProgress, planRollout, type ServicePlan } from './plan.js';
 import { windowOpen } from './window.js';
 
 export interface RolloutLog {
@@ -45,11 +45,6 @@ export interface RolloutManagerOptions {
   tickMs?: number;
   /** Where the rollout's gauges go (metrics.ts). */
   registry?: Registry;
-}
-
-export interface ServicePlan {
-  row: RolloutRow;
-  plan: RolloutPlan;
 }
 
 /** What one pass over one customer works with. */

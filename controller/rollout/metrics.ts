@@ -11,8 +11,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { AlertCondition } from '../alerts.js';
-import type { CustomerState, RolloutState } from './plan.js';
-import type { ServicePlan } from './manager.js';
+import type { CustomerState, RolloutState, ServicePlan } from './plan.js';
 
 const STATES: RolloutState[] = ['running', 'halted', 'paused', 'aborted', 'complete'];
 const CUSTOMER_STATES: CustomerState[] = ['pinned', 'waiting', 'held', 'admitted', 'pending', 'baking', 'done', 'failed'];

@@ -19,6 +19,7 @@
  *   (a new ref starts a new rollout).
  */
 import type { FleetShare, ResolvedRollout } from '../../schemas/rollout.js';
+import type { RolloutRow } from '../history.js';
 
 export interface Release {
   service: string;
@@ -85,6 +86,12 @@ export interface RolloutPlan {
   failures: Array<{ customer: string; at: number; step: string; reason: string }>;
   /** The next instant the plan can change by the clock alone (a bake ends, a deadline passes). */
   nextCheckAt: number | null;
+}
+
+/** A service's current rollout (its history row) and its plan now. */
+export interface ServicePlan {
+  row: RolloutRow;
+  plan: RolloutPlan;
 }
 
 /** A count, or a share of `of` rounded up (at least 1). */
