@@ -21,6 +21,7 @@ const controllerCmd = () => import('./commands/controller.js');
 const planRevisionsCmd = () => import('./commands/plan-revisions.js');
 const statusCmd = () => import('./commands/status.js');
 const historyCmd = () => import('./commands/history.js');
+const controlCmd = () => import('./commands/control.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
@@ -146,12 +147,24 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await statusCmd()).status(customer, options)));
 
+  // Runtime controls: asked of the running controller (its authenticated API), recorded in its history.
+  const control = (name: string, description: string) =>
+    program.command(name).description(description).option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)').option('--json', 'machine-readable output');
+  control('reconcile <customer>', 'ask the running controller to reconcile the customer now').action(run(async (customer: string, options) => (await controlCmd()).reconcileNow(customer, options)));
+  control('suspend <customer>', 'ask the running controller to leave the customer (or one kind) alone until resumed: no reconcile, no drift scan; survives a restart')
+    .requiredOption('--reason <text>', 'why (recorded in the history, shown by axe status)')
+    .option('--kind <kind>', 'only this resource kind (e.g. stack, dns)')
+    .action(run(async (customer: string, options) => (await controlCmd()).suspend(customer, options)));
+  control('resume <customer>', 'lift the suspension of the customer (or of one kind) and reconcile it now')
+    .option('--kind <kind>', 'only this resource kind')
+    .action(run(async (customer: string, options) => (await controlCmd()).resume(customer, options)));
+
   program
     .command('history [customer]')
     .description('what the controller did: revisions, actions, drift, errors, alerts and ship log lines, oldest first')
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
     .option('--limit <n>', 'how many events (default 50)')
-    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert', collect)
+    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert, control', collect)
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await historyCmd()).history(customer, options)));
 
