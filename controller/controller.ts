@@ -22,6 +22,7 @@
  *   intents before they run, so a restart after a kill reconciles those
  *   customers first, observing before acting again (no duplicate).
  */
+import type { BackupObserved } from '../reconcilers/backup/diff.js';
 import { EventEmitter } from 'node:events';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { CronJob } from 'cron';
@@ -842,6 +843,7 @@ export class Controller extends EventEmitter {
       };
       this.history.putResource(row);
       this.metrics.setResource({ customer: id, kind: k.kind, sync: k.sync, health: k.health.status, suspended: row.suspended === 1 });
+      if (k.kind === 'backup') this.metrics.backup.record(id, k.observed as BackupObserved | null);
       if (k.error && (!prev || prev.error_class === null || prev.message !== k.health.message)) {
         this.history.event({ type: 'error', customer: id, kind: k.kind, revision, message: `${k.error.message}${k.error.fix ? ` (fix: ${k.error.fix})` : ''}` });
         this.log.warn({ customer: id, kind: k.kind, class: k.error.class, error: k.error.message, fix: k.error.fix, trap: trap?.trap }, 'reconcile error');

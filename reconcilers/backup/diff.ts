@@ -89,6 +89,8 @@ export interface BackupObserved {
   lastVerify: StatusRecord | null;
   /** The host's clock when observed (epoch ms). */
   now: number;
+  /** The max_age it is judged against (from the desired state; for the metrics). */
+  maxAgeMs?: number;
 }
 
 export interface BackupPayload {
@@ -138,7 +140,7 @@ export function diffBackup(desired: BackupDesired, observed: BackupObserved | nu
   }
   const age = snapshotAge(observed);
   if (observed.repo.state === 'absent' || (observed.repo.state === 'ok' && (age === null || age > desired.maxAgeMs))) {
-    const why = age === null ? 'none yet' : `the newest is ${formatAge(age)} old, max_age ${desired.maxAge}`;
+    const why = age === null ? 'none in the repository' : `the newest is ${formatAge(age)} old, max_age ${desired.maxAge}`;
     add('snapshot', `take a snapshot of ${describeItems(desired.items)} (${why})`, { reason: age === null ? 'first' : 'stale' });
   }
   return actions;
@@ -160,10 +162,10 @@ export function healthBackup(desired: BackupDesired, observed: BackupObserved | 
   if (observed.repo.state === 'absent') return { status: 'Missing', reason: 'NoRepository', message: `no restic repository at ~/${BACKUP_DIR}/repo yet` };
   if (!observed.schedule.running) return { status: 'Degraded', reason: 'ScheduleMissing', message: 'the backup schedule is not installed or not running: snapshots depend on the controller' };
   const latest = observed.repo.latest;
-  if (!latest) return { status: 'Missing', reason: 'NoSnapshot', message: 'the repository holds no snapshot yet' };
+  if (!latest) return { status: 'Degraded', reason: 'BackupStale', message: 'the repository holds no snapshot', trap: trap('backup-stale', { ...vars, age: 'no snapshot in the repository' }) };
   const age = observed.now - latest.time;
   const facts = `newest snapshot ${latest.id} ${formatAge(age)} old (max_age ${desired.maxAge}), ${observed.repo.count} snapshot(s), ${(observed.repo.sizeBytes / 1_048_576).toFixed(1)} MiB`;
-  if (age > desired.maxAgeMs) return { status: 'Degraded', reason: 'BackupStale', message: facts, trap: trap('backup-stale', { ...vars, age: formatAge(age) }) };
+  if (age > desired.maxAgeMs) return { status: 'Degraded', reason: 'BackupStale', message: facts, trap: trap('backup-stale', { ...vars, age: `the newest snapshot is ${formatAge(age)} old` }) };
   if (observed.lastCheck && !observed.lastCheck.ok) {
     return { status: 'Degraded', reason: 'CheckFailed', message: `restic check failed: ${observed.lastCheck.detail}`, trap: trap('backup-repo-unreadable', { ...vars, detail: observed.lastCheck.detail }) };
   }

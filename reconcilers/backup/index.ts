@@ -41,7 +41,7 @@ export const backupReconciler: ResourceReconciler<BackupDesired, BackupObserved,
   async observe(ctx, desired) {
     const output = await hostSectionOutput(ctx, BACKUP_SECTION, 'backup');
     const entry = (await ctx.env.scan.vault()).find((e) => e.name === desired.passwordItem);
-    return parseObservation(output, entry?.digest ?? null);
+    return { ...parseObservation(output, entry?.digest ?? null), maxAgeMs: desired.maxAgeMs };
   },
   diff: diffBackup,
   health: healthBackup,
