@@ -14,6 +14,11 @@ BY=${3:-manual}
 failed() { record "$DIR/last-verify" "ok=0" "snapshot=$SNAP" "by=$BY" "detail=$1"; fail "$2" "$1"; }
 step() { printf 'step=%s\n' "$*"; }
 last() { printf '%s\n' "$1" | grep -v '^$' | tail -n 1; }
+# The first file restic could not restore and why (ciphertext verification failed: corrupt data), else its last line.
+restore_error() {
+  e=$(printf '%s\n' "$1" | sed -n 's/^ignoring error for \(.*\)$/\1/p' | head -n 1)
+  if [ -n "$e" ]; then printf '%s (the data in the repository is corrupt)' "$e"; else last "$1"; fi
+}
 
 [ -f "$REPO/config" ] || failed "the repository $REPO does not exist" 7
 SCRATCH=$(mktemp -d "$DIR/scratch.XXXXXX")
@@ -26,7 +31,7 @@ id=$("$R" -r "$REPO" snapshots --json --no-lock "$SNAP" 2>/dev/null | sed -n 's/
 [ -n "$id" ] || failed "no snapshot $SNAP in the repository (restic snapshots lists them)" 12
 SNAP=$id
 step "restore $id"
-out=$("$R" -r "$REPO" restore "$id" --target "$SCRATCH" 2>&1) || failed "restic restore $id: $(last "$out")" 12
+out=$("$R" -r "$REPO" restore "$id" --target "$SCRATCH" 2>&1) || failed "restic restore $id: $(restore_error "$out")" 12
 root=$(find "$SCRATCH" -type d -name dumps | head -n 1)
 [ -n "$root" ] || failed "snapshot $id holds no axe backup (no dumps directory)" 13
 root=$(dirname "$root")
