@@ -25,6 +25,7 @@ const controlCmd = () => import('./commands/control.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
+const backupCmd = () => import('./commands/backup.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -126,6 +127,14 @@ export function buildProgram(): Command {
     .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
     .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .action(run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).vaultBootstrap(customer, options)));
+  const backup = program.command('backup').description("the customer's backups on its host (restic): a snapshot now, a restore drill");
+  common(backup.command('now <customer>').description('take a snapshot now and wait for it'))
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .action(run(async (customer: string, options) => (await backupCmd()).backupNow(customer, options)));
+  common(backup.command('verify <customer>').description('restore drill on the host: restic check, restore into scratch, the dumps load into a throwaway container; exit 1 when it fails'))
+    .option('--snapshot <id>', 'the snapshot to restore (default: the newest)')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .action(run(async (customer: string, options) => (await backupCmd()).backupVerify(customer, options)));
   common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
   );

@@ -226,6 +226,9 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       }
     }
     checkEnvServices(manifest, (path, message) => at(path, message, parsed));
+    manifest.backup?.dumps.forEach((dump, i, all) => {
+      if (all.findIndex((d) => d.file === dump.file) !== i) at(['backup', 'dumps', i, 'file'], `${dump.file} is already another dump's file: give each dump its own file name`, parsed);
+    });
     for (const [hookName, hook] of Object.entries(manifest.hooks)) {
       for (const key of ['exec', 'list'] as const) {
         const service = hook[key]?.service;
@@ -238,6 +241,8 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       if (hook.exec.container === '@active' && !manifest.blue_green && !hook.exec.service) {
         at(['hooks', hookName, 'exec', 'container'], '@active needs blue_green in this manifest', parsed);
       }
+      if (hook.migrating && hook.phase !== 'after_healthy') at(['hooks', hookName, 'migrating'], 'a migrating hook must run after_healthy (the snapshot is taken before the release, the hook runs once it is healthy)', parsed);
+      if (hook.migrating && !manifest.backup) at(['hooks', hookName, 'migrating'], 'a migrating hook needs a backup: block in this manifest (what to snapshot before it runs), e.g. backup: { volumes: [axe-{customer}-data] }', parsed);
     }
   }
   const cycle = findCycle(state.manifests);

@@ -57,6 +57,11 @@ export const Hook = z.strictObject({
   foreach: z.literal('entity').optional(),
   /** With foreach: a command printing a JSON array of ids (or of objects with `id`). */
   list: HookExec.optional(),
+  /**
+   * The hook changes data (a schema migration): a release that runs it first takes a
+   * backup snapshot and waits for it; a failed snapshot stops the release before the hook.
+   */
+  migrating: z.boolean().default(false),
 });
 export type Hook = z.infer<typeof Hook>;
 
@@ -77,6 +82,42 @@ export const Ingress = z.strictObject({
   port: z.number().int().min(1).max(65535),
 });
 
+/** A duration: minutes, hours or days (`90m`, `26h`, `7d`). */
+export const Duration = z.string().regex(/^[1-9][0-9]{0,5}(m|h|d)$/, { message: 'must be a duration like 26h, 90m or 7d' });
+
+/** Milliseconds of a Duration (`26h` → 93 600 000). */
+export function durationMs(text: string): number {
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 'm' | 'h' | 'd'];
+  return Number(text.slice(0, -1)) * unit;
+}
+
+/** A consistent dump of a database, taken instead of copying its live files. */
+export const BackupDump = z.strictObject({
+  /** The file the dump is kept as in the snapshot (`dumps/<file>`). */
+  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be a file name like frame.sql' }),
+  /** Run in this compose service's running container (docker exec); its stdout is the dump, e.g. [pg_dump, -U, frame, frame]. */
+  exec: z.strictObject({ container: ComposeService, command: z.array(z.string().min(1)).min(1) }),
+  /**
+   * Restore drill: the dump is piped into this command in a throwaway container of the same
+   * image (no network, removed after); exit 0 = the dump loads. Without it the drill checks
+   * the restored files only.
+   */
+  load: z.strictObject({ command: z.array(z.string().min(1)).min(1) }).optional(),
+});
+export type BackupDump = z.infer<typeof BackupDump>;
+
+/** What of this service is backed up, and how fresh the newest snapshot must be. */
+export const Backup = z
+  .strictObject({
+    /** Docker volumes (templates: `axe-{customer}-frame-data`) whose files go into each snapshot, read through a container that mounts them. */
+    volumes: z.array(z.string().min(1)).default([]),
+    dumps: z.array(BackupDump).default([]),
+    /** The newest snapshot older than this is Degraded `backup-stale`. */
+    max_age: Duration.default('26h'),
+  })
+  .refine((b) => b.volumes.length + b.dumps.length > 0, { message: 'backup needs at least one of volumes or dumps (what holds this service\'s data)' });
+export type Backup = z.infer<typeof Backup>;
+
 const Common = {
   name: ServiceName,
   description: z.string().optional(),
@@ -90,6 +131,8 @@ const Common = {
       generate: z.array(GeneratedSecret).default([]),
     })
     .default({ required: [], generate: [] }),
+  /** Which data of the service the customer's `backup` kind snapshots (none: the service holds no data). */
+  backup: Backup.optional(),
 };
 
 export const StackManifest = z.strictObject({

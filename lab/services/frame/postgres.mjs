@@ -4,10 +4,16 @@
 //                                           a start log in $PGDATA (the external data volume)
 //   postgres isready [-h HOST] [-p PORT]    (installed as `pg_isready`) exit 0 when it accepts
 //                                           connections, 2 when there is no response
+//   postgres dump [ARGS…]                   (installed as `pg_dump`) prints a dump of the
+//                                           "database" (frame's JSON tables in $PGDATA) on stdout,
+//                                           framed like pg_dump's plain format
+//   postgres load [ARGS…]                   (installed as `psql`) reads a dump on stdin into a
+//                                           fresh $PGDATA; exit 0 when it loads, 3 (with an
+//                                           `ERROR:` line) when it is truncated or corrupt
 //
 // It speaks no Postgres protocol: a client that connects gets a Postgres-style
 // ErrorResponse saying so, and the connection is closed.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -61,10 +67,50 @@ function isReady(args) {
   });
 }
 
+const DUMP_HEAD = '-- PostgreSQL database dump (axe lab stand-in)';
+const DUMP_TAIL = '-- PostgreSQL database dump complete';
+
+/** One `-- table NAME` line and its base64 JSON per table (each *.json file in PGDATA). */
+function dump() {
+  const tables = existsSync(PGDATA) ? readdirSync(PGDATA).filter((f) => f.endsWith('.json')).sort() : [];
+  const lines = [DUMP_HEAD];
+  for (const table of tables) lines.push(`-- table ${table}`, readFileSync(join(PGDATA, table)).toString('base64'));
+  lines.push(DUMP_TAIL, '');
+  process.stdout.write(lines.join('\n'));
+}
+
+function loadFail(message) {
+  process.stderr.write(`psql: ERROR:  ${message}\n`);
+  process.exit(3);
+}
+
+/** Reads a dump from stdin into PGDATA: every table must decode to JSON, the completion line must be there. */
+function load() {
+  const lines = readFileSync(0, 'utf8').split('\n').filter((l) => l !== '');
+  if (lines[0] !== DUMP_HEAD) loadFail('input is not a database dump (no dump header)');
+  if (lines[lines.length - 1] !== DUMP_TAIL) loadFail('the dump is truncated (no completion line)');
+  mkdirSync(PGDATA, { recursive: true });
+  let tables = 0;
+  for (let i = 1; i < lines.length - 1; i += 2) {
+    const name = /^-- table ([A-Za-z0-9._-]+\.json)$/.exec(lines[i])?.[1];
+    if (!name || lines[i + 1] === undefined) loadFail(`syntax error at line ${i + 1} of the dump`);
+    try {
+      JSON.parse(Buffer.from(lines[i + 1], 'base64').toString('utf8'));
+    } catch {
+      loadFail(`table ${name}: its data does not decode`);
+    }
+    writeFileSync(join(PGDATA, name), Buffer.from(lines[i + 1], 'base64'));
+    tables++;
+  }
+  process.stdout.write(`loaded ${tables} table(s)\n`);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'serve') serve();
 else if (command === 'isready') isReady(rest);
+else if (command === 'dump') dump();
+else if (command === 'load') load();
 else {
-  process.stderr.write('usage: postgres serve | postgres isready [-h HOST] [-p PORT]\n');
+  process.stderr.write('usage: postgres serve | postgres isready [-h HOST] [-p PORT] | postgres dump | postgres load\n');
   process.exit(2);
 }
