@@ -24,6 +24,7 @@ const historyCmd = () => import('./commands/history.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
+const handoffCmd = () => import('./commands/handoff.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -128,6 +129,10 @@ export function buildProgram(): Command {
   common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
   );
+
+  common(program.command('handoff <customer>').description("the runbook's message to the customer's IT (URLs, vault SSO link and identifier, versions, onboarding links), only when every resource is Healthy; refused with the reason otherwise"))
+    .option('--lang <lang>', 'ko (default) or en')
+    .action(run(async (customer: string, options) => (await handoffCmd()).handoffCommand(customer, options)));
 
   program
     .command('controller')
