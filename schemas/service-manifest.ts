@@ -30,6 +30,21 @@ export const GeneratedSecret = z.strictObject({
 });
 export type GeneratedSecret = z.infer<typeof GeneratedSecret>;
 
+/**
+ * An env var name in `env.vars` and `env.services`: a plain name, or one with
+ * `{ENTITY}` (`FRAME_PII_PASSPHRASE_{ENTITY}`), which stands for one var per
+ * customer entity (the entity id in env-token form: `acme-x` → `ACME_X`); its
+ * source is a secret whose name carries `{ENTITY}` too, or a value.
+ */
+export const EnvVarKey = z.string().regex(/^(?:[A-Z][A-Z0-9_]{0,127}|[A-Z][A-Z0-9_]{0,100}\{ENTITY\}[A-Z0-9_]{0,100})$/, {
+  message: 'must be an environment variable name (A-Z, 0-9, "_"), optionally with one {ENTITY} placeholder (one var per entity)',
+});
+
+/** True for an env var name that stands for one var per entity. */
+export function perEntityVar(name: string): boolean {
+  return name.includes('{ENTITY}');
+}
+
 /** Where one env var's value comes from. Exactly one source per var. */
 export const EnvSource = z.union([
   z.strictObject({ secret: EnvNameTemplate }),
@@ -113,7 +128,7 @@ export const StackManifest = z.strictObject({
     secrets: z.enum(['push', 'pull'], { message: 'push = axe renders the env file from the operator vault; pull = the host renders it at deploy time with its own bw session' }).default('push'),
     /** pull only: the host's bw session file (mode 0600), made by the customer's IT with `bw unlock --raw`. */
     session_file: HostPath.default('~/.bw-session'),
-    vars: z.record(EnvName, EnvSource).default({}),
+    vars: z.record(EnvVarKey, EnvSource).default({}),
     /**
      * Which compose service gets which vars: `{ compose service: [VAR, …] }`. axe renders one
      * file per listed compose service (`.env.axe.<service>`, 0600, beside the env file) holding
@@ -125,7 +140,7 @@ export const StackManifest = z.strictObject({
      * service or be in `compose_only`. Without this map (older manifests) the compose file's own
      * `env_file:` lines decide, as before: each container that names the env file gets every var.
      */
-    services: z.record(ComposeService, z.array(EnvName)).optional(),
+    services: z.record(ComposeService, z.array(EnvVarKey)).optional(),
     /** With `services`: vars only the compose files read (`${AXE_REF}` in an image tag, a network name), given to no container. */
     compose_only: z.array(EnvName).default([]),
   }),
