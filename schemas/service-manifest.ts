@@ -68,10 +68,16 @@ export const Hook = z.strictObject({
   exec: HookExec,
   /** The hook's stdout becomes this env var (a secret: never logged). */
   output_env: EnvName.optional(),
-  /** Run once per customer entity, listing first and registering only what is missing. */
-  foreach: z.literal('entity').optional(),
-  /** With foreach: a command printing a JSON array of ids (or of objects with `id`). */
+  /**
+   * entity: run once per customer entity, listing first and registering only what is missing.
+   * admin: once per e-mail of `customers.{id}.admins` missing from the list (`{admin.email}`);
+   * `remove` takes the role away, only under `admins_policy: demote-others`.
+   */
+  foreach: z.enum(['entity', 'admin']).optional(),
+  /** With foreach: a command printing a JSON array of ids (or of objects with `id`; for admins, e-mails or objects with `email`). */
   list: HookExec.optional(),
+  /** With foreach: admin: the command that takes the role away (`{admin.email}`). */
+  remove: HookExec.optional(),
 });
 export type Hook = z.infer<typeof Hook>;
 

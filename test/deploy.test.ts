@@ -40,7 +40,7 @@ async function envNames(service: string, project: string): Promise<string[]> {
   assert.ok(id, `${service} in ${project}`);
   const names = (format: string) => docker('inspect', '--format', format, id).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
   const image = new Set(await docker('inspect', '--format', '{{.Config.Image}}', id).then((img) => docker('image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', img)).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('=')))));
-  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR']);
+  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR', 'BLUEPRINT_DATA_DIR']);
   return (await names('{{range .Config.Env}}{{println .}}{{end}}')).filter((n) => !image.has(n) && !own.has(n)).sort();
 }
 
