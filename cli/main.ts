@@ -25,6 +25,7 @@ const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
 const handoffCmd = () => import('./commands/handoff.js');
+const secretRotateCmd = () => import('./commands/secret-rotate.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -99,6 +100,13 @@ export function buildProgram(): Command {
   common(secret.command('list').description('every declared secret: owner and presence, never a value'))
     .option('--customer <customer>', 'one customer')
     .action(run(async (options) => (await secretCmd()).secretList(options)));
+
+  common(secret.command('rotate <name>').description('a new value (generated, or from a hidden prompt or stdin) rolled out to every service using it; its rotate hook changes it in the database first (plan unless --apply)'))
+    .option('--customer <customer>', 'the customer (default: the one customer whose secret it is)')
+    .option('--apply', 'rotate and roll out')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
+    .action(run(async (name: string, options) => (await secretRotateCmd()).secretRotate(name, options)));
 
   const vault = program.command('vault').description('the operator vault (bw serve)');
   vault

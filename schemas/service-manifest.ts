@@ -63,8 +63,15 @@ export const HookExec = z.strictObject({
 export type HookExec = z.infer<typeof HookExec>;
 
 export const Hook = z.strictObject({
-  /** before_up: its output feeds the env file; after_healthy: runs once the stack is healthy. */
-  phase: z.enum(['before_up', 'after_healthy']),
+  /**
+   * before_up: its output feeds the env file; after_healthy: runs once the stack is healthy;
+   * rotate: runs when the secret named by `rotates` is rotated (`axe secret rotate`), before
+   * any stack restarts, with the new value on its stdin (never an argument): the secret that
+   * lives inside a database (the Postgres password) is changed there first.
+   */
+  phase: z.enum(['before_up', 'after_healthy', 'rotate']),
+  /** With phase rotate: the secret (template, e.g. FRAME_{CUSTOMER}_POSTGRES_PASSWORD) it changes. */
+  rotates: EnvNameTemplate.optional(),
   exec: HookExec,
   /** The hook's stdout becomes this env var (a secret: never logged). */
   output_env: EnvName.optional(),

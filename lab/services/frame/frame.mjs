@@ -9,7 +9,7 @@
 //
 // State lives in $FRAME_DATA_DIR (/data, the external frame data volume). Every hook
 // call appends one JSON line to /data/hooks.log. Plain Node, no packages.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
@@ -175,11 +175,29 @@ function databaseReachable() {
   });
 }
 
+// Like a connection pool: once authenticated, the connections stay (a later password
+// change does not drop them); until then every check authenticates again against the
+// password the database keeps (postgres.mjs writes its sha256 into the shared volume).
+let authenticated = false;
+
+function passwordAccepted() {
+  if (authenticated) return true;
+  let want;
+  try {
+    want = readFileSync(join(DATA, 'password.sha256'), 'utf8').trim();
+  } catch {
+    return (authenticated = true); // a database without a recorded password (older volume)
+  }
+  const have = createHash('sha256').update(process.env.POSTGRES_PASSWORD ?? '').digest('hex');
+  return (authenticated = have === want);
+}
+
 // Why not ready, or null when ready.
 async function notReadyReason() {
   if (VERSION.endsWith('-broken')) return `version ${VERSION} is a broken build: it never becomes ready`;
   if (process.env.AXE_LAB_FAIL_HEALTH === '1') return 'AXE_LAB_FAIL_HEALTH=1: lab switch forcing not-ready';
   if (!(await databaseReachable())) return `database ${DB_HOST}:${DB_PORT} not reachable`;
+  if (!passwordAccepted()) return 'database: password authentication failed for user "frame" (POSTGRES_PASSWORD is not the database\'s password)';
   return null;
 }
 
