@@ -12,7 +12,8 @@ import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { ExecTarget } from '../stack/diff.js';
-import { containerLookup, execScript, tools } from '../stack/host.js';
+import { execScript } from '../stack/host.js';
+import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, switchedColor } from '../stack/index.js';
 import { hookCommand } from '../stack/render.js';
 import { type AdminListing, type AdminPayload, type AdminsDesired, type AdminsObserved, adminHookKey, diffAdmins, healthAdmins, parseAdminListing } from './diff.js';
@@ -41,49 +42,12 @@ function desiredAdmins(ctx: CustomerContext): AdminsDesired | null {
   return { customer: ctx.id, admins: [...new Set(admins)].sort(), policy, hooks };
 }
 
-/** Each hook's list, side by side; every output line names its hook (`key|rc=…`, `key|out=…`). */
-function sectionScript(desired: AdminsDesired, toolPaths: readonly string[], active: (service: string) => ReturnType<typeof switchedColor>): string {
-  const parts = desired.hooks.map((h) => {
-    const key = shellQuote(adminHookKey(h));
-    return [
-      '(',
-      containerLookup(h.list.project, h.list.container, h.list.blueGreen, active(h.list.service)),
-      `if [ -z "$c" ]; then echo ${key}'|state=down'; exit 0; fi`,
-      `out=$("$D" exec "$c" ${h.list.command.map(shellQuote).join(' ')} 2>&1); rc=$?`,
-      `echo ${key}"|rc=$rc"`,
-      `echo ${key}"|out=$(printf '%s' "$out" | tr '\\n' ' ')"`,
-      ') &',
-    ].join('\n');
-  });
-  return [tools(toolPaths), 'if [ -z "$D" ]; then exit 0; fi', ...parts, 'wait'].join('\n');
+function listHooks(desired: AdminsDesired) {
+  return desired.hooks.map((h) => ({ key: adminHookKey(h), list: h.list }));
 }
 
 export function parseAdminsSection(output: string, desired: AdminsDesired): AdminsObserved {
-  const fields = new Map<string, Map<string, string>>();
-  for (const line of output.split('\n')) {
-    const bar = line.indexOf('|');
-    const eq = line.indexOf('=', bar);
-    if (bar < 0 || eq < 0) continue;
-    const map = fields.get(line.slice(0, bar)) ?? new Map<string, string>();
-    map.set(line.slice(bar + 1, eq), line.slice(eq + 1));
-    fields.set(line.slice(0, bar), map);
-  }
-  const out: AdminsObserved = new Map();
-  for (const h of desired.hooks) {
-    const f = fields.get(adminHookKey(h));
-    let listing: AdminListing;
-    if (!f || f.get('state') === 'down') listing = { state: 'down' };
-    else if (f.get('rc') !== '0') listing = { state: 'error', message: `${h.list.command.join(' ')} failed (exit ${f.get('rc')}): ${(f.get('out') ?? '').trim().slice(0, 200)}` };
-    else {
-      try {
-        listing = { state: 'listed', admins: parseAdminListing(f.get('out') ?? '') };
-      } catch (error) {
-        listing = { state: 'error', message: `${h.list.command.join(' ')}: ${(error as Error).message}` };
-      }
-    }
-    out.set(adminHookKey(h), listing);
-  }
-  return out;
+  return parseListHooks(output, listHooks(desired), (stdout): AdminListing => ({ state: 'listed', admins: parseAdminListing(stdout) }));
 }
 
 export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved, AdminPayload> = {
@@ -92,7 +56,7 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
   desired: desiredAdmins,
   hostSection(ctx) {
     const desired = desiredAdmins(ctx);
-    return desired ? { name: ADMINS_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
+    return desired ? { name: ADMINS_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
   },
   async observe(ctx, desired) {
     return parseAdminsSection(await hostSectionOutput(ctx, ADMINS_SECTION, 'admins'), desired);
