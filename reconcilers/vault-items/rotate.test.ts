@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AxeError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { loadRepo } from '../../schemas/repo.js';
 import { EXAMPLE_REPO } from '../../test/helpers.js';
@@ -42,9 +43,8 @@ describe('secret rotation', () => {
     assert.deepEqual(plan.restarts, [{ service: 'frame', vars: ['POSTGRES_PASSWORD'], blueGreen: true }]);
     assert.deepEqual(plan.generate, { length: 32, alphabet: 'alphanumeric' });
     assert.match(describeRotation(plan).join('\n'), /first: frame hook rotate_postgres_password in postgres .*\nrestart frame \(POSTGRES_PASSWORD\): blue\/green/);
-    // A per-entity passphrase restarts the service that carries it; a pack secret is provided, not generated.
-    const pii = planRotation(rotationContext(fakeEnv(0).env, 'demo'), 'HIVE_DEMO_DEMO_PII_PASSPHRASE');
-    assert.deepEqual(pii.restarts, [{ service: 'hive', vars: ['HIVE_PII_PASSPHRASE_DEMO'], blueGreen: false }]);
+    // A PII passphrase without a re-encrypting hook is refused; a pack secret is provided, not generated.
+    assert.throws(() => planRotation(rotationContext(fakeEnv(0).env, 'demo'), 'HIVE_DEMO_DEMO_PII_PASSPHRASE'), (e: AxeError) => /encrypts the PII of entity demo/.test(e.message) && /rotates: HIVE_\{CUSTOMER\}_\{ENTITY\}_PII_PASSPHRASE in hive's manifest/.test(e.fix ?? ''));
     assert.equal(planRotation(rotationContext(fakeEnv(0).env, 'demo'), 'AZURE_DEMO_FRAME_MCP_CLIENT_SECRET').generate, null);
     assert.throws(() => planRotation(rotationContext(fakeEnv(0).env, 'demo'), 'NOPE'), /NOPE is not a secret of demo/);
   });

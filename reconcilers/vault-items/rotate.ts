@@ -15,6 +15,8 @@
  *   restarted), then the reconcile of the stacks that use it. A failed rollout
  *   leaves the new value in the vault and the database; the pass reports what
  *   did not converge, and the next reconcile retries it.
+ * - A per-entity PII passphrase is refused unless a rotate hook re-encrypts
+ *   with it (a new passphrase alone would make the entity's PII unreadable).
  * - The value goes to the host over stdin only (`docker exec -i`), never in a
  *   command line, log, history row or plan.
  */
@@ -73,6 +75,10 @@ export function planRotation(ctx: CustomerContext, name: string): RotationPlan {
       const stack = ownerManifest?.kind === 'stack' ? desiredService(ctx, owner, ownerManifest) : d;
       hooks.push({ service, hook, exec: { service: owner, project: stack.project, container: spec.exec.container, blueGreen: stack.blueGreen, command: hookCommand(spec.exec, templateVars) } });
     }
+  }
+  // A PII passphrase encrypts the entity's data: a new one without re-encrypting loses it.
+  if (item.entity && hooks.length === 0) {
+    throw terminal(`${name} encrypts the PII of entity ${item.entity}: a new passphrase without re-encrypting that data would make it unreadable`, { customer: ctx.id, fix: `declare a hook with phase: rotate and rotates: ${name.replace(ctx.id.toUpperCase().replace(/-/g, '_'), '{CUSTOMER}').replace(item.entity.toUpperCase().replace(/-/g, '_'), '{ENTITY}')} in ${item.service}'s manifest that re-encrypts with the new value from stdin, then rotate` });
   }
   return { customer: ctx.id, name, generate: item.generate ?? null, hooks, restarts };
 }
