@@ -26,6 +26,8 @@ const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
 const backupCmd = () => import('./commands/backup.js');
+const handoffCmd = () => import('./commands/handoff.js');
+const secretRotateCmd = () => import('./commands/secret-rotate.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -101,6 +103,13 @@ export function buildProgram(): Command {
     .option('--customer <customer>', 'one customer')
     .action(run(async (options) => (await secretCmd()).secretList(options)));
 
+  common(secret.command('rotate <name>').description('a new value (generated, or from a hidden prompt or stdin) rolled out to every service using it; its rotate hook changes it in the database first (plan unless --apply)'))
+    .option('--customer <customer>', 'the customer (default: the one customer whose secret it is)')
+    .option('--apply', 'rotate and roll out')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
+    .action(run(async (name: string, options) => (await secretRotateCmd()).secretRotate(name, options)));
+
   const vault = program.command('vault').description('the operator vault (bw serve)');
   vault
     .command('login')
@@ -138,6 +147,10 @@ export function buildProgram(): Command {
   common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
   );
+
+  common(program.command('handoff <customer>').description("the runbook's message to the customer's IT (URLs, vault SSO link and identifier, versions, onboarding links), only when every resource is Healthy; refused with the reason otherwise"))
+    .option('--lang <lang>', 'ko (default) or en')
+    .action(run(async (customer: string, options) => (await handoffCmd()).handoffCommand(customer, options)));
 
   program
     .command('controller')

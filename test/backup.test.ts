@@ -130,7 +130,7 @@ describe('backup (lab, real restic)', () => {
     const ok = await cli(['backup', 'verify', id]);
     assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
     assert.match(ok.stdout, /restore drill passed in [\d.]+ s: restic check ok, restored [0-9a-f]{8}, 1 volume\(s\) read back, 1 dump\(s\) loaded into a throwaway container; scratch removed/);
-    assert.match(ok.stderr, /load frame\.sql into a throwaway axelab-frame-postgres:v1\.\d\.0-dump1 container/);
+    assert.match(ok.stderr, /load frame\.sql into a throwaway axelab-frame-postgres:v1\.\d\.0-dump1-rot1 container/);
     assert.equal(await onHost('ls -d ~/.axe/backup/scratch.* 2>/dev/null | wc -l'), '0', 'scratch removed');
     assert.equal(await docker('ps', '-aq', '--filter', `label=ai.axelabs.axe.backup-drill=${id}`), '', 'the throwaway container is gone');
     const json = JSON.parse((await cli(['backup', 'verify', id, '--json'])).stdout) as { ok: boolean; steps: string[] };

@@ -65,7 +65,7 @@ import {
   stepStderr,
   upScript,
 } from './host.js';
-import { envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
+import { entityTokens, envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
 import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -154,7 +154,7 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
     composeFiles: manifest.compose.files,
     envFile: manifest.env.file,
     vars: specs,
-    serviceEnvs: serviceEnvs(manifest),
+    serviceEnvs: serviceEnvs(manifest, entityTokens(ctx.customer)),
     hookVars: specs.filter((v) => v.kind === 'hook' || (pull && v.kind === 'secret')).map((v) => v.name),
     pull: pull
       ? {

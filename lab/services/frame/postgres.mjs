@@ -10,10 +10,18 @@
 //   postgres load [ARGS…]                   (installed as `psql`) reads a dump on stdin into a
 //                                           fresh $PGDATA; exit 0 when it loads, 3 (with an
 //                                           `ERROR:` line) when it is truncated or corrupt
+//   postgres rotate-password                (installed as `pg-rotate-password`) the new password
+//                                           on stdin (never an argument): ALTER USER … PASSWORD
 //
+// Passwords as the real image has them: POSTGRES_PASSWORD sets the password only when
+// the data directory is initialised (a changed env var later changes nothing); after
+// that only rotate-password does. The data directory keeps its sha256
+// (password.sha256, 0600), which frame (same volume) checks when it connects; each
+// rotation appends a line (time only) to rotations.log. No value is ever printed.
 // It speaks no Postgres protocol: a client that connects gets a Postgres-style
 // ErrorResponse saying so, and the connection is closed.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -28,10 +36,32 @@ function errorResponse(message) {
   return Buffer.concat([header, fields]);
 }
 
+function setPassword(value) {
+  const file = join(PGDATA, 'password.sha256');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, createHash('sha256').update(value).digest('hex') + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function rotatePassword() {
+  const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  if (!value) {
+    process.stderr.write('rotate-password: no new password on stdin\n');
+    process.exit(2);
+  }
+  mkdirSync(PGDATA, { recursive: true });
+  setPassword(value);
+  appendFileSync(join(PGDATA, 'rotations.log'), JSON.stringify({ at: new Date().toISOString(), result: 'rotated' }) + '\n');
+  process.stdout.write(JSON.stringify({ result: 'rotated' }) + '\n');
+}
+
 function serve() {
   mkdirSync(PGDATA, { recursive: true });
   const versionFile = join(PGDATA, 'PG_VERSION');
-  if (!existsSync(versionFile)) writeFileSync(versionFile, '16\n');
+  if (!existsSync(versionFile)) {
+    writeFileSync(versionFile, '16\n');
+    if (process.env.POSTGRES_PASSWORD) setPassword(process.env.POSTGRES_PASSWORD);
+  }
   appendFileSync(join(PGDATA, 'lab-postgres-starts.log'), new Date().toISOString() + '\n');
   const server = createServer((socket) => {
     socket.on('error', () => {});
@@ -110,7 +140,8 @@ if (command === 'serve') serve();
 else if (command === 'isready') isReady(rest);
 else if (command === 'dump') dump();
 else if (command === 'load') load();
+else if (command === 'rotate-password') rotatePassword();
 else {
-  process.stderr.write('usage: postgres serve | postgres isready [-h HOST] [-p PORT] | postgres dump | postgres load\n');
+  process.stderr.write('usage: postgres serve | postgres isready [-h HOST] [-p PORT] | postgres dump | postgres load | postgres rotate-password < new-password\n');
   process.exit(2);
 }
