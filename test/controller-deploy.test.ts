@@ -65,7 +65,7 @@ describe('deploy/', () => {
     assert.match(ok.out, /SUCCESS/);
     const check = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: join(DEPLOY, 'prometheus') });
     assert.equal(check.code, 0, check.out);
-    assert.match(check.out, /8 rules found/);
+    assert.match(check.out, /10 rules found/);
 
     // A rule that fires too early must make the unit tests fail.
     await using dir = await tempDir('rules');
@@ -100,7 +100,7 @@ describe('deploy/', () => {
     assert.equal(dashboard.uid, 'axe-fleet');
     assert.deepEqual(dashboard.templating.list.map((v) => v.name), ['customer']);
     const titles = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer', 'Releases']);
+    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer', 'Backups', 'Releases']);
     const queries = dashboard.panels.filter((p) => p.type !== 'row');
     assert.ok(queries.length >= 20, `${queries.length} panels`);
     for (const p of queries) {
