@@ -24,6 +24,7 @@ import { ControllerMetrics } from '../metrics.js';
 import { Recorder } from '../recorder.js';
 import type { Current } from '../revisions.js';
 import { RolloutManager } from './manager.js';
+import { rolloutConditions } from './metrics.js';
 
 const MIN = 60_000;
 const IDS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
@@ -168,6 +169,9 @@ describe('a rollout across six customers (the controller\'s reconciler, a stand-
     assert.equal(t.rollout.plans[0]!.plan.state, 'halted');
     assert.deepEqual(IDS.slice(1).map((id) => t.boxes.get(id)!.swaps), [0, 0, 0, 0, 0]);
     assert.match(await t.metrics.text(), /axe_rollout_halted\{service="frame"\} 1/);
+    const [alert] = rolloutConditions(t.rollout.plans);
+    assert.equal(alert?.name, 'RolloutHalted');
+    assert.match(alert!.summary, /^frame v2-broken halted, budget spent \(1\/1\): c1 at health: frame-mcp-blue never became healthy$/);
     const failed = t.history.events({ types: ['rollout'] }).map((e) => e.message);
     assert.ok(failed.includes('c1 failed frame v2-broken at health: frame-mcp-blue never became healthy'), failed.join('\n'));
     assert.ok(failed.some((m) => /^frame v2-broken: halted: failure budget spent \(1\/1\): c1 at health/.test(m)));
@@ -210,6 +214,7 @@ describe('a rollout across six customers (the controller\'s reconciler, a stand-
     t.clock(6 * MIN);
     await t.tick();
     assert.equal(t.rollout.plans[0]!.plan.state, 'complete');
+    assert.deepEqual(rolloutConditions(t.rollout.plans), [], 'RolloutHalted resolves');
     assert.deepEqual(t.given.filter(([id]) => id === 'c6').map(([, ref]) => ref).filter((r) => r !== 'v1'), [], 'the pinned customer never got another ref');
   });
 });
