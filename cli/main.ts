@@ -21,6 +21,7 @@ const controllerCmd = () => import('./commands/controller.js');
 const planRevisionsCmd = () => import('./commands/plan-revisions.js');
 const statusCmd = () => import('./commands/status.js');
 const historyCmd = () => import('./commands/history.js');
+const rolloutCmd = () => import('./commands/rollout.js');
 const controlCmd = () => import('./commands/control.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
@@ -186,9 +187,28 @@ export function buildProgram(): Command {
     .description('what the controller did: revisions, actions, drift, errors, alerts and ship log lines, oldest first')
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
     .option('--limit <n>', 'how many events (default 50)')
-    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert, control', collect)
+    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert, control, rollout', collect)
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await historyCmd()).history(customer, options)));
+
+  const rollout = program.command('rollout').description("staged releases: each service's current release, its waves and every customer's progress; pause, resume or abort one");
+  rollout
+    .command('status [service]')
+    .description('the current release of each service (or one): state, waves, who started, is healthy since, failed at which step and why (exit 1 when one is halted)')
+    .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--json', 'machine-readable output')
+    .action(run(async (service: string | undefined, options) => (await rolloutCmd()).rolloutStatus(service, options)));
+  for (const [verb, what] of [
+    ['pause', 'nobody new starts the release until resume (customers that started go on)'],
+    ['resume', 'a paused release goes on'],
+    ['abort', 'nobody new starts the release, for good (a new ref starts a new rollout)'],
+  ] as const) {
+    rollout
+      .command(`${verb} <service>`)
+      .description(`${what}; recorded in the history`)
+      .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+      .action(run(async (service: string, options) => (await rolloutCmd()).rolloutControl(verb, service, options)));
+  }
 
   program
     .command('mcp')

@@ -12,6 +12,8 @@ import type { DriftRow, ResourceRow } from './history.js';
 import { short } from './record-result.js';
 import type { Recorder } from './recorder.js';
 import type { Rejected } from './revisions.js';
+import type { ServicePlan } from './rollout/plan.js';
+import { rolloutConditions } from './rollout/metrics.js';
 
 /** What the alerts are judged on. */
 export interface AlertInputs {
@@ -21,6 +23,8 @@ export interface AlertInputs {
   bw: OperatorBwCheck | null;
   resources: readonly ResourceRow[];
   drifts: readonly DriftRow[];
+  /** The current rollouts' plans (RolloutHalted). */
+  rollouts?: readonly ServicePlan[];
 }
 
 /** Every alert condition that holds now (pure). */
@@ -31,6 +35,7 @@ export function alertConditions(input: AlertInputs): AlertCondition[] {
     const first = rejected.issues[0];
     out.push({ name: 'ConfigInvalid', customer: null, severity: 'critical', summary: `revision ${short(rejected.id)} rejected (${rejected.issues.length} error(s)${first ? `, first ${formatIssue(first)}` : ''}); ${running ? `${short(running)} keeps running` : 'no good revision'}`, fix: 'fix the file:line above in the config repo and push; axe validate shows every error' });
   }
+  out.push(...rolloutConditions(input.rollouts ?? []));
   if (bw && !bw.ok) out.push({ name: 'OperatorBwUnusable', customer: null, severity: 'critical', summary: `${bw.detail}; fix: ${bw.fix ?? 'see /readyz'}` });
   const byCustomer = new Map<string, ResourceRow[]>();
   for (const row of input.resources) byCustomer.set(row.customer, [...(byCustomer.get(row.customer) ?? []), row]);

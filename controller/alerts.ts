@@ -15,7 +15,7 @@
  *   notifier's job.
  */
 
-export type AlertName = 'CustomerDegraded' | 'DriftOpen' | 'ReconcileFailing' | 'ConfigInvalid' | 'OperatorBwUnusable';
+export type AlertName = 'CustomerDegraded' | 'DriftOpen' | 'ReconcileFailing' | 'ConfigInvalid' | 'OperatorBwUnusable' | 'RolloutHalted';
 export type Severity = 'warning' | 'critical';
 
 export interface AlertCondition {

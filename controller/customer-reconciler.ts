@@ -21,6 +21,7 @@ import type { History } from './history.js';
 import { tryLease } from './lease.js';
 import type { WorkItem } from './queue.js';
 import type { Recorder } from './recorder.js';
+import type { RolloutManager } from './rollout/manager.js';
 import type { Current } from './revisions.js';
 
 /** controller-runtime's `Result`: nothing (done until something queues it), or look again after this long. */
@@ -57,6 +58,8 @@ export interface CustomerReconcilerDeps {
   scanDone(customer: string, triggers: string[], failed: boolean): void;
   /** After a pass that ran: alerts judged, event streams synced. */
   afterPass(): void;
+  /** Staged releases and maintenance windows (controller/rollout/); none: every pass runs the manifests' refs. */
+  rollout?: Pick<RolloutManager, 'gate' | 'observe'>;
 }
 
 export class CustomerReconciler {
@@ -89,8 +92,10 @@ export class CustomerReconciler {
     const recId = deps.recorder.beginReconcile(id, revision, triggers);
     const onProgress = (event: ProgressEvent): void => deps.recorder.progress(event, revision);
     let result: CustomerResult;
+    // The rollout's gate: a customer not admitted yet keeps its previous ref; outside its window disruptive actions wait.
+    const gate = deps.rollout?.gate(current.state, id);
     try {
-      result = await deps.reconcile(env, id, { apply: true, onProgress });
+      result = await deps.reconcile(gate ? gate.env(env) : env, id, { apply: true, onProgress, ...(gate?.hold ? { hold: gate.hold } : {}) });
     } catch (error) {
       taken.lease.release();
       deps.recorder.reconcileCrashed(recId, id, revision, error);
@@ -99,6 +104,7 @@ export class CustomerReconciler {
       throw transient(error instanceof Error ? error.message : String(error), { customer: id, cause: error });
     }
     taken.lease.release();
+    if (gate) deps.rollout!.observe(gate, result);
     const f = deps.recorder.reconcileDone(recId, id, result, current.digests.get(id) ?? null, revision, customer.public_domain ?? `${id}.${deps.zone}`);
     deps.done({ customer: id, result, triggers, revision });
     deps.scanDone(id, triggers, f.errors > 0);

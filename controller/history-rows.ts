@@ -1,5 +1,5 @@
 /** The rows of the controller's history database (history.ts holds the SQL). */
-export type EventType = 'revision' | 'rejected' | 'reconcile' | 'action' | 'drift' | 'drift-closed' | 'error' | 'ship' | 'interrupted' | 'removed' | 'alert' | 'control';
+export type EventType = 'revision' | 'rejected' | 'reconcile' | 'action' | 'drift' | 'drift-closed' | 'error' | 'ship' | 'interrupted' | 'removed' | 'alert' | 'control' | 'rollout';
 
 export interface HistoryEvent {
   id: number;
@@ -95,4 +95,34 @@ export interface SuspensionRow {
   /** Who asked (`user@host`, or `mcp (user@host)`). */
   by: string;
   at: number;
+}
+
+/** One release of one service reaching the fleet (controller/rollout/). */
+export interface RolloutRow {
+  id: number;
+  service: string;
+  ref: string;
+  /** The ref the fleet ran before (the previous rollout's), null for the first one seen. */
+  from_ref: string | null;
+  started_at: number;
+  /** The operator's control: running, paused, aborted. */
+  control: 'running' | 'paused' | 'aborted';
+  /** The planner's last verdict: running, halted, paused, aborted, complete. */
+  state: string;
+  updated_at: number;
+}
+
+/** One customer's progress on one rollout. */
+export interface RolloutCustomerRow {
+  rollout: number;
+  customer: string;
+  wave: number;
+  admitted_at: number | null;
+  healthy_since: number | null;
+  done_at: number | null;
+  failed_at: number | null;
+  step: string | null;
+  reason: string | null;
+  offline: number;
+  waiting_window: number;
 }

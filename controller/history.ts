@@ -17,9 +17,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, SuspensionRow } from './history-rows.js';
+import type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, RolloutCustomerRow, RolloutRow, SuspensionRow } from './history-rows.js';
 
-export type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, SuspensionRow } from './history-rows.js';
+export type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, RolloutCustomerRow, RolloutRow, SuspensionRow } from './history-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -53,6 +53,17 @@ CREATE TABLE IF NOT EXISTS intents (
   started_at INTEGER NOT NULL, PRIMARY KEY (customer, kind, op, target)
 );
 CREATE TABLE IF NOT EXISTS converging (customer TEXT PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rollouts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, ref TEXT NOT NULL, from_ref TEXT, started_at INTEGER NOT NULL,
+  control TEXT NOT NULL DEFAULT 'running', state TEXT NOT NULL DEFAULT 'running', updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rollouts_service ON rollouts (service, id);
+CREATE TABLE IF NOT EXISTS rollout_customers (
+  rollout INTEGER NOT NULL, customer TEXT NOT NULL, wave INTEGER NOT NULL, admitted_at INTEGER, healthy_since INTEGER,
+  done_at INTEGER, failed_at INTEGER, step TEXT, reason TEXT, offline INTEGER NOT NULL DEFAULT 0,
+  waiting_window INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rollout, customer)
+);
+CREATE TABLE IF NOT EXISTS customer_refs (customer TEXT NOT NULL, service TEXT NOT NULL, ref TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (customer, service));
 CREATE TABLE IF NOT EXISTS leases (
   customer TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
   command TEXT NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
@@ -62,6 +73,8 @@ CREATE TABLE IF NOT EXISTS suspensions (
   PRIMARY KEY (customer, kind)
 );
 `;
+
+const ROLLOUT_CUSTOMER_FIELDS = new Set<string>(['wave', 'admitted_at', 'healthy_since', 'done_at', 'failed_at', 'step', 'reason', 'offline', 'waiting_window']);
 
 /** Brings a database written by an older axe up to SCHEMA (columns added since). */
 function migrate(db: Database.Database): void {
@@ -308,6 +321,54 @@ export class History {
       if (/no such table/.test(String(error))) return [];
       throw error;
     }
+  }
+
+  /** The newest rollout of `service` (or of every service), or null. */
+  currentRollout(service: string): RolloutRow | null {
+    return (this.db.prepare('SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT 1').get(service) as RolloutRow | undefined) ?? null;
+  }
+
+  /** The newest rollout of each service, by service name. */
+  currentRollouts(): RolloutRow[] {
+    return this.db.prepare('SELECT * FROM rollouts WHERE id IN (SELECT MAX(id) FROM rollouts GROUP BY service) ORDER BY service').all() as RolloutRow[];
+  }
+
+  startRollout(row: { service: string; ref: string; from_ref: string | null; state?: string; at?: number }): RolloutRow {
+    const at = row.at ?? Date.now();
+    const info = this.db
+      .prepare('INSERT INTO rollouts (service, ref, from_ref, started_at, control, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(row.service, row.ref, row.from_ref, at, 'running', row.state ?? 'running', at);
+    return this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(Number(info.lastInsertRowid)) as RolloutRow;
+  }
+
+  setRolloutControl(id: number, control: RolloutRow['control']): void {
+    this.db.prepare('UPDATE rollouts SET control = ?, updated_at = ? WHERE id = ?').run(control, Date.now(), id);
+  }
+
+  setRolloutState(id: number, state: string): void {
+    this.db.prepare('UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ? AND state != ?').run(state, Date.now(), id, state);
+  }
+
+  rolloutCustomers(rollout: number): RolloutCustomerRow[] {
+    return this.db.prepare('SELECT * FROM rollout_customers WHERE rollout = ? ORDER BY wave, customer').all(rollout) as RolloutCustomerRow[];
+  }
+
+  /** Creates or updates one customer's progress row (only the fields given change). */
+  putRolloutCustomer(rollout: number, customer: string, fields: Partial<Omit<RolloutCustomerRow, 'rollout' | 'customer'>>): void {
+    const keys = (Object.keys(fields) as Array<keyof typeof fields>).filter((k) => ROLLOUT_CUSTOMER_FIELDS.has(k));
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO rollout_customers (rollout, customer, wave) VALUES (?, ?, ?)').run(rollout, customer, fields.wave ?? 0);
+      if (keys.length) this.db.prepare(`UPDATE rollout_customers SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE rollout = ? AND customer = ?`).run(...keys.map((k) => fields[k] ?? null), rollout, customer);
+    })();
+  }
+
+  /** The ref a customer last ran Synced and Healthy for a service (set by the rollout), or null. */
+  customerRef(customer: string, service: string): string | null {
+    return (this.db.prepare('SELECT ref FROM customer_refs WHERE customer = ? AND service = ?').get(customer, service) as { ref: string } | undefined)?.ref ?? null;
+  }
+
+  setCustomerRef(customer: string, service: string, ref: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO customer_refs (customer, service, ref, at) VALUES (?, ?, ?, ?)').run(customer, service, ref, Date.now());
   }
 
   /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */

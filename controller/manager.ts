@@ -25,6 +25,7 @@ import type { Logger } from './logger.js';
 import { ControllerMetrics, providerCounts } from './metrics.js';
 import { type ControllerOptions, controllerTimings } from './options.js';
 import { buildParts, type Parts } from './parts.js';
+import { RolloutManager } from './rollout/manager.js';
 import { PidLock } from './pid-lock.js';
 import { type Trigger, type WorkItem, type WorkOutcome, WorkQueue } from './queue.js';
 import type { ReadinessCheck } from './readiness.js';
@@ -44,6 +45,8 @@ export class Controller extends EventEmitter {
   readonly alerter: Alerter;
   readonly log: Logger;
   readonly recorder: Recorder;
+  /** Staged releases (controller/rollout/). */
+  readonly rollout: RolloutManager;
   readonly revisions: Revisions;
   readonly #options: ControllerOptions;
   readonly #reconcile: typeof reconcileCustomer;
@@ -81,6 +84,7 @@ export class Controller extends EventEmitter {
     );
     this.metrics.configValid.set(0);
     this.recorder = new Recorder({ history: this.history, metrics: this.metrics, log: this.log });
+    this.rollout = new RolloutManager({ history: this.history, log: this.log, tickMs: t.rolloutTickMs, registry: this.metrics.registry, enqueue: (c) => this.queue.add(c, { priority: 'high', trigger: 'rollout' }) });
     this.#parts = buildParts(this, options, t, this.#reconcile);
     this.revisions = this.#parts.revisions;
   }
@@ -118,6 +122,7 @@ export class Controller extends EventEmitter {
     void this.#parts.readiness.checkBw();
     const first = await this.sync('startup');
     await this.#parts.triggers.start();
+    this.rollout.start();
     this.log.info({ source: this.#options.source.description, revision: this.revision, concurrency: this.#options.config.concurrency, drift_schedule: this.#options.config.drift_schedule }, 'controller started');
     return first;
   }
@@ -125,6 +130,7 @@ export class Controller extends EventEmitter {
   /** Stops timers, the watcher and the queue (waiting for running reconciles), then closes everything. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.rollout.stop();
     await this.#parts.triggers.stop();
     await this.revisions.idle();
     this.#parts.triggers.closeEvents();

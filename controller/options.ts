@@ -20,6 +20,8 @@ export interface ControllerTimings {
   alertEvalMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How often the rollouts are planned again: a bake ends, a window opens (controller/rollout/). */
+  rolloutTickMs: number;
 }
 
 export interface ControllerOptions {
@@ -53,6 +55,7 @@ export function controllerTimings(config: ControllerConfig, overrides: Partial<C
     alertEvalMs: 15_000,
     backoffBaseMs: 2_000,
     backoffMaxMs: 300_000,
+    rolloutTickMs: 5_000,
     ...overrides,
   };
 }

@@ -35,6 +35,7 @@ import { type AppliedRevision, Revisions, type SyncReason } from './revisions.js
 import { Scans } from './scans.js';
 import { Triggers } from './triggers.js';
 import { VaultReads } from './vault-reads.js';
+import type { RolloutManager } from './rollout/manager.js';
 
 /** What the parts read of the manager (its public surface). */
 export interface PartsHost extends EventEmitter {
@@ -43,6 +44,7 @@ export interface PartsHost extends EventEmitter {
   readonly alerter: Alerter;
   readonly log: Logger;
   readonly recorder: Recorder;
+  readonly rollout: RolloutManager;
   readonly revision: string | null;
   readonly desiredState: DesiredState | null;
   readonly providers: Providers | null;
@@ -116,7 +118,7 @@ export function buildParts(c: PartsHost, options: ControllerOptions, t: Controll
       alerter: c.alerter,
       recorder,
       alertmanager: n.alertmanager ? new AlertmanagerSender({ url: n.alertmanager.url, resendMs: parseDuration(n.alertmanager.resend), ttlMs: 4 * parseDuration(n.alertmanager.resend) }) : null,
-      inputs: () => ({ rejected: p.revisions.rejected, running: c.revision, bw: p.readiness.bw, resources: c.history.resources(), drifts: c.history.openDrifts() }),
+      inputs: () => ({ rejected: p.revisions.rejected, running: c.revision, bw: p.readiness.bw, resources: c.history.resources(), drifts: c.history.openDrifts(), rollouts: c.rollout.plans }),
       notificationUrl: () => p.vaultReads.notificationUrl(),
       onNotices: (notices) => c.emit('alerts', notices),
     }),
@@ -127,6 +129,7 @@ export function buildParts(c: PartsHost, options: ControllerOptions, t: Controll
       history: c.history,
       recorder,
       reconcile,
+      rollout: c.rollout,
       timings: t,
       zone: options.zone,
       done: (event) => {

@@ -22,7 +22,7 @@
 export type Priority = 'high' | 'normal' | 'low';
 
 /** Why a key was queued; the worker sees every trigger merged since it last ran. */
-export type Trigger = 'startup' | 'revision' | 'drift-scan' | 'retry' | 'requeue' | 'interrupted' | 'manual' | 'engine-event';
+export type Trigger = 'startup' | 'revision' | 'drift-scan' | 'retry' | 'requeue' | 'interrupted' | 'manual' | 'engine-event' | 'rollout';
 
 export interface WorkItem {
   key: string;

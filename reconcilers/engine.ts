@@ -24,6 +24,7 @@
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
+import { pinnedRefs, withRefs } from '../schemas/rollout.js';
 import { backupReconciler } from './backup/index.js';
 import { cloudflaredReconciler } from './cloudflared/index.js';
 import { dnsReconciler } from './dns/index.js';
@@ -51,6 +52,8 @@ export interface ReconcileOptions {
   /** Limit to these kinds (their dependencies are observed as context). */
   only?: readonly Kind[];
   onProgress?: (event: ProgressEvent) => void;
+  /** Of a kind's planned actions, those to hold back this pass (a closed maintenance window): not run, left pending (OutOfSync). */
+  hold?: (kind: Kind, actions: readonly Action[]) => readonly Action[];
 }
 
 export interface ProgressEvent {
@@ -113,10 +116,12 @@ function prepare(env: ReconcileEnv, id: string, only: readonly Kind[] | undefine
   const selected = new Set<Kind>(only ?? allowed.map((r) => r.kind));
   const run = needed([...selected]);
   const kinds = allowed.filter((r) => run.has(r.kind));
+  // A pinned service runs its pin, whatever the manifest says (customers.{id}.pins).
+  const pinned = withRefs(env.state, pinnedRefs(customer.pins));
   const ctx: CustomerContext = {
     id,
     customer,
-    env,
+    env: pinned === env.state ? env : { ...env, state: pinned },
     results: new Map<Kind, ResourceResult>(),
     target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user),
     hostSections: () => [],
@@ -200,6 +205,8 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
           observed = await r.observe(ctx, desired);
           actions = r.diff(desired, observed);
         }
+        const held = options.hold?.(r.kind, actions) ?? [];
+        const runnable = actions.filter((a) => !held.includes(a));
         let attempted = 0;
         const run = async (action: Action): Promise<void> => {
           options.onProgress?.({ customer: id, kind: r.kind, phase: 'act', action });
@@ -209,13 +216,14 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
         };
         let after: unknown = undefined;
         try {
-          if (r.actAll) after = await r.actAll(ctx, desired, actions, run, observed);
-          else for (const action of actions) await run(action);
+          if (runnable.length === 0) after = observed;
+          else if (r.actAll) after = await r.actAll(ctx, desired, runnable, run, observed);
+          else for (const action of runnable) await run(action);
         } finally {
           // Even a failed action may have changed the host.
           if (r.hostSection && attempted > 0) hostChangedAt = Date.now();
         }
-        for (const key of keys) env.scan.drop(key);
+        if (runnable.length > 0) for (const key of keys) env.scan.drop(key);
         // A kind that observed what it changed after its last action (or whose actions' own output tells) returns it.
         observed = after ?? (await r.observe(ctx, desired));
         actions = r.diff(desired, observed);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { CustomerId, EntityId, EnvName, Guid, Hostname, HttpsUrl, ServiceName } from './common.js';
+import { Label, Maintenance, Pins, RolloutPolicy } from './rollout.js';
 
 export const SsoRedirectApp = z.strictObject({
   client_id: Guid,
@@ -73,6 +74,12 @@ export const Customer = z.strictObject({
   default_entities_by_domain: z.record(z.string().min(1), z.array(EntityId)).default({}),
   onboarded: z.union([z.string(), z.null()]).optional(),
   policy: Policy.optional(),
+  /** Labels a rollout's canary may select (`rollout.canary.label`). */
+  labels: z.array(Label).optional(),
+  /** service → the ref this customer stays on, whatever the manifest says (schemas/rollout.ts). */
+  pins: Pins.optional(),
+  /** Disruptive actions (a blue/green swap, a container recreate, a migrate hook) wait for one of these windows. */
+  maintenance: Maintenance.optional(),
   /**
    * Blueprint admins (runbook D+1, `UPDATE User SET role = 'admin'`): each gets the admin
    * role through the service's `foreach: admin` hook; observed and corrected on drift.
@@ -92,6 +99,8 @@ export const ServiceSlot = z.strictObject({
 export type ServiceSlot = z.infer<typeof ServiceSlot>;
 
 export const CustomersFile = z.strictObject({
+  /** The fleet default for every manifest without its own `rollout:` (field by field). */
+  rollout: RolloutPolicy.optional(),
   customers: z.record(CustomerId, Customer),
   services: z.record(ServiceName, z.record(CustomerId, ServiceSlot).nullable().default({})).default({}),
 });

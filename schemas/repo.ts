@@ -192,6 +192,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
     if (hostOwner) at(['customers', id, 'tailscale_host'], `duplicate tailscale host: already used by customer "${hostOwner}"`);
     else hosts.set(customer.tailscale_host, id);
     checkEntities(id, customer, at);
+    checkPins(state, id, customer, at);
     if (customer.sso && !isSovereign(state.customers, id)) {
       for (const [app, service] of Object.entries(SSO_APP_SERVICE)) {
         const env = customer.sso.apps[app as keyof typeof SSO_APP_SERVICE].client_secret_env;
@@ -248,6 +249,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       if (hook.migrating && !manifest.backup) at(['hooks', hookName, 'migrating'], 'a migrating hook needs a backup: block in this manifest (what to snapshot before it runs), e.g. backup: { volumes: [axe-{customer}-data] }', parsed);
     }
   }
+  checkRollout(state, at);
   const cycle = findCycle(state.manifests);
   if (cycle) {
     const parsed = state.sources.services.get(cycle[0]!)!;
@@ -313,6 +315,31 @@ function checkPerEntity(manifest: StackManifest, at: (path: (string | number)[],
     if (hook.foreach === 'entity' && perEntity.length === 0) {
       at(['hooks', hookName, 'foreach'], `${manifest.name} registers entities but declares no per-entity PII passphrase: add under secrets.generate \`- { name: ${manifest.name.toUpperCase().replace(/-/g, '_')}_{CUSTOMER}_{ENTITY}_PII_PASSPHRASE, length: 48, per_entity: true }\` and deliver it with a {ENTITY} env var (runbook trap pii-passphrase-missing: a RuntimeError at the entity's first PII operation)`);
     }
+  }
+}
+
+/** A pin names a stack service the customer runs (a slot), never a ref that would mean nothing. */
+function checkPins(state: DesiredState, id: string, customer: Customer, at: (path: (string | number)[], message: string) => void): void {
+  for (const service of Object.keys(customer.pins ?? {})) {
+    const manifest = state.manifests.get(service);
+    if (!manifest) at(['customers', id, 'pins', service], `unknown service "${service}" (known: ${[...state.manifests.keys()].join(', ') || 'none'})`);
+    else if (manifest.kind !== 'stack') at(['customers', id, 'pins', service], `${service} is not a stack with a source.ref: only stack services can be pinned`);
+    else if (!slotSecrets(state.customers, service, id)) at(['customers', id, 'pins', service], `${id} does not run ${service} (no services.${service}.${id} slot): remove the pin or add the slot`);
+  }
+}
+
+/** Every customer a canary names exists, in the fleet default and in each manifest. */
+function checkRollout(state: DesiredState, at: (path: (string | number)[], message: string, parsed?: ParsedYaml) => void): void {
+  const known = state.customers.customers;
+  const check = (canary: { customers: string[] } | { label: string } | undefined, path: (string | number)[], parsed?: ParsedYaml): void => {
+    if (!canary || !('customers' in canary)) return;
+    canary.customers.forEach((c, i) => {
+      if (!(c in known)) at([...path, 'canary', 'customers', i], `unknown customer "${c}" (not under customers: in customers.yaml)`, parsed);
+    });
+  };
+  check(state.customers.rollout?.canary, ['rollout']);
+  for (const [name, manifest] of state.manifests) {
+    if (manifest.kind === 'stack') check(manifest.rollout?.canary, ['rollout'], state.sources.services.get(name));
   }
 }
 

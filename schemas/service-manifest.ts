@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { EnvName, EnvNameTemplate, ServiceName } from './common.js';
+import { RolloutPolicy } from './rollout.js';
 
 const RelativePath = z.string().min(1).regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, {
   message: 'must be a relative path inside the checkout (no leading "/", no "..")',
@@ -209,6 +210,8 @@ export const StackManifest = z.strictObject({
     })
     .optional(),
   hooks: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), Hook).default({}),
+  /** How a new `source.ref` reaches the fleet: canary, waves, bake, failure budget (schemas/rollout.ts). */
+  rollout: RolloutPolicy.optional(),
 });
 export type StackManifest = z.infer<typeof StackManifest>;
 

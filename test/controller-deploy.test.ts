@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ControllerMetrics } from '../controller/metrics.js';
+import { RolloutMetrics } from '../controller/rollout/metrics.js';
 import { ROOT, tempDir } from './helpers.js';
 
 const exec = promisify(execFile);
@@ -34,6 +35,7 @@ async function run(cmd: string, args: string[], options: { cwd?: string; env?: N
 /** Every metric name the controller exposes (from a fresh registry's HELP lines). */
 async function controllerMetricNames(): Promise<Set<string>> {
   const m = new ControllerMetrics({ queue: () => ({ depth: 0, inFlight: 0, delayed: 0 }), openDrift: () => [], providers: () => [], alerts: () => [] });
+  new RolloutMetrics(m.registry);
   const text = await m.text();
   const names = new Set<string>();
   for (const line of text.split('\n')) {
@@ -63,7 +65,7 @@ describe('deploy/', () => {
     assert.match(ok.out, /SUCCESS/);
     const check = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: join(DEPLOY, 'prometheus') });
     assert.equal(check.code, 0, check.out);
-    assert.match(check.out, /9 rules found/);
+    assert.match(check.out, /10 rules found/);
 
     // A rule that fires too early must make the unit tests fail.
     await using dir = await tempDir('rules');
@@ -98,7 +100,7 @@ describe('deploy/', () => {
     assert.equal(dashboard.uid, 'axe-fleet');
     assert.deepEqual(dashboard.templating.list.map((v) => v.name), ['customer']);
     const titles = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer', 'Backups']);
+    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer', 'Backups', 'Releases']);
     const queries = dashboard.panels.filter((p) => p.type !== 'row');
     assert.ok(queries.length >= 20, `${queries.length} panels`);
     for (const p of queries) {

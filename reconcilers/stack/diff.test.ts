@@ -117,7 +117,7 @@ describe('stack diff', () => {
     o.render = { ok: true, digest: 'b'.repeat(64), revision: 'r3' };
     const actions = diffStack(desired, observed);
     assert.deepEqual(actions.map((a) => a.op), ['checkout', 'render-env', 'swap']);
-    assert.deepEqual(actions[2]!.payload, { service: 'frame', from: 'green', to: 'blue' });
+    assert.deepEqual(actions[2]!.payload, { service: 'frame', from: 'green', to: 'blue', disruptive: true });
     assert.match(actions[2]!.summary, /bring up frame-mcp-blue at v1.2.0, health-gate it, switch axe-frame-proxy to blue, stop frame-mcp-green \(runs v1.1.0\)/);
   });
 
@@ -166,6 +166,8 @@ describe('stack diff', () => {
     const actions = diffStack(desired, observed);
     assert.deepEqual(actions.map((a) => `${a.payload.service}:${a.op}`), ['frame:start', 'hive:up']);
     assert.deepEqual(actions[0]!.payload.services, ['postgres', 'frame-mcp-green']);
+    assert.equal(actions[1]!.payload.disruptive, false, 'starting a stopped container disrupts nothing: no maintenance window needed');
+    assert.equal(actions[0]!.payload.disruptive, undefined);
     assert.equal(healthStack(desired, observed).status, 'Degraded');
     assert.equal(healthStack(desired, observed).reason, 'NotRunning');
   });
@@ -179,6 +181,7 @@ describe('stack diff', () => {
     const actions = diffStack(desired, observed);
     assert.deepEqual(actions.map((a) => `${a.payload.service}:${a.op}`), ['frame:create-network', 'hive:up']);
     assert.deepEqual(actions[1]!.payload.recreate, ['hive-mcp']);
+    assert.equal(actions[1]!.payload.disruptive, false);
     assert.match(actions[1]!.summary, /hive-mcp \(exited, recreated: its network was removed\)/);
   });
 
@@ -193,6 +196,7 @@ describe('stack diff', () => {
     for (const o of observed.services.values()) o.render = { ok: true, digest: 'c'.repeat(64), revision: 'r9' };
     for (const o of observed.services.values()) o.host.env = { ...o.host.env!, sha256: 'c'.repeat(64) };
     assert.deepEqual(ops(desired, observed), ['frame:swap', 'hive:up']);
+    assert.deepEqual(diffStack(desired, observed).map((a) => a.payload.disruptive), [true, true], 'both stop or recreate a running container');
   });
 
   test('an idle color left running after an interrupted deploy is stopped', () => {

@@ -159,6 +159,8 @@ export interface StackPayload {
   recreate?: string[];
   from?: Color;
   to?: Color;
+  /** It stops or recreates a running container (a swap, an up of a running service): it waits for a maintenance window. */
+  disruptive?: boolean;
 }
 
 function other(color: Color): Color {
@@ -315,7 +317,8 @@ function diffRelease(d: StackServiceDesired, o: StackServiceObserved, observed: 
         return isRunning(c) ? staleWhy(c, d, o) : c.state;
       };
       const what = stale.length ? stale.map((s) => `${s} (${why(s)})`).join(', ') : extra.length ? `remove ${extra.join(', ')}` : 'every service';
-      add('up', `compose up --wait (project ${d.project}, ${d.ref}): ${what}${hookNote(d)}`, { recreate });
+      const disruptive = stale.some((svc) => isRunning(byService.get(svc))) || extra.length > 0;
+      add('up', `compose up --wait (project ${d.project}, ${d.ref}): ${what}${hookNote(d)}`, { recreate, disruptive });
     }
     return actions;
   }
@@ -336,7 +339,7 @@ function diffRelease(d: StackServiceDesired, o: StackServiceObserved, observed: 
   const activeUnknownConfig = activeCtr === undefined && configChanged;
   if (activeStale || activeUnknownConfig) {
     const to = other(active);
-    add('swap', `blue/green: bring up ${colorService(to)} at ${d.ref}, health-gate it, switch ${bg.proxy} to ${to}, stop ${colorService(active)} (${staleWhy(activeCtr, d, o)})${hookNote(d)}`, { from: active, to });
+    add('swap', `blue/green: bring up ${colorService(to)} at ${d.ref}, health-gate it, switch ${bg.proxy} to ${to}, stop ${colorService(active)} (${staleWhy(activeCtr, d, o)})${hookNote(d)}`, { from: active, to, disruptive: true });
   }
   const toStart = shared.filter((s) => !isRunning(byService.get(s)));
   if (!activeStale && !activeUnknownConfig && !isRunning(activeCtr)) toStart.push(colorService(active));
