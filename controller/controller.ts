@@ -732,7 +732,7 @@ export class Controller extends EventEmitter {
     this.history.finishReconcile(recId, outcome.summary);
     this.history.clearIntents(id);
     this.#interrupted.delete(id);
-    this.emit('reconcile-done', { customer: id, result, triggers });
+    this.emit('reconcile-done', { customer: id, result, triggers, revision }); // [git-host]
     this.#passDone(id, triggers, outcome.summary.errors > 0);
     this.#evaluateAlerts();
     // A host reached for the first time has its engine socket known now (the probe's memo).

@@ -12,6 +12,9 @@ import { controllerPaths, parseListen } from './config.js';
 import { Controller, type ControllerTimings, type SyncOutcome } from './controller.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer } from './server.js';
+import { CommitStatusReporter } from './commit-status.js'; // [git-host]
+import { PullRequestPlanner } from './pr-plans.js'; // [git-host]
+import { buildEnv, openEnvProviders } from '../reconcilers/env.js'; // [git-host]
 import { gitSource, watchSource } from './source.js';
 
 export interface OpenControllerOptions {
@@ -37,6 +40,9 @@ export interface RunningController {
   /** The HTTP base URL, or null with `noServer`. */
   url: string | null;
   first: SyncOutcome;
+  /** [git-host] Commit statuses and PR plans, when `git_host` is configured. */
+  statuses?: CommitStatusReporter;
+  plans?: PullRequestPlanner;
   stop(): Promise<void>;
 }
 
@@ -60,11 +66,31 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
     ...(options.timings ? { timings: options.timings } : {}),
     ...(options.driftSchedule === undefined ? {} : { driftSchedule: options.driftSchedule }),
   });
+  // [git-host] commit statuses and PR plans, attached to the controller just built.
+  const gitHost = options.config.git_host;
+  const statuses = gitHost ? new CommitStatusReporter({ config: gitHost, log }) : null;
+  statuses?.attach(controller);
+  const plans =
+    gitHost && !options.noServer
+      ? new PullRequestPlanner({
+          config: gitHost,
+          repoUrl: options.config.repo.url,
+          stateDir: paths.stateDir,
+          log,
+          openEnv: async (state, revision) => buildEnv({ config: options.config, zone: options.zone, state, providers: await openEnvProviders(options.config, options.vault, paths.cache, paths.home), revision }),
+        })
+      : null;
+  plans?.attach(controller);
+  const stopAll = async (): Promise<void> => {
+    await plans?.stop();
+    await controller.stop();
+    await statuses?.stop();
+  };
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   try {
     if (!options.noServer) {
-      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen));
+      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen), plans ? { pullRequest: (pr) => plans.accept(pr) } : {});
       app = served.app;
       url = served.url;
       log.info({ url }, 'listening');
@@ -74,14 +100,16 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
       controller,
       url,
       first,
+      ...(statuses ? { statuses } : {}),
+      ...(plans ? { plans } : {}),
       async stop() {
         await app?.close();
-        await controller.stop();
+        await stopAll(); // [git-host] plans, controller, statuses
       },
     };
   } catch (error) {
     await app?.close();
-    await controller.stop().catch(() => undefined);
+    await stopAll().catch(() => undefined); // [git-host]
     throw error;
   }
 }
