@@ -5,8 +5,8 @@
  * - `revision` (valid): every customer the revision adds or changes gets
  *   `pending` ("queued") on that commit.
  * - `reconcile-done` for a tracked customer under that revision: `success` when
- *   every resource is Synced and Healthy; `failure` with the first error's trap
- *   and reason; otherwise it stays pending (Progressing, actions left). A failure
+ *   every resource is Synced and Healthy; `failure` with the trap and reason
+ *   (a trapped error first, else the first error); otherwise it stays pending (Progressing, actions left). A failure
  *   stays tracked, so a retry that converges turns it into success. Observe-only
  *   with changes left: failure (nothing is applied); suspended: success, saying so.
  * - A newer revision that touches the customer replaces what was tracked.
@@ -48,9 +48,10 @@ interface Wanted {
 export function verdict(result: CustomerResult): { state: CommitState; description: string } | null {
   if (result.suspended) return { state: 'success', description: 'suspended by policy: axe leaves this customer alone' };
   const shown = result.resources.filter((k) => !k.context);
-  const failed = shown.find((k) => k.error);
+  // The reason shown first is a trap's (the runbook names its fix), else the first error.
+  const failed = shown.find((k) => k.error?.trap) ?? shown.find((k) => k.error);
   if (failed?.error) {
-    const trap = failed.error.trap ? `trap ${failed.error.trap} · ` : '';
+    const trap = failed.error.trap ? `trap ${failed.error.trap.trap} · ` : '';
     return { state: 'failure', description: `${trap}${failed.kind}: ${failed.error.message}` };
   }
   const converged = shown.length > 0 && shown.every((k) => k.sync === 'Synced' && k.health.status === 'Healthy' && k.actions.length === 0);
