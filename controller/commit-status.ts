@@ -6,7 +6,7 @@
  *   `pending` ("queued") on that commit.
  * - `reconcile-done` for a tracked customer under that revision: `success` when
  *   every resource is Synced and Healthy; `failure` with the trap and reason
- *   (a trapped error first, else the first error); otherwise it stays pending (Progressing, actions left). A failure
+ *   (a trapped error first, terminal before transient); otherwise it stays pending (Progressing, actions left). A failure
  *   stays tracked, so a retry that converges turns it into success. Observe-only
  *   with changes left: failure (nothing is applied); suspended: success, saying so.
  * - A newer revision that touches the customer replaces what was tracked.
@@ -48,8 +48,10 @@ interface Wanted {
 export function verdict(result: CustomerResult): { state: CommitState; description: string } | null {
   if (result.suspended) return { state: 'success', description: 'suspended by policy: axe leaves this customer alone' };
   const shown = result.resources.filter((k) => !k.context);
-  // The reason shown first is a trap's (the runbook names its fix), else the first error.
-  const failed = shown.find((k) => k.error?.trap) ?? shown.find((k) => k.error);
+  // The reason shown is the one a person must act on: a trap (the runbook names its fix) before a plain error,
+  // terminal before transient, then the engine's order.
+  const rank = (k: (typeof shown)[number]): number => (k.error ? 1 + (k.error.trap ? 2 : 0) + (k.error.class === 'terminal' ? 1 : 0) : 0);
+  const failed = shown.reduce<(typeof shown)[number] | undefined>((best, k) => (rank(k) > (best ? rank(best) : 0) ? k : best), undefined);
   if (failed?.error) {
     const trap = failed.error.trap ? `trap ${failed.error.trap.trap} · ` : '';
     return { state: 'failure', description: `${trap}${failed.kind}: ${failed.error.message}` };
