@@ -22,7 +22,8 @@ import { operatorPart, operatorPaths } from '../lab/operator.js';
 import { tailscalePart } from '../lab/tailscale/index.js';
 import { openVault } from '../providers/vault/index.js';
 import { type CustomerResult, reconcileCustomer } from '../reconcilers/engine.js';
-import { buildEnv, openEnvProviders } from '../reconcilers/env.js';
+import { buildEnv } from '../reconcilers/env.js';
+import { openConfiguredProviders } from '../providers/index.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import type { Kind } from '../reconcilers/types.js';
 import { ControllerConfig } from '../schemas/controller-config.js';
@@ -78,6 +79,13 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
     for (const part of [fleetPart, ...[...started].reverse()]) await part.down(ctx).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true });
   };
+  // A bench stopped by a signal still takes its 50 hosts (sshd, containers, networks) down.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: taking the bench lab down`);
+      void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
   try {
     await imagesPart.up(ctx);
     started.push(hostsPart);
@@ -105,7 +113,7 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
       ids,
       config,
       async openEnv(cacheDir) {
-        const providers = await openEnvProviders(config, config.vault, cacheDir, operatorPaths(stateDir).home);
+        const providers = await openConfiguredProviders(config, config.vault, { cacheDir, home: operatorPaths(stateDir).home });
         return buildEnv({ config, zone: config.cloudflare.zone, state, providers });
       },
       async pass(env, options) {

@@ -26,7 +26,7 @@ import type { CustomerResult } from '../reconcilers/engine.js';
 import { type CommitState, type GitHost, openGitHost } from '../providers/githost/index.js';
 import type { VaultProvider } from '../providers/vault/types.js';
 import type { ControllerConfig } from '../schemas/controller-config.js';
-import type { Controller } from './controller.js';
+import type { Controller } from './manager.js';
 import type { Logger } from './logger.js';
 
 export type GitHostConfig = NonNullable<ControllerConfig['git_host']>;

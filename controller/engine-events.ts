@@ -21,7 +21,10 @@
 import type { Readable } from 'node:stream';
 import { engineOverSsh } from '../providers/host/docker-engine.js';
 import type { HostAccess } from '../providers/host/access.js';
+import type { Providers } from '../providers/index.js';
 import { SCAN_KEYS } from '../reconcilers/scan.js';
+import { expandName } from '../schemas/common.js';
+import type { DesiredState } from '../schemas/repo.js';
 import type { SshTarget } from '../providers/host/ssh.js';
 import type { Logger } from './logger.js';
 
@@ -221,4 +224,22 @@ export class EngineEvents {
     watch.stream = null;
     stream?.destroy();
   }
+}
+
+/** The event sources of every customer not suspended: its host, and the networks and volumes its stacks declare. */
+export function eventSources(state: DesiredState, providers: Providers): EventSource[] {
+  const { customers, services } = state.customers;
+  const sources: EventSource[] = [];
+  for (const [id, customer] of Object.entries(customers)) {
+    if (customer.policy?.suspend) continue;
+    const networks: string[] = [];
+    const volumes: string[] = [];
+    for (const [name, manifest] of state.manifests) {
+      if (!services[name]?.[id] || manifest.kind !== 'stack') continue;
+      networks.push(...manifest.networks.map((n) => expandName(n.name, { customer: id, service: name })));
+      volumes.push(...manifest.volumes.map((v) => expandName(v.name, { customer: id, service: name })));
+    }
+    sources.push({ customer: id, target: providers.hosts.target(customer.tailscale_host, customer.ssh_user), networks, volumes });
+  }
+  return sources;
 }

@@ -265,6 +265,11 @@ export class History {
       .run(row);
   }
 
+  /** Drops one kind's status row (a kind the customer no longer has). */
+  dropResource(customer: string, kind: string): void {
+    this.db.prepare('DELETE FROM resources WHERE customer = ? AND kind = ?').run(customer, kind);
+  }
+
   /** Drops a removed customer's status rows (its history stays). */
   dropResources(customer: string): void {
     this.db.prepare('DELETE FROM resources WHERE customer = ?').run(customer);

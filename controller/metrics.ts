@@ -13,6 +13,7 @@
  *   time (deltas, so a reopened provider never makes a counter go down).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Providers } from '../providers/index.js';
 
 export interface ResourceState {
   customer: string;
@@ -187,4 +188,14 @@ export class ControllerMetrics {
 
 function infoLabels(s: ResourceState): Record<'customer' | 'kind' | 'sync' | 'health' | 'suspended', string> {
   return { customer: s.customer, kind: s.kind, sync: s.sync, health: s.health, suspended: String(s.suspended) };
+}
+
+/** The providers' own call and error counters (read at scrape time). */
+export function providerCounts(p: Providers | null): ProviderCounts[] {
+  if (!p) return [];
+  const out: ProviderCounts[] = [];
+  if (p.cloudflare) out.push({ provider: 'cloudflare', calls: p.cloudflare.stats.calls, errors: p.cloudflare.stats.errors });
+  const ssh = Object.values(p.hosts.stats());
+  out.push({ provider: 'ssh', calls: ssh.reduce((n, s) => n + s.roundTrips, 0), errors: null });
+  return out;
 }

@@ -25,7 +25,7 @@ import type { GitHost, IssueComment } from '../providers/githost/index.js';
 import type { ReconcileEnv } from '../reconcilers/runtime.js';
 import type { DesiredState } from '../schemas/repo.js';
 import { type GitHostConfig, openGitHostFromVault } from './commit-status.js';
-import type { Controller } from './controller.js';
+import type { Controller } from './manager.js';
 import type { Logger } from './logger.js';
 import { planRevisions, renderRevisionPlan } from './plan-revisions.js';
 import { gitEnv, safeUrl } from './source.js';

@@ -9,12 +9,13 @@ import type { reconcileCustomer } from '../reconcilers/engine.js';
 import type { Providers } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { controllerPaths, parseListen } from './config.js';
-import { Controller, type ControllerTimings, type SyncOutcome } from './controller.js';
+import { Controller, type ControllerTimings, type SyncOutcome } from './manager.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer } from './server.js';
 import { CommitStatusReporter } from './commit-status.js'; // [git-host]
 import { PullRequestPlanner } from './pr-plans.js'; // [git-host]
-import { buildEnv, openEnvProviders } from '../reconcilers/env.js'; // [git-host]
+import { buildEnv } from '../reconcilers/env.js'; // [git-host]
+import { openConfiguredProviders } from '../providers/index.js'; // [git-host]
 import { gitSource, watchSource } from './source.js';
 
 export interface OpenControllerOptions {
@@ -77,7 +78,7 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
           repoUrl: options.config.repo.url,
           stateDir: paths.stateDir,
           log,
-          openEnv: async (state, revision) => buildEnv({ config: options.config, zone: options.zone, state, providers: await openEnvProviders(options.config, options.vault, paths.cache, paths.home), revision }),
+          openEnv: async (state, revision) => buildEnv({ config: options.config, zone: options.zone, state, providers: await openConfiguredProviders(options.config, options.vault, { cacheDir: paths.cache, home: paths.home }), revision }),
         })
       : null;
   plans?.attach(controller);

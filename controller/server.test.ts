@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../core/secret.js';
-import type { Controller } from './controller.js';
+import type { Controller } from './manager.js';
 import { createLogger } from './logger.js';
 import { ControllerMetrics } from './metrics.js';
 import { type ServedController, startServer, WEBHOOK_BODY_LIMIT } from './server.js';

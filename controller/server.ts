@@ -19,8 +19,8 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Secret } from '../core/secret.js';
-import type { Controller } from './controller.js';
-import { eventHeader, judgePullRequest, judgePush, type PullRequestRef, signatureHeader, verifySignature } from './webhook.js';
+import type { Controller } from './manager.js';
+import { eventHeader, judgePullRequest, judgePush, type PullRequestRef, signatureHeader, verifySignature } from './webhook.js'; // [git-host] judgePullRequest
 
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 const WEBHOOK_PATH = '/hooks/git';

@@ -9,7 +9,10 @@
  */
 import type { ConfigIssue } from '../schemas/load.js';
 import { HEALTH_RANK } from '../reconcilers/types.js';
+import type { FiringAlert } from './alertmanager.js';
 import type { History, ResourceRow } from './history.js';
+import type { WorkQueue } from './queue.js';
+import type { Current, Rejected } from './revisions.js';
 
 /** Health rank by the status text stored in the history (an unknown text ranks as Unknown). */
 const RANK: Readonly<Record<string, number>> = HEALTH_RANK;
@@ -115,4 +118,16 @@ export function statusFromHistory(history: History, filter: { customer?: string 
     rejected: rejected ? { id: rejected.id, subject: rejected.subject, at: iso(rejected.seen_at)!, issues: rejected.issues ? (JSON.parse(rejected.issues) as ConfigIssue[]) : [] } : null,
     customers,
   };
+}
+
+/** The running controller's view: the history's, plus its live queue, firing alerts, applied and rejected revisions. */
+export function liveStatus(view: StatusView, live: { source: string; queue: Pick<WorkQueue, 'depth' | 'inFlight' | 'delayed'>; firing: readonly FiringAlert[]; current: Current | null; rejected: Rejected | null }): StatusView {
+  const { current, rejected } = live;
+  view.source = live.source;
+  view.queue = { depth: live.queue.depth(), inFlight: live.queue.inFlight(), delayed: live.queue.delayed() };
+  view.alerts = live.firing.map((a) => ({ name: a.name, customer: a.customer, severity: a.severity, summary: a.summary, since: new Date(a.since).toISOString() }));
+  if (current) view.revision = { id: current.id, subject: current.subject, at: new Date(current.appliedAt).toISOString(), appliedAt: new Date(current.appliedAt).toISOString() };
+  view.configValid = rejected === null;
+  view.rejected = rejected ? { id: rejected.id, subject: rejected.subject, at: new Date(rejected.at).toISOString(), issues: rejected.issues } : null;
+  return view;
 }

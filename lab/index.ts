@@ -5,7 +5,7 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LabContext, LabPart, LabPartStatus } from './component.js';
-import { controllerLabPart } from '../controller/lab-part.js';
+import { controllerLabPart } from './controller-part.js';
 import { cloudflarePart } from './cloudflare/index.js';
 import { configRepoPart } from './config-repo.js';
 import { customerVaultsPart } from './customer-vaults.js';

@@ -11,13 +11,25 @@
 import { join } from 'node:path';
 import { AxeError, terminal } from '../core/errors.js';
 import { TRAPS } from '../reconcilers/traps.js';
-import type { Providers } from '../reconcilers/runtime.js';
-import type { ControllerConfig } from '../schemas/controller-config.js';
+import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
 import { type CloudflareApi, openCloudflare } from './cloudflare/index.js';
-import { openHostAccess } from './host/access.js';
+import { type HostAccess, openHostAccess } from './host/access.js';
 import { publicFetcher } from './public/index.js';
-import { readTailscaleStatus } from './tailscale/index.js';
+import { readTailscaleStatus, type TailnetView } from './tailscale/index.js';
+import { openVault } from './vault/index.js';
 import type { VaultProvider } from './vault/types.js';
+
+/** Every provider a reconcile reads and acts through (the seam tests swap). */
+export interface Providers {
+  /** null when Cloudflare is not configured or its token is missing (`cloudflareError` says why). */
+  cloudflare: CloudflareApi | null;
+  cloudflareError: Error | null;
+  vault: VaultProvider;
+  hosts: HostAccess;
+  tailnet(): Promise<TailnetView>;
+  /** GET a public URL (through the lab edge when `publicEdgeUrl` is set). */
+  fetchPublic(url: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
+}
 
 /** The Cloudflare API, or the error that says why there is none (token missing: its trap). */
 export function requireCloudflare(providers: Providers): CloudflareApi {
@@ -52,4 +64,15 @@ export async function openProviders(config: ControllerConfig | null, vault: Vaul
     tailnet: () => readTailscaleStatus({ binary }),
     fetchPublic: publicFetcher(config?.cloudflare.edge_url ?? null),
   };
+}
+
+/**
+ * Opens the providers from the operator's config and vault settings: what the
+ * CLI does once per command and the controller once at start (and again when
+ * a Cloudflare token appears). `cacheDir` (e.g. `$AXE_HOME/cache`) keeps probe
+ * memos across processes (nothing secret goes there); `home` is AXE_HOME (the
+ * vault's fingerprint key), default `$AXE_HOME` or ~/.axe.
+ */
+export async function openConfiguredProviders(config: ControllerConfig | null, vault: VaultConfig, options: { cacheDir?: string; home?: string } = {}): Promise<Providers> {
+  return openProviders(config, openVault(vault, process.env, options.home ? { home: options.home } : {}), options.cacheDir ? { cacheDir: options.cacheDir } : {});
 }

@@ -3,11 +3,10 @@
  * desired state. The CLI builds one per command; the controller builds one
  * per revision and takes a fresh scan per pass (`withFreshScan`).
  */
-import { openProviders } from '../providers/index.js';
-import { openVault } from '../providers/vault/index.js';
-import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
+import type { Providers } from '../providers/index.js';
+import type { ControllerConfig } from '../schemas/controller-config.js';
 import type { DesiredState } from '../schemas/repo.js';
-import type { Providers, ReconcileEnv, ReconcileSettings } from './runtime.js';
+import type { ReconcileEnv, ReconcileSettings } from './runtime.js';
 import { newScan } from './scan.js';
 
 export const DEFAULT_CLOUDFLARED: ControllerConfig['cloudflared'] = { mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 };
@@ -21,15 +20,6 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
     cloudflared: config?.cloudflared ?? DEFAULT_CLOUDFLARED,
     gitInsteadOf: config?.git.instead_of ?? {},
   };
-}
-
-/** Opens the providers once; reuse them across passes and revisions. */
-/**
- * `cacheDir` (e.g. `$AXE_HOME/cache`) keeps probe memos across processes; nothing secret goes there.
- * `home` is AXE_HOME (the vault's fingerprint key); default `$AXE_HOME` or ~/.axe.
- */
-export async function openEnvProviders(config: ControllerConfig | null, vault: VaultConfig, cacheDir?: string, home?: string): Promise<Providers> {
-  return openProviders(config, openVault(vault, process.env, home ? { home } : {}), cacheDir ? { cacheDir } : {});
 }
 
 export function buildEnv(input: { config: ControllerConfig | null; zone: string; state: DesiredState; providers: Providers; revision?: string | null }): ReconcileEnv {

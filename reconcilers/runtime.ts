@@ -13,12 +13,9 @@
  *   right before it acts, so nothing acts on a cached observation.
  * - `act` performs one action and is idempotent.
  */
-import type { CloudflareApi } from '../providers/cloudflare/index.js';
-import type { HostAccess } from '../providers/host/access.js';
+import type { Providers } from '../providers/index.js';
 import type { HostSection } from '../providers/host/sections.js';
 import type { SshTarget } from '../providers/host/ssh.js';
-import type { TailnetView } from '../providers/tailscale/index.js';
-import type { VaultProvider } from '../providers/vault/types.js';
 import type { ControllerConfig } from '../schemas/controller-config.js';
 import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
@@ -40,16 +37,7 @@ export interface ReconcileSettings {
   gitInsteadOf?: Record<string, string>;
 }
 
-export interface Providers {
-  /** null when Cloudflare is not configured or its token is missing (`cloudflareError` says why). */
-  cloudflare: CloudflareApi | null;
-  cloudflareError: Error | null;
-  vault: VaultProvider;
-  hosts: HostAccess;
-  tailnet(): Promise<TailnetView>;
-  /** GET a public URL (through the lab edge when `publicEdgeUrl` is set). */
-  fetchPublic(url: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
-}
+export type { Providers };
 
 export interface ReconcileEnv {
   state: DesiredState;

@@ -20,7 +20,7 @@ import { runSections } from '../providers/host/sections.js';
 import type { SshTarget } from '../providers/host/ssh.js';
 import type { TailnetView } from '../providers/tailscale/index.js';
 import type { VaultEntry } from '../providers/vault/types.js';
-import type { Providers } from './runtime.js';
+import type { Providers } from '../providers/index.js';
 
 export type HostSections = Map<string, SectionOutput>;
 

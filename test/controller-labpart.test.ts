@@ -9,7 +9,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { controllerLabPart, controllerLabPaths } from '../controller/lab-part.js';
+import { controllerLabPart, controllerLabPaths } from '../lab/controller-part.js';
 import type { StatusView } from '../controller/status.js';
 import { freePort, git } from './helpers.js';
 import { startTestLab } from './lab-fixture.js';

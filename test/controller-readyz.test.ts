@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../controller/logger.js';
 import { openController } from '../controller/run.js';
-import { openEnvProviders } from '../reconcilers/env.js';
+import { openConfiguredProviders } from '../providers/index.js';
 import { controllerFixture } from './controller-fixture.js';
 
 interface Readiness {
@@ -44,7 +44,7 @@ async function readyz(bwVersion: string): Promise<{ status: number; body: Readin
     axeHome: fixture.home,
     listen: '127.0.0.1:0',
     log: logger,
-    providers: await openEnvProviders(fixture.config, fixture.vault, join(fixture.home, 'cache'), fixture.home),
+    providers: await openConfiguredProviders(fixture.config, fixture.vault, { cacheDir: join(fixture.home, 'cache'), home: fixture.home }),
     driftSchedule: false,
     timings: { pollIntervalMs: 0 },
   });

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { buildEnv, openEnvProviders } from '../reconcilers/env.js';
+import { buildEnv } from '../reconcilers/env.js';
+import { openConfiguredProviders } from '../providers/index.js';
 import { diffPrune, pruneCustomer } from '../reconcilers/prune.js';
 import { loadSettings } from '../cli/settings.js';
 import { TUNNEL_LABEL } from '../lab/cloudflare/connectors.js';
@@ -103,7 +104,7 @@ describe('pruning a removed customer (lab)', () => {
       await git(lab.repo, 'checkout', '-q', base);
       const state = await loadRepo(lab.repo);
       assert.ok(state.ok);
-      const providers = await openEnvProviders(settings.config, settings.vault, undefined, settings.home);
+      const providers = await openConfiguredProviders(settings.config, settings.vault, { home: settings.home });
       const env = buildEnv({ config: settings.config, zone: settings.zone, state: state.state, providers });
       try {
         const again = await pruneCustomer(env, id, { apply: false });

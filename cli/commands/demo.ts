@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDemoPack } from '../../lab/demo-pack.js';
-import { controllerLabPaths } from '../../controller/lab-part.js';
+import { controllerLabPaths } from '../../lab/controller-part.js';
 import { waitConverged } from '../../controller/wait.js';
 import { configRepoPaths } from '../../lab/config-repo.js';
 import { labDir } from '../../lab/index.js';

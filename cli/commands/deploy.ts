@@ -20,7 +20,8 @@ import { planIngest, type VaultWrite } from '../../onboarding/plan.js';
 import { openConfigRepo } from '../../providers/git/config-repo.js';
 import { contentDigest, type VaultProvider } from '../../providers/vault/types.js';
 import { type CustomerResult, type ProgressEvent, reconcileCustomer } from '../../reconcilers/engine.js';
-import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
+import { buildEnv } from '../../reconcilers/env.js';
+import { openConfiguredProviders } from '../../providers/index.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
 import { trap } from '../../reconcilers/traps.js';
@@ -152,7 +153,7 @@ async function previewEnv(customer: string, packPath: string, options: DeployCli
   if (text === null) throw terminal(`cannot read ${CUSTOMERS_FILE}`, { fix: `check ${root}` });
   const base = await loadRepo(root, { customersText: text });
   if (!base.ok) throw terminal(`the config repo ${root} is invalid: ${base.issues.map(formatIssue).join('; ')}`, { fix: 'run axe validate and fix the errors' });
-  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home);
+  const providers = await openConfiguredProviders(settings.config, settings.vault, { cacheDir: join(settings.home, 'cache'), home: settings.home });
   const entries = await providers.vault.list();
   const plan = planIngest(text, base.state.customers, base.state.manifests, { id: customer, pack: packLoad.value, vaultFingerprints: new Map(entries.map((e) => [e.name, e.fingerprint])), fingerprint: (value) => providers.vault.fingerprint(value), zone: settings.zone });
   const after = await loadRepo(root, { customersText: plan.after });

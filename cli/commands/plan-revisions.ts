@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import { planRevisions, renderRevisionPlan, type RevisionPlan } from '../../controller/plan-revisions.js';
-import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
+import { buildEnv } from '../../reconcilers/env.js';
+import { openConfiguredProviders } from '../../providers/index.js';
 import { planExitCode, renderText, resultJson } from '../../reconcilers/report.js';
 import { printJson } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
@@ -43,6 +44,6 @@ export async function revisionPlan(customer: string | undefined, options: Partia
     head: options.head,
     ...(customer ? { customer } : {}),
     concurrency: Math.max(1, Number(options.concurrency ?? 8) || 8),
-    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home), revision }),
+    openEnv: async (state, revision) => buildEnv({ config: settings.config, zone: settings.zone, state, providers: await openConfiguredProviders(settings.config, settings.vault, { cacheDir: join(settings.home, 'cache'), home: settings.home }), revision }),
   });
 }

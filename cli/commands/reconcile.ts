@@ -9,7 +9,8 @@ import { terminal } from '../../core/errors.js';
 import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
 import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
-import { buildEnv, openEnvProviders } from '../../reconcilers/env.js';
+import { buildEnv } from '../../reconcilers/env.js';
+import { openConfiguredProviders } from '../../providers/index.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
@@ -36,7 +37,7 @@ export async function openEnv(options: { repo?: string; config?: string }): Prom
     for (const issue of load.issues) process.stderr.write(`${formatIssue(issue)}\n`);
     throw terminal(`the config repo ${root} is invalid (${load.issues.length} error(s) above); nothing was planned or changed`, { fix: 'run axe validate and fix the errors' });
   }
-  const providers = await openEnvProviders(settings.config, settings.vault, join(settings.home, 'cache'), settings.home);
+  const providers = await openConfiguredProviders(settings.config, settings.vault, { cacheDir: join(settings.home, 'cache'), home: settings.home });
   return buildEnv({ config: settings.config, zone: settings.zone, state: load.state, providers });
 }
 

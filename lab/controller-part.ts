@@ -23,10 +23,10 @@ import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { Secret } from '../core/secret.js';
-import type { LabContext, LabPart, LabPartStatus } from '../lab/component.js';
-import { configRepoPaths } from '../lab/config-repo.js';
-import { operatorPaths } from '../lab/operator.js';
-import { nodeEntry } from '../lab/vault/node-entry.js';
+import type { LabContext, LabPart, LabPartStatus } from './component.js';
+import { configRepoPaths } from './config-repo.js';
+import { operatorPaths } from './operator.js';
+import { nodeEntry } from './vault/node-entry.js';
 import { openVault } from '../providers/vault/index.js';
 import { ControllerConfig } from '../schemas/controller-config.js';
 
