@@ -25,6 +25,9 @@ import { type GitHostStandIn, startGitHostStandIn } from '../lab/githost/server.
 import { onboardBranch } from '../onboarding/apply.js';
 import { openConfigRepo } from '../providers/git/config-repo.js';
 import { openVault } from '../providers/vault/index.js';
+import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
+import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
+import { connect, type HostConnection } from '../providers/host/ssh.js';
 import { addCustomers, customerBlock } from './controller-fixture.js';
 import { git, until, withoutCustomer } from './helpers.js';
 import { bootstrapPack, startTestLab, type TestLab } from './lab-fixture.js';
@@ -36,6 +39,7 @@ describe('commit statuses and PR plans on the git host (stand-in)', { timeout: 9
   let running: RunningController;
   let standIn: GitHostStandIn;
   let id: string;
+  let host: HostConnection | null = null;
   const t0 = Date.now();
   const mark = (what: string): void => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
 
@@ -66,6 +70,10 @@ describe('commit statuses and PR plans on the git host (stand-in)', { timeout: 9
     id = lab.ids.demo;
     const token = new Secret('ghp_lab_standin_token_commit_status_0123');
     standIn = await startGitHostStandIn({ kind: 'github', token, repo: 'axelabs/config' });
+    // The customer's IT installed its vault the runbook's way (as in controller-lab.test.ts): axe patches it.
+    const labHost = lab.hosts.find((h) => h.name === id)!;
+    host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
+    await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
     const settings = await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env });
     const vault = openVault(settings.vault, {});
     await vault.put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: WEBHOOK_SECRET });
@@ -92,6 +100,11 @@ describe('commit statuses and PR plans on the git host (stand-in)', { timeout: 9
   after(async () => {
     await running?.stop();
     await standIn?.close();
+    // The customer's vault is its own compose project (no lab label): take it down here.
+    if (host) {
+      await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
+      host.close();
+    }
     await lab?.[Symbol.asyncDispose]();
   });
 
@@ -114,7 +127,7 @@ describe('commit statuses and PR plans on the git host (stand-in)', { timeout: 9
     assert.equal(final.targetUrl, `https://axe.example.com/status/${id}`);
     // One context per customer: no status for a customer this revision did not touch.
     assert.deepEqual([...standIn.latest(head).keys()], [context]);
-    assert.match(await running.controller.metrics.text(), /axe_commit_status_posts_total\{result="ok"\} [2-9]/);
+    assert.match(await running.controller.metrics.text(), /axe_commit_status_posts_total\{result="ok"\} ([2-9]|\d{2,})\n/);
   });
 
   it('a customer whose DNS name a foreign record holds: failure with the trap and the reason', async () => {
