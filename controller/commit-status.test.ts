@@ -37,6 +37,11 @@ describe('commit status verdict', () => {
     const v = verdict(result([kind('host', { error: { class: 'transient', message: 'asleep' } }), kind('dns', { error: { class: 'terminal', message: 'record taken', trap: { trap: 'dns-foreign-record', fix: 'remove it' } as never } })]));
     assert.deepEqual(v, { state: 'failure', description: 'trap dns-foreign-record · dns: record taken' });
     assert.equal(verdict(result([kind('dns', { error: { class: 'transient', message: 'asleep' } })]))?.description, 'dns: asleep');
+    // Not an error, but stuck on a trap: a record axe does not own holds the name.
+    const stuck = verdict(result([kind('host'), kind('dns', { health: { status: 'Degraded', reason: 'ForeignRecord', message: 'a CNAME axe does not own', trap: { trap: 'dns-foreign-record', fix: 'remove it' } } as never }), kind('endpoints', { health: { status: 'Degraded', reason: 'EndpointDown', message: '502' } as never })]));
+    assert.deepEqual(stuck, { state: 'failure', description: 'trap dns-foreign-record · dns: Degraded ForeignRecord: a CNAME axe does not own' });
+    // Degraded without a trap may still recover (an endpoint coming up): pending.
+    assert.equal(verdict(result([kind('endpoints', { health: { status: 'Degraded', reason: 'EndpointDown', message: '502' } as never })])), null);
     assert.equal(verdict(result([kind('dns', { sync: 'OutOfSync', actions: [{ op: 'create' } as never] })], { mode: 'observe' }))?.state, 'failure');
     assert.equal(verdict(result([], { suspended: true }))?.state, 'success');
   });

@@ -6,7 +6,8 @@
  *   `pending` ("queued") on that commit.
  * - `reconcile-done` for a tracked customer under that revision: `success` when
  *   every resource is Synced and Healthy; `failure` with the trap and reason
- *   (a trapped error first, terminal before transient); otherwise it stays pending (Progressing, actions left). A failure
+ *   (a trapped error first, terminal before transient; a resource Degraded on a
+ *   trap, like a foreign DNS record, fails it too); otherwise it stays pending (Progressing, actions left). A failure
  *   stays tracked, so a retry that converges turns it into success. Observe-only
  *   with changes left: failure (nothing is applied); suspended: success, saying so.
  * - A newer revision that touches the customer replaces what was tracked.
@@ -33,6 +34,9 @@ export type GitHostConfig = NonNullable<ControllerConfig['git_host']>;
 
 export const GITHUB_API = 'https://api.github.com';
 
+/** Healths that do not get better by waiting when they carry a trap. */
+const STUCK = new Set(['Degraded', 'Missing', 'Unknown']);
+
 /** The pieces of the controller the reporter reads (a test can fill them in). */
 export type StatusSource = Pick<Controller, 'on' | 'off' | 'providers' | 'revision' | 'log' | 'metrics'>;
 
@@ -49,12 +53,17 @@ export function verdict(result: CustomerResult): { state: CommitState; descripti
   if (result.suspended) return { state: 'success', description: 'suspended by policy: axe leaves this customer alone' };
   const shown = result.resources.filter((k) => !k.context);
   // The reason shown is the one a person must act on: a trap (the runbook names its fix) before a plain error,
-  // terminal before transient, then the engine's order.
-  const rank = (k: (typeof shown)[number]): number => (k.error ? 1 + (k.error.trap ? 2 : 0) + (k.error.class === 'terminal' ? 1 : 0) : 0);
+  // terminal before transient, then the engine's order. A resource that did not fail but is stuck on a trap
+  // (Degraded, Missing or Unknown with a trap, e.g. a foreign DNS record) fails the commit too.
+  const rank = (k: (typeof shown)[number]): number => {
+    if (k.error) return 1 + (k.error.trap ? 2 : 0) + (k.error.class === 'terminal' ? 1 : 0);
+    return k.health.trap && STUCK.has(k.health.status) ? 3 : 0;
+  };
   const failed = shown.reduce<(typeof shown)[number] | undefined>((best, k) => (rank(k) > (best ? rank(best) : 0) ? k : best), undefined);
-  if (failed?.error) {
-    const trap = failed.error.trap ? `trap ${failed.error.trap.trap} · ` : '';
-    return { state: 'failure', description: `${trap}${failed.kind}: ${failed.error.message}` };
+  if (failed) {
+    const trap = failed.error ? failed.error.trap : failed.health.trap;
+    const reason = failed.error ? failed.error.message : `${failed.health.status} ${failed.health.reason}: ${failed.health.message}`;
+    return { state: 'failure', description: `${trap ? `trap ${trap.trap} · ` : ''}${failed.kind}: ${reason}` };
   }
   const converged = shown.length > 0 && shown.every((k) => k.sync === 'Synced' && k.health.status === 'Healthy' && k.actions.length === 0);
   if (converged) return { state: 'success', description: `every resource Synced and Healthy (${shown.length} kinds)` };
