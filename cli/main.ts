@@ -21,9 +21,13 @@ const controllerCmd = () => import('./commands/controller.js');
 const planRevisionsCmd = () => import('./commands/plan-revisions.js');
 const statusCmd = () => import('./commands/status.js');
 const historyCmd = () => import('./commands/history.js');
+const controlCmd = () => import('./commands/control.js');
 const labCmd = () => import('./commands/lab.js');
 const demoCmd = () => import('./commands/demo.js');
 const mcpCmd = () => import('./commands/mcp.js');
+const backupCmd = () => import('./commands/backup.js');
+const handoffCmd = () => import('./commands/handoff.js');
+const secretRotateCmd = () => import('./commands/secret-rotate.js');
 
 export function buildProgram(): Command {
   const program = new Command('axe')
@@ -99,6 +103,13 @@ export function buildProgram(): Command {
     .option('--customer <customer>', 'one customer')
     .action(run(async (options) => (await secretCmd()).secretList(options)));
 
+  common(secret.command('rotate <name>').description('a new value (generated, or from a hidden prompt or stdin) rolled out to every service using it; its rotate hook changes it in the database first (plan unless --apply)'))
+    .option('--customer <customer>', 'the customer (default: the one customer whose secret it is)')
+    .option('--apply', 'rotate and roll out')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
+    .action(run(async (name: string, options) => (await secretRotateCmd()).secretRotate(name, options)));
+
   const vault = program.command('vault').description('the operator vault (bw serve)');
   vault
     .command('login')
@@ -125,9 +136,21 @@ export function buildProgram(): Command {
     .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
     .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .action(run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).vaultBootstrap(customer, options)));
+  const backup = program.command('backup').description("the customer's backups on its host (restic): a snapshot now, a restore drill");
+  common(backup.command('now <customer>').description('take a snapshot now and wait for it'))
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .action(run(async (customer: string, options) => (await backupCmd()).backupNow(customer, options)));
+  common(backup.command('verify <customer>').description('restore drill on the host: restic check, restore into scratch, the dumps load into a throwaway container; exit 1 when it fails'))
+    .option('--snapshot <id>', 'the snapshot to restore (default: the newest)')
+    .option('--lock-wait <duration>', 'wait this long (e.g. 5m) while the controller or another command changes the customer (default: stop at once, naming it)')
+    .action(run(async (customer: string, options) => (await backupCmd()).backupVerify(customer, options)));
   common(program.command('health <customer>').description("the customer's public endpoints through its tunnel; exit 0 when all answer 200")).action(
     run(async (customer: string, options: DeployCliOptions) => (await deployCmd()).health(customer, options)),
   );
+
+  common(program.command('handoff <customer>').description("the runbook's message to the customer's IT (URLs, vault SSO link and identifier, versions, onboarding links), only when every resource is Healthy; refused with the reason otherwise"))
+    .option('--lang <lang>', 'ko (default) or en')
+    .action(run(async (customer: string, options) => (await handoffCmd()).handoffCommand(customer, options)));
 
   program
     .command('controller')
@@ -146,12 +169,24 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await statusCmd()).status(customer, options)));
 
+  // Runtime controls: asked of the running controller (its authenticated API), recorded in its history.
+  const control = (name: string, description: string) =>
+    program.command(name).description(description).option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)').option('--json', 'machine-readable output');
+  control('reconcile <customer>', 'ask the running controller to reconcile the customer now').action(run(async (customer: string, options) => (await controlCmd()).reconcileNow(customer, options)));
+  control('suspend <customer>', 'ask the running controller to leave the customer (or one kind) alone until resumed: no reconcile, no drift scan; survives a restart')
+    .requiredOption('--reason <text>', 'why (recorded in the history, shown by axe status)')
+    .option('--kind <kind>', 'only this resource kind (e.g. stack, dns)')
+    .action(run(async (customer: string, options) => (await controlCmd()).suspend(customer, options)));
+  control('resume <customer>', 'lift the suspension of the customer (or of one kind) and reconcile it now')
+    .option('--kind <kind>', 'only this resource kind')
+    .action(run(async (customer: string, options) => (await controlCmd()).resume(customer, options)));
+
   program
     .command('history [customer]')
     .description('what the controller did: revisions, actions, drift, errors, alerts and ship log lines, oldest first')
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
     .option('--limit <n>', 'how many events (default 50)')
-    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert', collect)
+    .option('--type <type>', 'only this event type (repeatable): revision, rejected, action, drift, drift-closed, error, ship, interrupted, removed, alert, control', collect)
     .option('--json', 'machine-readable output')
     .action(run(async (customer: string | undefined, options) => (await historyCmd()).history(customer, options)));
 

@@ -17,89 +17,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, SuspensionRow } from './history-rows.js';
 
-export type EventType = 'revision' | 'rejected' | 'reconcile' | 'action' | 'drift' | 'drift-closed' | 'error' | 'ship' | 'interrupted' | 'removed' | 'alert';
-
-export interface HistoryEvent {
-  id: number;
-  at: number;
-  type: EventType;
-  customer: string | null;
-  kind: string | null;
-  revision: string | null;
-  op: string | null;
-  target: string | null;
-  message: string;
-}
-
-export interface ResourceRow {
-  customer: string;
-  kind: string;
-  sync: string;
-  health: string;
-  reason: string;
-  message: string;
-  trap: string | null;
-  fix: string | null;
-  error_class: string | null;
-  mode: string;
-  suspended: number;
-  revision: string | null;
-  /** Digest of the customer's desired state when this row was written. */
-  desired: string | null;
-  /**
-   * The digest under which the resource was last seen Synced, kept while its
-   * observations fail (controller/drift.ts); null when it is not.
-   */
-  synced_desired: string | null;
-  last_reconcile: number;
-  last_change: number;
-  /** Pending actions, as `op target` lines (names only). */
-  pending: string;
-}
-
-export interface RevisionRow {
-  id: string;
-  seen_at: number;
-  valid: number;
-  subject: string | null;
-  /** JSON array of ConfigIssue when invalid. */
-  issues: string | null;
-  applied_at: number | null;
-}
-
-export interface DriftRow {
-  id: number;
-  customer: string;
-  kind: string;
-  opened_at: number;
-  closed_at: number | null;
-  revision: string | null;
-  summary: string;
-  corrected: number;
-}
-
-/** Who may change a customer now: the one writer (controller or a CLI command), until `expires_at`. */
-export interface LeaseRow {
-  customer: string;
-  /** Random per acquisition: only its holder renews or releases it. */
-  token: string;
-  holder: 'controller' | 'cli';
-  pid: number;
-  host: string;
-  command: string;
-  acquired_at: number;
-  expires_at: number;
-}
-
-export interface IntentRow {
-  customer: string;
-  kind: string;
-  op: string;
-  target: string;
-  revision: string | null;
-  started_at: number;
-}
+export type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, SuspensionRow } from './history-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS revisions (
@@ -136,6 +56,10 @@ CREATE TABLE IF NOT EXISTS converging (customer TEXT PRIMARY KEY, since INTEGER 
 CREATE TABLE IF NOT EXISTS leases (
   customer TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
   command TEXT NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suspensions (
+  customer TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (customer, kind)
 );
 `;
 
@@ -357,6 +281,33 @@ export class History {
   /** The lease of a customer, expired or not, or null. */
   lease(customer: string): LeaseRow | null {
     return (this.db.prepare('SELECT * FROM leases WHERE customer = ?').get(customer) as LeaseRow | undefined) ?? null;
+  }
+
+  /** Suspends a customer (`kind` `*`) or one of its kinds until resumed; replaces an earlier suspension of the same. */
+  suspend(row: SuspensionRow): void {
+    this.db.prepare('INSERT OR REPLACE INTO suspensions (customer, kind, reason, by, at) VALUES (@customer, @kind, @reason, @by, @at)').run(row);
+  }
+
+  /** Lifts a customer's suspensions (one kind's, or all of them); returns the ones lifted. */
+  resume(customer: string, kind?: string): SuspensionRow[] {
+    const lift = this.db.transaction((): SuspensionRow[] => {
+      const rows = this.suspensions(customer).filter((r) => kind === undefined || r.kind === kind);
+      for (const r of rows) this.db.prepare('DELETE FROM suspensions WHERE customer = ? AND kind = ?').run(r.customer, r.kind);
+      return rows;
+    });
+    return lift.immediate();
+  }
+
+  /** The runtime suspensions (of one customer), oldest first; none in a database written before they existed. */
+  suspensions(customer?: string): SuspensionRow[] {
+    try {
+      return (customer
+        ? this.db.prepare('SELECT * FROM suspensions WHERE customer = ? ORDER BY at, kind').all(customer)
+        : this.db.prepare('SELECT * FROM suspensions ORDER BY customer, at, kind').all()) as SuspensionRow[];
+    } catch (error) {
+      if (/no such table/.test(String(error))) return [];
+      throw error;
+    }
   }
 
   /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */

@@ -12,6 +12,7 @@
  * - External API counters are read from the providers' own counters at scrape
  *   time (deltas, so a reopened provider never makes a counter go down).
  */
+import { BackupMetrics } from './backup-metrics.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Providers } from '../providers/index.js';
 
@@ -71,6 +72,8 @@ export class ControllerMetrics {
   readonly notifications: Counter<'result'>;
   readonly alertmanagerPosts: Counter<'result'>;
   readonly customers: Gauge<'mode' | 'suspended'>;
+  /** axe_backup_* (controller/backup-metrics.ts). */
+  readonly backup = new BackupMetrics(this.registry);
   readonly #resourceLabels = new Map<string, ResourceState>();
   readonly #seenProviders = new Map<string, { calls: number; errors: number }>();
 
@@ -152,6 +155,7 @@ export class ControllerMetrics {
     }
     this.lastReconcile.remove({ customer });
     this.lastSynced.remove({ customer });
+    this.backup.remove(customer);
   }
 
   /** Removes one kind's series (a kind no longer reconciled for the customer). */

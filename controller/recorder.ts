@@ -12,7 +12,7 @@ import type { CustomerResult, ProgressEvent } from '../reconcilers/engine.js';
 import { formatIssue, type ConfigIssue } from '../schemas/load.js';
 import type { DesiredState } from '../schemas/repo.js';
 import type { AlertNotice } from './alerts.js';
-import type { EventType, History } from './history.js';
+import type { EventType, History, SuspensionRow } from './history.js';
 import type { Logger } from './logger.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { WorkItem } from './queue.js';
@@ -187,5 +187,15 @@ export class Recorder {
     const counter = to === 'alertmanager' ? this.metrics.alertmanagerPosts : this.metrics.notifications;
     counter.inc({ result: ok ? 'sent' : 'failed' });
     if (!ok) this.log.warn({ error: error instanceof Error ? error.message.split('\n')[0] : 'error' }, to === 'alertmanager' ? 'alertmanager post failed' : 'notification failed');
+  }
+
+  // ------------------------------------------------------------- runtime controls
+
+  /** A runtime control request (controls.ts): the suspension written or lifted, and the event with who asked and why. */
+  control(c: { op: 'reconcile' | 'suspend' | 'resume'; customer: string; kind: string | null; by: string; message: string; suspension?: SuspensionRow; resume?: string | null }): void {
+    if (c.suspension) this.history.suspend(c.suspension);
+    if (c.resume !== undefined) this.history.resume(c.customer, c.resume ?? undefined);
+    this.history.event({ type: 'control', customer: c.customer, kind: c.kind, op: c.op, target: c.by, message: c.message });
+    this.log.info({ customer: c.customer, kind: c.kind, op: c.op, by: c.by }, c.message);
   }
 }

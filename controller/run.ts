@@ -8,7 +8,9 @@ import { terminal } from '../core/errors.js';
 import type { reconcileCustomer } from '../reconcilers/engine.js';
 import type { Providers } from '../reconcilers/runtime.js';
 import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
+import type { Secret } from '../core/secret.js';
 import { controllerPaths, parseListen } from './config.js';
+import { publishControl } from './control-api.js';
 import { Controller, type ControllerTimings, type SyncOutcome } from './manager.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer } from './server.js';
@@ -89,14 +91,17 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
   };
   let app: FastifyInstance | null = null;
   let url: string | null = null;
+  let control: { token: Secret; remove(): Promise<void> } | null = null;
   try {
     if (!options.noServer) {
-      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen), plans ? { pullRequest: (pr) => plans.accept(pr) } : {});
+      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen), () => control?.token ?? null, plans ? { pullRequest: (pr) => plans.accept(pr) } : {} /* [git-host] */);
       app = served.app;
       url = served.url;
       log.info({ url }, 'listening');
     }
     const first = await controller.start();
+    // The runtime control API (control-api.ts): after start, so the pid lock is ours.
+    if (url) control = await publishControl(paths.stateDir, url);
     return {
       controller,
       url,
@@ -104,11 +109,13 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
       ...(statuses ? { statuses } : {}),
       ...(plans ? { plans } : {}),
       async stop() {
+        await control?.remove();
         await app?.close();
         await stopAll(); // [git-host] plans, controller, statuses
       },
     };
   } catch (error) {
+    await control?.remove();
     await app?.close();
     await stopAll().catch(() => undefined); // [git-host]
     throw error;

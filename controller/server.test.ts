@@ -123,7 +123,7 @@ describe('controller HTTP server: pull_request webhooks [git-host]', () => {
     } satisfies ServedController;
     const planned: number[] = [];
     const without = await startServer(fake, { host: '127.0.0.1', port: 0 });
-    const withHost = await startServer(fake, { host: '127.0.0.1', port: 0 }, { pullRequest: (pr) => planned.push(pr.number) });
+    const withHost = await startServer(fake, { host: '127.0.0.1', port: 0 }, () => null, { pullRequest: (pr) => planned.push(pr.number) });
     try {
       const body = JSON.stringify({ action: 'opened', number: 9, pull_request: { state: 'open', head: { sha: 'd'.repeat(40), ref: 'onboard/x' }, base: { ref: 'main' } } });
       const send = (url: string, signed = true): Promise<Response> => fetch(`${url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', ...(signed ? { 'x-hub-signature-256': signBody(secret, body) } : {}) }, body });

@@ -13,12 +13,19 @@
  *   by result: accepted, ignored, ping, unauthorized, invalid, too_large.
  * - `/readyz` is 200 when every readiness check passes, else 503 with the
  *   checks as JSON (each `{ ok, detail }`, a failing one naming its fix).
+ * - `POST /control/{reconcile|suspend|resume}/:customer` (control-api.ts,
+ *   controls.ts) needs this start's bearer token: none or a wrong one is 401
+ *   and nothing is done; a refusal is its status (400, 404, 409) with
+ *   `{ error, fix }`; done is 200 with what was done.
  * - Nothing served here carries a secret; status shows names, reasons, fixes.
  * - [git-host] A verified `pull_request` event (opened, reopened, pushed to,
  *   against the watched branch) is handed to the PR planner and answered 202.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Secret } from '../core/secret.js';
+import { AxeError } from '../core/errors.js';
+import { bearerMatches, type ControlOp } from './control-api.js';
+import { ControlRefused, type ControlRequest } from './controls.js';
 import type { Controller } from './manager.js';
 import { eventHeader, judgePullRequest, judgePush, type PullRequestRef, signatureHeader, verifySignature } from './webhook.js'; // [git-host] judgePullRequest
 
@@ -26,7 +33,9 @@ export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 const WEBHOOK_PATH = '/hooks/git';
 
 /** What the server reads from the controller (the seam unit tests fill in). */
-export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'>;
+export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'> & Partial<Pick<Controller, 'controls'>>;
+
+const CONTROL_OPS: readonly ControlOp[] = ['reconcile', 'suspend', 'resume'];
 
 /** [git-host] Where a verified `pull_request` event goes (controller/pr-plans.ts); unset without git_host. */
 export interface ServerHooks {
@@ -46,7 +55,8 @@ function parseBody(raw: Buffer, contentType: string | undefined): ParsedBody {
   }
 }
 
-export async function startServer(controller: ServedController, listen: { host: string; port: number }, hooks: ServerHooks = {} /* [git-host] */): Promise<{ app: FastifyInstance; url: string }> {
+/** `controlToken`: this start's API token (control-api.ts), null until published; without it the control routes answer 503. */
+export async function startServer(controller: ServedController, listen: { host: string; port: number }, controlToken: () => Secret | null = () => null, hooks: ServerHooks = {} /* [git-host] */): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false, bodyLimit: WEBHOOK_BODY_LIMIT });
   // Fastify refuses an oversized body before the route runs: count and log it here.
   app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, req, reply) => {
@@ -122,6 +132,30 @@ export async function startServer(controller: ServedController, listen: { host: 
     controller.log.info({ ref: verdict.ref, after: verdict.after }, 'webhook push');
     void controller.sync('webhook').catch((error: unknown) => controller.log.error({ err: error }, 'webhook sync failed'));
     return reply.code(202).send({ accepted: true });
+  });
+
+  app.post<{ Params: { op: string; customer: string } }>('/control/:op/:customer', async (req, reply) => {
+    const token = controlToken();
+    const controls = controller.controls;
+    if (!token || !controls) return reply.code(503).send({ error: 'the control API is not ready', fix: 'wait for the controller to finish starting' });
+    if (!bearerMatches(token, req.headers.authorization)) {
+      controller.log.warn({ remote: req.ip, path: req.url.split('?')[0] }, 'control request refused (token)');
+      return reply.code(401).send({ error: 'missing or wrong bearer token', fix: 'use the token the controller wrote to <state_dir>/control.json (axe reconcile|suspend|resume do)' });
+    }
+    const op = req.params.op as ControlOp;
+    if (!CONTROL_OPS.includes(op)) return reply.code(404).send({ error: `no control "${req.params.op}"`, fix: `use ${CONTROL_OPS.join(', ')}` });
+    const body = parseBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), 'application/json');
+    const value = (body.ok ? body.value : null) as Partial<Record<keyof ControlRequest, unknown>> | null;
+    if (!value || typeof value.by !== 'string' || !value.by.trim() || (value.kind !== undefined && typeof value.kind !== 'string') || (value.reason !== undefined && typeof value.reason !== 'string')) {
+      return reply.code(400).send({ error: 'the body must be JSON { by, kind?, reason? } (strings)', fix: 'use axe reconcile|suspend|resume' });
+    }
+    const request: ControlRequest = { by: value.by.trim().slice(0, 200), ...(value.kind ? { kind: value.kind as string } : {}), ...(value.reason !== undefined ? { reason: String(value.reason).slice(0, 500) } : {}) };
+    try {
+      return reply.code(200).send(controls[op](req.params.customer, request));
+    } catch (error) {
+      if (!(error instanceof AxeError)) throw error;
+      return reply.code(error instanceof ControlRefused ? error.status : 500).send({ error: error.message, ...(error.fix ? { fix: error.fix } : {}) });
+    }
   });
 
   await app.listen({ host: listen.host, port: listen.port });

@@ -50,6 +50,15 @@ export interface RevisionStatus {
   at: string;
 }
 
+export interface SuspensionStatus {
+  customer: string;
+  /** null = every kind of the customer. */
+  kind: string | null;
+  reason: string;
+  by: string;
+  since: string;
+}
+
 export interface StatusView {
   generatedAt: string;
   /** The revision being applied (the last good one). */
@@ -59,6 +68,8 @@ export interface StatusView {
   /** The newest revision when it was rejected, with its file:line errors. */
   rejected: (RevisionStatus & { issues: ConfigIssue[] }) | null;
   customers: CustomerStatus[];
+  /** Runtime suspensions (`axe suspend`): the controller leaves these alone until `axe resume`. */
+  suspensions?: SuspensionStatus[];
   queue?: { depth: number; inFlight: number; delayed: number };
   alerts?: Array<{ name: string; customer: string | null; severity: string; summary: string; since: string }>;
   source?: string;
@@ -117,6 +128,7 @@ export function statusFromHistory(history: History, filter: { customer?: string 
     configValid: !rejected,
     rejected: rejected ? { id: rejected.id, subject: rejected.subject, at: iso(rejected.seen_at)!, issues: rejected.issues ? (JSON.parse(rejected.issues) as ConfigIssue[]) : [] } : null,
     customers,
+    suspensions: history.suspensions(filter.customer).map((r) => ({ customer: r.customer, kind: r.kind === '*' ? null : r.kind, reason: r.reason, by: r.by, since: iso(r.at)! })),
   };
 }
 

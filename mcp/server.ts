@@ -7,10 +7,14 @@
  * Rules:
  * - Read-only tools (status, plan, history, validate, explain_trap) change
  *   nothing anywhere; `plan` runs the reconcile with acting switched off.
- * - The one acting tool, `ingest_pack`, plans unless `apply` is true, and even
- *   then only writes the pack's secrets into the vault and commits on the
- *   branch onboard/{id}: it never pushes and never touches main. Merging stays
- *   a person's decision.
+ * - `ingest_pack` plans unless `apply` is true, and even then only writes the
+ *   pack's secrets into the vault and commits on the branch onboard/{id}: it
+ *   never pushes and never touches main. Merging stays a person's decision.
+ * - `reconcile`, `suspend` and `resume` only ask the running controller,
+ *   through its authenticated API (controller/control-api.ts), as `axe
+ *   reconcile|suspend|resume` do; the controller records each request in its
+ *   history (`mcp (user@host)`, the reason). No controller: refused, saying
+ *   how to start it. Nothing here acts around the controller.
  * - No result carries a secret value: every result is built from the product's
  *   own plan, status and history shapes, which hold names, fingerprints and
  *   hashes only; on top of that, each result is checked against the vault
@@ -25,6 +29,7 @@ import { join } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { requestControl, requester } from '../cli/commands/control.js';
 import { applyEdit, editPlanJson, ingestPlan } from '../cli/commands/customers.js';
 import { readHistory, TYPES } from '../cli/commands/history.js';
 import { revisionPlan } from '../cli/commands/plan-revisions.js';
@@ -194,6 +199,44 @@ export function createMcpServer(options: McpOptions = {}): McpServer {
         const result = await applyEdit(plan, root, edit, 'customers ingest', () => {});
         return ok({ ...shown, applied: true, pushed: false, commit: result.commit, vaultWritten: result.vaultWritten, next: `git push origin ${shown.branch}, then open the pull request` }, secrets);
       }),
+  );
+
+  const asked = { readOnlyHint: false, destructiveHint: false, openWorldHint: false } as const;
+  const by = `mcp (${requester()})`;
+  const config = options.config ? { config: options.config } : {};
+  server.registerTool(
+    'reconcile',
+    {
+      title: 'Ask the controller to reconcile a customer now',
+      description: 'Queues the customer at once in the running controller (its authenticated API); the controller records the request in its history. Refused when no controller runs, and for a suspended customer (resume it first).',
+      inputSchema: { customer: z.string().min(1) },
+      annotations: { ...asked, idempotentHint: true },
+    },
+    ({ customer }) => guard(async () => ok(await requestControl('reconcile', customer, config, by))),
+  );
+  server.registerTool(
+    'suspend',
+    {
+      title: 'Ask the controller to leave a customer (or one kind) alone',
+      description: 'The running controller stops reconciling the customer (or only the resource kind given) and its drift scans skip it, until resumed; kept across restarts, recorded in its history with the reason, shown by status. Refused when no controller runs.',
+      inputSchema: {
+        customer: z.string().min(1),
+        reason: z.string().min(1).describe('why; recorded and shown by status'),
+        kind: z.string().min(1).optional().describe('only this resource kind, e.g. stack or dns'),
+      },
+      annotations: { ...asked, idempotentHint: true },
+    },
+    ({ customer, reason, kind }) => guard(async () => ok(await requestControl('suspend', customer, { ...config, reason, ...(kind ? { kind } : {}) }, by))),
+  );
+  server.registerTool(
+    'resume',
+    {
+      title: 'Ask the controller to resume a suspended customer',
+      description: "Lifts the customer's runtime suspension (or only one kind's) and reconciles it at once; recorded in the controller's history. A suspension written in customers.yaml is lifted by a commit, not here. Refused when no controller runs.",
+      inputSchema: { customer: z.string().min(1), kind: z.string().min(1).optional().describe('only this resource kind') },
+      annotations: { ...asked, idempotentHint: false },
+    },
+    ({ customer, kind }) => guard(async () => ok(await requestControl('resume', customer, { ...config, ...(kind ? { kind } : {}) }, by))),
   );
 
   server.registerResource(

@@ -24,12 +24,14 @@
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
+import { backupReconciler } from './backup/index.js';
 import { cloudflaredReconciler } from './cloudflared/index.js';
 import { dnsReconciler } from './dns/index.js';
 import { hostReconciler } from './host/index.js';
 import { ingressReconciler } from './ingress/index.js';
 import { endpointsReconciler } from './endpoints/index.js';
 import { entitiesReconciler } from './entities/index.js';
+import { adminsReconciler } from './admins/index.js';
 import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
 import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
@@ -39,7 +41,7 @@ import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
-export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, ingressReconciler, endpointsReconciler];
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, adminsReconciler, ingressReconciler, endpointsReconciler, backupReconciler];
 
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];

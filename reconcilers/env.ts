@@ -11,6 +11,8 @@ import { newScan } from './scan.js';
 
 export const DEFAULT_CLOUDFLARED: ControllerConfig['cloudflared'] = { mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 };
 
+export const DEFAULT_BACKUP: ControllerConfig['backup'] = { interval_minutes: 360, verify_every_days: 30 };
+
 export function reconcileSettings(config: ControllerConfig | null, zone: string): ReconcileSettings {
   return {
     zone,
@@ -18,6 +20,7 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
     cloudflareTokenSecret: config?.cloudflare.token_secret ?? 'CLOUDFLARE_API_TOKEN',
     bwMaxVersion: config ? config.bw_max_version : '2025.7.0',
     cloudflared: config?.cloudflared ?? DEFAULT_CLOUDFLARED,
+    backup: config?.backup ?? DEFAULT_BACKUP,
     gitInsteadOf: config?.git.instead_of ?? {},
   };
 }

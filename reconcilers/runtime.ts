@@ -33,6 +33,8 @@ export interface ReconcileSettings {
   /** bw CLI versions above this crash against the Vaultwarden fork. */
   bwMaxVersion: string | null;
   cloudflared: ControllerConfig['cloudflared'];
+  /** Backups on the hosts (default when absent: DEFAULT_BACKUP). */
+  backup?: ControllerConfig['backup'];
   /** Git URL rewrites for service repos (config `git.instead_of`: original prefix → replacement). */
   gitInsteadOf?: Record<string, string>;
 }

@@ -35,6 +35,10 @@ export const TRAPS = {
   'docker-external-missing': 'The external docker {what} {name} does not exist: axe creates it before compose up; to fix by hand: docker {what} create {name}.',
   'customers-yaml-directory': 'customers.yaml is a directory (created by mkdir or a bind mount): rm -r it and git checkout -- customers.yaml.',
   'bw-cli-crashing-version': 'bw CLI {version} crashes against the Vaultwarden (OIDCWarden) fork with toWrappedAccountCryptographicState: pin it, npm install -g @bitwarden/cli@2025.7.0.',
+  'backup-stale': "The backups of {customer} are stale ({age}; max_age {max_age}): the host's schedule did not run or failed; see ~/.axe/backup/last-run and schedule.log on the host, then take one now: axe backup now {customer}.",
+  'backup-repo-unreadable': 'restic cannot read the backup repository of {customer} ({detail}): check that ~/.axe/backup/password is the vault item {item} (axe apply pushes it) and run `restic -r ~/.axe/backup/repo check` on the host; never initialise a new repository over it (the old snapshots would be lost).',
+  'restore-drill-failed': 'The last restore drill of {customer} failed: read ~/.axe/backup/last-verify on the host, fix the repository or the dump, then run axe backup verify {customer} again.',
+  'host-restic-missing': "restic is not installed on the Mac mini: send the customer's IT `brew install restic` (axe calls it by absolute path).",
   'launchd-gui-domain': 'A LaunchAgent in the gui/ domain fails over SSH without a GUI login: cloudflared runs as a LaunchDaemon in the system domain.',
 } as const;
 

@@ -97,6 +97,21 @@ export const ControllerConfig = z.strictObject({
       metrics_port: z.number().int().min(1).max(65535).default(20241),
     })
     .default({ mode: 'auto', image: 'cloudflare/cloudflared:latest', publish: [], metrics_port: 20241 }),
+  /** Backups on the hosts (restic, the `backup` kind): the host's own schedule, restore drills, an optional off-box repository. */
+  backup: z
+    .strictObject({
+      /** How often the host's schedule (a LaunchDaemon on macOS) takes a snapshot. */
+      interval_minutes: z.number().int().min(5).max(1440).default(360),
+      /** How often the schedule runs a restore drill (`axe backup verify` does it now). */
+      verify_every_days: z.number().int().min(1).max(365).default(30),
+      /** A second, off-box repository each snapshot also goes to, e.g. `sftp:backup@nas.example.com:/srv/restic/{customer}`. */
+      offsite: z
+        .strictObject({
+          repository: z.string().regex(/^sftp:[^\s@]+@[^\s:]+:\/?[^\s]*\{customer\}[^\s]*$/, { message: 'must be an sftp: repository naming {customer}, like sftp:backup@nas.example.com:/srv/restic/{customer}' }),
+        })
+        .optional(),
+    })
+    .default({ interval_minutes: 360, verify_every_days: 30 }),
   /** bw CLI versions above this crash against the Vaultwarden (OIDCWarden) fork; null when the vault is not that fork. */
   bw_max_version: z.union([z.string().regex(/^\d+\.\d+\.\d+$/), z.null()]).default('2025.7.0'),
   tailscale: z

@@ -73,6 +73,16 @@ export const Customer = z.strictObject({
   default_entities_by_domain: z.record(z.string().min(1), z.array(EntityId)).default({}),
   onboarded: z.union([z.string(), z.null()]).optional(),
   policy: Policy.optional(),
+  /**
+   * Blueprint admins (runbook D+1, `UPDATE User SET role = 'admin'`): each gets the admin
+   * role through the service's `foreach: admin` hook; observed and corrected on drift.
+   */
+  admins: z.array(z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'must be an e-mail address' }).transform((e) => e.toLowerCase())).default([]),
+  /**
+   * keep (default): an admin not in `admins` is left alone (someone the customer made admin
+   * in the app stays one); demote-others: every admin not listed loses the role.
+   */
+  admins_policy: z.enum(['keep', 'demote-others'], { message: 'keep = never demote someone not listed; demote-others = the list is the whole admin set' }).default('keep'),
 });
 export type Customer = z.infer<typeof Customer>;
 

@@ -16,7 +16,7 @@ import { join, sep } from 'node:path';
 import { entityId, type Customer, CustomersFile } from './customers.js';
 import { expandName } from './common.js';
 import { type ConfigIssue, loadFile, loadText, type ParsedYaml, positionOf, sortIssues, dotted } from './load.js';
-import { ServiceManifest, type StackManifest, withDefaultKind } from './service-manifest.js';
+import { perEntityVar, ServiceManifest, type StackManifest, withDefaultKind } from './service-manifest.js';
 
 export const CUSTOMERS_FILE = 'customers.yaml';
 export const SERVICES_DIR = 'services';
@@ -226,6 +226,10 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
       }
     }
     checkEnvServices(manifest, (path, message) => at(path, message, parsed));
+    manifest.backup?.dumps.forEach((dump, i, all) => {
+      if (all.findIndex((d) => d.file === dump.file) !== i) at(['backup', 'dumps', i, 'file'], `${dump.file} is already another dump's file: give each dump its own file name`, parsed);
+    });
+    checkPerEntity(manifest, (path, message) => at(path, message, parsed));
     for (const [hookName, hook] of Object.entries(manifest.hooks)) {
       for (const key of ['exec', 'list'] as const) {
         const service = hook[key]?.service;
@@ -235,9 +239,13 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
         }
       }
       if (hook.foreach && !hook.list) at(['hooks', hookName], 'a foreach hook needs a list command (list first, register only what is missing)', parsed);
+      if ((hook.phase === 'rotate') !== Boolean(hook.rotates)) at(['hooks', hookName, hook.rotates ? 'rotates' : 'phase'], 'phase rotate and rotates go together: rotates names the secret the hook changes (it gets the new value on stdin)', parsed);
+      if (hook.rotates && !known.has(hook.rotates)) at(['hooks', hookName, 'rotates'], `secret ${hook.rotates} is neither in secrets.required nor secrets.generate`, parsed);
       if (hook.exec.container === '@active' && !manifest.blue_green && !hook.exec.service) {
         at(['hooks', hookName, 'exec', 'container'], '@active needs blue_green in this manifest', parsed);
       }
+      if (hook.migrating && hook.phase !== 'after_healthy') at(['hooks', hookName, 'migrating'], 'a migrating hook must run after_healthy (the snapshot is taken before the release, the hook runs once it is healthy)', parsed);
+      if (hook.migrating && !manifest.backup) at(['hooks', hookName, 'migrating'], 'a migrating hook needs a backup: block in this manifest (what to snapshot before it runs), e.g. backup: { volumes: [axe-{customer}-data] }', parsed);
     }
   }
   const cycle = findCycle(state.manifests);
@@ -271,6 +279,40 @@ function checkEnvServices(manifest: StackManifest, at: (path: (string | number)[
   }
   for (const name of Object.keys(vars)) {
     if (!delivered.has(name)) at(['env', 'vars', name], `${name} goes to no compose service: list it under env.services.<service>, or under env.compose_only when only the compose files read it`);
+  }
+}
+
+/**
+ * Per-entity secrets (the runbook's PII passphrases, D-ops-31): a `{ENTITY}`
+ * env var takes a secret or a value, and its secret names `{ENTITY}`; a
+ * per-entity generated secret reaches the containers through such a var; a
+ * service that registers entities (`foreach: entity`) declares one. Each rule
+ * catches, before merge, an entity added without its passphrases (the
+ * runbook's trap: a RuntimeError at the entity's first PII operation).
+ */
+function checkPerEntity(manifest: StackManifest, at: (path: (string | number)[], message: string) => void): void {
+  const delivered = new Set<string>();
+  for (const [name, source] of Object.entries(manifest.env.vars)) {
+    const secret = 'secret' in source ? source.secret : null;
+    if (perEntityVar(name)) {
+      if ('hook' in source || 'customer' in source) at(['env', 'vars', name], `${name} is one var per entity: its source must be a secret (with {ENTITY} in its name) or a value`);
+      if (secret && !secret.includes('{ENTITY}')) at(['env', 'vars', name, 'secret'], `${name} is one var per entity but its secret ${secret} has no {ENTITY}: every entity would get the same value`);
+      if (secret) delivered.add(secret);
+    } else if (secret?.includes('{ENTITY}')) {
+      at(['env', 'vars', name, 'secret'], `${secret} is per entity: name the var with {ENTITY} too (e.g. ${name}_{ENTITY})`);
+    }
+  }
+  const perEntity = manifest.secrets.generate.filter((g) => g.per_entity);
+  manifest.secrets.generate.forEach((g, i) => {
+    if (g.per_entity && !g.name.includes('{ENTITY}')) at(['secrets', 'generate', i, 'name'], `${g.name} is per_entity: its name needs {ENTITY}`);
+    if (g.per_entity && !delivered.has(g.name)) {
+      at(['secrets', 'generate', i, 'name'], `${g.name} is generated per entity but no env var delivers it: add e.g. ${manifest.name.toUpperCase().replace(/-/g, '_')}_PII_PASSPHRASE_{ENTITY}: { secret: "${g.name}" } under env.vars (and env.services), or each entity's first PII operation fails (runbook trap pii-passphrase-missing)`);
+    }
+  });
+  for (const [hookName, hook] of Object.entries(manifest.hooks)) {
+    if (hook.foreach === 'entity' && perEntity.length === 0) {
+      at(['hooks', hookName, 'foreach'], `${manifest.name} registers entities but declares no per-entity PII passphrase: add under secrets.generate \`- { name: ${manifest.name.toUpperCase().replace(/-/g, '_')}_{CUSTOMER}_{ENTITY}_PII_PASSPHRASE, length: 48, per_entity: true }\` and deliver it with a {ENTITY} env var (runbook trap pii-passphrase-missing: a RuntimeError at the entity's first PII operation)`);
+    }
   }
 }
 

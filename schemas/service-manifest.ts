@@ -30,6 +30,21 @@ export const GeneratedSecret = z.strictObject({
 });
 export type GeneratedSecret = z.infer<typeof GeneratedSecret>;
 
+/**
+ * An env var name in `env.vars` and `env.services`: a plain name, or one with
+ * `{ENTITY}` (`FRAME_PII_PASSPHRASE_{ENTITY}`), which stands for one var per
+ * customer entity (the entity id in env-token form: `acme-x` → `ACME_X`); its
+ * source is a secret whose name carries `{ENTITY}` too, or a value.
+ */
+export const EnvVarKey = z.string().regex(/^(?:[A-Z][A-Z0-9_]{0,127}|[A-Z][A-Z0-9_]{0,100}\{ENTITY\}[A-Z0-9_]{0,100})$/, {
+  message: 'must be an environment variable name (A-Z, 0-9, "_"), optionally with one {ENTITY} placeholder (one var per entity)',
+});
+
+/** True for an env var name that stands for one var per entity. */
+export function perEntityVar(name: string): boolean {
+  return name.includes('{ENTITY}');
+}
+
 /** Where one env var's value comes from. Exactly one source per var. */
 export const EnvSource = z.union([
   z.strictObject({ secret: EnvNameTemplate }),
@@ -48,15 +63,33 @@ export const HookExec = z.strictObject({
 export type HookExec = z.infer<typeof HookExec>;
 
 export const Hook = z.strictObject({
-  /** before_up: its output feeds the env file; after_healthy: runs once the stack is healthy. */
-  phase: z.enum(['before_up', 'after_healthy']),
+  /**
+   * before_up: its output feeds the env file; after_healthy: runs once the stack is healthy;
+   * rotate: runs when the secret named by `rotates` is rotated (`axe secret rotate`), before
+   * any stack restarts, with the new value on its stdin (never an argument): the secret that
+   * lives inside a database (the Postgres password) is changed there first.
+   */
+  phase: z.enum(['before_up', 'after_healthy', 'rotate']),
+  /** With phase rotate: the secret (template, e.g. FRAME_{CUSTOMER}_POSTGRES_PASSWORD) it changes. */
+  rotates: EnvNameTemplate.optional(),
   exec: HookExec,
   /** The hook's stdout becomes this env var (a secret: never logged). */
   output_env: EnvName.optional(),
-  /** Run once per customer entity, listing first and registering only what is missing. */
-  foreach: z.literal('entity').optional(),
-  /** With foreach: a command printing a JSON array of ids (or of objects with `id`). */
+  /**
+   * entity: run once per customer entity, listing first and registering only what is missing.
+   * admin: once per e-mail of `customers.{id}.admins` missing from the list (`{admin.email}`);
+   * `remove` takes the role away, only under `admins_policy: demote-others`.
+   */
+  foreach: z.enum(['entity', 'admin']).optional(),
+  /** With foreach: a command printing a JSON array of ids (or of objects with `id`; for admins, e-mails or objects with `email`). */
   list: HookExec.optional(),
+  /**
+   * The hook changes data (a schema migration): a release that runs it first takes a
+   * backup snapshot and waits for it; a failed snapshot stops the release before the hook.
+   */
+  migrating: z.boolean().default(false),
+  /** With foreach: admin: the command that takes the role away (`{admin.email}`). */
+  remove: HookExec.optional(),
 });
 export type Hook = z.infer<typeof Hook>;
 
@@ -77,6 +110,42 @@ export const Ingress = z.strictObject({
   port: z.number().int().min(1).max(65535),
 });
 
+/** A duration: minutes, hours or days (`90m`, `26h`, `7d`). */
+export const Duration = z.string().regex(/^[1-9][0-9]{0,5}(m|h|d)$/, { message: 'must be a duration like 26h, 90m or 7d' });
+
+/** Milliseconds of a Duration (`26h` → 93 600 000). */
+export function durationMs(text: string): number {
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 'm' | 'h' | 'd'];
+  return Number(text.slice(0, -1)) * unit;
+}
+
+/** A consistent dump of a database, taken instead of copying its live files. */
+export const BackupDump = z.strictObject({
+  /** The file the dump is kept as in the snapshot (`dumps/<file>`). */
+  file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be a file name like frame.sql' }),
+  /** Run in this compose service's running container (docker exec); its stdout is the dump, e.g. [pg_dump, -U, frame, frame]. */
+  exec: z.strictObject({ container: ComposeService, command: z.array(z.string().min(1)).min(1) }),
+  /**
+   * Restore drill: the dump is piped into this command in a throwaway container of the same
+   * image (no network, removed after); exit 0 = the dump loads. Without it the drill checks
+   * the restored files only.
+   */
+  load: z.strictObject({ command: z.array(z.string().min(1)).min(1) }).optional(),
+});
+export type BackupDump = z.infer<typeof BackupDump>;
+
+/** What of this service is backed up, and how fresh the newest snapshot must be. */
+export const Backup = z
+  .strictObject({
+    /** Docker volumes (templates: `axe-{customer}-frame-data`) whose files go into each snapshot, read through a container that mounts them. */
+    volumes: z.array(z.string().min(1)).default([]),
+    dumps: z.array(BackupDump).default([]),
+    /** The newest snapshot older than this is Degraded `backup-stale`. */
+    max_age: Duration.default('26h'),
+  })
+  .refine((b) => b.volumes.length + b.dumps.length > 0, { message: 'backup needs at least one of volumes or dumps (what holds this service\'s data)' });
+export type Backup = z.infer<typeof Backup>;
+
 const Common = {
   name: ServiceName,
   description: z.string().optional(),
@@ -90,6 +159,8 @@ const Common = {
       generate: z.array(GeneratedSecret).default([]),
     })
     .default({ required: [], generate: [] }),
+  /** Which data of the service the customer's `backup` kind snapshots (none: the service holds no data). */
+  backup: Backup.optional(),
 };
 
 export const StackManifest = z.strictObject({
@@ -113,7 +184,7 @@ export const StackManifest = z.strictObject({
     secrets: z.enum(['push', 'pull'], { message: 'push = axe renders the env file from the operator vault; pull = the host renders it at deploy time with its own bw session' }).default('push'),
     /** pull only: the host's bw session file (mode 0600), made by the customer's IT with `bw unlock --raw`. */
     session_file: HostPath.default('~/.bw-session'),
-    vars: z.record(EnvName, EnvSource).default({}),
+    vars: z.record(EnvVarKey, EnvSource).default({}),
     /**
      * Which compose service gets which vars: `{ compose service: [VAR, …] }`. axe renders one
      * file per listed compose service (`.env.axe.<service>`, 0600, beside the env file) holding
@@ -125,7 +196,7 @@ export const StackManifest = z.strictObject({
      * service or be in `compose_only`. Without this map (older manifests) the compose file's own
      * `env_file:` lines decide, as before: each container that names the env file gets every var.
      */
-    services: z.record(ComposeService, z.array(EnvName)).optional(),
+    services: z.record(ComposeService, z.array(EnvVarKey)).optional(),
     /** With `services`: vars only the compose files read (`${AXE_REF}` in an image tag, a network name), given to no container. */
     compose_only: z.array(EnvName).default([]),
   }),

@@ -63,7 +63,7 @@ describe('deploy/', () => {
     assert.match(ok.out, /SUCCESS/);
     const check = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: join(DEPLOY, 'prometheus') });
     assert.equal(check.code, 0, check.out);
-    assert.match(check.out, /7 rules found/);
+    assert.match(check.out, /9 rules found/);
 
     // A rule that fires too early must make the unit tests fail.
     await using dir = await tempDir('rules');
@@ -98,7 +98,7 @@ describe('deploy/', () => {
     assert.equal(dashboard.uid, 'axe-fleet');
     assert.deepEqual(dashboard.templating.list.map((v) => v.name), ['customer']);
     const titles = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer']);
+    assert.deepEqual(titles, ['Fleet overview', 'Reconcile', 'Drift', 'Customer: $customer', 'Backups']);
     const queries = dashboard.panels.filter((p) => p.type !== 'row');
     assert.ok(queries.length >= 20, `${queries.length} panels`);
     for (const p of queries) {

@@ -28,8 +28,8 @@ function assertNoSecret(results: ReadonlyArray<{ stdout: string; stderr: string 
   }
 }
 
-/** The frame-mcp colors' vars from the manifest (env.services), besides what the compose file sets itself. */
-const FRAME_MCP_VARS = ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'];
+/** The frame-mcp colors' vars from the manifest (env.services), besides what the compose file sets itself: one PII passphrase per entity (the demo's one entity is its id). */
+const frameMcpVars = () => ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', `FRAME_PII_PASSPHRASE_${id.toUpperCase()}`, 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'];
 
 /**
  * The names of the vars a container was given by axe (its Config.Env less the
@@ -40,7 +40,7 @@ async function envNames(service: string, project: string): Promise<string[]> {
   assert.ok(id, `${service} in ${project}`);
   const names = (format: string) => docker('inspect', '--format', format, id).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('='))));
   const image = new Set(await docker('inspect', '--format', '{{.Config.Image}}', id).then((img) => docker('image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', img)).then((out) => out.split('\n').filter(Boolean).map((l) => l.slice(0, l.indexOf('=')))));
-  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR']);
+  const own = new Set(['COLOR', 'FRAME_DATA_DIR', 'PGDATA', 'PROXY_STATE_FILE', 'HIVE_DATA_DIR', 'BLUEPRINT_DATA_DIR']);
   return (await names('{{range .Config.Env}}{{println .}}{{end}}')).filter((n) => !image.has(n) && !own.has(n)).sort();
 }
 
@@ -91,9 +91,9 @@ describe('axe deploy (lab)', () => {
     // and the proxy never carry the Entra client secret. Names only are compared, never values.
     assert.deepEqual(await envNames('postgres', `${id}-frame`), ['POSTGRES_PASSWORD']);
     assert.deepEqual(await envNames('axe-frame-proxy', `${id}-frame`), []);
-    assert.deepEqual(await envNames('frame-mcp-blue', `${id}-frame`), FRAME_MCP_VARS);
+    assert.deepEqual(await envNames('frame-mcp-blue', `${id}-frame`), frameMcpVars());
     assert.deepEqual(await envNames('blueprint', `${id}-blueprint`), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'FRAME_MCP_TOKEN', 'NEXTAUTH_SECRET', 'NEXTAUTH_URL']);
-    assert.deepEqual(await envNames('hive-mcp', `${id}-hive`), ['AXE_CUSTOMER', 'HIVE_FRAME_URL']);
+    assert.deepEqual(await envNames('hive-mcp', `${id}-hive`), ['AXE_CUSTOMER', 'HIVE_FRAME_URL', `HIVE_PII_PASSPHRASE_${id.toUpperCase()}`]);
     assert.equal(await onHost('stat -c %a ~/.axe/stacks/*/.env.axe.* | sort -u'), '600');
     assert.equal(await onHost('ls -A ~/.axe/stacks/frame | grep "^.env.axe." | tr "\\n" " "'), '.env.axe.axe-frame-proxy .env.axe.frame-mcp-blue .env.axe.frame-mcp-green .env.axe.postgres');
 
@@ -172,7 +172,7 @@ describe('axe deploy (lab)', () => {
     assert.ok(summary.ok >= 40, `too few requests: ${summary.ok}`);
     assert.deepEqual(summary.seen, ['blue@1.0.0', 'green@1.1.0']);
     assert.equal(await docker('inspect', '--format', '{{.State.Status}}', await container('frame-mcp-blue', `${id}-frame`)), 'exited');
-    assert.deepEqual(await envNames('frame-mcp-green', `${id}-frame`), FRAME_MCP_VARS, 'the other color gets the same vars');
+    assert.deepEqual(await envNames('frame-mcp-green', `${id}-frame`), frameMcpVars(), 'the other color gets the same vars');
     const plan = await deployCli(['deploy', 'frame', id]);
     assert.equal(plan.code, 0, plan.stdout);
   });

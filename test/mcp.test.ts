@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Writable } from 'node:stream';
 import { createLogger } from '../controller/logger.js';
-import { runOnce } from '../controller/run.js';
+import { openController, runOnce } from '../controller/run.js';
 import { openVault } from '../providers/vault/index.js';
 import { type ControllerFixture, controllerFixture } from './controller-fixture.js';
 import { git, ROOT, SAMPLE_PACK } from './helpers.js';
@@ -78,13 +78,15 @@ describe('axe mcp (stdio, the SDK client)', () => {
 
   it('lists every tool with an input schema, and the resources', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['explain_trap', 'history', 'ingest_pack', 'plan', 'status', 'validate']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['explain_trap', 'history', 'ingest_pack', 'plan', 'reconcile', 'resume', 'status', 'suspend', 'validate']);
     for (const t of tools) {
       assert.equal(t.inputSchema.type, 'object', t.name);
       assert.ok(t.description && t.description.length > 20, t.name);
     }
     assert.equal(tools.find((t) => t.name === 'status')!.annotations?.readOnlyHint, true);
     assert.equal(tools.find((t) => t.name === 'ingest_pack')!.annotations?.readOnlyHint, false);
+    for (const name of ['reconcile', 'suspend', 'resume']) assert.equal(tools.find((t) => t.name === name)!.annotations?.readOnlyHint, false, name);
+    assert.deepEqual((tools.find((t) => t.name === 'suspend')!.inputSchema as { required?: string[] }).required?.sort(), ['customer', 'reason']);
     const { resources } = await client.listResources();
     const uris = resources.map((r) => r.uri).sort();
     assert.ok(uris.includes('axe://config/customers.yaml') && uris.includes('axe://runbook/traps') && uris.includes('axe://config/services/frame.yaml'), uris.join(', '));
@@ -152,8 +154,38 @@ describe('axe mcp (stdio, the SDK client)', () => {
     assert.equal(again.nothingToDo, true, 'idempotent');
   });
 
+  it('reconcile, suspend and resume: refused without a controller, then asked of it through its API and recorded', async () => {
+    for (const [name, args] of [['reconcile', { customer: 'acme' }], ['suspend', { customer: 'acme', reason: 'assistant test' }], ['resume', { customer: 'acme' }]] as const) {
+      const refused = await call(name, args);
+      assert.equal(refused.isError, true, name);
+      assert.match(refused.content[0]!.text!, /the controller is not running .*fix: start it \(axe controller/, name);
+    }
+    const quiet = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
+    const running = await openController({ config: fixture.config, vault: fixture.vault, zone: fixture.emulator.zone, axeHome: fixture.home, listen: '127.0.0.1:0', driftSchedule: false, timings: { pollIntervalMs: 0 }, log: quiet });
+    try {
+      await running.controller.queue.idle();
+      const suspended = value<{ op: string; message: string }>(await call('suspend', { customer: 'acme', reason: 'assistant test', kind: 'dns' }));
+      assert.equal(suspended.op, 'suspend');
+      assert.deepEqual(running.controller.history.suspensions().map((r) => [r.customer, r.kind, r.reason]), [['acme', 'dns', 'assistant test']]);
+      const status = value<{ suspensions: Array<{ customer: string; kind: string | null; by: string }> }>(await call('status', { customer: 'acme' }));
+      assert.deepEqual(status.suspensions.map((s) => [s.customer, s.kind]), [['acme', 'dns']]);
+      assert.match(status.suspensions[0]!.by, /^mcp \(\S+@\S+\)$/);
+      const unknown = await call('suspend', { customer: 'nobody', reason: 'x' });
+      assert.equal(unknown.isError, true);
+      assert.match(unknown.content[0]!.text!, /unknown customer nobody/);
+      assert.equal(value<{ op: string }>(await call('resume', { customer: 'acme', kind: 'dns' })).op, 'resume');
+      assert.equal(value<{ op: string }>(await call('reconcile', { customer: 'acme' })).op, 'reconcile');
+      await running.controller.queue.idle();
+      const events = running.controller.history.events({ types: ['control'] });
+      assert.deepEqual(events.map((e) => `${e.op} ${e.customer}`), ['suspend acme', 'resume acme', 'reconcile acme']);
+      for (const e of events) assert.match(e.target ?? '', /^mcp \(/, 'recorded as asked by the assistant');
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('never returned a secret value', () => {
-    assert.ok(seen.length >= 12, `${seen.length} results checked`);
+    assert.ok(seen.length >= 20, `${seen.length} results checked`);
     for (const secret of secrets) {
       for (const text of seen) assert.equal(text.includes(secret), false, 'a result carried a secret value');
     }

@@ -2,7 +2,7 @@
  * Commit statuses and the PR plan comment with the controller in-process against
  * a real bare config repo, the Cloudflare emulator and the git-host stand-in as
  * Gitea (test/controller-fixture.ts; no Docker, the hosts unreachable): a push is
- * pending then failure with the reason; a signed Gitea `pull_request` for a
+ * pending then failure with the trap and reason; a signed Gitea `pull_request` for a
  * branch adding a customer gets ONE plan comment naming its actions, a second
  * push edits it; a forged signature is 401 and plans nothing; without git_host a
  * pull_request is ignored.
@@ -51,8 +51,9 @@ describe('PR plans and commit statuses (in-process controller, Gitea stand-in)',
       const failure = await until('failure for axe/demo', () => standIn.statuses.find((s) => s.sha === head && s.context === 'axe/demo' && s.state === 'failure'), 60_000);
       const states = standIn.statuses.filter((s) => s.sha === head && s.context === 'axe/demo').map((s) => s.state);
       assert.equal(states[0], 'pending');
-      // The hosts are unreachable in this fixture: the reason is the host check's, as the status says.
-      assert.match(failure.description, /host|tailscale/i);
+      // The fixture's vault lacks demo's SSO secrets: a trap, shown before the unreachable host's plain error.
+      assert.match(failure.description, /^trap blueprint-sso-missing · vault-items: Degraded SecretMissing: missing from the vault: /);
+      assert.ok(failure.description.length <= 140);
       assert.deepEqual([...standIn.latest(head).keys()], ['axe/demo'], 'only the customer the revision changed');
 
       // The branch is pushed to the config repo, not merged: main stays at `head`.

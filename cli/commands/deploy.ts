@@ -45,7 +45,7 @@ export interface DeployCliOptions extends WriterCliOptions {
 }
 
 /** The kinds `axe deploy {service}` runs for a stack service (the runbook's 13 steps). */
-export const STACK_DEPLOY_KINDS: readonly Kind[] = ['vault-items', 'stack', 'entities', 'ingress', 'endpoints'];
+export const STACK_DEPLOY_KINDS: readonly Kind[] = ['vault-items', 'stack', 'entities', 'admins', 'ingress', 'endpoints'];
 
 function refuseUndeclared(env: ReconcileEnv, service: string, customer: string): void {
   const { customers, manifests } = env.state;

@@ -16,7 +16,7 @@ export interface HistoryCliOptions {
   type?: string[];
 }
 
-export const TYPES: EventType[] = ['revision', 'rejected', 'reconcile', 'action', 'drift', 'drift-closed', 'error', 'ship', 'interrupted', 'removed', 'alert'];
+export const TYPES: EventType[] = ['revision', 'rejected', 'reconcile', 'action', 'drift', 'drift-closed', 'error', 'ship', 'interrupted', 'removed', 'alert', 'control'];
 
 export function renderHistory(events: HistoryEvent[]): string[] {
   if (events.length === 0) return ['no history yet'];

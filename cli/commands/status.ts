@@ -40,6 +40,7 @@ export function renderStatus(view: StatusView): string[] {
     for (const issue of view.rejected.issues.slice(0, 10)) out.push(`  ${formatIssue(issue)}`);
   }
   if (view.queue) out.push(`queue: ${view.queue.depth} waiting, ${view.queue.inFlight} running, ${view.queue.delayed} on a timer`);
+  for (const s of view.suspensions ?? []) out.push(`suspended: ${s.customer}${s.kind ? `/${s.kind}` : ''} by ${s.by} since ${ago(s.since)}: ${s.reason} (axe resume ${s.customer}${s.kind ? ` --kind ${s.kind}` : ''})`);
   for (const a of view.alerts ?? []) out.push(`alert: ${a.name}${a.customer ? ` ${a.customer}` : ''} (${a.severity}) since ${ago(a.since)}: ${a.summary}`);
   out.push('');
   if (view.customers.length === 0) {

@@ -7,9 +7,9 @@ import { terminal, transient } from '../../core/errors.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
-import { containerLookup, execScript, tools } from '../stack/host.js';
+import { execScript } from '../stack/host.js';
+import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, switchedColor } from '../stack/index.js';
-import type { Color } from '../stack/diff.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { hookCommand } from '../stack/render.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
@@ -43,51 +43,12 @@ function desiredEntities(ctx: CustomerContext): EntitiesDesired | null {
   return { customer: ctx.id, entities, hooks };
 }
 
-/** `active`: the color a service's proxy was switched to in this pass (see switchedColor), null when not. */
-function sectionScript(desired: EntitiesDesired, toolPaths: readonly string[], active: (service: string) => Color | null = () => null): string {
-  const parts = desired.hooks.map((h) => {
-    const key = shellQuote(hookKey(h));
-    return [
-      '(',
-      containerLookup(h.list.project, h.list.container, h.list.blueGreen, active(h.list.service)),
-      `if [ -z "$c" ]; then echo ${key}'|state=down'; exit 0; fi`,
-      `out=$("$D" exec "$c" ${h.list.command.map(shellQuote).join(' ')} 2>&1); rc=$?`,
-      `echo ${key}"|rc=$rc"`,
-      `echo ${key}"|out=$(printf '%s' "$out" | tr '\\n' ' ')"`,
-      ') &',
-    ].join('\n');
-  });
-  // The hooks are listed in parallel (background subshells); every line names its hook.
-  return [tools(toolPaths), 'if [ -z "$D" ]; then exit 0; fi', ...parts, 'wait'].join('\n');
+function listHooks(desired: EntitiesDesired) {
+  return desired.hooks.map((h) => ({ key: hookKey(h), list: h.list }));
 }
 
 function parseSection(output: string, desired: EntitiesDesired): EntitiesObserved {
-  const fields = new Map<string, Map<string, string>>();
-  for (const line of output.split('\n')) {
-    const bar = line.indexOf('|');
-    const eq = line.indexOf('=', bar);
-    if (bar < 0 || eq < 0) continue;
-    const key = line.slice(0, bar);
-    const map = fields.get(key) ?? new Map<string, string>();
-    map.set(line.slice(bar + 1, eq), line.slice(eq + 1));
-    fields.set(key, map);
-  }
-  const out: EntitiesObserved = new Map();
-  for (const h of desired.hooks) {
-    const f = fields.get(hookKey(h));
-    let listing: HookListing;
-    if (!f || f.get('state') === 'down') listing = { state: 'down' };
-    else if (f.get('rc') !== '0') listing = { state: 'error', message: `${h.list.command.join(' ')} failed (exit ${f.get('rc')}): ${(f.get('out') ?? '').trim().slice(0, 200)}` };
-    else {
-      try {
-        listing = { state: 'listed', ids: parseListing(f.get('out') ?? '') };
-      } catch (error) {
-        listing = { state: 'error', message: `${h.list.command.join(' ')}: ${(error as Error).message}` };
-      }
-    }
-    out.set(hookKey(h), listing);
-  }
-  return out;
+  return parseListHooks(output, listHooks(desired), (stdout): HookListing => ({ state: 'listed', ids: parseListing(stdout) }));
 }
 
 export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObserved, EntityPayload> = {
@@ -96,7 +57,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
   desired: desiredEntities,
   hostSection(ctx) {
     const desired = desiredEntities(ctx);
-    return desired ? { name: ENTITIES_SECTION, script: sectionScript(desired, ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
+    return desired ? { name: ENTITIES_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
   },
   async observe(ctx, desired) {
     return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);

@@ -121,6 +121,21 @@ describe('stack diff', () => {
     assert.match(actions[2]!.summary, /bring up frame-mcp-blue at v1.2.0, health-gate it, switch axe-frame-proxy to blue, stop frame-mcp-green \(runs v1.1.0\)/);
   });
 
+  test('the gate: a release with a migrating hook starts with a snapshot; the first deploy and a converged stack do not', () => {
+    const { desired, observed } = converged();
+    desired.services[0]!.migratingHooks = ['migrate'];
+    assert.deepEqual(diffStack(desired, observed), [], 'converged: nothing, no snapshot');
+    desired.services[0]!.ref = 'v1.2.0';
+    const o = observed.services.get('frame')!;
+    o.host.checkout = { head: 'c0ffee', want: null, dirty: 0, origin: '' };
+    o.render = { ok: true, digest: 'b'.repeat(64), revision: 'r3' };
+    const actions = diffStack(desired, observed);
+    assert.deepEqual(actions.map((a) => a.op), ['snapshot', 'checkout', 'render-env', 'swap']);
+    assert.match(actions[0]!.summary, /take a backup snapshot and wait for it \(the release runs the migrating hook migrate; a failed snapshot stops it here\)/);
+    o.host = { ...o.host, checkout: null, containers: [], services: null, active: null };
+    assert.deepEqual(diffStack(desired, observed).map((a) => a.op).filter((op) => op === 'snapshot' || op === 'initial'), ['initial']);
+  });
+
   test('an edited env file is rewritten; containers created from the right one are kept', () => {
     const { desired, observed } = converged();
     const o = observed.services.get('hive')!;

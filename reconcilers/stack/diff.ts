@@ -67,6 +67,8 @@ export interface StackServiceDesired {
   beforeHooks: Array<{ name: string; outputEnv: string; exec: ExecTarget }>;
   /** after_healthy hooks that are not per entity (migrate); per-entity ones are the entities kind's. */
   afterHooks: Array<{ name: string; exec: ExecTarget }>;
+  /** The after-healthy hooks marked `migrating`: a release that runs them takes a backup snapshot first (the gate). */
+  migratingHooks?: string[];
   /** External networks and volumes axe creates when missing. */
   networks: string[];
   volumes: string[];
@@ -239,8 +241,20 @@ function hookNote(d: StackServiceDesired): string {
   return d.afterHooks.length ? `; then hooks: ${d.afterHooks.map((h) => h.name).join(', ')}` : '';
 }
 
-/** Actions for one service; `planned` dedupes networks/volumes shared by several stacks. */
+/**
+ * The gate: a release (`up`, `swap`) of a service with a migrating hook starts
+ * with a backup snapshot, so a failed snapshot stops it before anything
+ * changes (the first deploy, `initial`, has no data to protect).
+ */
 function diffService(d: StackServiceDesired, o: StackServiceObserved, observed: StackObserved, planned: Set<string>): Action<StackPayload>[] {
+  const actions = diffRelease(d, o, observed, planned);
+  const hooks = d.migratingHooks ?? [];
+  if (hooks.length === 0 || !actions.some((a) => a.op === 'up' || a.op === 'swap')) return actions;
+  const gate: Action<StackPayload> = { kind: 'stack', op: 'snapshot', target: `stack:${d.service}`, summary: `${d.service}: take a backup snapshot and wait for it (the release runs the migrating hook ${hooks.join(', ')}; a failed snapshot stops it here)`, payload: { service: d.service } };
+  return [gate, ...actions];
+}
+
+function diffRelease(d: StackServiceDesired, o: StackServiceObserved, observed: StackObserved, planned: Set<string>): Action<StackPayload>[] {
   const actions: Action<StackPayload>[] = [];
   const target = `stack:${d.service}`;
   const add = (op: string, summary: string, payload: Omit<StackPayload, 'service'> = {}): void => {

@@ -10,7 +10,7 @@ import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
 import type { StackServiceDesired } from './diff.js';
 import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
-import { envDigest, envFilesText, renderEnvFile, renderServiceEnvFile, serviceEnvs } from './render.js';
+import { envDigest, envFilesText, expandEntityNames, renderEnvFile, renderServiceEnvFile, serviceEnvs } from './render.js';
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 
@@ -361,9 +361,9 @@ describe('stack host scripts', () => {
       mkdirSync(bin);
       writeFileSync(join(bin, 'docker'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
       const manifest = StackManifest.parse(parseYaml(readFileSync(join(frameDir, '..', '..', '..', 'examples', 'customers', 'services', 'frame.yaml'), 'utf8')));
-      const envs = serviceEnvs(manifest)!;
+      const envs = serviceEnvs(manifest, ['DEMO'])!;
       assert.deepEqual(envs.map((e) => [e.service, e.file]), [['axe-frame-proxy', '.env.axe.axe-frame-proxy'], ['frame-mcp-blue', '.env.axe.frame-mcp-blue'], ['frame-mcp-green', '.env.axe.frame-mcp-green'], ['postgres', '.env.axe.postgres']]);
-      const values = new Map(Object.keys(manifest.env.vars).map((name) => [name, `value-of-${name.toLowerCase()}`]));
+      const values = new Map(expandEntityNames(Object.keys(manifest.env.vars), ['DEMO']).map((name) => [name, `value-of-${name.toLowerCase()}`]));
       const text = renderEnvFile('demo', 'frame', values);
       writeFileSync(join(dir, '.env.local'), text, { mode: 0o600 });
       writeFileSync(join(dir, '.env.axe.gone'), 'OLD=1\n', { mode: 0o600 });
@@ -399,7 +399,7 @@ describe('stack host scripts', () => {
       assert.deepEqual(keys('postgres'), ['PGDATA', 'POSTGRES_PASSWORD']);
       assert.deepEqual(keys('axe-frame-proxy'), ['PROXY_STATE_FILE']);
       for (const color of ['frame-mcp-blue', 'frame-mcp-green']) {
-        assert.deepEqual(keys(color), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'COLOR', 'FRAME_DATA_DIR', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'], color);
+        assert.deepEqual(keys(color), ['AXE_CUSTOMER', 'AZURE_AD_CLIENT_ID', 'AZURE_AD_CLIENT_SECRET', 'AZURE_AD_TENANT_ID', 'COLOR', 'FRAME_DATA_DIR', 'FRAME_PII_PASSPHRASE_DEMO', 'FRAME_PUBLIC_URL', 'POSTGRES_PASSWORD'], color);
       }
       // The observation's hash pipeline reads the override as compose does.
       assert.equal(compose(['-f', '-', 'config', '--hash', '*'], compose([...files, 'config'])).trim().split('\n').length, 4);

@@ -27,6 +27,7 @@ import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
+import { gateSnapshot } from '../backup/gate.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
@@ -64,7 +65,7 @@ import {
   stepStderr,
   upScript,
 } from './host.js';
-import { envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
+import { entityTokens, envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
 import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -153,7 +154,7 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
     composeFiles: manifest.compose.files,
     envFile: manifest.env.file,
     vars: specs,
-    serviceEnvs: serviceEnvs(manifest),
+    serviceEnvs: serviceEnvs(manifest, entityTokens(ctx.customer)),
     hookVars: specs.filter((v) => v.kind === 'hook' || (pull && v.kind === 'secret')).map((v) => v.name),
     pull: pull
       ? {
@@ -166,6 +167,7 @@ export function desiredService(ctx: CustomerContext, service: string, manifest: 
       .filter(([, h]) => h.phase === 'before_up' && h.output_env)
       .map(([name, h]) => ({ name, outputEnv: h.output_env!, exec: execTarget(ctx, service, manifest, h.exec) })),
     afterHooks: hooks.filter(([, h]) => h.phase === 'after_healthy' && !h.foreach).map(([name, h]) => ({ name, exec: execTarget(ctx, service, manifest, h.exec) })),
+    migratingHooks: hooks.filter(([, h]) => h.migrating).map(([name]) => name),
     networks: manifest.networks.filter((n) => n.external).map((n) => expandTemplate(n.name, vars)),
     volumes: manifest.volumes.filter((v) => v.external).map((v) => expandTemplate(v.name, vars)),
     blueGreen: blueGreenOf(ctx, service, manifest),
@@ -466,6 +468,9 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
     }
     case 'render-env':
       await renderEnv(ctx, d);
+      return;
+    case 'snapshot':
+      await gateSnapshot(ctx, d.service, d.migratingHooks ?? []);
       return;
     case 'create-network':
     case 'create-volume': {

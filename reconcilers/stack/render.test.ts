@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Customer } from '../../schemas/customers.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
-import { customerField, envDigest, envFilesText, envLine, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, renderServiceEnvFile, serviceEnvs, sha256 } from './render.js';
+import { customerField, entityTokens, envDigest, envFilesText, envLine, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, renderServiceEnvFile, serviceEnvs, sha256 } from './render.js';
 
 const vars = { customer: 'new-co', service: 'blueprint', publicDomain: 'new-co.axelabs.ai', ref: 'v1.0.0' };
 
@@ -117,5 +117,33 @@ describe('stack render', () => {
   test('hook commands fill entity placeholders', () => {
     const exec = { container: '@active', command: ['frame', 'register-entity', '--id', '{entity.id}', '--legal-name', '{entity.legal_name}', '--customer', '{customer}'] } as const;
     assert.deepEqual(hookCommand({ ...exec, command: [...exec.command] }, vars, { id: 'newco', legal_name: 'New Co', kind: 'corporate', accounting_standard: 'ksme' }), ['frame', 'register-entity', '--id', 'newco', '--legal-name', 'New Co', '--customer', 'new-co']);
+  });
+});
+
+describe('per-entity env vars', () => {
+  test('a {ENTITY} var is one var per entity, its secret named per entity; env.services lists expand the same way', () => {
+    const manifest = StackManifest.parse({
+      name: 'frame',
+      source: { repo: 'r', ref: 'v1' },
+      checkout: '~/x',
+      compose: {},
+      env: {
+        vars: { A: { value: '1' }, 'FRAME_PII_PASSPHRASE_{ENTITY}': { secret: 'FRAME_{CUSTOMER}_{ENTITY}_PII_PASSPHRASE' } },
+        services: { app: ['A', 'FRAME_PII_PASSPHRASE_{ENTITY}'], db: ['A'] },
+      },
+    });
+    const customer = Customer.parse({ legal_name: 'N', primary_domain: 'n.example.com', public_domain: 'n.axelabs.ai', tailscale_host: 'n.ts.net', entities: ['acmec', { id: 'new-co', legal_name: 'New' }] });
+    const specs = envVarSpecs(manifest, customer, { customer: 'acme', service: 'frame', publicDomain: 'n.axelabs.ai', ref: 'v1' });
+    assert.deepEqual(specs, [
+      { name: 'A', kind: 'value', value: '1' },
+      { name: 'FRAME_PII_PASSPHRASE_ACMEC', kind: 'secret', secret: 'FRAME_ACME_ACMEC_PII_PASSPHRASE' },
+      { name: 'FRAME_PII_PASSPHRASE_NEW_CO', kind: 'secret', secret: 'FRAME_ACME_NEW_CO_PII_PASSPHRASE' },
+    ]);
+    assert.deepEqual(serviceEnvs(manifest, entityTokens(customer))?.map((e) => [e.service, e.vars]), [
+      ['app', ['A', 'FRAME_PII_PASSPHRASE_ACMEC', 'FRAME_PII_PASSPHRASE_NEW_CO']],
+      ['db', ['A']],
+    ]);
+    // No entity: no var (and no secret wanted).
+    assert.deepEqual(envVarSpecs(manifest, { ...customer, entities: [] }, { customer: 'acme', service: 'frame', publicDomain: 'x', ref: 'v1' }).map((v) => v.name), ['A']);
   });
 });

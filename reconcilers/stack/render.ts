@@ -16,8 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import { envToken, expandName } from '../../schemas/common.js';
-import type { Customer } from '../../schemas/customers.js';
-import type { HookExec, StackManifest } from '../../schemas/service-manifest.js';
+import { type Customer, entityId } from '../../schemas/customers.js';
+import { type HookExec, perEntityVar, type StackManifest } from '../../schemas/service-manifest.js';
 
 export interface TemplateVars {
   customer: string;
@@ -52,10 +52,23 @@ export function customerField(customer: Customer, path: string): string | null {
   return null;
 }
 
-/** The env vars of a manifest for one customer, sorted by name. */
+/** The entity ids of a customer in env-token form (`acme-x` → `ACME_X`), in its order. */
+export function entityTokens(customer: Customer): string[] {
+  return customer.entities.map((e) => envToken(entityId(e)));
+}
+
+/** `{ENTITY}` names (`FRAME_PII_PASSPHRASE_{ENTITY}`) as one name per entity token; other names as they are. */
+export function expandEntityNames(names: readonly string[], tokens: readonly string[]): string[] {
+  return names.flatMap((name) => (perEntityVar(name) ? tokens.map((t) => name.replaceAll('{ENTITY}', t)) : [name]));
+}
+
+/** The env vars of a manifest for one customer, sorted by name; a `{ENTITY}` var is one var per entity. */
 export function envVarSpecs(manifest: StackManifest, customer: Customer, vars: TemplateVars): EnvVarSpec[] {
   const out: EnvVarSpec[] = [];
-  for (const [name, source] of Object.entries(manifest.env.vars)) {
+  const entries = Object.entries(manifest.env.vars).flatMap(([name, source]) =>
+    perEntityVar(name) ? entityTokens(customer).map((t) => [name.replaceAll('{ENTITY}', t), 'secret' in source ? { secret: source.secret.replaceAll('{ENTITY}', t) } : source] as const) : [[name, source] as const],
+  );
+  for (const [name, source] of entries) {
     if ('value' in source) out.push({ name, kind: 'value', value: expandTemplate(source.value, vars) });
     else if ('secret' in source) out.push({ name, kind: 'secret', secret: expandTemplate(source.secret, vars) });
     else if ('hook' in source) out.push({ name, kind: 'hook', hook: source.hook });
@@ -99,14 +112,17 @@ export interface ServiceEnv {
   vars: string[];
 }
 
-/** The per-service env files of a manifest (null: no `env.services`, the compose files' own `env_file:` lines decide). */
-export function serviceEnvs(manifest: StackManifest): ServiceEnv[] | null {
+/**
+ * The per-service env files of a manifest (null: no `env.services`, the compose files' own `env_file:` lines decide);
+ * `{ENTITY}` names listed there become one var per entity token.
+ */
+export function serviceEnvs(manifest: StackManifest, tokens: readonly string[] = []): ServiceEnv[] | null {
   const services = manifest.env.services;
   if (!services) return null;
   const dir = manifest.env.file.includes('/') ? manifest.env.file.slice(0, manifest.env.file.lastIndexOf('/') + 1) : '';
   return Object.keys(services)
     .sort()
-    .map((service) => ({ service, file: `${dir}.env.axe.${service}`, vars: [...new Set(services[service])].sort() }));
+    .map((service) => ({ service, file: `${dir}.env.axe.${service}`, vars: [...new Set(expandEntityNames(services[service]!, tokens))].sort() }));
 }
 
 export function serviceEnvHeader(customer: string, service: string, composeService: string): string {

@@ -15,10 +15,13 @@ describe('vault items', () => {
       'AZURE_ACME_BLUEPRINT_CLIENT_SECRET',
       'AZURE_ACME_FRAME_MCP_CLIENT_SECRET',
       'AZURE_ACME_VAULTWARDEN_CLIENT_SECRET',
+      'BACKUP_ACME_RESTIC_PASSWORD*',
       'BLUEPRINT_ACME_NEXTAUTH_SECRET*',
       'FRAME_ACME_ACMEC_PII_PASSPHRASE*',
       'FRAME_ACME_ACMEV_PII_PASSPHRASE*',
       'FRAME_ACME_POSTGRES_PASSWORD*',
+      'HIVE_ACME_ACMEC_PII_PASSPHRASE*',
+      'HIVE_ACME_ACMEV_PII_PASSPHRASE*',
     ]);
   });
 
@@ -30,7 +33,7 @@ describe('vault items', () => {
 
   it('generates only generated kinds; never plans a value', () => {
     const actions = diffVaultItems(acme, new Set(['AZURE_ACME_BLUEPRINT_CLIENT_SECRET']));
-    assert.deepEqual(actions.map((a) => a.payload.name), ['BLUEPRINT_ACME_NEXTAUTH_SECRET', 'FRAME_ACME_ACMEC_PII_PASSPHRASE', 'FRAME_ACME_ACMEV_PII_PASSPHRASE', 'FRAME_ACME_POSTGRES_PASSWORD']);
+    assert.deepEqual(actions.map((a) => a.payload.name), ['BACKUP_ACME_RESTIC_PASSWORD', 'BLUEPRINT_ACME_NEXTAUTH_SECRET', 'FRAME_ACME_ACMEC_PII_PASSPHRASE', 'FRAME_ACME_ACMEV_PII_PASSPHRASE', 'FRAME_ACME_POSTGRES_PASSWORD', 'HIVE_ACME_ACMEC_PII_PASSPHRASE', 'HIVE_ACME_ACMEV_PII_PASSPHRASE']);
     assert.ok(actions.every((a) => !('value' in a.payload)));
   });
 

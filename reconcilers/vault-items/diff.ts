@@ -7,6 +7,7 @@
 import { entityId, type CustomersFile } from '../../schemas/customers.js';
 import { envToken, expandName } from '../../schemas/common.js';
 import type { GeneratedSecret, ServiceManifest } from '../../schemas/service-manifest.js';
+import { resticPasswordItem } from '../backup/diff.js';
 import { trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
 
@@ -57,6 +58,11 @@ export function desiredVaultItems(customers: CustomersFile, manifests: Map<strin
       items.set(name, { name, service, ...(g ? { generate: { length: g.length, alphabet: g.alphabet } } : {}) });
     }
     for (const [name, g] of generated) if (!items.has(name)) items.set(name, { name, service, generate: { length: g.length, alphabet: g.alphabet } });
+  }
+  // The restic password of the customer's backup (any of its services' manifests has a backup: block).
+  if (Object.entries(customers.services).some(([service, slots]) => slots?.[id] && manifests.get(service)?.backup)) {
+    const name = resticPasswordItem(id);
+    items.set(name, { name, service: 'backup', generate: { length: 48, alphabet: 'alphanumeric' } });
   }
   return { customer: id, items: [...items.values()].sort((a, b) => a.name.localeCompare(b.name)) };
 }

@@ -3,12 +3,13 @@
 //   frame serve                       HTTP on $PORT (8080): /health/ready, /frame/version, /frame/mcp
 //   frame register-entity --id ID --legal-name NAME [--kind K] [--accounting-standard S]
 //   frame list-entities [--json]
+//   frame pii-check --id ID           a PII operation: RuntimeError (exit 1) without the entity's passphrase
 //   frame migrate
 //   frame mcp-token                   prints the MCP token (stable per data volume)
 //
 // State lives in $FRAME_DATA_DIR (/data, the external frame data volume). Every hook
 // call appends one JSON line to /data/hooks.log. Plain Node, no packages.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
@@ -105,8 +106,23 @@ function registerEntity(flags) {
     entities.push({ ...entity, registered_at: new Date().toISOString() });
   }
   if (result !== 'unchanged') writeJson('entities.json', entities);
-  hookLog('register-entity', entity, result);
+  hookLog('register-entity', { ...entity, pii: piiPassphrase(id) !== null }, result);
   process.stdout.write(JSON.stringify({ result, id }) + '\n');
+}
+
+// The entity's PII passphrase, from the env axe renders (one var per entity), or null.
+function piiPassphrase(id) {
+  const value = process.env[`${SERVICE.toUpperCase()}_PII_PASSPHRASE_${id.toUpperCase().replace(/-/g, '_')}`] ?? '';
+  return value.trim() ? value : null;
+}
+
+// A PII operation: the real service raises RuntimeError when the entity has no passphrase (the runbook's trap).
+function piiCheck(flags) {
+  const id = flags.id;
+  if (typeof id !== 'string') fail('pii-check: --id is required');
+  if (piiPassphrase(id) === null) fail(`RuntimeError: no PII passphrase for entity ${id}`, 1);
+  hookLog('pii-check', { id }, 'ok');
+  process.stdout.write(JSON.stringify({ result: 'ok', id }) + '\n');
 }
 
 function listEntities(flags) {
@@ -159,11 +175,29 @@ function databaseReachable() {
   });
 }
 
+// Like a connection pool: once authenticated, the connections stay (a later password
+// change does not drop them); until then every check authenticates again against the
+// password the database keeps (postgres.mjs writes its sha256 into the shared volume).
+let authenticated = false;
+
+function passwordAccepted() {
+  if (authenticated) return true;
+  let want;
+  try {
+    want = readFileSync(join(DATA, 'password.sha256'), 'utf8').trim();
+  } catch {
+    return (authenticated = true); // a database without a recorded password (older volume)
+  }
+  const have = createHash('sha256').update(process.env.POSTGRES_PASSWORD ?? '').digest('hex');
+  return (authenticated = have === want);
+}
+
 // Why not ready, or null when ready.
 async function notReadyReason() {
   if (VERSION.endsWith('-broken')) return `version ${VERSION} is a broken build: it never becomes ready`;
   if (process.env.AXE_LAB_FAIL_HEALTH === '1') return 'AXE_LAB_FAIL_HEALTH=1: lab switch forcing not-ready';
   if (!(await databaseReachable())) return `database ${DB_HOST}:${DB_PORT} not reachable`;
+  if (!passwordAccepted()) return 'database: password authentication failed for user "frame" (POSTGRES_PASSWORD is not the database\'s password)';
   return null;
 }
 
@@ -221,6 +255,9 @@ try {
     case 'register-entity':
       registerEntity(parseFlags(rest));
       break;
+    case 'pii-check':
+      piiCheck(parseFlags(rest));
+      break;
     case 'list-entities':
       listEntities(parseFlags(rest));
       break;
@@ -235,7 +272,7 @@ try {
       process.stdout.write(VERSION + '\n');
       break;
     default:
-      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | migrate | mcp-token | version`);
+      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | pii-check | migrate | mcp-token | version`);
   }
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error), 1);

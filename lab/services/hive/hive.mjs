@@ -4,6 +4,7 @@
 //   hive serve                        HTTP on $PORT (8090): /health/ready, /hive/version, /hive/mcp
 //   hive register-entity --id ID --legal-name NAME [--kind K] [--accounting-standard S]
 //   hive list-entities [--json]
+//   hive pii-check --id ID           a PII operation: RuntimeError (exit 1) without the entity's passphrase
 //   hive migrate
 //
 // State lives in $HIVE_DATA_DIR (/data, the stack's hive-data volume). Every hook call
@@ -101,8 +102,23 @@ function registerEntity(flags) {
     entities.push({ ...entity, registered_at: new Date().toISOString() });
   }
   if (result !== 'unchanged') writeJson('entities.json', entities);
-  hookLog('register-entity', entity, result);
+  hookLog('register-entity', { ...entity, pii: piiPassphrase(id) !== null }, result);
   process.stdout.write(JSON.stringify({ result, id }) + '\n');
+}
+
+// The entity's PII passphrase, from the env axe renders (one var per entity), or null.
+function piiPassphrase(id) {
+  const value = process.env[`${SERVICE.toUpperCase()}_PII_PASSPHRASE_${id.toUpperCase().replace(/-/g, '_')}`] ?? '';
+  return value.trim() ? value : null;
+}
+
+// A PII operation: the real service raises RuntimeError when the entity has no passphrase (the runbook's trap).
+function piiCheck(flags) {
+  const id = flags.id;
+  if (typeof id !== 'string') fail('pii-check: --id is required');
+  if (piiPassphrase(id) === null) fail(`RuntimeError: no PII passphrase for entity ${id}`, 1);
+  hookLog('pii-check', { id }, 'ok');
+  process.stdout.write(JSON.stringify({ result: 'ok', id }) + '\n');
 }
 
 function listEntities(flags) {
@@ -188,6 +204,9 @@ try {
     case 'register-entity':
       registerEntity(parseFlags(rest));
       break;
+    case 'pii-check':
+      piiCheck(parseFlags(rest));
+      break;
     case 'list-entities':
       listEntities(parseFlags(rest));
       break;
@@ -199,7 +218,7 @@ try {
       process.stdout.write(VERSION + '\n');
       break;
     default:
-      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | migrate | version`);
+      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | pii-check | migrate | version`);
   }
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error), 1);

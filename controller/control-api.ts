@@ -1,0 +1,100 @@
+/**
+ * The controller's runtime control API, authenticated: `POST
+ * /control/{reconcile|suspend|resume}/:customer` on the controller's own
+ * listen address, with `Authorization: Bearer <token>`.
+ *
+ * Rules:
+ * - The token is made fresh at every start (32 random bytes) and written with
+ *   the URL and pid to `<state_dir>/control.json`, mode 0600 in a 0700
+ *   directory: whoever can read it is the operator who runs the controller
+ *   (the CLI and `axe mcp` on the same machine read it). The file goes when the
+ *   controller stops; a token of an older start is refused (401).
+ * - The token is compared in constant time, and never logged or shown.
+ * - No controller (no file, its pid gone, nothing answering): one line saying
+ *   how to start it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { terminal } from '../core/errors.js';
+import { Secret } from '../core/secret.js';
+import type { ControlAnswer } from './controls.js';
+
+export type ControlOp = 'reconcile' | 'suspend' | 'resume';
+
+interface Endpoint {
+  url: string;
+  token: string;
+  pid: number;
+}
+
+/** Where a running controller publishes its API: `<state_dir>/control.json`. */
+export function controlFile(stateDir: string): string {
+  return join(stateDir, 'control.json');
+}
+
+/** Makes this start's token and publishes it with the URL (0600); `remove` takes the file back if it is still ours. */
+export async function publishControl(stateDir: string, url: string): Promise<{ token: Secret; remove(): Promise<void> }> {
+  const token = randomBytes(32).toString('base64url');
+  const path = controlFile(stateDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ url, token, pid: process.pid } satisfies Endpoint)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+  return {
+    token: new Secret(token),
+    async remove() {
+      const held = await readEndpoint(path).catch(() => null);
+      if (held?.token === token) await rm(path, { force: true });
+    },
+  };
+}
+
+/** True when the `Authorization` header carries this start's token (constant time). */
+export function bearerMatches(token: Secret, header: string | undefined): boolean {
+  const match = /^Bearer (\S+)$/.exec(header ?? '');
+  if (!match) return false;
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token.reveal()));
+}
+
+async function readEndpoint(path: string): Promise<Endpoint | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  const value = JSON.parse(text) as Partial<Endpoint>;
+  return typeof value.url === 'string' && typeof value.token === 'string' && typeof value.pid === 'number' ? (value as Endpoint) : null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
+
+/** Asks the running controller of `stateDir`; its answer, or a one-line error with the fix. */
+export async function askController(stateDir: string, op: ControlOp, customer: string, body: { by: string; kind?: string; reason?: string }): Promise<ControlAnswer> {
+  const path = controlFile(stateDir);
+  const endpoint = await readEndpoint(path).catch(() => null);
+  if (!endpoint) throw terminal(`the controller is not running (no ${path})`, { customer, fix: START });
+  if (!alive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${path} is gone)`, { customer, fix: START });
+  let response: Response;
+  try {
+    response = await fetch(`${endpoint.url}/control/${op}/${encodeURIComponent(customer)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    throw terminal(`the controller (pid ${endpoint.pid}) does not answer on ${endpoint.url}`, { customer, fix: 'check it runs and listens there (its log), or restart it' });
+  }
+  const answer = (await response.json().catch(() => ({}))) as Partial<ControlAnswer> & { error?: string; fix?: string };
+  if (response.status === 401) throw terminal(`the controller refused the token in ${path}`, { customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
+  if (!response.ok) throw terminal(answer.error ?? `the controller answered HTTP ${response.status}`, { customer, ...(answer.fix ? { fix: answer.fix } : {}) });
+  return answer as ControlAnswer;
+}

@@ -1,0 +1,98 @@
+/** The rows of the controller's history database (history.ts holds the SQL). */
+export type EventType = 'revision' | 'rejected' | 'reconcile' | 'action' | 'drift' | 'drift-closed' | 'error' | 'ship' | 'interrupted' | 'removed' | 'alert' | 'control';
+
+export interface HistoryEvent {
+  id: number;
+  at: number;
+  type: EventType;
+  customer: string | null;
+  kind: string | null;
+  revision: string | null;
+  op: string | null;
+  target: string | null;
+  message: string;
+}
+
+export interface ResourceRow {
+  customer: string;
+  kind: string;
+  sync: string;
+  health: string;
+  reason: string;
+  message: string;
+  trap: string | null;
+  fix: string | null;
+  error_class: string | null;
+  mode: string;
+  suspended: number;
+  revision: string | null;
+  /** Digest of the customer's desired state when this row was written. */
+  desired: string | null;
+  /**
+   * The digest under which the resource was last seen Synced, kept while its
+   * observations fail (controller/drift.ts); null when it is not.
+   */
+  synced_desired: string | null;
+  last_reconcile: number;
+  last_change: number;
+  /** Pending actions, as `op target` lines (names only). */
+  pending: string;
+}
+
+export interface RevisionRow {
+  id: string;
+  seen_at: number;
+  valid: number;
+  subject: string | null;
+  /** JSON array of ConfigIssue when invalid. */
+  issues: string | null;
+  applied_at: number | null;
+}
+
+export interface DriftRow {
+  id: number;
+  customer: string;
+  kind: string;
+  opened_at: number;
+  closed_at: number | null;
+  revision: string | null;
+  summary: string;
+  corrected: number;
+}
+
+/** Who may change a customer now: the one writer (controller or a CLI command), until `expires_at`. */
+export interface LeaseRow {
+  customer: string;
+  /** Random per acquisition: only its holder renews or releases it. */
+  token: string;
+  holder: 'controller' | 'cli';
+  pid: number;
+  host: string;
+  command: string;
+  acquired_at: number;
+  expires_at: number;
+}
+
+export interface IntentRow {
+  customer: string;
+  kind: string;
+  op: string;
+  target: string;
+  revision: string | null;
+  started_at: number;
+}
+
+/**
+ * A runtime suspension (`axe suspend`): the controller leaves the customer,
+ * or one kind of it, alone until `axe resume`. Kept in the history database,
+ * so it survives a restart.
+ */
+export interface SuspensionRow {
+  customer: string;
+  /** `*` = every kind of the customer. */
+  kind: string;
+  reason: string;
+  /** Who asked (`user@host`, or `mcp (user@host)`). */
+  by: string;
+  at: number;
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadRepo } from '../../schemas/repo.js';
+import { EXAMPLE_REPO } from '../../test/helpers.js';
+import { type BackupObserved, diffBackup, formatAge, healthBackup, resticPasswordItem } from './diff.js';
+import { desiredBackup, parseObservation, renderConf } from './host.js';
+
+const loaded = await loadRepo(EXAMPLE_REPO);
+if (!loaded.ok) throw new Error('examples do not load');
+const state = loaded.state;
+const desired = desiredBackup({ customer: 'demo', customers: state.customers, manifests: state.manifests, toolPaths: [], offsite: null, intervalMinutes: 360, verifyEveryDays: 30 })!;
+const NOW = Date.parse('2026-12-05T10:00:00Z');
+
+/** The host as the backup kind leaves it: files, password, repository, schedule and a fresh snapshot. */
+function converged(): BackupObserved {
+  const files = Object.fromEntries(desired.files.map((f) => [f.path, { sha256: f.sha256, mode: f.mode.toString(8) }]));
+  return {
+    restic: '/usr/bin/restic',
+    manager: 'loop',
+    files: { ...files, password: { sha256: 'abcdef012345' + '0'.repeat(52), mode: '600' } },
+    passwordDigest: 'sha256:abcdef012345',
+    schedule: { running: true, hash: desired.scheduleHash },
+    repo: { state: 'ok', latest: { id: 'a1b2c3d4', time: NOW - 3 * 3_600_000, tags: ['axe', 'schedule'] }, count: 4, sizeBytes: 3 * 1_048_576 },
+    lastRun: { at: NOW - 3 * 3_600_000, ok: true, detail: '', snapshot: 'a1b2c3d4' },
+    lastCheck: { at: NOW - 3 * 3_600_000, ok: true, detail: 'subset 3/10', snapshot: null },
+    lastVerify: null,
+    now: NOW,
+  };
+}
+
+describe('backup desired state', () => {
+  it('comes from the manifests: frame dumps Postgres and its data volume; max_age the strictest', () => {
+    assert.deepEqual(desired.services, ['frame']);
+    assert.equal(desired.maxAge, '26h');
+    assert.equal(desired.passwordItem, resticPasswordItem('demo'));
+    assert.deepEqual(
+      desired.items.map((i) => (i.kind === 'dump' ? `dump ${i.project}/${i.container}:${i.file}` : `volume ${i.name}`)),
+      ['dump demo-frame/postgres:frame.sql', 'volume axe-demo-frame-data'],
+    );
+  });
+
+  it('a sovereign customer (no service slot) has no backup', () => {
+    assert.equal(desiredBackup({ customer: 'realchoice', customers: state.customers, manifests: state.manifests, toolPaths: [], offsite: null, intervalMinutes: 360, verifyEveryDays: 30 }), null);
+  });
+
+  it('backup.conf quotes every value and carries no secret', () => {
+    const conf = renderConf({ customer: 'demo', items: [{ kind: 'dump', service: 's', project: "p'x", container: 'db', file: 'f.sql', command: ['pg_dump', '$(rm -rf /)'], load: ['psql'] }], toolPaths: ['~/bin'], offsite: null, intervalMinutes: 60, verifyEveryDays: 30 });
+    assert.match(conf, /dump 'p'\\''x' 'db' 'f\.sql' 'pg_dump' '\$\(rm -rf \/\)'/);
+    assert.match(conf, /load 'p'\\''x' 'db' 'f\.sql' 'psql'/);
+    assert.match(conf, /TOOL_DIRS="\$HOME\/bin /);
+    assert.match(conf, /INTERVAL_SECONDS=3600/);
+  });
+});
+
+describe('backup diff', () => {
+  it('converged state plans nothing and is Healthy with the snapshot age', () => {
+    assert.deepEqual(diffBackup(desired, converged()), []);
+    const h = healthBackup(desired, converged());
+    assert.equal(h.status, 'Healthy');
+    assert.match(h.message, /newest snapshot a1b2c3d4 3h 0m old \(max_age 26h\), 4 snapshot\(s\), 3\.0 MiB/);
+  });
+
+  it('a fresh host: files, password, repository, schedule, first snapshot, in that order', () => {
+    const fresh: BackupObserved = { ...converged(), files: {}, passwordDigest: null, schedule: { running: false, hash: null }, repo: { state: 'absent' }, lastRun: null, lastCheck: null };
+    assert.deepEqual(diffBackup(desired, fresh).map((a) => a.op), ['push-files', 'push-password', 'init-repo', 'install-schedule', 'snapshot']);
+    assert.equal(healthBackup(desired, fresh).status, 'Missing');
+  });
+
+  it('a stale snapshot plans a new one and is Degraded backup-stale with the fix', () => {
+    const old = converged();
+    old.repo = { state: 'ok', latest: { id: 'a1b2c3d4', time: NOW - 27 * 3_600_000, tags: [] }, count: 1, sizeBytes: 0 };
+    assert.deepEqual(diffBackup(desired, old).map((a) => `${a.op}:${a.payload.reason}`), ['snapshot:stale']);
+    const h = healthBackup(desired, old);
+    assert.equal(h.status, 'Degraded');
+    assert.equal(h.trap?.trap, 'backup-stale');
+    assert.match(h.trap!.fix, /the newest snapshot is 27h 0m old; max_age 26h.*axe backup now demo/);
+  });
+
+  it('no snapshot at all (forgotten): a new one is planned', () => {
+    const none = converged();
+    none.repo = { state: 'ok', latest: null, count: 0, sizeBytes: 0 };
+    assert.deepEqual(diffBackup(desired, none).map((a) => a.op), ['snapshot']);
+    assert.equal(healthBackup(desired, none).trap?.trap, 'backup-stale');
+  });
+
+  it('an unreadable repository is never initialised over: nothing planned, Degraded backup-repo-unreadable', () => {
+    const bad = converged();
+    bad.repo = { state: 'unreadable', error: 'Fatal: wrong password or no key found' };
+    assert.deepEqual(diffBackup(desired, bad), []);
+    const h = healthBackup(desired, bad);
+    assert.equal(h.trap?.trap, 'backup-repo-unreadable');
+    assert.match(h.trap!.fix, /never initialise a new repository/);
+  });
+
+  it('a password file with another mode or value is pushed again; a changed script too', () => {
+    const drift = converged();
+    drift.files = { ...drift.files, password: { ...drift.files['password']!, mode: '644' }, 'bin/backup.sh': { sha256: '0'.repeat(64), mode: '755' } };
+    assert.deepEqual(diffBackup(desired, drift).map((a) => a.op), ['push-files', 'push-password']);
+    assert.doesNotMatch(JSON.stringify(diffBackup(desired, drift)), /abcdef/);
+  });
+
+  it('a failed restore drill is Degraded RestoreDrillFailed; a stopped schedule is reinstalled', () => {
+    const o = converged();
+    o.lastVerify = { at: NOW, ok: false, detail: 'restic check: Fatal: repository contains errors', snapshot: null };
+    o.schedule = { running: false, hash: desired.scheduleHash };
+    assert.deepEqual(diffBackup(desired, o).map((a) => a.op), ['install-schedule']);
+    assert.equal(healthBackup(desired, { ...o, schedule: { running: true, hash: desired.scheduleHash } }).reason, 'RestoreDrillFailed');
+  });
+
+  it('restic missing on the host: nothing planned, the fix says brew install restic', () => {
+    const h = healthBackup(desired, { ...converged(), restic: null });
+    assert.equal(h.trap?.trap, 'host-restic-missing');
+    assert.deepEqual(diffBackup(desired, { ...converged(), restic: null }), []);
+  });
+
+  it('formats ages', () => {
+    assert.deepEqual([formatAge(59_000), formatAge(3_600_000 * 5 + 60_000 * 12), formatAge(86_400_000 * 3)], ['0m', '5h 12m', '3d 0h']);
+  });
+});
+
+describe('backup observation', () => {
+  it('parses observe.sh output: files, schedule, newest snapshot, records', () => {
+    const out = [
+      'restic=/usr/bin/restic',
+      'manager=loop',
+      `file=backup.conf ${'a'.repeat(64)} 644`,
+      `file=password ${'b'.repeat(64)} 600`,
+      'schedule=running',
+      'schedule_hash=0123456789abcdef',
+      'latest=[{"time":"2026-12-05T07:33:47.510044234Z","short_id":"69dbd3e4","tags":["axe","first"]}]',
+      'snapshots=2',
+      'size_kb=2048',
+      'last-verify.at=1764920000',
+      'last-verify.ok=0',
+      'last-verify.detail=dump frame.sql does not load',
+      'now=1764921000',
+    ].join('\n');
+    const o = parseObservation(out, 'sha256:bbbbbbbbbbbb');
+    assert.deepEqual(o.files['password'], { sha256: 'b'.repeat(64), mode: '600' });
+    assert.deepEqual(o.repo, { state: 'ok', latest: { id: '69dbd3e4', time: Date.parse('2026-12-05T07:33:47.510Z'), tags: ['axe', 'first'] }, count: 2, sizeBytes: 2048 * 1024 });
+    assert.deepEqual(o.schedule, { running: true, hash: '0123456789abcdef' });
+    assert.equal(o.lastVerify?.ok, false);
+    assert.equal(o.lastVerify?.detail, 'dump frame.sql does not load');
+    assert.equal(o.now, 1764921000 * 1000);
+    assert.deepEqual(parseObservation('restic=/usr/bin/restic\nrepo_error=Fatal: wrong password or no key found\nnow=1', null).repo, { state: 'unreadable', error: 'Fatal: wrong password or no key found' });
+  });
+});
