@@ -35,7 +35,8 @@ export interface Violation {
 /**
  * A field the product reads from a response: the operation by method and path template
  * as the spec spells it (`/accounts/{account_id}/cfd_tunnel`), the status whose schema
- * applies, and a dotted path where `[]` steps into array items (`result[].status`).
+ * applies, and a dotted path where `[]` steps into array items (`result[].status`; a
+ * leading `[].id` reads the items of a response that is itself an array).
  */
 export interface FieldRead {
   method: string;
@@ -208,6 +209,12 @@ function checkFieldRead(api: OpenAPIBackend, read: FieldRead): Violation[] {
   for (const [index, step] of steps.entries()) {
     const isArray = step.endsWith('[]');
     const key = isArray ? step.slice(0, -2) : step;
+    if (key === '' && isArray) {
+      // A leading `[]`: the response itself is an array (`[].id`).
+      current = current.flatMap(branches).flatMap((branch) => (branch.items ? [branch.items] : []));
+      if (current.length === 0) return [{ exchange: name, where: 'field', message: 'the response is not an array in the schema' }];
+      continue;
+    }
     const found = current.flatMap(branches).flatMap((branch) => (branch.properties?.[key] ? [branch.properties[key]] : []));
     const soFar = [...steps.slice(0, index), key].join('.');
     if (found.length === 0) return [{ exchange: name, where: 'field', message: `${soFar} is not in the response schema` }];

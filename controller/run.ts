@@ -14,6 +14,10 @@ import { publishControl } from './control-api.js';
 import { Controller, type ControllerTimings, type SyncOutcome } from './manager.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer } from './server.js';
+import { CommitStatusReporter } from './commit-status.js'; // [git-host]
+import { PullRequestPlanner } from './pr-plans.js'; // [git-host]
+import { buildEnv } from '../reconcilers/env.js'; // [git-host]
+import { openConfiguredProviders } from '../providers/index.js'; // [git-host]
 import { gitSource, watchSource } from './source.js';
 
 export interface OpenControllerOptions {
@@ -39,6 +43,9 @@ export interface RunningController {
   /** The HTTP base URL, or null with `noServer`. */
   url: string | null;
   first: SyncOutcome;
+  /** [git-host] Commit statuses and PR plans, when `git_host` is configured. */
+  statuses?: CommitStatusReporter;
+  plans?: PullRequestPlanner;
   stop(): Promise<void>;
 }
 
@@ -62,12 +69,32 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
     ...(options.timings ? { timings: options.timings } : {}),
     ...(options.driftSchedule === undefined ? {} : { driftSchedule: options.driftSchedule }),
   });
+  // [git-host] commit statuses and PR plans, attached to the controller just built.
+  const gitHost = options.config.git_host;
+  const statuses = gitHost ? new CommitStatusReporter({ config: gitHost, log }) : null;
+  statuses?.attach(controller);
+  const plans =
+    gitHost && !options.noServer
+      ? new PullRequestPlanner({
+          config: gitHost,
+          repoUrl: options.config.repo.url,
+          stateDir: paths.stateDir,
+          log,
+          openEnv: async (state, revision) => buildEnv({ config: options.config, zone: options.zone, state, providers: await openConfiguredProviders(options.config, options.vault, { cacheDir: paths.cache, home: paths.home }), revision }),
+        })
+      : null;
+  plans?.attach(controller);
+  const stopAll = async (): Promise<void> => {
+    await plans?.stop();
+    await controller.stop();
+    await statuses?.stop();
+  };
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   let control: { token: Secret; remove(): Promise<void> } | null = null;
   try {
     if (!options.noServer) {
-      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen), () => control?.token ?? null);
+      const served = await startServer(controller, parseListen(options.listen ?? options.config.listen), () => control?.token ?? null, plans ? { pullRequest: (pr) => plans.accept(pr) } : {} /* [git-host] */);
       app = served.app;
       url = served.url;
       log.info({ url }, 'listening');
@@ -79,16 +106,18 @@ export async function openController(options: OpenControllerOptions): Promise<Ru
       controller,
       url,
       first,
+      ...(statuses ? { statuses } : {}),
+      ...(plans ? { plans } : {}),
       async stop() {
         await control?.remove();
         await app?.close();
-        await controller.stop();
+        await stopAll(); // [git-host] plans, controller, statuses
       },
     };
   } catch (error) {
     await control?.remove();
     await app?.close();
-    await controller.stop().catch(() => undefined);
+    await stopAll().catch(() => undefined); // [git-host]
     throw error;
   }
 }

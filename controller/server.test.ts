@@ -106,3 +106,39 @@ describe('controller HTTP server: webhook answers', () => {
     assert.deepEqual(await response.json(), ready);
   });
 });
+
+describe('controller HTTP server: pull_request webhooks [git-host]', () => {
+  it('without git_host a signed pull_request is ignored (202, nothing planned); with it, handed to the planner; unsigned: 401', async () => {
+    const metrics = new ControllerMetrics({ queue: () => ({ depth: 0, inFlight: 0, delayed: 0 }), openDrift: () => [], providers: () => [], alerts: () => [] }, { defaultMetrics: false });
+    const fake = {
+      metrics,
+      log: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+      branch: 'main',
+      readiness: async () => ({ ready: true, checks: {} }),
+      status: () => {
+        throw new Error('not used');
+      },
+      sync: async () => ({ result: 'unchanged', revision: 'x' }) as const,
+      webhookSecret: async () => secret,
+    } satisfies ServedController;
+    const planned: number[] = [];
+    const without = await startServer(fake, { host: '127.0.0.1', port: 0 });
+    const withHost = await startServer(fake, { host: '127.0.0.1', port: 0 }, () => null, { pullRequest: (pr) => planned.push(pr.number) });
+    try {
+      const body = JSON.stringify({ action: 'opened', number: 9, pull_request: { state: 'open', head: { sha: 'd'.repeat(40), ref: 'onboard/x' }, base: { ref: 'main' } } });
+      const send = (url: string, signed = true): Promise<Response> => fetch(`${url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request', ...(signed ? { 'x-hub-signature-256': signBody(secret, body) } : {}) }, body });
+      const ignored = await send(without.url);
+      assert.equal(ignored.status, 202);
+      assert.deepEqual(await ignored.json(), { ignored: 'pull_request webhooks need git_host in the axe config' });
+      assert.equal((await send(withHost.url, false)).status, 401);
+      assert.deepEqual(planned, []);
+      const accepted = await send(withHost.url);
+      assert.equal(accepted.status, 202);
+      assert.deepEqual(await accepted.json(), { accepted: true, plan: 9 });
+      assert.deepEqual(planned, [9]);
+    } finally {
+      await without.app.close();
+      await withHost.app.close();
+    }
+  });
+});

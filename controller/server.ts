@@ -18,6 +18,8 @@
  *   and nothing is done; a refusal is its status (400, 404, 409) with
  *   `{ error, fix }`; done is 200 with what was done.
  * - Nothing served here carries a secret; status shows names, reasons, fixes.
+ * - [git-host] A verified `pull_request` event (opened, reopened, pushed to,
+ *   against the watched branch) is handed to the PR planner and answered 202.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Secret } from '../core/secret.js';
@@ -25,7 +27,7 @@ import { AxeError } from '../core/errors.js';
 import { bearerMatches, type ControlOp } from './control-api.js';
 import { ControlRefused, type ControlRequest } from './controls.js';
 import type { Controller } from './manager.js';
-import { eventHeader, judgePush, signatureHeader, verifySignature } from './webhook.js';
+import { eventHeader, judgePullRequest, judgePush, type PullRequestRef, signatureHeader, verifySignature } from './webhook.js'; // [git-host] judgePullRequest
 
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 const WEBHOOK_PATH = '/hooks/git';
@@ -34,6 +36,11 @@ const WEBHOOK_PATH = '/hooks/git';
 export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'> & Partial<Pick<Controller, 'controls'>>;
 
 const CONTROL_OPS: readonly ControlOp[] = ['reconcile', 'suspend', 'resume'];
+
+/** [git-host] Where a verified `pull_request` event goes (controller/pr-plans.ts); unset without git_host. */
+export interface ServerHooks {
+  pullRequest?(pr: PullRequestRef): void;
+}
 
 type ParsedBody = { ok: true; value: unknown } | { ok: false; reason: string };
 
@@ -49,7 +56,7 @@ function parseBody(raw: Buffer, contentType: string | undefined): ParsedBody {
 }
 
 /** `controlToken`: this start's API token (control-api.ts), null until published; without it the control routes answer 503. */
-export async function startServer(controller: ServedController, listen: { host: string; port: number }, controlToken: () => Secret | null = () => null): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(controller: ServedController, listen: { host: string; port: number }, controlToken: () => Secret | null = () => null, hooks: ServerHooks = {} /* [git-host] */): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false, bodyLimit: WEBHOOK_BODY_LIMIT });
   // Fastify refuses an oversized body before the route runs: count and log it here.
   app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, req, reply) => {
@@ -102,6 +109,15 @@ export async function startServer(controller: ServedController, listen: { host: 
       controller.metrics.webhookRequests.inc({ result: 'invalid' });
       controller.log.warn({ remote: req.ip, reason: body.reason, bytes: raw.length }, 'webhook body invalid');
       return reply.code(400).send({ error: `${body.reason}: send the push event as JSON (application/json) or GitHub's form encoding` });
+    }
+    if (eventHeader(headers) === 'pull_request') {
+      // [git-host] plan the PR and comment on it (controller/pr-plans.ts), when git_host is configured.
+      const pr = hooks.pullRequest ? judgePullRequest(body.value, controller.branch) : { action: 'ignore' as const, reason: 'pull_request webhooks need git_host in the axe config' };
+      controller.metrics.webhookRequests.inc({ result: pr.action === 'plan' ? 'accepted' : 'ignored' });
+      if (pr.action === 'ignore') return reply.code(202).send({ ignored: pr.reason });
+      controller.log.info({ pr: pr.pr.number, head: pr.pr.headSha }, 'webhook pull request');
+      hooks.pullRequest?.(pr.pr);
+      return reply.code(202).send({ accepted: true, plan: pr.pr.number });
     }
     const verdict = judgePush(eventHeader(headers), body.value, controller.branch);
     if (verdict.action === 'ping') {

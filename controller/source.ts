@@ -56,7 +56,7 @@ async function exists(path: string): Promise<boolean> {
 
 const UNSAFE_ENV = new Set(['EDITOR', 'VISUAL', 'PAGER']);
 
-function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
+export function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   // No GIT_* from outside, and none of the editor/pager variables simple-git refuses
   // in an explicit env (npm sets EDITOR for every script it runs, `npm test` included).

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Secret } from '../core/secret.js';
-import { eventHeader, judgePush, signatureHeader, signBody, verifySignature } from './webhook.js';
+import { eventHeader, judgePullRequest, judgePush, signatureHeader, signBody, verifySignature } from './webhook.js';
 
 const secret = new Secret("It's a Secret to Everybody");
 const body = Buffer.from('Hello, World!');
@@ -44,5 +44,26 @@ describe('judgePush', () => {
     assert.equal(judgePush('ping', {}, 'main').action, 'ping');
     assert.equal(judgePush(null, { ref: 'refs/heads/main', after: 'not a sha; rm -rf /' }, 'main').action, 'sync');
     assert.deepEqual(judgePush(null, { ref: 'refs/heads/main', after: 'not a sha' }, 'main'), { action: 'sync', ref: 'refs/heads/main', after: null });
+  });
+});
+
+describe('judgePullRequest', () => {
+  const sha = 'c'.repeat(40);
+  const gh = (over: Record<string, unknown> = {}, pr: Record<string, unknown> = {}) => ({ action: 'opened', number: 4, pull_request: { number: 4, state: 'open', head: { sha, ref: 'onboard/newco' }, base: { ref: 'main' }, ...pr }, ...over });
+  it('plans an open PR against the watched branch when opened, reopened or pushed to (GitHub synchronize, Gitea synchronized)', () => {
+    assert.deepEqual(judgePullRequest(gh(), 'main'), { action: 'plan', pr: { number: 4, headSha: sha, headRef: 'onboard/newco', baseRef: 'main' } });
+    for (const action of ['reopened', 'synchronize', 'synchronized']) assert.equal(judgePullRequest(gh({ action }), 'main').action, 'plan', action);
+    // Gitea puts the number in pull_request as well; either place is read.
+    assert.equal(judgePullRequest({ ...gh(), number: undefined }, 'main').action, 'plan');
+  });
+  it('ignores other actions, closed PRs, other base branches, odd refs and bodies without a head', () => {
+    assert.match((judgePullRequest(gh({ action: 'closed' }), 'main') as { reason: string }).reason, /action closed is not planned/);
+    assert.equal(judgePullRequest(gh({}, { state: 'closed' }), 'main').action, 'ignore');
+    assert.match((judgePullRequest(gh({}, { base: { ref: 'dev' } }), 'main') as { reason: string }).reason, /targets dev, not main/);
+    assert.equal(judgePullRequest(gh({}, { head: { sha, ref: 'x; rm -rf /' } }), 'main').action, 'ignore');
+    assert.equal(judgePullRequest(gh({}, { head: { sha, ref: '../../etc' } }), 'main').action, 'ignore');
+    assert.equal(judgePullRequest(gh({}, { head: { sha: 'nope', ref: 'a' } }), 'main').action, 'ignore');
+    assert.equal(judgePullRequest({ action: 'opened' }, 'main').action, 'ignore');
+    assert.equal(judgePullRequest(null, 'main').action, 'ignore');
   });
 });

@@ -63,3 +63,39 @@ export function eventHeader(headers: Record<string, string | string[] | undefine
   }
   return null;
 }
+
+/** A pull request to plan: its number, head commit and branches (from a verified `pull_request` event). */
+export interface PullRequestRef {
+  number: number;
+  headSha: string;
+  headRef: string;
+  baseRef: string;
+}
+
+export type PullRequestVerdict = { action: 'plan'; pr: PullRequestRef } | { action: 'ignore'; reason: string };
+
+/** Actions after which the head may have moved: GitHub's `synchronize`, Gitea's `synchronized`. */
+const PLANNED_ACTIONS = new Set(['opened', 'reopened', 'synchronize', 'synchronized']);
+
+/**
+ * What to do with a verified `pull_request` event (GitHub's or Gitea's payload):
+ * plan it when it is open, targets the watched branch, and was opened, reopened
+ * or pushed to. The commit id is used only to name the plan; the controller
+ * fetches the head itself.
+ */
+export function judgePullRequest(body: unknown, branch: string): PullRequestVerdict {
+  if (!body || typeof body !== 'object') return { action: 'ignore', reason: 'no pull_request payload' };
+  const b = body as { action?: unknown; number?: unknown; pull_request?: { number?: unknown; state?: unknown; head?: { sha?: unknown; ref?: unknown }; base?: { ref?: unknown } } };
+  const pr = b.pull_request;
+  const number = typeof b.number === 'number' ? b.number : pr?.number;
+  if (!pr || typeof number !== 'number' || !Number.isInteger(number) || number < 1) return { action: 'ignore', reason: 'no pull request number in the payload' };
+  if (typeof b.action !== 'string' || !PLANNED_ACTIONS.has(b.action)) return { action: 'ignore', reason: `pull request action ${String(b.action)} is not planned` };
+  if (pr.state !== undefined && pr.state !== 'open') return { action: 'ignore', reason: `pull request #${number} is ${String(pr.state)}` };
+  const headSha = pr.head?.sha;
+  const headRef = pr.head?.ref;
+  const baseRef = pr.base?.ref;
+  if (typeof headSha !== 'string' || !/^[0-9a-f]{40,64}$/.test(headSha) || typeof headRef !== 'string' || typeof baseRef !== 'string') return { action: 'ignore', reason: 'pull request without head.sha, head.ref or base.ref' };
+  if (baseRef !== branch) return { action: 'ignore', reason: `pull request #${number} targets ${baseRef}, not ${branch}` };
+  if (!/^[\w./-]+$/.test(headRef) || headRef.includes('..')) return { action: 'ignore', reason: 'pull request head.ref is not a plain branch name' };
+  return { action: 'plan', pr: { number, headSha, headRef, baseRef } };
+}

@@ -133,6 +133,24 @@ export const ControllerConfig = z.strictObject({
     .default({ default_user: 'axe', overrides: {}, tool_paths: [] }),
   /** Git URL rewrites (git's url.<base>.insteadOf), e.g. to local mirrors. */
   git: z.strictObject({ instead_of: z.record(z.string(), z.string()).default({}) }).default({ instead_of: {} }),
+  /**
+   * The config repo's git host: commit statuses `axe/{customer}` on every revision the controller
+   * applies, and the plan comment on pull requests (`pull_request` webhooks). The token lives in the vault.
+   */
+  git_host: z
+    .strictObject({
+      kind: z.enum(['github', 'gitea']),
+      /** GitHub: https://api.github.com (the default; GHE: https://HOST/api/v3). Gitea: https://HOST/api/v1 (required). */
+      api_url: z.string().url().optional(),
+      /** The config repo on that host, as owner/name. */
+      repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]+$/, { message: 'must be owner/name, the config repo on the git host' }),
+      /** Vault item holding the API token (statuses and comments write). */
+      token_secret: z.string().min(1).default('GIT_HOST_TOKEN'),
+      /** Link on each status (e.g. the controller's /status page as the operators reach it); `{customer}` is replaced. */
+      target_url: z.string().url().optional(),
+    })
+    .refine((h) => h.kind === 'github' || h.api_url !== undefined, { message: 'gitea needs api_url: set git_host.api_url to https://YOUR-GITEA/api/v1', path: ['api_url'] })
+    .optional(),
   /** Alert notifications: sent on transitions only, after `for`, repeated every `repeat`, resolved after `keep_firing_for` clear. */
   notifications: z
     .strictObject({
