@@ -2,7 +2,7 @@
 # Installs and starts the system parts the lab needs, idempotently, as root:
 # Docker engine (Debian docker.io), Compose v2 (the plugin from Debian trixie's
 # docker-compose package, unpacked without mixing suites), openssh-server,
-# busybox-static (for the FROM-scratch stand-in images), git.
+# busybox-static (for the FROM-scratch stand-in images), git, restic (backups).
 # Safe to run again: each step checks before it acts.
 set -euo pipefail
 
@@ -29,6 +29,8 @@ command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # Every shell file the project ships is checked by shellcheck in the tests.
 command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
+# restic: the backup kind's repository on every lab host (called by absolute path, /usr/bin/restic).
+command -v restic >/dev/null 2>&1 || need_pkgs+=(restic)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   apt-get update -qq

@@ -107,6 +107,15 @@ describe('backup diff', () => {
     assert.equal(healthBackup(desired, { ...o, schedule: { running: true, hash: desired.scheduleHash } }).reason, 'RestoreDrillFailed');
   });
 
+  it('a restore drill older than twice its interval is overdue; a recent one is named in the Healthy message', () => {
+    const o = converged();
+    o.lastVerify = { at: NOW - 61 * 86_400_000, ok: true, detail: '', snapshot: 'a1b2c3d4' };
+    assert.equal(healthBackup(desired, o).reason, 'RestoreDrillOverdue');
+    o.lastVerify = { at: NOW - 2 * 86_400_000, ok: true, detail: '', snapshot: 'a1b2c3d4' };
+    assert.match(healthBackup(desired, o).message, /restore drill ok 2d 0h ago$/);
+    assert.deepEqual(diffBackup(desired, o), []);
+  });
+
   it('restic missing on the host: nothing planned, the fix says brew install restic', () => {
     const h = healthBackup(desired, { ...converged(), restic: null });
     assert.equal(h.trap?.trap, 'host-restic-missing');

@@ -51,6 +51,8 @@ export interface BackupDesired {
   /** Hash of how the schedule runs (its script, manager and interval): a change reinstalls it. */
   scheduleHash: string;
   offsite: string | null;
+  /** How often the host's schedule runs a restore drill; one older than twice that is overdue. */
+  verifyEveryDays: number;
 }
 
 export interface FileFact {
@@ -172,6 +174,10 @@ export function healthBackup(desired: BackupDesired, observed: BackupObserved | 
   if (observed.lastVerify && !observed.lastVerify.ok) {
     return { status: 'Degraded', reason: 'RestoreDrillFailed', message: `the last restore drill failed: ${observed.lastVerify.detail}`, trap: trap('restore-drill-failed', vars) };
   }
-  const drill = observed.lastVerify ? `; restore drill ok ${formatAge(observed.now - observed.lastVerify.at)} ago` : '; no restore drill yet';
+  const drillAge = observed.lastVerify ? observed.now - observed.lastVerify.at : null;
+  if (drillAge !== null && drillAge > 2 * desired.verifyEveryDays * 86_400_000) {
+    return { status: 'Degraded', reason: 'RestoreDrillOverdue', message: `${facts}; the last restore drill was ${formatAge(drillAge)} ago (every ${desired.verifyEveryDays}d): the schedule does not run it`, trap: trap('restore-drill-failed', vars) };
+  }
+  const drill = drillAge !== null ? `; restore drill ok ${formatAge(drillAge)} ago` : '; no restore drill yet';
   return { status: 'Healthy', reason: 'Fresh', message: `${facts}${drill}` };
 }

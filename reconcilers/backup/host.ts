@@ -106,6 +106,7 @@ export function desiredBackup(input: { customer: string; customers: CustomersFil
     files,
     scheduleHash: sha256(`${script('schedule.sh')}\n${input.intervalMinutes}`).slice(0, 16),
     offsite,
+    verifyEveryDays: input.verifyEveryDays,
   };
 }
 
