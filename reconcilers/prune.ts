@@ -31,7 +31,8 @@ import type { CustomerContext, ReconcileEnv } from './runtime.js';
 import { SCAN_KEYS } from './scan.js';
 import { declaredStacks, desiredService } from './stack/index.js';
 import { LABELS } from './stack/host.js';
-import { findTool, hostPath } from './stack/shell.js';
+import { findTool } from '../providers/host/commands/tools.js';
+import { hostPath } from '../providers/host/commands/quote.js';
 import { tunnelName } from './tunnel/diff.js';
 import type { Action, Kind } from './types.js';
 

@@ -20,7 +20,10 @@ import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
 import { execScript, tools } from '../stack/host.js';
 import { declaredStacks, desiredService, lastLine } from '../stack/index.js';
-import { ACTIVE_RECORD, hostPath, keyValues, projectListing, switchCommand } from '../stack/shell.js';
+import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { projectListing } from '../../providers/host/commands/project.js';
+import { hostPath } from '../../providers/host/commands/quote.js';
+import { keyValues } from '../../providers/host/facts/key-values.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 
 export const INGRESS_SECTION = 'ingress';

@@ -19,7 +19,11 @@ import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget, findTool, healthOf, HELPERS, hostPath, projectListing } from './shell.js';
+import { activeColor, type BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
+import { HELPERS, projectListing } from '../../providers/host/commands/project.js';
+import { hostPath } from '../../providers/host/commands/quote.js';
+import { findTool } from '../../providers/host/commands/tools.js';
+import { healthOf } from '../../providers/host/facts/container.js';
 
 export const STACK_SECTION = 'stack';
 /** Our labels on every container, network and volume of a stack. */

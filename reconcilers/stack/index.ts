@@ -65,7 +65,7 @@ import {
   upScript,
 } from './host.js';
 import { envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
-import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
+import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from '../../providers/host/commands/blue-green.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
 export const DRAIN_MS = 2000;

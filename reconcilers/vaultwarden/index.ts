@@ -16,7 +16,7 @@ import { createScript, tools } from '../stack/host.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
 import type { Customer } from '../../schemas/customers.js';
-import { hostPath } from '../stack/shell.js';
+import { hostPath } from '../../providers/host/commands/quote.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
 import { patchVaultCompose, readVaultFile } from './patch.js';
 

@@ -1,0 +1,129 @@
+/**
+ * The one executor of commands on a host: runs a command line or a script
+ * over the host's existing SSH connection, and turns a failure into an
+ * AxeError (transient or terminal, fix, trap). It is the only place that
+ * classifies a host command's failure: scripts and builders exit with the
+ * named codes of EXIT, and kinds never read an exit code themselves.
+ *
+ * Rules:
+ * - Every exit code a script axe runs on a host may use is named here, once;
+ *   the `.sh` files and the builders use the same numbers (tests hold them to
+ *   it). An unnamed non-zero code is transient (retrying may help).
+ * - Data (a file's content, an env template) goes on stdin, never into the
+ *   command line; the message quotes the last stderr line, never stdin.
+ * - The batched observation (one round trip, many facts) is `runBatch`.
+ */
+import { AxeError, type ErrorClass } from '../../core/errors.js';
+import { type Argv, line } from './commands/quote.js';
+import { scriptText } from './scripts.js';
+import { type HostSection, runSections, type SectionOutput } from './sections.js';
+import type { ExecResult, HostConnection } from './ssh.js';
+
+interface ExitMeaning {
+  code: number;
+  class: ErrorClass;
+  /** The fix when the caller gives none for this code. */
+  fix?: string;
+}
+
+/** The exit codes of axe's host scripts, and what each means. */
+export const EXIT = {
+  /** docker / git / bw / cloudflared not found by absolute path. */
+  toolMissing: { code: 3, class: 'transient', fix: 'install the tool on the Mac mini, or add its directory to ssh.tool_paths in the axe config' },
+  /** The checkout directory exists and is not a git checkout. */
+  notACheckout: { code: 4, class: 'transient' },
+  /** The ref is in none of the repository's tags and branches. */
+  refNotFound: { code: 5, class: 'terminal' },
+  /** No running container for the service a command runs in. */
+  noContainer: { code: 6, class: 'transient' },
+  /** The inside health check did not answer 2xx. */
+  insideCheckFailed: { code: 7, class: 'transient' },
+  /** No earlier good state recorded to roll back to. */
+  noGoodState: { code: 8, class: 'transient' },
+  /** No env file to split per service. */
+  noEnvFile: { code: 9, class: 'transient' },
+  /** `compose up --wait` failed (diagnostics on stderr). */
+  upFailed: { code: 10, class: 'transient' },
+  /** The service's container exited while starting. */
+  serviceExited: { code: 11, class: 'transient', fix: 'see the service log on the host; axe retries' },
+  /** The service did not become ready within its wait. */
+  serviceNotReady: { code: 12, class: 'transient', fix: 'see the service log on the host; axe retries' },
+  /** sudo asked for a password (launchctl in the system domain needs it without one). */
+  sudoPassword: { code: 13, class: 'terminal', fix: 'allow the axe user passwordless sudo for launchctl and tee of the LaunchDaemon plist (see the runbook)' },
+  /** The pull wrapper: no bw session file on the host. */
+  pullNoSession: { code: 20, class: 'transient' },
+  /** The pull wrapper: bw missing, or its session does not unlock the vault. */
+  pullLocked: { code: 21, class: 'transient' },
+  /** The pull wrapper: an item is missing or empty in the host's vault. */
+  pullItemMissing: { code: 22, class: 'terminal' },
+  /** The pull wrapper: a value holds a quote or a line break. */
+  pullBadValue: { code: 23, class: 'terminal' },
+  /** The pull wrapper: the env file could not be written. */
+  pullWriteFailed: { code: 24, class: 'transient' },
+} as const satisfies Record<string, ExitMeaning>;
+
+export type ExitName = keyof typeof EXIT;
+
+/** The name and class of an exit code (pure); null for 0. */
+export function classifyExit(code: number): { name: ExitName | null; class: ErrorClass } | null {
+  if (code === 0) return null;
+  const name = (Object.keys(EXIT) as ExitName[]).find((n) => EXIT[n].code === code) ?? null;
+  return { name, class: name ? EXIT[name].class : 'transient' };
+}
+
+/** The last non-empty stderr line (what a failed host command said last). */
+export function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
+}
+
+export interface RunSpec {
+  /** What is being done, for the message: `starting cloudflared`. */
+  what: string;
+  customer?: string;
+  resource?: string;
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** The fix for any failure, unless `fixes` names one for its code. */
+  fix?: string;
+  fixes?: Partial<Record<ExitName, string>>;
+  trap?: string;
+}
+
+/** The AxeError for a failed command (pure). */
+export function hostFailure(result: ExecResult, spec: RunSpec): AxeError {
+  const meaning = classifyExit(result.code) ?? { name: null, class: 'transient' as const };
+  const named = meaning.name ? EXIT[meaning.name] : null;
+  const fix = (meaning.name ? spec.fixes?.[meaning.name] : undefined) ?? spec.fix ?? (named && 'fix' in named ? named.fix : undefined);
+  const detail = lastLine(result.stderr) || `exit ${result.code}`;
+  return new AxeError(meaning.class, `${spec.what} failed: ${detail}`, {
+    ...(spec.customer ? { customer: spec.customer } : {}),
+    resource: spec.resource ?? 'host',
+    ...(fix ? { fix } : {}),
+    ...(spec.trap ? { trap: spec.trap } : {}),
+  });
+}
+
+/** A script for `/bin/sh -s`: lib.sh's functions, then the body. */
+export function hostScript(body: string): string {
+  return `${scriptText('lib.sh')}\n${body}\n`;
+}
+
+/** Runs a script (`/bin/sh -s`, lib.sh first) and returns its result; throws the classified error when it fails. */
+export async function runScript(connection: HostConnection, body: string, spec: RunSpec): Promise<ExecResult> {
+  const stdin = spec.stdin === undefined ? hostScript(body) : undefined;
+  // With data for stdin, the script goes on the command line (it holds no secret) and the data on stdin.
+  const command = stdin === undefined ? `/bin/sh -c ${line([hostScript(body)])}` : '/bin/sh -s';
+  const result = await connection.exec(command, { stdin: stdin ?? spec.stdin ?? '', ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) });
+  if (result.code !== 0) throw hostFailure(result, spec);
+  return result;
+}
+
+/** Runs one command line (argv) as a script. */
+export function runCommand(connection: HostConnection, argv: Argv, spec: RunSpec, prelude = ''): Promise<ExecResult> {
+  return runScript(connection, `${prelude}${prelude ? '\n' : ''}${line(argv)}`, spec);
+}
+
+/** The batched observation: every section in one round trip (lib.sh's functions defined once, first). */
+export function runBatch(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000): Promise<Map<string, SectionOutput>> {
+  return runSections(connection, sections, timeoutMs, scriptText('lib.sh'));
+}
