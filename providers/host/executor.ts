@@ -87,6 +87,8 @@ export interface RunSpec {
   fix?: string;
   fixes?: Partial<Record<ExitName, string>>;
   trap?: string;
+  /** What the failure left on the host, appended to the message: `the running containers untouched`. */
+  left?: string;
 }
 
 /** The AxeError for a failed command (pure). */
@@ -95,7 +97,7 @@ export function hostFailure(result: ExecResult, spec: RunSpec): AxeError {
   const named = meaning.name ? EXIT[meaning.name] : null;
   const fix = (meaning.name ? spec.fixes?.[meaning.name] : undefined) ?? spec.fix ?? (named && 'fix' in named ? named.fix : undefined);
   const detail = lastLine(result.stderr) || `exit ${result.code}`;
-  return new AxeError(meaning.class, `${spec.what} failed: ${detail}`, {
+  return new AxeError(meaning.class, `${spec.what} failed: ${detail}${spec.left ? `; left: ${spec.left}` : ''}`, {
     ...(spec.customer ? { customer: spec.customer } : {}),
     resource: spec.resource ?? 'host',
     ...(fix ? { fix } : {}),

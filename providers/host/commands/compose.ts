@@ -3,7 +3,7 @@
  * envFile)` then the subcommand. Paths are relative to the checkout the
  * script `cd`s into.
  */
-import { type Argv } from './quote.js';
+import { type Argv, type Word } from './quote.js';
 import { tool } from './tools.js';
 
 export interface UpOptions {
@@ -14,7 +14,7 @@ export interface UpOptions {
   forceRecreate?: boolean;
 }
 
-export function compose(project: string, files: readonly string[], envFile: string | null = null) {
+export function compose(project: Word, files: readonly Word[], envFile: string | null = null) {
   const base: Argv = [tool('docker'), 'compose', '-p', project, ...files.flatMap((f) => ['-f', f]), ...(envFile ? ['--env-file', envFile] : [])];
   return {
     base,
@@ -33,6 +33,6 @@ export function compose(project: string, files: readonly string[], envFile: stri
     configHash: (services = '*'): Argv => [...base, 'config', '--hash', services],
     stop: (services: readonly string[]): Argv => [...base, 'stop', ...services],
     rm: (services: readonly string[]): Argv => [...base, 'rm', '-f', '-s', ...services],
-    down: (volumes: boolean): Argv => [...base, 'down', '--remove-orphans', ...(volumes ? ['-v'] : [])],
+    down: (volumes: boolean, timeoutSeconds?: number): Argv => [...base, 'down', '--remove-orphans', ...(timeoutSeconds ? ['--timeout', String(timeoutSeconds)] : []), ...(volumes ? ['-v'] : [])],
   };
 }

@@ -4,7 +4,7 @@
  * through dockerode instead (providers/host/docker-engine.ts); these are the
  * commands that change the host, and the CLI fallbacks of facts.
  */
-import { type Argv, type Word } from './quote.js';
+import { type Argv, line, type Word } from './quote.js';
 import { tool } from './tools.js';
 
 const D = tool('docker');
@@ -21,7 +21,7 @@ export const docker = {
   /** `docker inspect NAME`: a JSON array. */
   inspectJson: (name: string): Argv => [D, 'inspect', name],
   /** `docker inspect --format FORMAT NAME`. */
-  inspect: (name: string, format: string): Argv => [D, 'inspect', '--format', format, name],
+  inspect: (name: Word, format: string): Argv => [D, 'inspect', '--format', format, name],
   /** `docker rm -f NAME…`. */
   removeForce: (...names: string[]): Argv => [D, 'rm', '-f', ...names],
   /** `docker logs --tail N NAME`. */
@@ -45,9 +45,17 @@ export const docker = {
     spec.image,
     ...spec.args,
   ],
+  /** `docker ps -a` of the containers with all these labels, one JSON object per line. */
+  networksJson: (labels: readonly string[]): Argv => [D, 'network', 'ls', '--no-trunc', ...labels.flatMap((l) => ['--filter', `label=${l}`]), '--format', '{{json .}}'],
+  psJson: (labels: readonly string[]): Argv => [D, 'ps', '-a', '--no-trunc', ...labels.flatMap((l) => ['--filter', `label=${l}`]), '--format', '{{json .}}'],
   /** `docker ps -q` of the containers with all these labels (`k=v`), all states when `all`. */
   psByLabels: (labels: readonly string[], all: boolean): Argv => [D, 'ps', ...(all ? ['-a'] : []), '-q', '--no-trunc', ...labels.flatMap((l) => ['--filter', `label=${l}`])],
 };
+
+/** Creates a network or volume unless it exists, labelled (a command line; "$D" must be found). */
+export function ensureObject(what: DockerObject, name: string, labels: readonly string[]): string {
+  return `${line(docker.inspectObject(what, name))} >/dev/null 2>&1 || ${line(docker.createObject(what, name, labels))} >/dev/null`;
+}
 
 export interface RunSpec {
   name: string;

@@ -27,3 +27,11 @@ axe_file_facts() {
   else openssl dgst -sha256 -r "$@"; fi
   stat -c "%a %n" "$@" 2>/dev/null || stat -f "%Lp %N" "$@" 2>/dev/null
 }
+
+# axe_file_b64 FILE: its mode on one line, then its content in base64 on one
+# line; nothing when it is absent.
+axe_file_b64() {
+  [ -f "$1" ] || return 0
+  axe_mode "$1"
+  base64 < "$1" | tr -d '\n'
+}
