@@ -131,10 +131,10 @@ export function runArgv(spec: StartSpec) {
 export function startScript(spec: StartSpec, waitSeconds = 30): string {
   if (spec.manager === 'launchd') {
     const args = [LAUNCHD_LABEL, LAUNCHD_PLIST, launchdPlist('@CLOUDFLARED@', '@HOME@', '@USER@', spec.metricsPort), spec.serviceHash, String(spec.metricsPort), String(waitSeconds)];
-    return `${requireTool('cloudflared', spec.toolPaths, EXIT.toolMissing.code)}\n${withArgs('cloudflared-launchd.sh', args.map(shellQuote))}`;
+    return `${requireTool('cloudflared', spec.toolPaths)}\n${withArgs('cloudflared-launchd.sh', args.map(shellQuote))}`;
   }
   const args = [containerName(spec.customer), `axe-${spec.customer}`, spec.customer, String(waitSeconds)].map(shellQuote);
-  return `${requireTool('docker', spec.toolPaths, EXIT.toolMissing.code)}\n${withArgs('cloudflared-container.sh', [...args, line(runArgv(spec))])}`;
+  return `${requireTool('docker', spec.toolPaths)}\n${withArgs('cloudflared-container.sh', [...args, line(runArgv(spec))])}`;
 }
 
 /** The LaunchDaemon plist (system domain, runs as the axe user). */

@@ -229,7 +229,7 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
       await connection.writeFile(desired.sso!.path, sso.text, 0o600);
       return;
     }
-    const docker = requireTool('docker', toolPaths, EXIT.toolMissing.code);
+    const docker = requireTool('docker', toolPaths);
     if (action.op === 'create-network') {
       const name = action.payload.name!;
       await runScript(connection, `set -e\n${docker}\n${ensureObject('network', name, [`ai.axelabs.axe.customer=${ctx.id}`])}`, { what: `creating network ${name}`, ...where });

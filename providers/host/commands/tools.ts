@@ -3,6 +3,7 @@
  * finds nothing over SSH on a Mac). `findTool` is shell builtins only, so a
  * scan starts no process to find a tool.
  */
+import { EXIT } from '../exit-codes.js';
 import { DEFAULT_TOOL_DIRS } from '../probe.js';
 import { hostPath, variable, type ShellWord } from './quote.js';
 
@@ -16,10 +17,14 @@ export function findTool(name: string, tool: string, extra: readonly string[]): 
   return `${name}=""; for d in ${dirs}; do if [ -x "$d/${tool}" ]; then ${name}="$d/${tool}"; break; fi; done`;
 }
 
+/** Ends the script with EXIT.toolMissing when `tool` was not found (its variable is empty). */
+export function toolFound(tool: HostTool): string {
+  return `if [ -z "$${TOOL_VARIABLE[tool]}" ]; then echo "${tool} not found by absolute path on the host" >&2; exit ${EXIT.toolMissing.code}; fi`;
+}
+
 /** Finds `tool` into its variable, ending the script with EXIT.toolMissing when it is not there. */
-export function requireTool(tool: HostTool, extra: readonly string[], exitCode: number): string {
-  const v = TOOL_VARIABLE[tool];
-  return `${findTool(v, tool, extra)}\nif [ -z "$${v}" ]; then echo "${tool} not found by absolute path on the host" >&2; exit ${exitCode}; fi`;
+export function requireTool(tool: HostTool, extra: readonly string[]): string {
+  return `${findTool(TOOL_VARIABLE[tool], tool, extra)}\n${toolFound(tool)}`;
 }
 
 /** The word that runs a tool found by findTool / requireTool. */
