@@ -9,24 +9,25 @@ import { line, shellQuote, type Word } from '../commands/quote.js';
 import { healthOf, type Health } from './container.js';
 import type { Fact } from './fact.js';
 
+/** The objects of a `--format '{{json .}}'` listing, one per line; other lines are skipped (pure). */
+export function jsonLines<T>(output: string): T[] {
+  return output.split('\n').flatMap((row) => {
+    try {
+      return row.trim() ? [JSON.parse(row) as T] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The networks on the host: id and name (`network ls --format '{{json .}}'`, one object per line). */
 export function networksFact(name: string): Fact<{ ids: Set<string>; names: Set<string> }> {
   return {
     name,
     command: `"$D" network ls --no-trunc --format '{{json .}}' 2>/dev/null`,
     parse: (output) => {
-      const ids = new Set<string>();
-      const names = new Set<string>();
-      for (const row of output.split('\n')) {
-        try {
-          const n = JSON.parse(row) as { ID?: string; Name?: string };
-          if (n.ID) ids.add(n.ID);
-          if (n.Name) names.add(n.Name);
-        } catch {
-          // not a JSON line
-        }
-      }
-      return { ids, names };
+      const rows = jsonLines<{ ID?: string; Name?: string }>(output);
+      return { ids: new Set(rows.flatMap((n) => (n.ID ? [n.ID] : []))), names: new Set(rows.flatMap((n) => (n.Name ? [n.Name] : []))) };
     },
   };
 }
@@ -142,16 +143,17 @@ export function containersFact(name: string, labels: readonly string[] = []): Fa
   return {
     name,
     command: `${line(docker.psJson(labels))} 2>/dev/null`,
-    parse: (output) =>
-      output.split('\n').flatMap((row) => {
-        try {
-          const c = JSON.parse(row) as { ID?: string; Names?: string; Labels?: string; Networks?: string; State?: string; Status?: string };
-          const split = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : []);
-          return [{ id: c.ID ?? '', names: split(c.Names), labels: labelMap(c.Labels ?? ''), networks: split(c.Networks), state: c.State ?? '', health: healthOf(c.Status ?? '') }];
-        } catch {
-          return [];
-        }
-      }),
+    parse: (output) => {
+      const split = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : []);
+      return jsonLines<{ ID?: string; Names?: string; Labels?: string; Networks?: string; State?: string; Status?: string }>(output).map((c) => ({
+        id: c.ID ?? '',
+        names: split(c.Names),
+        labels: labelMap(c.Labels ?? ''),
+        networks: split(c.Networks),
+        state: c.State ?? '',
+        health: healthOf(c.Status ?? ''),
+      }));
+    },
   };
 }
 
@@ -168,14 +170,6 @@ export function labelledNetworksFact(name: string, labels: readonly string[]): F
   return {
     name,
     command: `${line(docker.networksJson(labels))} 2>/dev/null`,
-    parse: (output) =>
-      output.split('\n').flatMap((row) => {
-        try {
-          const n = JSON.parse(row) as { Name?: string; Labels?: string };
-          return n.Name ? [{ name: n.Name, labels: labelMap(n.Labels ?? '') }] : [];
-        } catch {
-          return [];
-        }
-      }),
+    parse: (output) => jsonLines<{ Name?: string; Labels?: string }>(output).flatMap((n) => (n.Name ? [{ name: n.Name, labels: labelMap(n.Labels ?? '') }] : [])),
   };
 }
