@@ -21,7 +21,17 @@
  * longer names it.
  */
 import { errorLine, terminal, transient } from '../core/errors.js';
-import { shellQuote } from '../providers/host/ssh.js';
+import { compose } from '../providers/host/commands/compose.js';
+import { docker as dockerCli } from '../providers/host/commands/docker.js';
+import { fs } from '../providers/host/commands/fs.js';
+import { line, path } from '../providers/host/commands/quote.js';
+import { findTool, requireTool } from '../providers/host/commands/tools.js';
+import { EXIT, runBatch, runScript } from '../providers/host/executor.js';
+import { COMPOSE_PROJECT, containersFact, labelledNetworksFact } from '../providers/host/facts/docker.js';
+import { factsSection, readFacts, when } from '../providers/host/facts/fact.js';
+import { existingPathsFact } from '../providers/host/facts/files-content.js';
+import { systemJobFact } from '../providers/host/facts/launchd.js';
+import type { HostSection } from '../providers/host/sections.js';
 import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
 import { ownedBy } from './dns/diff.js';
@@ -31,7 +41,6 @@ import type { CustomerContext, ReconcileEnv } from './runtime.js';
 import { SCAN_KEYS } from './scan.js';
 import { declaredStacks, desiredService } from './stack/index.js';
 import { LABELS } from './stack/host.js';
-import { findTool, hostPath } from './stack/shell.js';
 import { tunnelName } from './tunnel/diff.js';
 import type { Action, Kind } from './types.js';
 
@@ -62,13 +71,6 @@ export interface PrunePayload {
 
 export type PruneAction = Action<PrunePayload>;
 
-const SECTION = {
-  project: 'prune.project=',
-  file: 'prune.file=',
-  cloudflared: 'prune.cloudflared=',
-  network: 'prune.network=',
-} as const;
-
 /** A removed customer is pruned when the revision that last declared it says so: `prune` on, mode apply, not suspended. */
 export function prunesOnRemoval(state: DesiredState, id: string): boolean {
   const policy = state.customers.customers[id]?.policy;
@@ -88,39 +90,36 @@ export function secretPaths(ctx: CustomerContext): string[] {
   return [...stacks, `~/${CLOUDFLARED_DIR}/credentials.json`];
 }
 
-/** Read-only: what axe left on the host for this customer. */
-export function observeScript(customer: string, files: readonly string[], toolPaths: readonly string[]): string {
-  const label = shellQuote(`label=${LABELS.customer}=${customer}`);
-  return [
-    findTool('D', 'docker', toolPaths),
-    ...files.map((f) => `[ -e ${hostPath(f)} ] && echo ${shellQuote(`${SECTION.file}${f}`)}`),
-    `if [ -x /bin/launchctl ] && /bin/launchctl print system/${LAUNCHD_LABEL} >/dev/null 2>&1; then echo ${SECTION.cloudflared}launchd; fi`,
-    'if [ -n "$D" ]; then',
-    `  "$D" ps -a --filter ${label} --format '{{.Label "com.docker.compose.project"}}' | sort -u | while IFS= read -r p; do [ -n "$p" ] && echo "${SECTION.project}$p"; done`,
-    `  "$D" inspect ${shellQuote(containerName(customer))} >/dev/null 2>&1 && echo ${SECTION.cloudflared}container`,
-    // A labelled network is ours to remove only when no container of someone else (the customer's own vault) uses it.
-    `  "$D" network ls --filter ${label} --format '{{.Name}}' | while IFS= read -r n; do`,
-    // Networks a compose project made go with its `compose down`.
-    `    [ -n "$("$D" network inspect --format '{{index .Labels "com.docker.compose.project"}}' "$n" 2>/dev/null)" ] && continue`,
-    `    if ! "$D" ps -a --filter "network=$n" --format '{{.Label "${LABELS.customer}"}}' | grep -qvx ${shellQuote(customer)}; then echo "${SECTION.network}$n"; fi`,
-    '  done',
-    'fi',
-    'true',
-  ].join('\n');
+/** What is read on the host: one fact each (docker's as JSON). */
+function facts(customer: string, files: readonly string[]) {
+  const docker = '[ -n "$D" ]';
+  return {
+    files: existingPathsFact('files', files),
+    launchd: when('[ -x /bin/launchctl ]', systemJobFact('launchd', LAUNCHD_LABEL)),
+    containers: when(docker, containersFact('containers')),
+    networks: when(docker, labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
+  };
 }
 
-export function parseObservation(output: string): PruneHostObserved {
-  const out: PruneHostObserved = { projects: [], secretFiles: [], cloudflared: null, networks: [] };
-  for (const line of output.split('\n')) {
-    if (line.startsWith(SECTION.project)) out.projects.push(line.slice(SECTION.project.length));
-    else if (line.startsWith(SECTION.file)) out.secretFiles.push(line.slice(SECTION.file.length));
-    else if (line.startsWith(SECTION.network)) out.networks.push(line.slice(SECTION.network.length));
-    else if (line.startsWith(SECTION.cloudflared)) {
-      const manager = line.slice(SECTION.cloudflared.length);
-      if (manager === 'launchd' || manager === 'container') out.cloudflared = manager;
-    }
-  }
-  return out;
+/** The read-only section: what axe left on the host for this customer. */
+export function observeSection(customer: string, files: readonly string[], toolPaths: readonly string[]): HostSection {
+  return factsSection('prune', facts(customer, files), findTool('D', 'docker', toolPaths));
+}
+
+/** The observation from the section's output (pure). */
+export function parseObservation(output: string, customer: string, files: readonly string[]): PruneHostObserved {
+  const f = readFacts(output, facts(customer, files));
+  const ours = f.containers.filter((c) => c.labels[LABELS.customer] === customer);
+  const projects = [...new Set(ours.map((c) => c.labels[COMPOSE_PROJECT] ?? '').filter(Boolean))].sort();
+  const name = containerName(customer);
+  const cloudflared = f.launchd !== 'missing' ? 'launchd' : f.containers.some((c) => c.names.includes(name)) ? 'container' : null;
+  // A labelled network is ours to remove only when no container of someone else (the customer's own vault) uses it;
+  // networks a compose project made go with its `compose down`.
+  const networks = f.networks
+    .filter((n) => n.labels[LABELS.customer] === customer && !n.labels[COMPOSE_PROJECT])
+    .filter((n) => !f.containers.some((c) => c.networks.includes(n.name) && c.labels[LABELS.customer] !== customer))
+    .map((n) => n.name);
+  return { projects, secretFiles: f.files, cloudflared, networks };
 }
 
 function action(kind: Kind, op: string, target: string, summary: string, payload: PrunePayload = {}): PruneAction {
@@ -137,8 +136,10 @@ export function diffPrune(customer: string, observed: PruneObserved): PruneActio
   if (host.cloudflared === 'container') out.push(action('cloudflared', 'remove-service', `container:${containerName(customer)}`, `remove the cloudflared container ${containerName(customer)}`));
   if (host.cloudflared === 'launchd') out.push(action('cloudflared', 'remove-service', `launchd:${LAUNCHD_LABEL}`, `launchctl bootout system/${LAUNCHD_LABEL} and remove ${LAUNCHD_PLIST}`));
   for (const n of host.networks) out.push(action('stack', 'remove-network', `network:${n}`, `remove the docker network ${n}`));
-  for (const r of observed.dns) out.push(action('dns', 'delete', `dns:${r.name}`, `delete ${r.type} ${r.name} (its comment says axe owns it for ${customer})`, { id: r.id, ...(observed.zoneId ? { zoneId: observed.zoneId } : {}) }));
-  if (observed.tunnel) out.push(action('tunnel', 'delete', `tunnel:${observed.tunnel.name}`, `delete tunnel ${observed.tunnel.name} (${observed.tunnel.id}); its credentials stay in the vault (vault items are never pruned)`, { id: observed.tunnel.id }));
+  const zone = observed.zoneId ? { zoneId: observed.zoneId } : {};
+  for (const r of observed.dns) out.push(action('dns', 'delete', `dns:${r.name}`, `delete ${r.type} ${r.name} (its comment says axe owns it for ${customer})`, { id: r.id, ...zone }));
+  const t = observed.tunnel;
+  if (t) out.push(action('tunnel', 'delete', `tunnel:${t.name}`, `delete tunnel ${t.name} (${t.id}); its credentials stay in the vault (vault items are never pruned)`, { id: t.id }));
   return out;
 }
 
@@ -157,9 +158,11 @@ export async function observePrune(env: ReconcileEnv, id: string): Promise<Prune
   let hostError: string | null = null;
   try {
     const connection = await env.providers.hosts.connection(ctx.target);
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(observeScript(id, secretPaths(ctx), env.providers.hosts.toolPaths))}`, { timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`);
-    host = parseObservation(result.stdout);
+    const files = secretPaths(ctx);
+    const batch = await runBatch(connection, [observeSection(id, files, env.providers.hosts.toolPaths)]);
+    const section = batch.get('prune');
+    if (!section) throw new Error('the observation did not come back');
+    host = parseObservation(section.output, id, files);
   } catch (error) {
     hostError = `the host ${customer.tailscale_host} could not be observed: ${errorLine(error)}`;
   }
@@ -173,23 +176,26 @@ export async function observePrune(env: ReconcileEnv, id: string): Promise<Prune
 }
 
 function hostScript(customer: string, a: PruneAction, toolPaths: readonly string[]): string {
-  const docker = [findTool('D', 'docker', toolPaths), 'if [ -z "$D" ]; then echo "docker not found by absolute path" >&2; exit 3; fi'];
+  const docker = requireTool('docker', toolPaths);
   switch (a.op) {
     case 'compose-down':
-      return [...docker, `"$D" compose -p ${shellQuote(a.target.slice('stack:'.length))} down --remove-orphans --timeout 20`].join('\n');
+      return `${docker}\n${line(compose(a.target.slice('stack:'.length), []).down(false, 20))}`;
     case 'remove-file':
-      return `rm -f ${hostPath(a.payload.path!)}`;
+      return line(fs.removeForce(path(a.payload.path!)));
     case 'remove-service':
       if (a.target.startsWith('launchd:')) {
         return [
           `/usr/bin/sudo -n /bin/launchctl bootout system/${LAUNCHD_LABEL} 2>/dev/null || true`,
-          `/usr/bin/sudo -n /bin/rm -f ${LAUNCHD_PLIST} || { echo "sudo without a password is needed to remove ${LAUNCHD_PLIST}" >&2; exit 6; }`,
+          `/usr/bin/sudo -n /bin/rm -f ${LAUNCHD_PLIST} || { echo "sudo without a password is needed to remove ${LAUNCHD_PLIST}" >&2; exit ${EXIT.sudoPassword.code}; }`,
         ].join('\n');
       }
-      return [...docker, `"$D" rm -f ${shellQuote(containerName(customer))} >/dev/null`].join('\n');
-    case 'remove-network':
+      return `${docker}\n${line(dockerCli.removeForce(containerName(customer)))} >/dev/null`;
+    case 'remove-network': {
       // Gone already is done.
-      return [...docker, `n=${shellQuote(a.target.slice('network:'.length))}`, '"$D" network rm "$n" >/dev/null 2>&1 || ! "$D" network inspect "$n" >/dev/null 2>&1 || "$D" network rm "$n"'].join('\n');
+      const n = a.target.slice('network:'.length);
+      const rm = line(dockerCli.removeObject('network', n));
+      return `${docker}\n${rm} >/dev/null 2>&1 || ! ${line(dockerCli.inspectObject('network', n))} >/dev/null 2>&1 || ${rm}`;
+    }
     default:
       throw new Error(`no host script for ${a.op}`);
   }
@@ -205,8 +211,8 @@ export async function actPrune(env: ReconcileEnv, id: string, a: PruneAction): P
     return;
   }
   const connection = await env.providers.hosts.connection(contextFor(env, id, customer).target);
-  const result = await connection.exec(`/bin/sh -c ${shellQuote(hostScript(id, a, env.providers.hosts.toolPaths))}`, { timeoutMs: 120_000 });
-  if (result.code !== 0) throw transient(`${a.summary} failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, { customer: id, resource: a.kind, fix: `see the host ${customer.tailscale_host}` });
+  const fix = `see the host ${customer.tailscale_host}`;
+  await runScript(connection, hostScript(id, a, env.providers.hosts.toolPaths), { what: a.summary, customer: id, resource: a.kind, timeoutMs: 120_000, fix });
 }
 
 export interface PruneResult {

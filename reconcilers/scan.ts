@@ -16,7 +16,7 @@
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
 import { requireCloudflare } from '../providers/index.js';
 import type { HostSection, SectionOutput } from '../providers/host/sections.js';
-import { runSections } from '../providers/host/sections.js';
+import { runBatch } from '../providers/host/executor.js';
 import type { SshTarget } from '../providers/host/ssh.js';
 import type { TailnetView } from '../providers/tailscale/index.js';
 import type { VaultEntry } from '../providers/vault/types.js';
@@ -87,7 +87,7 @@ export function newScan(providers: Providers, zone: string): Scan {
       }
       const batch = await once(key, async () => {
         const connection = await providers.hosts.connection(target);
-        return runSections(connection, sections());
+        return runBatch(connection, sections());
       });
       const stale = staleSections.get(key);
       if (!stale?.size || (only !== undefined && !stale.has(only))) return batch;
@@ -97,7 +97,7 @@ export function newScan(providers: Providers, zone: string): Scan {
       const at = Date.now();
       for (const name of names) started.set(`${key}#${name}`, at);
       if (wanted.length) {
-        const fresh = await runSections(await providers.hosts.connection(target), wanted);
+        const fresh = await runBatch(await providers.hosts.connection(target), wanted);
         for (const [name, output] of fresh) batch.set(name, output);
       }
       return batch;

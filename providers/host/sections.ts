@@ -25,8 +25,8 @@ export interface SectionOutput {
 }
 
 /** The one script that runs every section, each output framed by the marker. */
-export function sectionsScript(sections: readonly HostSection[], marker: string): string {
-  return sections
+export function sectionsScript(sections: readonly HostSection[], marker: string, prelude = ''): string {
+  return (prelude ? `${prelude}\n` : '') + sections
     .map((s) => [`printf '\\n%s begin %s\\n' '${marker}' '${s.name}'`, `( ${s.script}\n)`, `printf '\\n%s end %s %s\\n' '${marker}' '${s.name}' "$?"`].join('\n'))
     .join('\n');
 }
@@ -41,9 +41,9 @@ export function parseSections(stdout: string, marker: string): Map<string, Secti
   return out;
 }
 
-/** Runs every section over the connection in one round trip. */
-export async function runSections(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000): Promise<Map<string, SectionOutput>> {
+/** Runs every section over the connection in one round trip (`prelude`: shell function definitions first). */
+export async function runSections(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000, prelude = ''): Promise<Map<string, SectionOutput>> {
   const marker = `@@axe-${randomBytes(8).toString('hex')}`;
-  const result = await connection.exec('/bin/sh -s', { stdin: sectionsScript(sections, marker), timeoutMs });
+  const result = await connection.exec('/bin/sh -s', { stdin: sectionsScript(sections, marker, prelude), timeoutMs });
   return parseSections(result.stdout, marker);
 }

@@ -11,6 +11,7 @@
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig } from 'ssh2';
 import { AxeError, terminal, transient } from '../../core/errors.js';
+import { hostPath, shellQuote } from './commands/quote.js';
 import { hostPatterns, type PinnedKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 
 export interface SshTarget {
@@ -98,7 +99,8 @@ export class HostConnection {
     return new Promise((resolve, reject) => {
       this.#client.openssh_forwardOutStreamLocal(path, (error, stream) => {
         if (error) {
-          reject(transient(`cannot open ${path} on ${this.target.name} over SSH: ${error.message}`, { resource: 'host', fix: 'check that the docker engine runs on the host and that its sshd allows stream-local forwarding (AllowStreamLocalForwarding yes, the default)', cause: error }));
+          const fix = 'check that the docker engine runs on the host and that its sshd allows stream-local forwarding (AllowStreamLocalForwarding yes, the default)';
+          reject(transient(`cannot open ${path} on ${this.target.name} over SSH: ${error.message}`, { resource: 'host', fix, cause: error }));
           return;
         }
         resolve(stream);
@@ -112,7 +114,9 @@ export class HostConnection {
    */
   async writeFile(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
     const q = shellQuote(path);
-    const script = `set -e; p=${q}; case "$p" in "~/"*) p="$HOME/\${p#"~/"}";; esac; d=$(dirname "$p"); mkdir -p "$d"; t="$p.axe-tmp.$$"; umask 077; cat > "$t"; chmod ${mode.toString(8)} "$t"; mv -f "$t" "$p"`;
+    const script =
+      `set -e; p=${q}; case "$p" in "~/"*) p="$HOME/\${p#"~/"}";; esac; d=$(dirname "$p"); mkdir -p "$d"; ` +
+      `t="$p.axe-tmp.$$"; umask 077; cat > "$t"; chmod ${mode.toString(8)} "$t"; mv -f "$t" "$p"`;
     const result = await this.exec(`/bin/sh -c ${shellQuote(script)}`, { stdin: content });
     if (result.code !== 0) throw transient(`cannot write ${path} on ${this.target.name}: ${result.stderr.trim().split('\n')[0] ?? ''}`, { resource: 'host' });
   }
@@ -123,14 +127,8 @@ export class HostConnection {
   }
 }
 
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A path on the host as a shell word: `~/x` becomes `"$HOME"/'x'`. */
-export function hostPath(path: string): string {
-  return path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
-}
+/** The one quoting function lives in commands/quote.ts; re-exported for the kinds not migrated yet. */
+export { hostPath, shellQuote };
 
 /** Opens one verified connection. */
 export function connect(target: SshTarget, credentials: SshCredentials, timeoutMs = 10_000): Promise<HostConnection> {
@@ -162,13 +160,16 @@ export function connect(target: SshTarget, credentials: SshCredentials, timeoutM
 function classify(target: SshTarget, error: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | null): AxeError {
   const where = `${target.user}@${target.name}`;
   if (verdict === 'mismatch') {
-    return terminal(`host key of ${target.name} differs from the pinned one`, { resource: 'host', fix: 'verify the Mac mini was really reinstalled, then replace its line in the pinned known_hosts', cause: error, trap: 'ssh-host-key-changed' });
+    const fix = 'verify the Mac mini was really reinstalled, then replace its line in the pinned known_hosts';
+    return terminal(`host key of ${target.name} differs from the pinned one`, { resource: 'host', fix, cause: error, trap: 'ssh-host-key-changed' });
   }
   if (verdict === 'unknown') {
-    return terminal(`host key of ${target.name} is not pinned`, { resource: 'host', fix: `add ${target.name}'s key to the pinned known_hosts (ssh-keyscan -p ${target.port} ${target.address}, verified out of band)`, cause: error });
+    const fix = `add ${target.name}'s key to the pinned known_hosts (ssh-keyscan -p ${target.port} ${target.address}, verified out of band)`;
+    return terminal(`host key of ${target.name} is not pinned`, { resource: 'host', fix, cause: error });
   }
   if (error.level === 'client-authentication') {
-    return terminal(`SSH key refused for ${where}`, { resource: 'host', fix: `add the operator's public key to ~${target.user}/.ssh/authorized_keys on the Mac mini`, cause: error, trap: 'ssh-key-refused' });
+    const fix = `add the operator's public key to ~${target.user}/.ssh/authorized_keys on the Mac mini`;
+    return terminal(`SSH key refused for ${where}`, { resource: 'host', fix, cause: error, trap: 'ssh-key-refused' });
   }
   if (error.level === 'client-timeout' || error.code === 'ETIMEDOUT') {
     return transient(`SSH to ${where} timed out`, { resource: 'host', fix: 'the Mac mini may be asleep or offline: check Tailscale and `pmset -g`', cause: error, trap: 'host-asleep' });

@@ -17,7 +17,7 @@ import type { CustomersFile } from '../../schemas/customers.js';
 import { durationMs, type ServiceManifest } from '../../schemas/service-manifest.js';
 import { serviceOrder } from '../../schemas/repo.js';
 import { expandTemplate } from '../stack/render.js';
-import { keyValues } from '../stack/shell.js';
+import { keyValues } from '../../providers/host/facts/key-values.js';
 import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type RepoObserved, resticPasswordItem, type Snapshot, type StatusRecord } from './diff.js';
 
 /** Works from the sources (reconcilers/backup) and from the build (dist/reconcilers/backup). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CATCH_ALL } from '../tunnel/diff.js';
 import { type CloudflaredObserved, desiredCloudflared, diffCloudflared, healthCloudflared, sha256 } from './diff.js';
+import { frame } from '../../providers/host/facts/fact.js';
 import { parseObservation, serviceSpec } from './service.js';
 
 const credentialsSha = sha256('{"AccountTag":"a","TunnelSecret":"s","TunnelID":"t-1"}\n');
@@ -70,21 +71,29 @@ describe('cloudflared diff', () => {
   });
 
   it('parses the host observation of both managers', () => {
-    const c = parseObservation(`${'a'.repeat(64)}  config.yml\n${'b'.repeat(64)} *credentials.json\n644 config.yml\n600 credentials.json\nmanager=container\ncontainer=running|healthy|h1\n`, 'demo');
-    assert.deepEqual(c, { manager: 'container', config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' }, state: 'running', ready: true, hash: 'h1', guiDomain: false });
-    const l = parseObservation('manager=launchd\nstate=running\nready=no\nhash=h2\ngui_domain=yes\n', 'demo');
+    const d = '/h/.axe/cloudflared';
+    const files = frame('files', `${'a'.repeat(64)}  ${d}/config.yml\n${'b'.repeat(64)} *${d}/credentials.json\n644 ${d}/config.yml\n600 ${d}/credentials.json`);
+    const inspected = JSON.stringify([{ Name: '/axe-cloudflared-demo', State: { Status: 'running', Health: { Status: 'healthy' } }, Config: { Labels: { 'ai.axelabs.axe.service-hash': 'h1' } } }]);
+    const c = parseObservation(frame('manager', 'container') + files + frame('container', inspected), 'demo', 20241);
+    const want = { config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' } };
+    assert.deepEqual(c, { manager: 'container', ...want, state: 'running', ready: true, hash: 'h1', guiDomain: false });
+    const l = parseObservation(frame('manager', 'launchd') + frame('job', 'state = running') + frame('ready', '', 22) + frame('loaded', 'h2') + frame('gui', ''), 'demo', 20241);
     assert.equal(l.manager, 'launchd');
     assert.equal(l.ready, false);
+    assert.equal(l.hash, 'h2');
     assert.equal(l.guiDomain, true);
-    assert.equal(parseObservation('manager=container\nstate=missing\n', 'demo').state, 'missing');
+    assert.equal(parseObservation(frame('manager', 'launchd') + frame('job', '', 113) + frame('loaded', 'h2') + frame('gui', '', 1), 'demo', 20241).state, 'missing');
+    assert.equal(parseObservation(frame('manager', 'container') + frame('container', ''), 'demo', 20241).state, 'missing');
+    assert.equal(parseObservation(frame('manager', 'none'), 'demo', 20241).manager, 'none');
     // The engine API's list (what the scan reads by curl on the engine's socket): exact name, health from Status.
-    const listed = (name: string, state: string, status: string) => `manager=container\nengine_ps=${JSON.stringify([{ Names: [`/${name}`], State: state, Status: status, Labels: { 'ai.axelabs.axe.service-hash': 'h3' } }])}\n`;
-    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 3 minutes (healthy)'), 'demo')), { state: 'running', ready: true, hash: 'h3' });
-    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 4 seconds (health: starting)'), 'demo')), { state: 'running', ready: false, hash: 'h3' });
-    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'exited', 'Exited (137) 2 seconds ago'), 'demo')), { state: 'stopped', ready: null, hash: 'h3' });
-    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 1 second'), 'demo')), { state: 'running', ready: null, hash: 'h3' });
-    assert.equal(parseObservation(listed('axe-cloudflared-demo2', 'running', 'Up 1 second'), 'demo').state, 'missing', 'another name is not ours');
-    assert.equal(parseObservation('manager=container\nengine_ps=[]\n', 'demo').state, 'missing');
+    const listed = (name: string, state: string, status: string) =>
+      frame('manager', 'container') + frame('container', JSON.stringify([{ Names: [`/${name}`], State: state, Status: status, Labels: { 'ai.axelabs.axe.service-hash': 'h3' } }]));
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 3 minutes (healthy)'), 'demo', 20241)), { state: 'running', ready: true, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 4 seconds (health: starting)'), 'demo', 20241)), { state: 'running', ready: false, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'exited', 'Exited (137) 2 seconds ago'), 'demo', 20241)), { state: 'stopped', ready: null, hash: 'h3' });
+    assert.deepEqual(pick(parseObservation(listed('axe-cloudflared-demo', 'running', 'Up 1 second'), 'demo', 20241)), { state: 'running', ready: null, hash: 'h3' });
+    assert.equal(parseObservation(listed('axe-cloudflared-demo2', 'running', 'Up 1 second'), 'demo', 20241).state, 'missing', 'another name is not ours');
+    assert.equal(parseObservation(frame('manager', 'container') + frame('container', '[]'), 'demo', 20241).state, 'missing');
   });
 });
 

@@ -5,15 +5,15 @@
  * and (re)starts the service when a file or the way it runs changed. Its host
  * observation rides in the host's one batched round trip.
  */
-import { terminal, transient } from '../../core/errors.js';
-import { runSections } from '../../providers/host/sections.js';
+import { terminal } from '../../core/errors.js';
+import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
 import type { TunnelObserved } from '../tunnel/diff.js';
 import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
-import { observeScript, parseObservation, serviceSpec, startScript } from './service.js';
+import { observeSection, parseObservation, serviceSpec, startScript } from './service.js';
 
 export const CLOUDFLARED_SECTION = 'cloudflared';
 
@@ -40,10 +40,10 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
   },
   hostSection(ctx) {
     const s = settings(ctx);
-    return { name: CLOUDFLARED_SECTION, script: observeScript(ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths) };
+    return observeSection(CLOUDFLARED_SECTION, ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths);
   },
   async observe(ctx, desired) {
-    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'), ctx.id);
+    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'), ctx.id, settings(ctx).metrics_port);
     let publicTrace: CloudflaredObserved['publicTrace'] = null;
     if (seen.state === 'running' && desired.tunnelId) {
       try {
@@ -68,7 +68,8 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
   async act(ctx, desired, action) {
     hostReachable(ctx, 'cloudflared');
     if (!desired.tunnelId || !desired.configText || !desired.serviceHash) {
-      throw terminal(`the tunnel for ${ctx.id} or its credentials are not ready`, { customer: ctx.id, resource: 'cloudflared', fix: 'reconcile the tunnel first (axe onboard runs it before cloudflared)' });
+      const fix = 'reconcile the tunnel first (axe onboard runs it before cloudflared)';
+      throw terminal(`the tunnel for ${ctx.id} or its credentials are not ready`, { customer: ctx.id, resource: 'cloudflared', fix });
     }
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
     if (action.op === 'push-config') {
@@ -82,16 +83,16 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
       return;
     }
     if (action.op === 'reload') {
-      const sections = await runSections(connection, [{ name: 'manager', script: observeScript(ctx.id, settings(ctx).mode, settings(ctx).metrics_port, ctx.env.providers.hosts.toolPaths) }]);
-      const manager = parseObservation(sections.get('manager')?.output ?? '', ctx.id).manager;
-      if (manager === 'none') throw terminal('neither launchctl nor docker was found on the host', { customer: ctx.id, resource: 'cloudflared', fix: 'install cloudflared with Homebrew (macOS) or Docker' });
       const s = settings(ctx);
-      const script = startScript({ customer: ctx.id, manager, serviceHash: desired.serviceHash, tunnelId: desired.tunnelId, image: s.image, publish: s.publish, metricsPort: s.metrics_port, toolPaths: ctx.env.providers.hosts.toolPaths });
-      const result = await connection.exec('/bin/sh -s', { stdin: script, timeoutMs: 90_000 });
-      if (result.code !== 0) {
-        const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
-        throw transient(`starting cloudflared failed: ${detail}`, { customer: ctx.id, resource: 'cloudflared', fix: 'see the cloudflared log on the host; axe retries' });
-      }
+      const toolPaths = ctx.env.providers.hosts.toolPaths;
+      const sections = await runBatch(connection, [observeSection('manager', ctx.id, s.mode, s.metrics_port, toolPaths)]);
+      const manager = parseObservation(sections.get('manager')?.output ?? '', ctx.id, s.metrics_port).manager;
+      const where = { customer: ctx.id, resource: 'cloudflared' };
+      if (manager === 'none') throw terminal('neither launchctl nor docker was found on the host', { ...where, fix: 'install cloudflared with Homebrew (macOS) or Docker' });
+      const { serviceHash, tunnelId } = desired;
+      const script = startScript({ customer: ctx.id, manager, serviceHash, tunnelId, image: s.image, publish: s.publish, metricsPort: s.metrics_port, toolPaths });
+      const fix = 'see the cloudflared log on the host; axe retries';
+      await runScript(connection, script, { what: 'starting cloudflared', ...where, timeoutMs: 90_000, fix, fixes: { sudoPassword: EXIT.sudoPassword.fix } });
     }
   },
   cacheKeys(ctx) {

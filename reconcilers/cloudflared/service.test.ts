@@ -7,7 +7,15 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { engineListUrl, launchdPlist, observeScript, parseObservation, startScript } from './service.js';
+import { hostScript } from '../../providers/host/executor.js';
+import { engineListUrl } from '../../providers/host/facts/container.js';
+import { line } from '../../providers/host/commands/quote.js';
+import { scriptText } from '../../providers/host/scripts.js';
+import { launchdPlist, observeSection, parseObservation, runArgv, startScript } from './service.js';
+
+/** The observation section as the batch runs it (lib.sh's functions first). */
+const observeScript = (customer: string, manager: 'auto' | 'launchd' | 'container', port: number, toolPaths: string[]) =>
+  hostScript(observeSection('cloudflared', customer, manager, port, toolPaths).script);
 
 const spec = { customer: 'demo', serviceHash: 'abc123', tunnelId: '11111111-2222-4333-8444-555555555555', image: 'img:1', publish: ['127.0.0.1::8080'], metricsPort: 20241, toolPaths: [] };
 
@@ -19,17 +27,23 @@ describe('cloudflared service scripts', () => {
     assert.match(plist, /<string>--credentials-file<\/string>\n\s*<string>\/Users\/axe\/\.axe\/cloudflared\/credentials\.json<\/string>/);
     assert.match(plist, /<key>KeepAlive<\/key><true\/>/);
     const script = startScript({ ...spec, manager: 'launchd' });
-    assert.match(script, /sudo -n \/bin\/launchctl bootstrap system \/Library\/LaunchDaemons\/ai\.axelabs\.cloudflared\.plist/);
+    assert.match(script, /^set -- 'ai\.axelabs\.cloudflared' '\/Library\/LaunchDaemons\/ai\.axelabs\.cloudflared\.plist' /m);
+    assert.ok(script.endsWith(scriptText('cloudflared-launchd.sh')), 'the script file, unedited, after its arguments');
+    assert.match(script, /sudo -n \/bin\/launchctl bootstrap system "\$plist_path"/);
     assert.doesNotMatch(script, /gui\//, 'never a gui/ domain: it fails over SSH without a GUI login');
   });
 
   it('the container runs with the files mounted read-only, labelled for its customer, waiting for readiness', () => {
     const script = startScript({ ...spec, manager: 'container' });
-    assert.match(script, /--label 'ai\.axelabs\.axe\.customer=demo'/);
-    assert.match(script, /--label 'ai\.axelabs\.axe\.service-hash=abc123'/);
-    assert.match(script, /-v "\$HOME\/\.axe\/cloudflared:\/etc\/cloudflared:ro"/);
-    assert.match(script, /-p '127\.0\.0\.1::8080'/);
-    assert.match(script, /--network 'axe-demo'/);
+    assert.equal(
+      line(runArgv({ ...spec, manager: 'container' })),
+      `"$D" 'run' '-d' '--name' 'axe-cloudflared-demo' '--restart' 'unless-stopped' '--label' 'ai.axelabs.axe.customer=demo' '--label' ` +
+        `'ai.axelabs.axe.service=cloudflared' '--label' 'ai.axelabs.axe.tunnel=11111111-2222-4333-8444-555555555555' '--label' ` +
+        `'ai.axelabs.axe.service-hash=abc123' '--network' 'axe-demo' '-p' '127.0.0.1::8080' '-v' "$HOME"/'.axe/cloudflared:/etc/cloudflared:ro' ` +
+        `'img:1' 'tunnel' '--no-autoupdate' '--config' '/etc/cloudflared/config.yml' '--credentials-file' '/etc/cloudflared/credentials.json' ` +
+        `'--metrics' '0.0.0.0:2000' 'run'`,
+    );
+    assert.ok(script.includes(`set -- 'axe-cloudflared-demo' 'axe-demo' 'demo' '30' ${line(runArgv({ ...spec, manager: 'container' }))}\n`));
     assert.match(script, /running healthy/);
     assert.doesNotMatch(script, /TunnelSecret|credentials\.json"?\s*<</, 'no credential content in the script');
   });
@@ -45,7 +59,8 @@ describe('cloudflared service scripts', () => {
     try {
       const dir = join(home, '.axe', 'cloudflared');
       await mkdir(dir, { recursive: true });
-      const run = () => parseObservation(execFileSync('/bin/sh', ['-c', observeScript('demo', 'launchd', 20241, [])], { env: { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' } }).toString(), 'demo');
+      const env = { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      const run = () => parseObservation(execFileSync('/bin/sh', ['-c', observeScript('demo', 'launchd', 20241, [])], { env }).toString(), 'demo', 20241);
       assert.deepEqual([run().config, run().credentials], [null, null]);
       await writeFile(join(dir, 'config.yml'), 'tunnel: t\n');
       await chmod(join(dir, 'config.yml'), 0o644);
@@ -79,11 +94,12 @@ describe('cloudflared service scripts', () => {
       await mkdir(bin);
       await writeFile(join(bin, 'docker'), '#!/bin/sh\necho "the docker CLI ran" >&2\nexit 1\n');
       await chmod(join(bin, 'docker'), 0o755);
-      const { stdout, stderr } = await promisify(execFile)('/bin/sh', ['-c', observeScript('demo', 'container', 20241, [bin])], { env: { HOME: home, PATH: '/usr/bin:/bin', DOCKER_HOST: `unix://${socket}` } });
+      const env = { HOME: home, PATH: '/usr/bin:/bin', DOCKER_HOST: `unix://${socket}` };
+      const { stdout, stderr } = await promisify(execFile)('/bin/sh', ['-c', observeScript('demo', 'container', 20241, [bin])], { env });
       assert.equal(stderr, '');
       assert.deepEqual(asked, [engineListUrl('axe-cloudflared-demo').replace('http://localhost', '')]);
       assert.match(decodeURIComponent(asked[0]!), /filters=\{"name":\["\^\/axe-cloudflared-demo\$"\]\}/);
-      const seen = parseObservation(stdout, 'demo');
+      const seen = parseObservation(stdout, 'demo', 20241);
       assert.deepEqual({ manager: seen.manager, state: seen.state, ready: seen.ready, hash: seen.hash }, { manager: 'container', state: 'running', ready: false, hash: 'h9' });
     } finally {
       server.close();

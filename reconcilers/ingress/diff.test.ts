@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { diffIngress, healthIngress, type IngressDesired, type IngressObserved, type RouteObserved } from './diff.js';
-import { observeScript, parseObservation } from './index.js';
+import { frame } from '../../providers/host/facts/fact.js';
+import { observeSection, parseObservation } from './index.js';
 
 const desired: IngressDesired = {
   customer: 'demo',
@@ -63,15 +64,20 @@ describe('ingress diff', () => {
   });
 
   it('parses the host section and shell-quotes every name in the script', () => {
-    const o = parseObservation(['0.proxy=1', '0.answer=frame-mcp-green', '0.record=blue', '0.blue=running healthy', '0.green=running '].join('\n'), desired);
+    const ps = (service: string, state: string, status: string) =>
+      JSON.stringify({ ID: service, Labels: `com.docker.compose.project=demo-frame,com.docker.compose.service=${service}`, State: state, Status: status });
+    const containers = [ps('axe-frame-proxy', 'running', 'Up 1 hour'), ps('frame-mcp-blue', 'running', 'Up 1 hour (healthy)'), ps('frame-mcp-green', 'running', 'Up 2 minutes')].join('\n');
+    const o = parseObservation(frame('0.containers', containers) + frame('0.answer', 'frame-mcp-green') + frame('0.record', 'blue'), desired);
     assert.deepEqual(o.routes.get('frame'), { proxy: true, routed: 'green', answer: 'frame-mcp-green', record: 'blue', colors: { blue: up, green: { running: true, health: null } } });
     const empty = parseObservation('', desired).routes.get('frame')!;
     assert.equal(empty.proxy, false);
     assert.equal(empty.record, null);
     assert.equal(empty.colors.blue.running, false);
-    const script = observeScript(desired, []);
+    assert.equal(parseObservation(frame('0.containers', ps('axe-frame-proxy', 'exited', 'Exited (0)')), desired).routes.get('frame')!.proxy, false);
+    const script = observeSection(desired, []).script;
     assert.match(script, /cid 'demo-frame' 'axe-frame-proxy'/);
-    assert.match(script, /exec "\$pc" 'frame-proxy-switch' /);
-    assert.match(script, /"\$HOME"\/'\.axe\/stacks\/frame'\/\.axe-active/);
+    assert.match(script, /"\$D" 'exec' "\$pc" 'frame-proxy-switch'/);
+    assert.match(script, /"\$HOME"\/'\.axe\/stacks\/frame\/\.axe-active'/);
+    assert.match(script, /"\$D" 'ps' '-a' '--no-trunc' '--filter' 'label=com\.docker\.compose\.project=demo-frame' '--format' '\{\{json \.\}\}'/);
   });
 });

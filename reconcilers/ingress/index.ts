@@ -12,15 +12,23 @@
  * - The switch goes through the proxy's own command, which refuses a color
  *   that is not ready: this kind never forces a route to a down color.
  */
-import { terminal, transient } from '../../core/errors.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { terminal } from '../../core/errors.js';
+import { docker as dockerCli } from '../../providers/host/commands/docker.js';
+import { line, path, shellQuote, variable } from '../../providers/host/commands/quote.js';
+import { findTool } from '../../providers/host/commands/tools.js';
+import { runScript } from '../../providers/host/executor.js';
+import { COMPOSE_SERVICE, type ListedContainer, projectContainersFact } from '../../providers/host/facts/docker.js';
+import { type Fact, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
+import { textFileFact } from '../../providers/host/facts/launchd.js';
+import type { HostSection } from '../../providers/host/sections.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
-import { execScript, tools } from '../stack/host.js';
-import { declaredStacks, desiredService, lastLine } from '../stack/index.js';
-import { ACTIVE_RECORD, hostPath, keyValues, projectListing, switchCommand } from '../stack/shell.js';
+import { execScript } from '../stack/host.js';
+import { declaredStacks, desiredService } from '../stack/index.js';
+import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { HELPERS } from '../../providers/host/commands/project.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 
 export const INGRESS_SECTION = 'ingress';
@@ -45,43 +53,45 @@ function desiredIngress(ctx: CustomerContext): IngressDesired | null {
   return routes.length ? { customer: ctx.id, routes } : null;
 }
 
-/** Read-only: per route `<i>.proxy=1`, `<i>.answer=…`, `<i>.record=…`, `<i>.blue=running <health>` (i = the route's index). */
-export function observeScript(desired: IngressDesired, toolPaths: readonly string[]): string {
-  const lines = [tools(toolPaths), 'if [ -z "$D" ]; then exit 0; fi'];
-  desired.routes.forEach((d, i) => {
-    const p = shellQuote(d.project);
-    lines.push(
-      projectListing(d.project),
-      `pc=$(cid ${p} ${shellQuote(d.proxy)})`,
-      `if [ -n "$pc" ]; then echo "${i}.proxy=1"; echo "${i}.answer=$("$D" exec "$pc" ${d.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1)"; fi`,
-      `if [ -f ${hostPath(d.checkout)}/${ACTIVE_RECORD} ]; then echo "${i}.record=$(head -n 1 ${hostPath(d.checkout)}/${ACTIVE_RECORD})"; fi`,
-    );
-    for (const color of ['blue', 'green'] as const) {
-      lines.push(`c=$(cid ${p} ${shellQuote(d.colors[color])}); if [ -n "$c" ]; then echo "${i}.${color}=running $("$D" inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$c" 2>/dev/null)"; fi`);
-    }
-  });
-  return lines.join('\n');
+/** What is read of each route (i = its index): the project's containers, the proxy's answer, the record. */
+function facts(desired: IngressDesired) {
+  const docker = '[ -n "$D" ]';
+  return Object.fromEntries(
+    desired.routes.flatMap((d, i) => {
+      const answer = `pc=$(cid ${shellQuote(d.project)} ${shellQuote(d.proxy)}); if [ -n "$pc" ]; then ${line(dockerCli.exec(variable('pc'), d.showCommand))} 2>/dev/null | tail -n 1; fi`;
+      return [
+        [`${i}.containers`, when(docker, projectContainersFact(`${i}.containers`, d.project))],
+        [`${i}.answer`, when(docker, { name: `${i}.answer`, command: answer, parse: (output: string) => output.trim() })],
+        [`${i}.record`, when(docker, textFileFact(`${i}.record`, path(`${d.checkout}/${ACTIVE_RECORD}`)))],
+      ];
+    }),
+  ) as Record<string, Fact<unknown>>;
 }
 
-function colorFact(value: string | undefined): ColorFact {
-  if (!value) return { running: false, health: null };
-  const health = value.split(' ')[1] ?? '';
-  return { running: true, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : null };
+/** The read-only section of the routes in the host's batch (docker and `cid` first). */
+export function observeSection(desired: IngressDesired, toolPaths: readonly string[]): HostSection {
+  return factsSection(INGRESS_SECTION, facts(desired), `${HELPERS}\n${findTool('D', 'docker', toolPaths)}`);
 }
 
-/** Parses the section (pure). */
+function colorFact(containers: readonly ListedContainer[], service: string): ColorFact {
+  const c = containers.find((x) => x.labels[COMPOSE_SERVICE] === service && x.state === 'running');
+  return c ? { running: true, health: c.health } : { running: false, health: null };
+}
+
+/** The observation from the section's output (pure). */
 export function parseObservation(output: string, desired: IngressDesired): IngressObserved {
-  const values = keyValues(output);
+  const values = readFacts(output, facts(desired));
   const routes = new Map<string, RouteObserved>();
   desired.routes.forEach((d, i) => {
-    const answer = values.get(`${i}.answer`) ?? '';
-    const record = values.get(`${i}.record`);
+    const containers = (values[`${i}.containers`] as ListedContainer[] | undefined) ?? [];
+    const answer = (values[`${i}.answer`] as string | undefined) ?? '';
+    const record = values[`${i}.record`] as string | null;
     routes.set(d.service, {
-      proxy: values.get(`${i}.proxy`) === '1',
+      proxy: containers.some((c) => c.labels[COMPOSE_SERVICE] === d.proxy && c.state === 'running'),
       routed: toColor(answer, d.colors),
       answer: answer.slice(0, 80),
-      record: record === undefined ? null : toColor(record, d.colors),
-      colors: { blue: colorFact(values.get(`${i}.blue`)), green: colorFact(values.get(`${i}.green`)) },
+      record: record === null ? null : toColor(record, d.colors),
+      colors: { blue: colorFact(containers, d.colors.blue), green: colorFact(containers, d.colors.green) },
     });
   });
   return { routes };
@@ -93,7 +103,7 @@ export const ingressReconciler: ResourceReconciler<IngressDesired, IngressObserv
   desired: desiredIngress,
   hostSection(ctx) {
     const desired = desiredIngress(ctx);
-    return desired ? { name: INGRESS_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+    return desired ? observeSection(desired, ctx.env.providers.hosts.toolPaths) : null;
   },
   async observe(ctx, desired) {
     return parseObservation(await hostSectionOutput(ctx, INGRESS_SECTION, 'ingress'), desired);
@@ -108,14 +118,14 @@ export const ingressReconciler: ResourceReconciler<IngressDesired, IngressObserv
     const to: Color = action.payload.to;
     const script = execScript({ project: d.project, container: d.proxy, blueGreen: null }, switchCommand(d.switchTemplate, to), ctx.env.providers.hosts.toolPaths);
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 60_000 });
-    if (result.code !== 0) {
-      throw transient(`ingress ${d.path}: switching ${d.proxy} to ${to} failed: ${lastLine(result.stderr) || `exit ${result.code}`}; left: the proxy's route unchanged`, {
-        customer: ctx.id,
-        resource: 'ingress',
-        fix: `see axe plan ${ctx.id}: ${d.colors[to]} must be running and healthy; then axe apply ${ctx.id} --only ingress --apply`,
-      });
-    }
+    await runScript(connection, script, {
+      what: `ingress ${d.path}: switching ${d.proxy} to ${to}`,
+      left: "the proxy's route unchanged",
+      customer: ctx.id,
+      resource: 'ingress',
+      timeoutMs: 60_000,
+      fix: `see axe plan ${ctx.id}: ${d.colors[to]} must be running and healthy; then axe apply ${ctx.id} --only ingress --apply`,
+    });
   },
   cacheKeys(ctx) {
     return [SCAN_KEYS.hostSection(ctx.target, INGRESS_SECTION)];

@@ -24,7 +24,7 @@
 import { type Action, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
 import type { EnvVarSpec, ServiceEnv } from './render.js';
-import type { BlueGreenTarget } from './shell.js';
+import type { BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
 
 export type Color = 'blue' | 'green';
 

@@ -19,7 +19,13 @@ import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget, findTool, healthOf, HELPERS, hostPath, projectListing } from './shell.js';
+import { activeColor, type BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
+import { HELPERS, projectListing } from '../../providers/host/commands/project.js';
+import { hostPath } from '../../providers/host/commands/quote.js';
+import { findTool, toolFound } from '../../providers/host/commands/tools.js';
+import { healthOf } from '../../providers/host/facts/container.js';
+import { EXIT } from '../../providers/host/executor.js';
+import { scriptText } from '../../providers/host/scripts.js';
 
 export const STACK_SECTION = 'stack';
 /** Our labels on every container, network and volume of a stack. */
@@ -350,11 +356,11 @@ export function checkoutScript(d: StackServiceDesired, insteadOf: Record<string,
   return [
     'set -e',
     tools(toolPaths),
-    'if [ -z "$G" ]; then echo "git not found by absolute path on the host" >&2; exit 3; fi',
+    toolFound('git'),
     `gitx() { "$G" ${rewrites} -c advice.detachedHead=false "$@"; }`,
     `dir=${hostPath(d.checkout)}`,
     'if [ ! -d "$dir/.git" ]; then',
-    '  if [ -d "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then echo "$dir exists and is not a git checkout" >&2; exit 4; fi',
+    `  if [ -d "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then echo "$dir exists and is not a git checkout" >&2; exit ${EXIT.notACheckout.code}; fi`,
     '  mkdir -p "$dir"',
     `  gitx clone -q --no-checkout ${repo} "$dir"`,
     '  cloned=1',
@@ -363,7 +369,7 @@ export function checkoutScript(d: StackServiceDesired, insteadOf: Record<string,
     `want() { ${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)}; }`,
     // A clone just fetched the branches and their tags: fetch again only when the ref is not among them.
     `if [ -z "\${cloned:-}" ] || ! want >/dev/null; then gitx -C "$dir" fetch -q --force --tags origin '+refs/heads/*:refs/remotes/origin/*'; fi`,
-    `c=$(want) || { echo ${shellQuote(`ref ${ref} was not found in ${d.repo}`)} >&2; exit 5; }`,
+    `c=$(want) || { echo ${shellQuote(`ref ${ref} was not found in ${d.repo}`)} >&2; exit ${EXIT.refNotFound.code}; }`,
     'gitx -C "$dir" checkout -q --force --detach "$c"',
     'gitx -C "$dir" rev-parse HEAD',
   ].join('\n');
@@ -375,7 +381,7 @@ export function createScript(what: 'network' | 'volume', name: string, customer:
   return [
     'set -e',
     tools(toolPaths),
-    'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
+    toolFound('docker'),
     `"$D" ${what} inspect ${n} >/dev/null 2>&1 || "$D" ${what} create --label ${shellQuote(`${LABELS.customer}=${customer}`)} ${n} >/dev/null`,
   ].join('\n');
 }
@@ -462,10 +468,11 @@ export interface UpOptions {
 /** `compose up -d --wait` with a bounded wait; on failure prints diagnostics (names and health output, no env). */
 export function upScript(d: StackServiceDesired, options: UpOptions, toolPaths: readonly string[]): string {
   const wait = `--wait --wait-timeout ${d.waitSeconds}`;
-  const lines = ['set -e', tools(toolPaths), 'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi', `cd ${hostPath(d.checkout)}`, composeFunction(d, options.override)];
-  if (options.recreate?.length) lines.push(`dc up -d ${wait} --no-deps --force-recreate ${options.recreate.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
-  if (options.args.length > 0 || !options.recreate?.length) lines.push(`dc up -d ${wait} ${options.args.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
-  if (options.then) lines.push(`dc up -d ${wait} ${options.then.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit 10; }`);
+  const lines = ['set -e', tools(toolPaths), toolFound('docker'), `cd ${hostPath(d.checkout)}`, composeFunction(d, options.override)];
+  const up = (args: readonly string[]) => `dc up -d ${wait} ${args.map(shellQuote).join(' ')} || { ${diagnostics(d.project, options.diagnose)}; exit ${EXIT.upFailed.code}; }`;
+  if (options.recreate?.length) lines.push(up(['--no-deps', '--force-recreate', ...options.recreate]));
+  if (options.args.length > 0 || !options.recreate?.length) lines.push(up(options.args));
+  if (options.then) lines.push(up(options.then));
   return lines.join('\n');
 }
 
@@ -491,9 +498,9 @@ export function containerLookup(project: string, container: string, bg: BlueGree
 export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[], active?: Color | null): string {
   return [
     tools(toolPaths),
-    'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
+    toolFound('docker'),
     containerLookup(target.project, target.container, target.blueGreen, active),
-    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit 6; fi`,
+    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit ${EXIT.noContainer.code}; fi`,
     `exec "$D" exec "$c" ${command.map(shellQuote).join(' ')}`,
   ].join('\n');
 }
@@ -515,9 +522,9 @@ export function insideCheckScript(target: { project: string; container: string; 
   return [
     tools(toolPaths),
     containerLookup(target.project, target.container, target.blueGreen, active),
-    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container}`)} >&2; exit 6; fi`,
+    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container}`)} >&2; exit ${EXIT.noContainer.code}; fi`,
     `for p in ${pollPauses(budgetSeconds).join(' ')} 0; do if "$D" exec "$c" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$c" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then exit 0; fi; [ "$p" = 0 ] || sleep "$p"; done`,
-    `echo ${shellQuote(`${path} on port ${port} did not answer 2xx`)} >&2; exit 7`,
+    `echo ${shellQuote(`${path} on port ${port} did not answer 2xx`)} >&2; exit ${EXIT.insideCheckFailed.code}`,
   ].join('\n');
 }
 
@@ -576,45 +583,8 @@ export function recordScript(d: StackServiceDesired, file: string, content: stri
 /** Where axe pushes the deploy-time pull wrapper on the host (pull mode). */
 export const PULL_WRAPPER_PATH = '~/.axe/bin/axe-env-pull';
 
-/**
- * The runbook's wrapper, as axe pushes it (no secret in it): renders a stack's
- * env file on the host from the host's own bw session. Usage:
- * `axe-env-pull BW SESSION_FILE ENV_FILE`, the file's lines on stdin:
- * `=LINE` is written as is, `?NAME=ITEM` gets the vault item's password (or a
- * secure note's text). The session goes to bw through its environment and each
- * value through shell builtins: none is ever on a command line or printed.
- * Written 0600, atomically; nothing is left on failure. Exit 20 no session,
- * 21 the session does not unlock (sync fails), 22 an item missing or empty,
- * 23 a value that cannot go in an env file.
- */
-export const PULL_WRAPPER = `#!/bin/sh
-# axe-env-pull: written by axe (deploy-time secret pull); edits here are reverted.
-set -u
-bw=$1; session_file=$2; out=$3
-if [ ! -f "$session_file" ]; then echo "no bw session at $session_file" >&2; exit 20; fi
-BW_SESSION=$(cat "$session_file"); export BW_SESSION
-BW_NOINTERACTION=true; export BW_NOINTERACTION
-if ! "$bw" sync </dev/null >/dev/null 2>&1; then echo "bw sync failed: the session in $session_file does not unlock the vault" >&2; exit 21; fi
-umask 077
-tmp="$out.axe-pull.$$"
-trap 'rm -f "$tmp"' EXIT
-: > "$tmp" || exit 24
-while IFS= read -r line; do
-  case "$line" in
-    =*) printf '%s\\n' "\${line#=}" >> "$tmp" ;;
-    \\?*)
-      spec=\${line#?}; name=\${spec%%=*}; item=\${spec#*=}
-      value=$("$bw" get password "$item" </dev/null 2>/dev/null) || value=$("$bw" get notes "$item" </dev/null 2>/dev/null) || value=""
-      if [ -z "$value" ]; then echo "$item is missing or empty in the host's vault" >&2; exit 22; fi
-      case "$value" in *"'"*|*"
-"*) echo "$item holds a quote or a line break and cannot be written to an env file" >&2; exit 23 ;; esac
-      if printf '%s' "$value" | grep -q '^[A-Za-z0-9_./:@%+,~=-]*$'; then printf '%s=%s\\n' "$name" "$value" >> "$tmp"; else printf "%s='%s'\\n" "$name" "$value" >> "$tmp"; fi
-      ;;
-  esac
-done
-chmod 600 "$tmp" && mv -f "$tmp" "$out" || exit 24
-trap - EXIT
-`;
+/** The runbook's wrapper, as axe pushes it (providers/host/scripts/axe-env-pull.sh: usage and exit codes there). */
+export const PULL_WRAPPER = scriptText('axe-env-pull.sh');
 
 /** Finds bw by absolute path (\`$B\`). */
 function bwTool(toolPaths: readonly string[]): string {
@@ -627,7 +597,7 @@ export function pullScript(d: StackServiceDesired, toolPaths: readonly string[])
   return [
     tools(toolPaths),
     bwTool(toolPaths),
-    'if [ -z "$B" ]; then echo "bw not found by absolute path on the host" >&2; exit 21; fi',
+    `if [ -z "$B" ]; then echo "bw not found by absolute path on the host" >&2; exit ${EXIT.pullLocked.code}; fi`,
     `exec /bin/sh ${hostPath(PULL_WRAPPER_PATH)} "$B" ${hostPath(pull.sessionFile)} ${hostPath(d.checkout)}/${shellQuote(d.envFile)}`,
   ].join('\n');
 }
@@ -674,7 +644,7 @@ export function splitEnvScript(d: StackServiceDesired): string {
   return [
     'set -e',
     'umask 077',
-    `if [ ! -f ${env} ]; then echo ${shellQuote(`no ${d.envFile} to split`)} >&2; exit 9; fi`,
+    `if [ ! -f ${env} ]; then echo ${shellQuote(`no ${d.envFile} to split`)} >&2; exit ${EXIT.noEnvFile.code}; fi`,
     ...envs.map((e) => {
       const to = `${dir}/${shellQuote(e.file)}`;
       const pick = e.vars.length ? `grep -E ${shellQuote(`^(${e.vars.join('|')})=`)} ${env} || [ $? = 1 ]` : ':';
@@ -711,7 +681,7 @@ export function restoreGoodScript(d: StackServiceDesired, toolPaths: readonly st
   return [
     'set -e',
     tools(toolPaths),
-    `if [ ! -f ${good} ] || [ ! -f ${goodEnv} ]; then echo "no earlier good state recorded" >&2; exit 8; fi`,
+    `if [ ! -f ${good} ] || [ ! -f ${goodEnv} ]; then echo "no earlier good state recorded" >&2; exit ${EXIT.noGoodState.code}; fi`,
     `c=$(sed -n 's/^commit=//p' ${good}); r=$(sed -n 's/^ref=//p' ${good})`,
     `"$G" -C ${dir} -c advice.detachedHead=false checkout -q --force --detach "$c"`,
     'umask 077',

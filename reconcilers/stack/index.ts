@@ -66,7 +66,8 @@ import {
   upScript,
 } from './host.js';
 import { entityTokens, envDigest, envFilesText, envVarSpecs, expandTemplate, hookCommand, renderEnvFile, serviceEnvs, stackRevision, type TemplateVars } from './render.js';
-import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from './shell.js';
+import { ACTIVE_RECORD, type BlueGreenTarget, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { classifyExit } from '../../providers/host/executor.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
 export const DRAIN_MS = 2000;
@@ -462,7 +463,10 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
       const result = await sh(ctx, checkoutScript(d, ctx.env.settings.gitInsteadOf ?? {}, tools), 300_000);
       if (result.code !== 0) {
         const detail = lastLine(result.stderr) || `exit ${result.code}`;
-        throw stepError(ctx, d, action.op, detail, action.op === 'clone' ? 'nothing deployed' : 'the running containers untouched', result.code === 5 ? `check source.ref in services/${d.service}.yaml` : `check that ${d.repo} is reachable from the host (git.instead_of in the axe config for mirrors)`, result.code === 5 ? 'terminal' : 'transient');
+        const failure = classifyExit(result.code)!;
+        const fix =
+          failure.name === 'refNotFound' ? `check source.ref in services/${d.service}.yaml` : `check that ${d.repo} is reachable from the host (git.instead_of in the axe config for mirrors)`;
+        throw stepError(ctx, d, action.op, detail, action.op === 'clone' ? 'nothing deployed' : 'the running containers untouched', fix, failure.class);
       }
       return;
     }
@@ -573,13 +577,14 @@ async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: strin
   const result = await conn.exec(`/bin/sh -c ${shellQuote(pullScript(d, ctx.env.providers.hosts.toolPaths))}`, { stdin: `${template}\n`, timeoutMs: 300_000 });
   if (result.code !== 0) {
     const detail = lastLine(result.stderr) || `exit ${result.code}`;
+    const failure = classifyExit(result.code)!;
     const fix =
-      result.code === 22
+      failure.name === 'pullItemMissing'
         ? `put the missing item in the customer's vault (the one ${pull.sessionFile} unlocks), then axe deploy ${d.service} ${ctx.id} --apply`
-        : result.code === 23
+        : failure.name === 'pullBadValue'
           ? `store the value without quotes or line breaks in the customer's vault`
           : `see axe plan ${ctx.id}: the host's bw session (${pull.sessionFile}) must be present, mode 0600 and unlocked`;
-    throw stepError(ctx, d, 'render-env (pull on the host)', detail, 'the env file not written, nothing changed', fix, result.code === 22 || result.code === 23 ? 'terminal' : 'transient');
+    throw stepError(ctx, d, 'render-env (pull on the host)', detail, 'the env file not written, nothing changed', fix, failure.class);
   }
 }
 

@@ -8,15 +8,22 @@
  * the observation brings back sha256 sums only, never a value.
  */
 import { terminal, transient } from '../../core/errors.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { compose } from '../../providers/host/commands/compose.js';
+import { ensureObject } from '../../providers/host/commands/docker.js';
+import { hostPath, line, path, shellQuote, variable } from '../../providers/host/commands/quote.js';
+import { findTool, requireTool } from '../../providers/host/commands/tools.js';
+import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
+import { containerEnvFact, containerEnvSumsFact, containerSummaryFact, insideHttpFact, networksFact } from '../../providers/host/facts/docker.js';
+import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
+import { existsFact, fileContentFact } from '../../providers/host/facts/files-content.js';
+import { filesFact } from '../../providers/host/facts/files.js';
+import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
-import { createScript, tools } from '../stack/host.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
 import type { Customer } from '../../schemas/customers.js';
-import { hostPath } from '../stack/shell.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
 import { patchVaultCompose, readVaultFile } from './patch.js';
 
@@ -110,90 +117,69 @@ async function renderSso(ctx: CustomerContext, d: VaultwardenDesired): Promise<S
   try {
     text = renderEnvFile(d.customer, 'vaultwarden', values);
   } catch (error) {
-    throw terminal(`cannot render ${d.sso.path}: ${(error as Error).message}`, { customer: ctx.id, resource: 'vaultwarden', fix: 'store the value without quotes or line breaks in the operator vault' });
+    const fix = 'store the value without quotes or line breaks in the operator vault';
+    throw terminal(`cannot render ${d.sso.path}: ${(error as Error).message}`, { customer: ctx.id, resource: 'vaultwarden', fix });
   }
   return { render: { ok: true, sha256: sha256(text), values: new Map([...values].map(([k, v]) => [k, sha256(v)])) }, text };
 }
 
 const ENV_KEYS = (d: VaultwardenDesired) => ['DOMAIN', ...Object.keys(d.required)];
 
-/** The read-only observation of the vault (one section of the host batch): SSO values leave the host as sha256 sums only. */
-export function sectionScript(d: VaultwardenDesired, toolPaths: readonly string[]): string {
-  const keys = shellQuote(`^(${ENV_KEYS(d).join('|')})=`);
-  const url = shellQuote(`http://127.0.0.1:${d.port}${d.alivePath}`);
+/** The directory and name of a host path (`~/` kept as the home). */
+function splitPath(file: string): [string, string] {
+  const slash = file.lastIndexOf('/');
+  return [file.slice(0, slash) || '/', file.slice(slash + 1)];
+}
+
+/** What is read of the vault: one fact each; SSO values leave the host as sha256 sums only. */
+function facts(d: VaultwardenDesired) {
+  const id = variable('id');
+  const running = '[ -n "$id" ]';
+  const [envDir, envName] = d.sso ? splitPath(d.sso.path) : ['', ''];
+  return {
+    compose: fileContentFact('compose', path(d.composeFile)),
+    envFile: filesFact('envfile', path(envDir), d.sso ? [envName] : []),
+    docker: { name: 'docker', command: '[ -n "$D" ]', parse: (_o: string, code: number) => code === 0 },
+    networks: when('[ -n "$D" ]', networksFact('networks')),
+    container: when(running, containerSummaryFact('container', id)),
+    env: when(running, containerEnvFact('env', id, ENV_KEYS(d))),
+    sso: when(`${running} && [ -n ${shellQuote(d.sso ? 'sso' : '')} ]`, containerEnvSumsFact('sso', id, d.sso?.vars.map((v) => v.name) ?? [])),
+    inside: when(running, insideHttpFact('inside', id, `http://127.0.0.1:${d.port}${d.alivePath}`)),
+  };
+}
+
+/** Finds docker, the compose file's directory and the vault container (any state) of that directory into `$id`. */
+function prelude(d: VaultwardenDesired, toolPaths: readonly string[]): string {
+  const label = shellQuote(`label=com.docker.compose.service=${d.container}`);
   return [
-    tools(toolPaths),
-    `f=${hostPath(d.composeFile)}; dir=$(dirname "$f")`,
-    'if [ -f "$f" ]; then echo "vw.mode=$(mode "$f")"; echo "vw.file=$(base64 < "$f" | tr -d \'\\n\')"; else echo "vw.file=missing"; fi',
-    ...(d.sso ? [`e=${hostPath(d.sso.path)}; if [ -f "$e" ]; then echo "vw.envfile=$(mode "$e") $(sum < "$e")"; fi`] : []),
-    'if [ -z "$D" ]; then echo "vw.docker=missing"; exit 0; fi',
-    `"$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "vw.network=$l"; done`,
-    `id=$("$D" ps -aq --no-trunc --filter ${shellQuote(`label=com.docker.compose.service=${d.container}`)} --filter "label=com.docker.compose.project.working_dir=$dir" 2>/dev/null | head -n 1)`,
-    'if [ -z "$id" ]; then exit 0; fi',
-    `"$D" inspect --format '{{.Id}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{index .Config.Labels "com.docker.compose.project"}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' "$id" | sed 's/^/vw.ctr=/'`,
-    `"$D" inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$id" | grep -E ${keys} | sed 's/^/vw.env=/'`,
-    // The SSO keys: only the sha256 of each value leaves the host ('-' when empty or absent); the values stay in a shell variable.
-    ...(d.sso
-      ? [
-          `E=$("$D" inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$id")`,
-          ...d.sso.vars.map((v) => `v=$(printf '%s\\n' "$E" | sed -n ${shellQuote(`s/^${v.name}=//p`)} | head -n 1); if [ -n "$v" ]; then echo "vw.sso=${v.name} $(printf '%s' "$v" | sum)"; else echo "vw.sso=${v.name} -"; fi`),
-          'E=""; v=""',
-        ]
-      : []),
-    `if [ "$("$D" inspect --format '{{.State.Status}}' "$id")" = running ]; then if "$D" exec "$id" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$id" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then echo "vw.inside=ok"; else echo "vw.inside=fail"; fi; fi`,
+    findTool('D', 'docker', toolPaths),
+    `f=${hostPath(d.composeFile)}; dir=\${f%/*}; id=""`,
+    `if [ -n "$D" ]; then id=$("$D" ps -aq --no-trunc --filter ${label} --filter "label=com.docker.compose.project.working_dir=$dir" 2>/dev/null | head -n 1); fi`,
   ].join('\n');
 }
 
-/** Parses the section (pure); `ssoRender` is filled by observe. */
+/** The read-only section of the vault in the host's batch. */
+export function observeSection(d: VaultwardenDesired, toolPaths: readonly string[]): HostSection {
+  return factsSection(VAULTWARDEN_SECTION, facts(d), prelude(d, toolPaths));
+}
+
+/** The observation from the section's output (pure); `ssoRender` is filled by observe. */
 export function parseSection(output: string, d: VaultwardenDesired): VaultwardenObserved {
-  const networkIds = new Set<string>();
-  const networks = new Set<string>();
-  const env = new Map<string, string>();
-  const sso = new Map<string, string | null>();
-  let envFile: VaultwardenObserved['envFile'] = null;
+  const f = readFacts(output, facts(d));
   let file: VaultwardenObserved['file'] = null;
-  let mode = '';
-  let ctr: string | null = null;
-  let docker = true;
-  let inside: VaultwardenObserved['inside'] = null;
-  for (const line of output.split('\n')) {
-    const eq = line.indexOf('=');
-    if (!line.startsWith('vw.') || eq < 0) continue;
-    const key = line.slice(3, eq);
-    const value = line.slice(eq + 1);
-    if (key === 'docker') docker = false;
-    else if (key === 'mode') mode = value.trim();
-    else if (key === 'network') {
-      const [id, name] = value.split(' ');
-      if (id) networkIds.add(id);
-      if (name) networks.add(name);
-    } else if (key === 'ctr') ctr = value;
-    else if (key === 'env') {
-      const e = value.indexOf('=');
-      if (e > 0) env.set(value.slice(0, e), value.slice(e + 1));
-    } else if (key === 'sso') {
-      const [name = '', hash = '-'] = value.split(' ');
-      if (name) sso.set(name, hash === '-' ? null : hash);
-    } else if (key === 'envfile') {
-      const [fileMode = '', hash = ''] = value.split(' ');
-      envFile = { mode: fileMode, sha256: hash };
-    } else if (key === 'inside') inside = value === 'ok' ? 'ok' : 'fail';
-    else if (key === 'file' && value !== 'missing') {
-      const text = Buffer.from(value, 'base64').toString('utf8');
-      try {
-        file = { text, mode, parsed: readVaultFile(text, d.container) };
-      } catch (error) {
-        file = { text, mode, parsed: null, error: (error as Error).message };
-      }
+  if (f.compose) {
+    try {
+      file = { ...f.compose, parsed: readVaultFile(f.compose.text, d.container) };
+    } catch (error) {
+      file = { ...f.compose, parsed: null, error: (error as Error).message };
     }
   }
-  if (file) file.mode = mode;
-  let container: VaultwardenObserved['container'] = null;
-  if (ctr) {
-    const [id = '', state = '', health = '', project = '', nets = ''] = ctr.split('|');
-    container = { id, state, health: health || null, project, orphaned: nets.split(' ').filter(Boolean).some((n) => !networkIds.has(n)), env, sso };
-  }
-  return { docker, file, container, networks, inside, envFile, ssoRender: null };
+  const c = f.container;
+  const orphaned = (ids: readonly string[]) => ids.some((n) => !f.networks.ids.has(n));
+  const sso = d.sso ? f.sso : new Map<string, string | null>();
+  const container = c ? { id: c.id, state: c.state, health: c.health, project: c.project, orphaned: orphaned(c.networkIds), env: f.env, sso } : null;
+  const envFile = d.sso ? (f.envFile.get(splitPath(d.sso.path)[1]) ?? null) : null;
+  return { docker: f.docker, file, container, networks: f.networks.names, inside: f.inside, envFile, ssoRender: null };
 }
 
 export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, VaultwardenObserved, VaultwardenPayload> = {
@@ -202,7 +188,7 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
   desired: desiredVaultwarden,
   hostSection(ctx) {
     const d = desiredVaultwarden(ctx);
-    return d ? { name: VAULTWARDEN_SECTION, script: sectionScript(d, ctx.env.providers.hosts.toolPaths) } : null;
+    return d ? observeSection(d, ctx.env.providers.hosts.toolPaths) : null;
   },
   async observe(ctx, desired) {
     const observed = parseSection(await hostSectionOutput(ctx, VAULTWARDEN_SECTION, 'vaultwarden'), desired);
@@ -214,53 +200,55 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
     hostReachable(ctx, 'vaultwarden');
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
     const toolPaths = ctx.env.providers.hosts.toolPaths;
-    const run = (script: string, timeoutMs = 60_000) => connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs });
+    const where = { customer: ctx.id, resource: 'vaultwarden' };
     if (action.op === 'patch') {
       // Read the file again right before writing it: never patch a stale copy.
       // The SSO env file is named in the compose file only once it is there (compose refuses a missing env_file).
-      const hasEnv = desired.sso ? `if [ -f ${hostPath(desired.sso.path)} ]; then echo env; else echo noenv; fi; ` : 'echo noenv; ';
-      const read = await run(`f=${hostPath(desired.composeFile)}; mode() { stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null; }; ${hasEnv}echo "$(mode "$f")"; base64 < "$f" | tr -d '\\n'`);
-      if (read.code !== 0) throw transient(`cannot read ${desired.composeFile}: ${read.stderr.trim().split('\n')[0] ?? ''}`, { customer: ctx.id, resource: 'vaultwarden' });
-      const [envThere = '', mode = '644', b64 = ''] = read.stdout.split('\n');
-      const spec = envThere === 'env' ? desired : { ...desired, envFile: undefined };
+      const read = { compose: fileContentFact('compose', path(desired.composeFile)), env: existsFact('env', path(desired.sso?.path ?? '/nonexistent')) };
+      const batch = await runBatch(connection, [factsSection('patch', read)]);
+      const now = readFacts(batch.get('patch')?.output ?? '', read);
+      if (!now.compose) throw transient(`cannot read ${desired.composeFile} on the host`, where);
+      const spec = desired.sso && now.env ? desired : { ...desired, envFile: undefined };
       let patched: string;
       try {
-        patched = patchVaultCompose(Buffer.from(b64, 'base64').toString('utf8'), spec).text;
+        patched = patchVaultCompose(now.compose.text, spec).text;
       } catch (error) {
-        throw terminal(`cannot patch ${desired.composeFile}: ${(error as Error).message}`, { customer: ctx.id, resource: 'vaultwarden', fix: `add ${Object.keys(desired.required).join(', ')} to the environment of ${desired.container} by hand; the file was not changed` });
+        const fix = `add ${Object.keys(desired.required).join(', ')} to the environment of ${desired.container} by hand; the file was not changed`;
+        throw terminal(`cannot patch ${desired.composeFile}: ${(error as Error).message}`, { ...where, fix });
       }
-      await connection.writeFile(desired.composeFile, patched, Number.parseInt(mode.trim(), 8) || 0o644);
+      await connection.writeFile(desired.composeFile, patched, Number.parseInt(now.compose.mode, 8) || 0o644);
       return;
     }
     if (action.op === 'render-env') {
       const sso = await renderSso(ctx, desired);
       if (!sso || !sso.render.ok) {
         const missing = sso && !sso.render.ok ? [...sso.render.missingSecrets, ...sso.render.missingFields] : [];
-        throw terminal(`cannot render ${desired.sso?.path ?? 'the vault SSO env file'}: missing ${missing.join(', ')}`, { customer: ctx.id, resource: 'vaultwarden', fix: `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply), then axe vault bootstrap ${ctx.id} --apply` });
+        const fix = `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply), then axe vault bootstrap ${ctx.id} --apply`;
+        throw terminal(`cannot render ${desired.sso?.path ?? 'the vault SSO env file'}: missing ${missing.join(', ')}`, { ...where, fix });
       }
       await connection.writeFile(desired.sso!.path, sso.text, 0o600);
       return;
     }
+    const docker = requireTool('docker', toolPaths);
     if (action.op === 'create-network') {
-      const result = await run(createScript('network', action.payload.name!, ctx.id, toolPaths));
-      if (result.code !== 0) throw transient(`creating network ${action.payload.name} failed: ${result.stderr.trim()}`, { customer: ctx.id, resource: 'vaultwarden' });
+      const name = action.payload.name!;
+      await runScript(connection, `set -e\n${docker}\n${ensureObject('network', name, [`ai.axelabs.axe.customer=${ctx.id}`])}`, { what: `creating network ${name}`, ...where });
       return;
     }
     if (action.op === 'up') {
       // The project the vault already runs under (the customer may have started it by hand), else ours.
+      const label = shellQuote(`label=com.docker.compose.service=${desired.container}`);
+      const up = compose(variable('p'), [variable('f')]).up({ waitSeconds: 120, noDeps: true, forceRecreate: action.payload.recreate === true, services: [desired.container] });
       const script = [
         'set -e',
-        tools(toolPaths),
-        `f=${hostPath(desired.composeFile)}; dir=$(dirname "$f"); cd "$dir"`,
-        `p=$("$D" ps -a --filter ${shellQuote(`label=com.docker.compose.service=${desired.container}`)} --filter "label=com.docker.compose.project.working_dir=$dir" --format '{{.Label "com.docker.compose.project"}}' | head -n 1)`,
+        docker,
+        `f=${hostPath(desired.composeFile)}; dir=\${f%/*}; cd "$dir"`,
+        `p=$("$D" ps -a --filter ${label} --filter "label=com.docker.compose.project.working_dir=$dir" --format '{{.Label "com.docker.compose.project"}}' | head -n 1)`,
         `if [ -z "$p" ]; then p=${shellQuote(desired.defaultProject)}; fi`,
-        `"$D" compose -p "$p" -f "$f" up -d --wait --wait-timeout 120 --no-deps ${action.payload.recreate ? '--force-recreate ' : ''}${shellQuote(desired.container)}`,
+        line(up),
       ].join('\n');
-      const project = desired.defaultProject;
-      const result = await run(script, 300_000);
-      if (result.code !== 0) {
-        throw transient(`starting ${desired.container} failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}; left: ${desired.composeFile} ${action.payload.recreate ? 'patched' : 'unchanged'}, the vault container not healthy`, { customer: ctx.id, resource: 'vaultwarden', fix: `see docker compose -p ${project} logs on the host` });
-      }
+      const left = `${desired.composeFile} ${action.payload.recreate ? 'patched' : 'unchanged'}, the vault container not healthy`;
+      await runScript(connection, script, { what: `starting ${desired.container}`, left, ...where, timeoutMs: 300_000, fix: `see docker compose -p ${desired.defaultProject} logs on the host` });
     }
   },
   cacheKeys(ctx) {

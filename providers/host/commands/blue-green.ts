@@ -1,0 +1,46 @@
+/**
+ * A blue/green stack on the host: where its active color is recorded, the
+ * proxy's switch command, and the shell that resolves the active color
+ * (record, then the proxy's answer, then the only color running). Shared by
+ * the stack and ingress kinds. Needs `cid` (project.ts HELPERS) and "$D".
+ */
+import { hostPath, shellQuote } from './quote.js';
+
+/** Where a blue/green stack keeps its active color on the host (read when its proxy is down). */
+export const ACTIVE_RECORD = '.axe-active';
+
+export interface BlueGreenTarget {
+  project: string;
+  checkout: string;
+  blue: string;
+  green: string;
+  proxy: string;
+  /** The switch command without its `{color}` argument: prints the active color. */
+  showCommand: string[];
+}
+
+/** The switch command with the color filled in, or without it (to ask for the active one). */
+export function switchCommand(template: readonly string[], color: 'blue' | 'green' | null): string[] {
+  if (color) return template.map((arg) => arg.replaceAll('{color}', color));
+  return template.filter((arg) => !arg.includes('{color}'));
+}
+
+/**
+ * Sets `variable` to `blue`, `green` or '' (none): the record on the host
+ * (axe's decision, written at every switch), else the proxy's answer, else
+ * the only color running. A proxy routing elsewhere than the record is the
+ * ingress kind's drift, not a reason to move the colors.
+ */
+export function activeColor(variable: string, bg: BlueGreenTarget): string {
+  const p = shellQuote(bg.project);
+  const mapColor = `case "$a" in blue|${shellQuote(bg.blue)}) ${variable}=blue;; green|${shellQuote(bg.green)}) ${variable}=green;; esac`;
+  return [
+    `${variable}=""; a=""`,
+    `if [ -f ${hostPath(bg.checkout)}/${ACTIVE_RECORD} ]; then a=$(head -n 1 ${hostPath(bg.checkout)}/${ACTIVE_RECORD}); ${mapColor}; fi`,
+    `if [ -z "$${variable}" ]; then pc=$(cid ${p} ${shellQuote(bg.proxy)}); if [ -n "$pc" ]; then ` +
+      `a=$("$D" exec "$pc" ${bg.showCommand.map(shellQuote).join(' ')} 2>/dev/null | tail -n 1); ${mapColor}; fi; fi`,
+    `if [ -z "$${variable}" ]; then b=$(cid ${p} ${shellQuote(bg.blue)}); g=$(cid ${p} ${shellQuote(bg.green)}); ` +
+      `if [ -n "$b" ] && [ -z "$g" ]; then ${variable}=blue; elif [ -n "$g" ] && [ -z "$b" ]; then ${variable}=green; fi; fi`,
+  ].join('\n');
+}
+

@@ -1,0 +1,90 @@
+/**
+ * The one executor of commands on a host: runs a command line or a script
+ * over the host's existing SSH connection, and turns a failure into an
+ * AxeError (transient or terminal, fix, trap). It is the only place that
+ * classifies a host command's failure: scripts and builders exit with the
+ * named codes of EXIT, and kinds never read an exit code themselves.
+ *
+ * Rules:
+ * - Every exit code a script axe runs on a host may use is named here, once;
+ *   the `.sh` files and the builders use the same numbers (tests hold them to
+ *   it). An unnamed non-zero code is transient (retrying may help).
+ * - Data (a file's content, an env template) goes on stdin, never into the
+ *   command line; the message quotes the last stderr line, never stdin.
+ * - The batched observation (one round trip, many facts) is `runBatch`.
+ */
+import { AxeError, type ErrorClass } from '../../core/errors.js';
+import { EXIT, type ExitName } from './exit-codes.js';
+import { type Argv, line } from './commands/quote.js';
+import { scriptText } from './scripts.js';
+
+export { EXIT, type ExitName };
+import { type HostSection, runSections, type SectionOutput } from './sections.js';
+import type { ExecResult, HostConnection } from './ssh.js';
+
+
+/** The name and class of an exit code (pure); null for 0. */
+export function classifyExit(code: number): { name: ExitName | null; class: ErrorClass } | null {
+  if (code === 0) return null;
+  const name = (Object.keys(EXIT) as ExitName[]).find((n) => EXIT[n].code === code) ?? null;
+  return { name, class: name ? EXIT[name].class : 'transient' };
+}
+
+/** The last non-empty stderr line (what a failed host command said last). */
+export function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
+}
+
+export interface RunSpec {
+  /** What is being done, for the message: `starting cloudflared`. */
+  what: string;
+  customer?: string;
+  resource?: string;
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** The fix for any failure, unless `fixes` names one for its code. */
+  fix?: string;
+  fixes?: Partial<Record<ExitName, string>>;
+  trap?: string;
+  /** What the failure left on the host, appended to the message: `the running containers untouched`. */
+  left?: string;
+}
+
+/** The AxeError for a failed command (pure). */
+export function hostFailure(result: ExecResult, spec: RunSpec): AxeError {
+  const meaning = classifyExit(result.code) ?? { name: null, class: 'transient' as const };
+  const named = meaning.name ? EXIT[meaning.name] : null;
+  const fix = (meaning.name ? spec.fixes?.[meaning.name] : undefined) ?? spec.fix ?? (named && 'fix' in named ? named.fix : undefined);
+  const detail = lastLine(result.stderr) || `exit ${result.code}`;
+  return new AxeError(meaning.class, `${spec.what} failed: ${detail}${spec.left ? `; left: ${spec.left}` : ''}`, {
+    ...(spec.customer ? { customer: spec.customer } : {}),
+    resource: spec.resource ?? 'host',
+    ...(fix ? { fix } : {}),
+    ...(spec.trap ? { trap: spec.trap } : {}),
+  });
+}
+
+/** A script for `/bin/sh -s`: lib.sh's functions, then the body. */
+export function hostScript(body: string): string {
+  return `${scriptText('lib.sh')}\n${body}\n`;
+}
+
+/** Runs a script (`/bin/sh -s`, lib.sh first) and returns its result; throws the classified error when it fails. */
+export async function runScript(connection: HostConnection, body: string, spec: RunSpec): Promise<ExecResult> {
+  const stdin = spec.stdin === undefined ? hostScript(body) : undefined;
+  // With data for stdin, the script goes on the command line (it holds no secret) and the data on stdin.
+  const command = stdin === undefined ? `/bin/sh -c ${line([hostScript(body)])}` : '/bin/sh -s';
+  const result = await connection.exec(command, { stdin: stdin ?? spec.stdin ?? '', ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) });
+  if (result.code !== 0) throw hostFailure(result, spec);
+  return result;
+}
+
+/** Runs one command line (argv) as a script. */
+export function runCommand(connection: HostConnection, argv: Argv, spec: RunSpec, prelude = ''): Promise<ExecResult> {
+  return runScript(connection, `${prelude}${prelude ? '\n' : ''}${line(argv)}`, spec);
+}
+
+/** The batched observation: every section in one round trip (lib.sh's functions defined once, first). */
+export function runBatch(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000): Promise<Map<string, SectionOutput>> {
+  return runSections(connection, sections, timeoutMs, scriptText('lib.sh'));
+}

@@ -1,0 +1,68 @@
+/**
+ * One container by name: its state, health and labels, as JSON. The engine's
+ * own API on its socket by curl (a fraction of the docker CLI's start, a Go
+ * binary, on every scan), else `docker inspect` (JSON too).
+ */
+import { docker } from '../commands/docker.js';
+import { line, shellQuote } from '../commands/quote.js';
+import { dockerSocketLookup } from '../probe.js';
+import type { Fact } from './fact.js';
+
+export type Health = 'healthy' | 'unhealthy' | 'starting' | null;
+
+export interface ContainerFact {
+  /** The engine's state: running, exited, created, … */
+  state: string;
+  health: Health;
+  labels: Record<string, string>;
+}
+
+/** A container's health from the engine's `Status` text (`Up 3 minutes (healthy)`), as `docker ps` and the engine's list give it. */
+export function healthOf(status: string): Health {
+  if (/\(healthy\)/.test(status)) return 'healthy';
+  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
+  if (/\(health: starting\)/.test(status)) return 'starting';
+  return null;
+}
+
+/** The engine API's container list (all states) filtered to exactly this name. */
+export function engineListUrl(name: string): string {
+  return `http://localhost/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }))}`;
+}
+
+type Listed = { Names?: unknown; State?: unknown; Status?: unknown; Labels?: unknown };
+type Inspected = { Name?: unknown; State?: { Status?: unknown; Health?: { Status?: unknown } }; Config?: { Labels?: unknown } };
+
+const asLabels = (v: unknown): Record<string, string> => (typeof v === 'object' && v !== null ? (v as Record<string, string>) : {});
+const asHealth = (v: unknown): Health => (v === 'healthy' || v === 'unhealthy' || v === 'starting' ? v : null);
+
+/** The container named `name` in the engine's list or in `docker inspect`'s answer (pure); null when absent. */
+export function parseContainer(json: string, name: string): ContainerFact | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(doc)) return null;
+  for (const entry of doc as Array<Listed & Inspected>) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    if (Array.isArray(entry.Names) && entry.Names.includes(`/${name}`)) {
+      return { state: String(entry.State ?? ''), health: healthOf(String(entry.Status ?? '')), labels: asLabels(entry.Labels) };
+    }
+    if (entry.Name === `/${name}` && entry.State) {
+      return { state: String(entry.State.Status ?? ''), health: asHealth(entry.State.Health?.Status), labels: asLabels(entry.Config?.Labels) };
+    }
+  }
+  return null;
+}
+
+/** The container `name` ("$D" must hold the docker CLI for the fallback). */
+export function containerFact(factName: string, name: string): Fact<ContainerFact | null> {
+  const command = [
+    dockerSocketLookup('S'),
+    `if [ -n "$S" ] && [ -x /usr/bin/curl ] && /usr/bin/curl -sf -m 10 --unix-socket "$S" ${shellQuote(engineListUrl(name))} 2>/dev/null; then :`,
+    `else ${line(docker.inspectJson(name))} 2>/dev/null || true; fi`,
+  ].join('\n');
+  return { name: factName, command, parse: (output) => parseContainer(output, name) };
+}

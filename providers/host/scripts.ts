@@ -1,0 +1,30 @@
+/**
+ * The shell axe runs on hosts that has to stay shell lives in real files,
+ * providers/host/scripts/*.sh (checked by shellcheck in the tests; copied
+ * into dist/ by build/shell-assets.ts). This reads them, once each.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const DIR = join(import.meta.dirname, 'scripts');
+const cache = new Map<string, string>();
+
+export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh';
+
+/** The text of a script file. */
+export function scriptText(name: ScriptName): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(DIR, name), 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+/**
+ * A script file run as `/bin/sh -s` with its arguments set first (`set --`,
+ * each quoted by the caller): the file itself is never edited per call.
+ */
+export function withArgs(name: ScriptName, quotedArgs: readonly string[]): string {
+  return `set -- ${quotedArgs.join(' ')}\n${scriptText(name)}`;
+}
