@@ -20,10 +20,9 @@ import { expandTemplate } from '../stack/render.js';
 import { keyValues } from '../../providers/host/facts/key-values.js';
 import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type RepoObserved, resticPasswordItem, type Snapshot, type StatusRecord } from './diff.js';
 
-/** Works from the sources (reconcilers/backup) and from the build (dist/reconcilers/backup). */
+/** Beside this module: the sources, or the build (build/shell-assets.ts copies the .sh files into dist/, which the image ships). */
 function scriptDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes('/dist/') ? resolve(here, '..', '..', '..', 'reconcilers', 'backup') : here;
+  return dirname(fileURLToPath(import.meta.url));
 }
 
 const cache = new Map<string, string>();
