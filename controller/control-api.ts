@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { terminal } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import type { ControlAnswer } from './controls.js';
+import { pidAlive } from './pid-lock.js';
 
 export type ControlOp = 'reconcile' | 'suspend' | 'resume';
 
@@ -65,15 +66,6 @@ async function readEndpoint(path: string): Promise<Endpoint | null> {
   return typeof value.url === 'string' && typeof value.token === 'string' && typeof value.pid === 'number' ? (value as Endpoint) : null;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
 
 /** Asks the running controller of `stateDir`; its answer, or a one-line error with the fix. */
@@ -81,7 +73,7 @@ export async function askController(stateDir: string, op: ControlOp, customer: s
   const path = controlFile(stateDir);
   const endpoint = await readEndpoint(path).catch(() => null);
   if (!endpoint) throw terminal(`the controller is not running (no ${path})`, { customer, fix: START });
-  if (!alive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${path} is gone)`, { customer, fix: START });
+  if (!pidAlive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${path} is gone)`, { customer, fix: START });
   let response: Response;
   try {
     response = await fetch(`${endpoint.url}/control/${op}/${encodeURIComponent(customer)}`, {

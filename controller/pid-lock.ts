@@ -6,6 +6,16 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { terminal } from '../core/errors.js';
 
+/** True while a process with this pid exists (one of another user's counts too). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class PidLock {
   readonly #path: string;
   readonly #stateDir: string;
@@ -21,14 +31,7 @@ export class PidLock {
     const held = await readFile(this.#path, 'utf8').catch(() => null);
     const pid = held ? Number(held.trim()) : NaN;
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      let alive = false;
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (error) {
-        alive = (error as NodeJS.ErrnoException).code === 'EPERM';
-      }
-      if (alive) throw terminal(`another controller (pid ${pid}) uses ${this.#stateDir}`, { fix: 'stop it first, or give this one another state_dir' });
+      if (pidAlive(pid)) throw terminal(`another controller (pid ${pid}) uses ${this.#stateDir}`, { fix: 'stop it first, or give this one another state_dir' });
     }
     await writeFile(this.#path, `${process.pid}\n`, { mode: 0o600 });
     this.#held = true;
