@@ -240,6 +240,7 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
         }
       }
       if (hook.foreach && !hook.list) at(['hooks', hookName], 'a foreach hook needs a list command (list first, register only what is missing)', parsed);
+      if (hook.remove && hook.foreach !== 'admin') at(['hooks', hookName, 'remove'], 'remove goes with foreach: admin (it takes the role away under admins_policy demote-others)', parsed);
       if ((hook.phase === 'rotate') !== Boolean(hook.rotates)) at(['hooks', hookName, hook.rotates ? 'rotates' : 'phase'], 'phase rotate and rotates go together: rotates names the secret the hook changes (it gets the new value on stdin)', parsed);
       if (hook.rotates && !known.has(hook.rotates)) at(['hooks', hookName, 'rotates'], `secret ${hook.rotates} is neither in secrets.required nor secrets.generate`, parsed);
       if (hook.exec.container === '@active' && !manifest.blue_green && !hook.exec.service) {

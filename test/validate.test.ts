@@ -115,6 +115,6 @@ describe('axe validate', { concurrency: 4 }, () => {
     const result = await loadRepo(dir.path);
     assert.equal(result.ok, false);
     if (result.ok) return;
-    assert.deepEqual(result.issues.map(formatIssue), ['customers.yaml:66:3 customers.demo.primary_domain: required']);
+    assert.deepEqual(result.issues.map(formatIssue), ['customers.yaml:71:3 customers.demo.primary_domain: required']);
   });
 });

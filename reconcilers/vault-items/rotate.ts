@@ -140,7 +140,9 @@ export async function rotateSecret(env: ReconcileEnv, id: string, name: string, 
       const result = await connection.exec(`/bin/sh -c ${shellQuote(rotateHookScript(h.exec, env.providers.hosts.toolPaths))}`, { stdin: `${value.reveal()}\n`, timeoutMs: 60_000 });
       if (result.code !== 0) {
         await vault.put({ name, service, customer: id, value: old });
-        const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
+        // stderr only: the hook's stdout is not shown (a hook that echoed its stdin would print the value).
+        const last = result.stderr.trim().split('\n').pop() ?? '';
+        const detail = last || (result.code === 126 || result.code === 127 ? `exit ${result.code}: ${h.exec.command[0]} is not a command in ${h.exec.container} (an image without it?)` : `exit ${result.code}`);
         throw transient(`the ${h.service} hook ${h.hook} failed: ${detail}; the vault keeps the old value of ${name}, nothing restarted`, { customer: id, resource: 'stack', fix: `check that ${h.exec.container} runs in ${h.exec.project} (axe status ${id}), then rotate again` });
       }
       onProgress?.(`${h.service}: hook ${h.hook} changed ${name} where it lives`);
