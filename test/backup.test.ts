@@ -137,9 +137,18 @@ describe('backup (lab, real restic)', () => {
     assert.equal(await onHost('ls -d ~/.axe/backup/scratch.* 2>/dev/null | wc -l'), '0', 'scratch removed');
     assert.equal(await docker('ps', '-aq', '--filter', `label=ai.axelabs.axe.backup-drill=${id}`), '', 'the throwaway container is gone');
 
-    // Corrupt the largest pack file (file data, not trees) in place, same size: restic's structure
-    // check does not read data, the restore does, and names the file that cannot be restored.
-    await onHost('f=$(ls -S $(find ~/.axe/backup/repo/data -type f) | head -n 1); chmod u+w "$f"; printf "corrupted-by-test" | /bin/dd of="$f" bs=1 seek=64 conv=notrunc 2>/dev/null');
+    // Corrupt every pack file that holds only file data (trees intact), in place, same size: restic's
+    // structure check does not read data, the restore of the newest snapshot does, and names the file
+    // that cannot be restored. Which packs hold data is read from restic's own index.
+    const dataPacks = new Set<string>();
+    for (const index of (await onHost(`${RESTIC} list index`)).split('\n').filter(Boolean)) {
+      const { packs } = JSON.parse(await onHost(`${RESTIC} cat index ${index}`)) as { packs: Array<{ id: string; blobs: Array<{ type: string }> }> };
+      for (const pack of packs) if (pack.blobs.every((b) => b.type === 'data')) dataPacks.add(pack.id);
+    }
+    assert.ok(dataPacks.size > 0, 'the repository has data packs');
+    for (const pack of dataPacks) {
+      await onHost(`f=~/.axe/backup/repo/data/${pack.slice(0, 2)}/${pack}; chmod u+w "$f"; printf "corrupted-by-test" | /bin/dd of="$f" bs=1 seek=64 conv=notrunc 2>/dev/null`);
+    }
     const bad = await cli(['backup', 'verify', id]);
     assert.equal(bad.code, 1, bad.stdout);
     assert.match(bad.stdout, /restore drill FAILED: restic restore [0-9a-f]{8}: \/(volumes|dumps)\/\S+: ciphertext verification failed \(the data in the repository is corrupt\)/);
