@@ -34,6 +34,7 @@ import { applyEdit, editPlanJson, ingestPlan } from '../cli/commands/customers.j
 import { readHistory, TYPES } from '../cli/commands/history.js';
 import { revisionPlan } from '../cli/commands/plan-revisions.js';
 import { planResults } from '../cli/commands/reconcile.js';
+import { readRollouts } from '../cli/commands/rollout.js';
 import { readStatus } from '../cli/commands/status.js';
 import { loadSettings, resolveRepo } from '../cli/settings.js';
 import { errorLine } from '../core/errors.js';
@@ -137,6 +138,18 @@ export function createMcpServer(options: McpOptions = {}): McpServer {
         const events = await readHistory(customer, { ...common(options), ...(limit ? { limit: String(limit) } : {}), ...(types?.length ? { type: types } : {}) });
         return ok(events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })));
       }),
+  );
+
+  server.registerTool(
+    'rollout_status',
+    {
+      title: 'Release rollouts',
+      description:
+        "Each service's current release as the controller runs it: the ref and the one it replaces, the state (running, halted with its budget spent, complete), an operator's pause or abort, and every customer's wave and progress (started, healthy since, done, failed at which step and why, offline, waiting for its maintenance window, pinned).",
+      inputSchema: { service: z.string().min(1).optional().describe('one service, e.g. frame; omit for every service') },
+      annotations: { ...readOnly, openWorldHint: false },
+    },
+    ({ service }) => guard(async () => ok(await readRollouts(service, common(options)))),
   );
 
   server.registerTool(

@@ -78,7 +78,7 @@ describe('axe mcp (stdio, the SDK client)', () => {
 
   it('lists every tool with an input schema, and the resources', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['explain_trap', 'history', 'ingest_pack', 'plan', 'reconcile', 'resume', 'status', 'suspend', 'validate']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['explain_trap', 'history', 'ingest_pack', 'plan', 'reconcile', 'resume', 'rollout_status', 'status', 'suspend', 'validate']);
     for (const t of tools) {
       assert.equal(t.inputSchema.type, 'object', t.name);
       assert.ok(t.description && t.description.length > 20, t.name);
@@ -102,7 +102,7 @@ describe('axe mcp (stdio, the SDK client)', () => {
     assert.ok(traps['tailscale-short-alias']);
   });
 
-  it('status, history, plan, validate and explain_trap answer from the product', async () => {
+  it('status, history, plan, validate, rollout_status and explain_trap answer from the product', async () => {
     const fleet = value<{ customers: Array<{ customer: string; resources: unknown[] }> }>(await call('status'));
     assert.deepEqual(fleet.customers.map((c) => c.customer).sort(), ['acme', 'demo', 'realchoice']);
     const acme = value<{ customers: Array<{ customer: string }> }>(await call('status', { customer: 'acme' }));
@@ -127,6 +127,16 @@ describe('axe mcp (stdio, the SDK client)', () => {
     const valid = value<{ valid: boolean; customers: string[] }>(await call('validate'));
     assert.equal(valid.valid, true);
     assert.deepEqual(valid.customers.sort(), ['acme', 'demo', 'realchoice']);
+
+    // The controller's first pass saw each service's first ref: its baseline, complete, nobody failed.
+    const rollouts = value<Array<{ service: string; from: string | null; state: string; customers: unknown[] }>>(await call('rollout_status'));
+    assert.ok(rollouts.length > 0, 'a baseline per service the controller has seen');
+    for (const r of rollouts) assert.deepEqual([r.from, r.state], [null, 'complete'], r.service);
+    const one = value<Array<{ service: string }>>(await call('rollout_status', { service: rollouts[0]!.service }));
+    assert.deepEqual(one.map((r) => r.service), [rollouts[0]!.service]);
+    const none = await call('rollout_status', { service: 'nosuch' });
+    assert.equal(none.isError, true);
+    assert.match(none.content[0]!.text!, /no rollout of nosuch yet.*fix/);
 
     const trap = value<{ fix: string }>(await call('explain_trap', { trap: 'ssh-non-login-path' }));
     assert.match(trap.fix, /absolute path/);

@@ -91,18 +91,22 @@ async function historyPath(options: RolloutCliOptions): Promise<string> {
   return controllerPaths(settings.config, settings.home).history;
 }
 
-export async function rolloutStatus(service: string | undefined, options: RolloutCliOptions): Promise<number> {
+/** The current rollout of one service, or of every service the controller has seen, from its history. */
+export async function readRollouts(service: string | undefined, options: RolloutCliOptions): Promise<RolloutView[]> {
   const path = await historyPath(options);
   const db = History.openReadOnly(path);
   if (!db) throw terminal(`no controller history at ${path}`, { fix: 'run axe controller first' });
-  let views: RolloutView[];
   try {
     const rows = service ? [db.currentRollout(service)].filter((r): r is RolloutRow => r !== null) : db.currentRollouts();
     if (service && rows.length === 0) throw terminal(`no rollout of ${service} yet`, { fix: 'axe rollout status lists the services the controller has seen' });
-    views = rows.map((r) => rolloutView(r, db.rolloutCustomers(r.id)));
+    return rows.map((r) => rolloutView(r, db.rolloutCustomers(r.id)));
   } finally {
     db.close();
   }
+}
+
+export async function rolloutStatus(service: string | undefined, options: RolloutCliOptions): Promise<number> {
+  const views = await readRollouts(service, options);
   if (options.json) printJson(views);
   else if (views.length === 0) line('no rollout yet');
   else for (const v of views) for (const l of renderRollout(v)) line(l);
