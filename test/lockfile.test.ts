@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from './helpers.js';
@@ -40,4 +41,17 @@ test('every dependency edge in package-lock.json has an entry (npm ci accepts it
     [],
     'npm ci would refuse this lockfile ("Missing: … from lock file"); drop the edges to packages this registry does not serve from their entries in package-lock.json (see this test\'s header)',
   );
+});
+
+/** semver (npm's own range logic), present through the tree; only what this test calls. */
+const semver = createRequire(import.meta.url)('semver') as { subset(sub: string, dom: string): boolean };
+
+test('the Node versions package.json declares satisfy every installed package\'s engines (npm ci warns no EBADENGINE)', async () => {
+  const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string }; dev?: boolean }> };
+  const declared = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+  assert.equal(lock.packages['']!.engines?.node, declared, 'package-lock.json carries the same engines as package.json (npm install writes it)');
+  const narrower = Object.entries(lock.packages)
+    .filter(([at, p]) => at && p.engines?.node && !semver.subset(declared, p.engines.node))
+    .map(([at, p]) => `${at}: ${p.engines!.node}`);
+  assert.deepEqual(narrower, [], `package.json declares node ${declared}; these packages want less: narrow engines.node or pick versions that fit`);
 });
