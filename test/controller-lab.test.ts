@@ -8,6 +8,12 @@
  * killed and an env file edited on the host are each found by one scan and
  * corrected in `apply`, only alerted in `observe`, and left alone when the
  * customer is suspended.
+ * Status on the commit, with the git-host stand-in (lab/githost) as GitHub: the
+ * merge's `axe/{demo}` is pending, then success once every resource is Synced and
+ * Healthy; a change to a customer whose DNS name a record axe does not own holds:
+ * failure naming the trap (dns-foreign-record); a signed `pull_request` for a branch
+ * adding a customer: ONE plan comment naming its actions and traps, edited by a second
+ * push; an unsigned one is 401 and plans nothing.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,7 +26,9 @@ import { after, before, describe, it } from 'node:test';
 import { Secret } from '../core/secret.js';
 import { createLogger } from '../controller/logger.js';
 import { openController, type RunningController } from '../controller/run.js';
+import { PLAN_MARKER } from '../controller/pr-plans.js';
 import { signBody } from '../controller/webhook.js';
+import { type GitHostStandIn, startGitHostStandIn } from '../lab/githost/server.js';
 import type { AlertNotice } from '../controller/alerts.js';
 import { loadSettings } from '../cli/settings.js';
 import { onboardBranch } from '../onboarding/apply.js';
@@ -29,12 +37,11 @@ import { openVault } from '../providers/vault/index.js';
 import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
 import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
+import { addCustomers, customerBlock } from './controller-fixture.js';
 import { git, until, withoutCustomer } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
 
 const exec = promisify(execFile);
-
-
 
 describe('controller in the lab: merge to deploy, drift, policies', { timeout: 900_000 }, () => {
   let lab: TestLab;
@@ -42,15 +49,31 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
   let id: string;
   let hostHome: string;
   let host: HostConnection | null = null;
+  let standIn: GitHostStandIn;
   const notices: AlertNotice[] = [];
   const t0 = Date.now();
   const mark = (what: string): void => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
 
-  async function commitAndPush(edit: (text: string) => string, message: string): Promise<void> {
+  async function commitAndPush(edit: (text: string) => string, message: string, branch = 'main'): Promise<string> {
     const path = join(lab.repo, 'customers.yaml');
     await writeFile(path, edit(await readFile(path, 'utf8')));
     await git(lab.repo, 'commit', '-qam', message);
-    await git(lab.repo, 'push', '-q', 'origin', 'HEAD:main');
+    await git(lab.repo, 'push', '-q', 'origin', `HEAD:${branch}`);
+    return (await git(lab.repo, 'rev-parse', 'HEAD')).trim();
+  }
+
+  async function hook(event: string, payload: unknown, signed = true): Promise<Response> {
+    const body = JSON.stringify(payload);
+    const secret = (running as RunningController & { secret: Secret }).secret;
+    return fetch(`${running.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': event, ...(signed ? { 'x-hub-signature-256': signBody(secret, body) } : {}) }, body });
+  }
+
+  /** A CNAME at `name` that axe does not own (no axe comment): the dns-foreign-record trap. */
+  async function foreignRecord(name: string): Promise<void> {
+    const cf = lab.cloudflare;
+    const token = (await readFile(cf.tokenFile, 'utf8')).trim();
+    const res = await fetch(`${cf.apiBaseUrl}/zones/${cf.zoneId}/dns_records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'CNAME', name, content: 'someone-else.example.net', proxied: true, ttl: 1 }) });
+    assert.equal(res.status, 200, await res.text());
   }
 
   const resources = (customer: string) => running.controller.status(customer).customers[0]?.resources ?? [];
@@ -91,14 +114,19 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
     const settings = await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env });
     const webhookSecret = new Secret('lab-webhook-secret-0123456789abcdef');
-    await openVault(settings.vault, {}).put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: webhookSecret });
+    const vault = openVault(settings.vault, {});
+    await vault.put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: webhookSecret });
+    // The config repo's git host, GitHub's commit-status and comment API (a stand-in), its token in the vault.
+    const token = new Secret('ghp_lab_standin_token_commit_status_0123');
+    standIn = await startGitHostStandIn({ kind: 'github', token, repo: 'axelabs/config' });
+    await vault.put({ name: 'GIT_HOST_TOKEN', service: 'controller', customer: 'operator', value: token });
     // The day before: the demo customer is not in the repo yet; acme is suspended to keep this test on one customer.
     await commitAndPush((t) => withoutCustomer(t, id).replace(`  ${lab.ids.acme}:\n`, `  ${lab.ids.acme}:\n    policy: { suspend: true }\n`), 'Before D-day');
     // AXE_TEST_CONTROLLER_LOG=file keeps the controller's JSON log for a failing run.
     const logFile = process.env.AXE_TEST_CONTROLLER_LOG;
     const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : new Writable({ write: (_c, _e, done) => done() });
     running = await openController({
-      config: settings.config!,
+      config: { ...settings.config!, git_host: { kind: 'github', api_url: standIn.apiUrl, repo: standIn.repo, token_secret: 'GIT_HOST_TOKEN', target_url: 'https://axe.example.com/status/{customer}' } },
       vault: settings.vault,
       zone: settings.zone,
       axeHome: settings.home,
@@ -115,6 +143,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
 
   after(async () => {
     await running?.stop();
+    await standIn?.close();
     // The customer's vault is its own compose project (no lab label): take it down here.
     if (host) {
       await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
@@ -123,7 +152,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     await lab?.[Symbol.asyncDispose]();
   });
 
-  it('converges a merged customer with no CLI call: the webhook starts it within 1 s, the ship log records it', async () => {
+  it('converges a merged customer with no CLI call: the webhook starts it within 1 s, the ship log records it, axe/demo goes pending then success on the merge commit', async () => {
     const c = running.controller;
     const base = `https://${id}.axelabs.ai`;
     const pack = join(lab.stateDir, 'pack.json');
@@ -167,6 +196,19 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     for (const k of ['host', 'tunnel', 'dns', 'cloudflared', 'vault-items', 'stack', 'vaultwarden', 'entities', 'endpoints']) assert.ok(kinds.some((r) => r.kind === k), `${k} reconciled`);
     console.log(`# kinds converged: ${kinds.map((r) => r.kind).join(', ')}`);
     assert.equal(c.history.events({ customer: id, types: ['ship'] }).length, 1);
+
+    // The status on the merge commit: pending when queued, success once Synced and Healthy.
+    const context = `axe/${id}`;
+    const final = await until('success on the merge commit', () => standIn.statuses.find((s) => s.sha === head && s.context === context && s.state !== 'pending'), 60_000);
+    mark(`${context}: ${final.state} — ${final.description}`);
+    const mine = standIn.statuses.filter((s) => s.sha === head && s.context === context);
+    assert.deepEqual(mine.map((s) => s.state), ['pending', 'success'], JSON.stringify(mine));
+    assert.match(mine[0]!.description, /^queued: axe applies [0-9a-f]{12} to /);
+    assert.match(final.description, /every resource Synced and Healthy/);
+    assert.equal(final.targetUrl, `https://axe.example.com/status/${id}`);
+    // One context per customer: no status for a customer this revision did not touch.
+    assert.deepEqual([...standIn.latest(head).keys()], [context]);
+    assert.match(await c.metrics.text(), /axe_commit_status_posts_total\{result="ok"\} ([2-9]|\d{2,})\n/);
   });
 
   // The time itself is a target for bench/engine-events.ts (kill -> healthy <= 10 s median), not for a test: the bound here is loose.
@@ -267,5 +309,61 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     await until('demo converged again', () => kindOf(id, 'dns')?.sync === 'Synced' && kindOf(id, 'stack')?.health === 'Healthy', 300_000);
     assert.ok(await dnsRecord(name));
     mark('corrected after suspend');
+  });
+
+  it('a customer whose DNS name a foreign record holds: failure with the trap and the reason', async () => {
+    // Someone replaced demo's CNAME by hand with a record axe does not own; then a change to demo merges.
+    const cf = lab.cloudflare;
+    const token = (await readFile(cf.tokenFile, 'utf8')).trim();
+    const name = `${id}.axelabs.ai`;
+    const list = (await (await fetch(`${cf.apiBaseUrl}/zones/${cf.zoneId}/dns_records?name=${name}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { result: Array<{ id: string }> };
+    for (const r of list.result) assert.equal((await fetch(`${cf.apiBaseUrl}/zones/${cf.zoneId}/dns_records/${r.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' })).status, 200);
+    await foreignRecord(name);
+    const head = await commitAndPush((t) => t.replace('legal_name: "Demo Company"', 'legal_name: "Demo Company Ltd."'), 'Rename demo');
+    assert.equal((await hook('push', { ref: 'refs/heads/main', after: head })).status, 202);
+    const context = `axe/${id}`;
+    const failure = await until('a failure status', () => standIn.statuses.find((s) => s.sha === head && s.context === context && s.state === 'failure'), 180_000);
+    mark(`${context}: ${failure.description}`);
+    assert.match(failure.description, /^trap dns-foreign-record · dns: /);
+    assert.ok(failure.description.length <= 140);
+    assert.equal(standIn.statuses.filter((s) => s.sha === head && s.context === context)[0]?.state, 'pending');
+  });
+
+  it('a signed pull_request adding a customer: one plan comment with its actions and traps, edited on the next push; unsigned: 401', async () => {
+    const pr = `${id.slice(0, 4)}prco`;
+    await foreignRecord(`${pr}.axelabs.ai`);
+    await git(lab.repo, 'switch', '-q', '-c', `onboard/${pr}`, 'main');
+    const first = await commitAndPush((t) => addCustomers(t, customerBlock(pr)), `Onboard ${pr}`, `onboard/${pr}`);
+    standIn.openPull(12);
+    const payload = (sha: string, action: string) => ({ action, number: 12, pull_request: { number: 12, state: 'open', head: { sha, ref: `onboard/${pr}` }, base: { ref: 'main' } } });
+
+    const unsigned = await hook('pull_request', payload(first, 'opened'), false);
+    assert.equal(unsigned.status, 401);
+    const opened = await hook('pull_request', payload(first, 'opened'));
+    assert.equal(opened.status, 202);
+    assert.deepEqual(await opened.json(), { accepted: true, plan: 12 });
+    await until('the plan comment', () => standIn.comments.find((c) => c.issue === 12), 120_000);
+    await running.plans!.idle();
+    const comments = standIn.comments.filter((c) => c.issue === 12);
+    assert.equal(comments.length, 1);
+    const body = comments[0]!.body;
+    assert.ok(body.startsWith(PLAN_MARKER));
+    assert.match(body, new RegExp(`Customers whose desired state changes: \`${pr}\` \\(new\\)`));
+    assert.match(body, new RegExp(`#### \`${pr}\``));
+    assert.match(body, new RegExp(`\`create\` create tunnel axe-${pr}`));
+    assert.match(body, /\*\*Traps found before merge\*\*/);
+    assert.match(body, /\*\*dns-foreign-record\*\*/);
+    assert.match(body, new RegExp(`Planned by the axe controller for ${first.slice(0, 12)}`));
+    assert.doesNotMatch(body, /ghp_|s3cr3t/);
+
+    const second = await commitAndPush((t) => t.replace(`legal_name: "${pr} Inc."`, `legal_name: "${pr} Incorporated"`), 'Rename', `onboard/${pr}`);
+    assert.equal((await hook('pull_request', payload(second, 'synchronize'))).status, 202);
+    await until('the comment edited for the second push', () => standIn.comments.find((c) => c.issue === 12 && c.body.includes(`for ${second.slice(0, 12)}`)), 120_000);
+    await running.plans!.idle();
+    const after = standIn.comments.filter((c) => c.issue === 12);
+    assert.equal(after.length, 1, 'no second comment');
+    assert.equal(after[0]!.edits, 1);
+    assert.equal(standIn.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/issues/12/comments')).length, 1);
+    await git(lab.repo, 'switch', '-q', 'main');
   });
 });
