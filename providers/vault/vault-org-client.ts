@@ -90,21 +90,21 @@ export class VaultOrgClient {
   }
 
   async collections(organizationId: string): Promise<BwOrgCollection[]> {
-    return (await this.#call<BwList<BwOrgCollection>>('GET', `/list/object/org-collections?organizationid=${encodeURIComponent(organizationId)}`, undefined, 'bw list org-collections')).data;
+    return (await this.#call<BwList<BwOrgCollection>>('GET', `/list/object/org-collections?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw list org-collections')).data;
   }
 
   /** `bw create org-collection`; without `users` bw assigns it to its creator (manage). Returns the new id. */
   async createCollection(organizationId: string, name: string): Promise<string> {
-    const body = { organizationId, name, externalId: null, groups: null };
-    return (await this.#call<{ id: string }>('POST', `/object/org-collection?organizationid=${encodeURIComponent(organizationId)}`, body, `bw create org-collection ${JSON.stringify(name)}`)).id;
+    const body = { organizationId, name, externalId: null, groups: [] };
+    return (await this.#call<{ id: string }>('POST', `/object/org-collection?organizationId=${encodeURIComponent(organizationId)}`, body, `bw create org-collection ${JSON.stringify(name)}`)).id;
   }
 
   async members(organizationId: string): Promise<BwOrgMember[]> {
-    return (await this.#call<BwList<BwOrgMember>>('GET', `/list/object/org-members?organizationid=${encodeURIComponent(organizationId)}`, undefined, 'bw list org-members')).data;
+    return (await this.#call<BwList<BwOrgMember>>('GET', `/list/object/org-members?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw list org-members')).data;
   }
 
   async confirmMember(organizationId: string, memberId: string): Promise<void> {
-    await this.#call('POST', `/confirm/org-member/${encodeURIComponent(memberId)}?organizationid=${encodeURIComponent(organizationId)}`, undefined, 'bw confirm org-member');
+    await this.#call('POST', `/confirm/org-member/${encodeURIComponent(memberId)}?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw confirm org-member');
   }
 
   async #call<T>(method: 'GET' | 'POST', path: string, body: unknown, what: string): Promise<T> {
