@@ -311,9 +311,13 @@ describe('day two (lab)', () => {
     assert.equal(applied.code, 0, `${applied.out.stdout}\n${applied.out.stderr}`);
     assert.equal(applied.row.applied.length, wanted.length + 2);
     assert.deepEqual([applied.row.sync, applied.row.health.status], ['Synced', 'Healthy']);
-    const server = (await (await fetch(`${vault.adminUrl}/orgs`)).json()) as Array<{ name: string; collections: Array<{ name: string }>; members: Array<{ email: string; status: number }> }>;
+    const server = (await (await fetch(`${vault.adminUrl}/orgs`)).json()) as Array<{ name: string; collections: Array<{ name: string; users: Array<{ id: string }> }>; members: Array<{ id: string; email: string; status: number }> }>;
     assert.deepEqual(server.map((o) => [o.name, o.collections.map((c) => c.name).sort()]), [[ID, [...wanted].sort()]]);
     assert.deepEqual(server[0]!.members.map((m) => [m.email, m.status]), [[bot, 2], [admin, 2], [kim, 2]]);
+    // The employee uses their entity's collection and Shared Tools, not the operator's Platform ones.
+    const kimId = server[0]!.members.find((m) => m.email === kim)!.id;
+    const usedBy = server[0]!.collections.filter((c) => c.users.some((u) => u.id === kimId)).map((c) => c.name);
+    assert.deepEqual(usedBy.sort(), [ID, 'Shared Tools'].sort());
 
     // The second pass does nothing.
     const second = await vaultOrg(['apply', id, '--apply']);

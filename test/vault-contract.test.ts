@@ -212,6 +212,11 @@ describe('bw serve contract (contracts/bw-serve/openapi.trimmed.yaml)', () => {
     const id = await client.createCollection(made.id, 'Shared Tools');
     assert.deepEqual((await client.collections(made.id)).map((c) => [c.id, c.name]), [[id, 'Shared Tools']]);
     const it = (await client.members(made.id)).find((m) => m.email === 'it@acme.example.com')!;
+    const access = await client.collectionAccess(made.id, id);
+    assert.equal(access.users?.length, 1, 'bw gives a collection made without users to its creator');
+    const both = [...access.users!, { id: it.id, readOnly: false, hidePasswords: false, manage: false }];
+    await client.setCollectionAccess(made.id, id, { name: 'Shared Tools', externalId: null, groups: access.groups, users: both });
+    assert.deepEqual((await client.collectionAccess(made.id, id)).users, both);
     assert.equal(it.status, 1);
     await client.confirmMember(made.id, it.id);
     assert.equal((await client.members(made.id)).find((m) => m.id === it.id)!.status, 2);
@@ -300,6 +305,8 @@ describe('bw serve contract (contracts/bw-serve/openapi.trimmed.yaml)', () => {
         ['POST', `/object/org-collection?organizationId=${ORG_ID}`, { organizationId: ORG_ID, name: 'Shared Tools', externalId: null, groups: [] }],
         ['GET', `/list/object/org-members?organizationId=${ORG_ID}`],
         ['POST', `/confirm/org-member/${randomUUID()}?organizationId=${ORG_ID}`],
+        ['GET', `/object/org-collection/${randomUUID()}?organizationId=${ORG_ID}`],
+        ['PUT', `/object/org-collection/${randomUUID()}?organizationId=${ORG_ID}`, { organizationId: ORG_ID, name: 'Shared Tools', externalId: null, groups: [], users: [{ id: randomUUID(), readOnly: false, hidePasswords: false, manage: false }] }],
       ];
       for (const [method, path, body] of calls) assert.match(String(await rejection(client.request(method, path, body))), /Vault is locked\./);
       await assertVaultError(new VaultwardenVault({ url: `http://[::ffff:127.0.0.1]:${port}`, syncIntervalMs: 60_000 }).list(), 'refused');

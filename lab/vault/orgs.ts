@@ -21,6 +21,8 @@
  *   which the user holds once confirmed ("No encryption key for this
  *   organization."); a collection made without `users` is assigned to its
  *   creator (manage), as the CLI does.
+ * - `bw get|edit org-collection` read and replace a collection's access
+ *   (`users`, `groups`) on the server, for a confirmed member.
  * - Only an accepted member can be confirmed (the CLI's own messages for the
  *   others).
  * - `/__lab/orgs…` (not bw serve) stands for the web vault and the members'
@@ -144,7 +146,41 @@ export function createOrgCollection(state: EmulatorState, body: unknown, query: 
   const users = selections(req.users) ?? [{ id: me.id, readOnly: false, hidePasswords: false, manage: true }];
   const collection: OrgCollection = { id: randomUUID(), organizationId, name, externalId: typeof req.externalId === 'string' ? req.externalId : null, users, groups: selections(req.groups) };
   server.collections.push(collection);
-  return { ...collectionResponse(collection), object: 'org-collection', groups: collection.groups, users: collection.users };
+  return orgCollectionResponse(collection);
+}
+
+function orgCollectionResponse(c: OrgCollection): Record<string, unknown> {
+  return { ...collectionResponse(c), object: 'org-collection', groups: c.groups, users: c.users };
+}
+
+/** The server's collection `id` of an organization bw knows, for a confirmed member (who holds the key). */
+function keyedCollection(state: EmulatorState, id: string, query: Record<string, string | undefined>): OrgCollection {
+  if (query.organizationid === undefined || query.organizationid === '') throw new OrgError('`organizationid` option is required.');
+  if (!isGuid(id)) throw new OrgError(`\`${id}\` is not a GUID.`);
+  const { server } = known(state, query.organizationid);
+  if (self(server, state)?.status !== MEMBER_STATUS.confirmed) throw new OrgError('No encryption key for this organization.');
+  const collection = server.collections.find((c) => c.id === id.toLowerCase());
+  if (!collection) throw new OrgError('Resource not found.');
+  return collection;
+}
+
+/** `bw get org-collection ID`: the collection with its access (users, groups), from the server. */
+export function getOrgCollection(state: EmulatorState, id: string, query: Record<string, string | undefined>): Record<string, unknown> {
+  return orgCollectionResponse(keyedCollection(state, id, query));
+}
+
+/** `bw edit org-collection ID`: name, externalId, and its users and groups replaced (null: none sent, kept). */
+export function editOrgCollection(state: EmulatorState, id: string, body: unknown, query: Record<string, string | undefined>): Record<string, unknown> {
+  const req = (body ?? {}) as Record<string, unknown>;
+  if (query.organizationid !== undefined && req.organizationId !== query.organizationid.toLowerCase()) throw new OrgError('`organizationid` option does not match request object.');
+  const name = typeof req.name === 'string' ? req.name : '';
+  if (name.trim() === '') throw new OrgError('Collection name is required.');
+  const collection = keyedCollection(state, id, query);
+  collection.name = name;
+  collection.externalId = typeof req.externalId === 'string' ? req.externalId : null;
+  collection.users = selections(req.users) ?? collection.users;
+  collection.groups = selections(req.groups) ?? collection.groups;
+  return { ...orgCollectionResponse(collection), groups: selections(req.groups), users: selections(req.users) };
 }
 
 /** `bw confirm org-member ID`: an accepted member becomes confirmed (gets the organization's key). */

@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Secret } from '../../core/secret.js';
-import { confirmOrgMember, createOrgCollection, listOrgObject, orgAdminRoutes, OrgError } from './orgs.js';
+import { confirmOrgMember, createOrgCollection, editOrgCollection, getOrgCollection, listOrgObject, orgAdminRoutes, OrgError } from './orgs.js';
 import {
   cloneData,
   filterItems,
@@ -491,6 +491,8 @@ export function buildVaultApp(options: {
           if (!collection) throw new BwError(NOT_FOUND);
           return collection;
         }
+        case 'org-collection':
+          return getOrgCollection(state, id, queryOf(request));
         case 'template': {
           const template = TEMPLATES[id.toLowerCase()];
           if (template === undefined) throw new BwError('Unknown template object.');
@@ -566,6 +568,12 @@ export function buildVaultApp(options: {
           const renamed = { ...folder, name };
           await write((data) => upsert(data.folders, renamed));
           return renamed;
+        }
+        case 'org-collection': {
+          const edited = editOrgCollection(state, id, request.body, queryOf(request));
+          counters.writes += 1;
+          await persist();
+          return edited;
         }
         default:
           throw new BwError('Unknown object.');

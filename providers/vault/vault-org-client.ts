@@ -4,7 +4,8 @@
  * bot owner (`ai@{domain}`), one per customer vault, on the operator's machine
  * (config `customer_vaults.{id}.url`). The calls are the CLI's own commands:
  * `bw list organizations`, `bw list org-collections`, `bw create
- * org-collection`, `bw list org-members`, `bw confirm org-member`.
+ * org-collection`, `bw get|edit org-collection` (who may use it), `bw list
+ * org-members`, `bw confirm org-member`.
  *
  * Rules:
  * - Transport and error classes are BwServeClient's (vaultwarden-client.ts).
@@ -24,6 +25,8 @@ export const ORG_OPERATIONS = [
   { method: 'POST', path: '/object/org-collection' },
   { method: 'GET', path: '/list/object/org-members' },
   { method: 'POST', path: '/confirm/org-member/{id}' },
+  { method: 'GET', path: '/object/org-collection/{id}' },
+  { method: 'PUT', path: '/object/org-collection/{id}' },
 ] as const satisfies ReadonlyArray<Pick<BwFieldRead, 'method' | 'path'>>;
 
 /** Every field of those answers this client reads (checked against the spec by test/vault-contract.test.ts). */
@@ -34,8 +37,11 @@ export const ORG_FIELD_READS: readonly BwFieldRead[] = [
     { method, path, status: 400, field: 'message' },
   ]),
   ...['id', 'name', 'status', 'type', 'enabled'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/organizations', status: 200, field: `data.data[].${f}` })),
-  ...['id', 'name'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/org-collections', status: 200, field: `data.data[].${f}` })),
+  ...['id', 'name', 'externalId'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/org-collections', status: 200, field: `data.data[].${f}` })),
   { method: 'POST', path: '/object/org-collection', status: 200, field: 'data.id' },
+  { method: 'GET', path: '/object/org-collection/{id}', status: 200, field: 'data.users' },
+  { method: 'GET', path: '/object/org-collection/{id}', status: 200, field: 'data.groups' },
+  ...['id', 'readOnly', 'hidePasswords', 'manage'].map((f): BwFieldRead => ({ method: 'GET', path: '/object/org-collection/{id}', status: 200, field: `data.users[].${f}` })),
   ...['id', 'email', 'status', 'type'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/org-members', status: 200, field: `data.data[].${f}` })),
 ];
 
@@ -53,6 +59,15 @@ export interface BwOrganization {
 export interface BwOrgCollection {
   id: string;
   name: string;
+  externalId?: string | null;
+}
+
+/** Who may use a collection (SelectionReadOnly): a member's id in the organization. */
+export interface BwSelection {
+  id: string;
+  readOnly: boolean;
+  hidePasswords: boolean;
+  manage: boolean;
 }
 
 export interface BwOrgMember {
@@ -93,10 +108,22 @@ export class VaultOrgClient {
     return (await this.#call<BwList<BwOrgCollection>>('GET', `/list/object/org-collections?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw list org-collections')).data;
   }
 
-  /** `bw create org-collection`; without `users` bw assigns it to its creator (manage). Returns the new id. */
-  async createCollection(organizationId: string, name: string): Promise<string> {
-    const body = { organizationId, name, externalId: null, groups: [] };
+  /** `bw create org-collection` with who may use it (bw assigns it to its creator when `users` is absent). Returns the new id. */
+  async createCollection(organizationId: string, name: string, users?: BwSelection[]): Promise<string> {
+    const body = { organizationId, name, externalId: null, groups: [], ...(users ? { users } : {}) };
     return (await this.#call<{ id: string }>('POST', `/object/org-collection?organizationId=${encodeURIComponent(organizationId)}`, body, `bw create org-collection ${JSON.stringify(name)}`)).id;
+  }
+
+  /** `bw get org-collection`: who may use it, members and groups (null when bw answers none). */
+  async collectionAccess(organizationId: string, id: string): Promise<{ users: BwSelection[] | null; groups: BwSelection[] | null }> {
+    const data = await this.#call<{ users?: BwSelection[] | null; groups?: BwSelection[] | null }>('GET', `/object/org-collection/${encodeURIComponent(id)}?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw get org-collection');
+    return { users: data.users ?? null, groups: data.groups ?? null };
+  }
+
+  /** `bw edit org-collection`: the whole collection sent back (name, external id, groups as read) with its users replaced. */
+  async setCollectionAccess(organizationId: string, id: string, c: { name: string; externalId: string | null; users: BwSelection[]; groups: BwSelection[] | null }): Promise<void> {
+    const body = { organizationId, name: c.name, externalId: c.externalId, groups: c.groups, users: c.users };
+    await this.#call('PUT', `/object/org-collection/${encodeURIComponent(id)}?organizationId=${encodeURIComponent(organizationId)}`, body, `bw edit org-collection ${JSON.stringify(c.name)}`);
   }
 
   async members(organizationId: string): Promise<BwOrgMember[]> {
@@ -107,7 +134,7 @@ export class VaultOrgClient {
     await this.#call('POST', `/confirm/org-member/${encodeURIComponent(memberId)}?organizationId=${encodeURIComponent(organizationId)}`, undefined, 'bw confirm org-member');
   }
 
-  async #call<T>(method: 'GET' | 'POST', path: string, body: unknown, what: string): Promise<T> {
+  async #call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, what: string): Promise<T> {
     try {
       return await this.#bw.request<T>(method, path, body);
     } catch (error) {

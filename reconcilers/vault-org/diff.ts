@@ -10,11 +10,16 @@
  * - Dual identity: the bot `ai@{primary_domain}` (the account the customer
  *   vault's `bw serve` is logged in as) and the human admin
  *   `customers.{id}.vault_admin`, both confirmed owners.
- * - Members: every e-mail of `user_entity_map`, confirmed.
+ * - Members: every e-mail of `user_entity_map`, confirmed, with access (read
+ *   and write) to its entities' collections and `Shared Tools`; the Platform
+ *   collections are for the operator only (no member of type user or custom).
  *
  * Rules: pure. What bw can do is planned: a missing collection is created
  * (`bw create org-collection`), a member who accepted is confirmed (`bw
- * confirm org-member`). What needs an owner in the web vault (make the
+ * confirm org-member`), a collection's access is set (`bw edit
+ * org-collection`; a new collection is created with it). Access is only added
+ * to the entity and shared collections (someone the customer gave access
+ * keeps it); the Platform ones lose their employees. What needs an owner in the web vault (make the
  * organization, invite, make someone owner) is never planned: the health names
  * each missing thing and the exact fix. Nothing is planned without an owner
  * session (a locked or logged-out bw), nor is anything guessed: the health
@@ -43,6 +48,26 @@ export interface VaultOrgDesired {
   admin: string | null;
   /** The employees of `user_entity_map` (lower case, sorted), owners left out. */
   members: string[];
+  /** Collection name → the employees who use it (entity collections: those mapped to the entity; Shared Tools: all). */
+  access: Record<string, string[]>;
+}
+
+/** Who may use a collection: a member's id in the organization (bw's SelectionReadOnly). */
+export interface SelectionView {
+  id: string;
+  readOnly: boolean;
+  hidePasswords: boolean;
+  manage: boolean;
+}
+
+export interface CollectionView {
+  id: string;
+  name: string;
+  externalId: string | null;
+  /** Null: bw answered none. */
+  users: SelectionView[] | null;
+  /** Sent back as they are when the users change. */
+  groups: SelectionView[] | null;
 }
 
 export interface OrgMemberView {
@@ -59,21 +84,31 @@ export type VaultOrgObserved =
       user: string | null;
       /** The organization of that name and the session user's own membership in it; null when bw knows none. */
       organization: { id: string; status: number; type: number } | null;
-      /** Collection names (null: not readable, the session user is not a confirmed owner). */
-      collections: string[] | null;
+      /** The collections with their access (null: not readable, the session user is not a confirmed owner). */
+      collections: CollectionView[] | null;
       members: OrgMemberView[] | null;
     };
 
 export interface VaultOrgPayload {
   organizationId: string;
   name?: string;
+  collectionId?: string;
+  externalId?: string | null;
+  /** The collection's whole access list, as it is to be. */
+  users?: SelectionView[];
+  groups?: SelectionView[] | null;
   memberId?: string;
   email?: string;
 }
 
+/** An entity's collection: its id in capitals, like the organization's name. */
+export function entityCollection(entityId: string): string {
+  return entityId.toUpperCase();
+}
+
 /** The v1 collection names for these entity ids. */
 export function collectionsV1(entityIds: readonly string[]): string[] {
-  return [...PLATFORM_COLLECTIONS, ...entityIds.map((e) => e.toUpperCase()), SHARED_COLLECTION];
+  return [...PLATFORM_COLLECTIONS, ...entityIds.map(entityCollection), SHARED_COLLECTION];
 }
 
 function owners(desired: VaultOrgDesired): string[] {
@@ -84,19 +119,57 @@ function find(observed: { members: OrgMemberView[] | null }, email: string): Org
   return observed.members?.find((m) => m.email.toLowerCase() === email);
 }
 
+const PLATFORM: ReadonlySet<string> = new Set(PLATFORM_COLLECTIONS);
+
+function use(id: string, manage = false): SelectionView {
+  return { id, readOnly: false, hidePasswords: false, manage };
+}
+
+/** The members (present, not revoked) who should use `name` and do not in `users`. */
+function missingUsers(desired: VaultOrgDesired, observed: { members: OrgMemberView[] | null }, name: string, users: readonly SelectionView[]): OrgMemberView[] {
+  return (desired.access[name] ?? []).flatMap((email) => {
+    const m = find(observed, email);
+    return m && m.status !== MEMBER_STATUS.revoked && !users.some((u) => u.id === m.id) ? [m] : [];
+  });
+}
+
+/** Employees (type user or custom) listed on an operator-only collection. */
+function strayUsers(observed: { members: OrgMemberView[] | null }, c: CollectionView): OrgMemberView[] {
+  if (!PLATFORM.has(c.name)) return [];
+  return (c.users ?? []).flatMap((u) => {
+    const m = observed.members?.find((x) => x.id === u.id);
+    return m && (m.type === MEMBER_TYPE.user || m.type === MEMBER_TYPE.custom) ? [m] : [];
+  });
+}
+
 export function diffVaultOrg(desired: VaultOrgDesired, observed: VaultOrgObserved | null): Action<VaultOrgPayload>[] {
   if (observed?.session !== 'unlocked' || !observed.organization || observed.collections === null) return [];
   const organizationId = observed.organization.id;
   const actions: Action<VaultOrgPayload>[] = [];
-  const have = new Set(observed.collections);
+  const target = (what: string) => `vault-org:${desired.customer}/${what}`;
+  const bot = find(observed, desired.bot);
   for (const name of desired.collections) {
-    if (have.has(name)) continue;
-    actions.push({ kind: 'vault-org', op: 'create-collection', target: `vault-org:${desired.customer}/collection/${name}`, summary: `create collection "${name}" in ${desired.organization} (bw create org-collection)`, payload: { organizationId, name } });
+    const c = observed.collections.find((x) => x.name === name);
+    if (!c) {
+      // Made with its access at once; bw would otherwise give it to its creator only.
+      const members = missingUsers(desired, observed, name, []);
+      const users = bot ? [use(bot.id, true), ...members.map((m) => use(m.id))] : undefined;
+      const who = members.length ? `, for ${members.map((m) => m.email).join(', ')}` : '';
+      actions.push({ kind: 'vault-org', op: 'create-collection', target: target(`collection/${name}`), summary: `create collection "${name}" in ${desired.organization}${who} (bw create org-collection)`, payload: { organizationId, name, ...(users ? { users } : {}) } });
+      continue;
+    }
+    const users = c.users ?? [];
+    const add = missingUsers(desired, observed, name, users);
+    const remove = strayUsers(observed, c);
+    if (add.length === 0 && remove.length === 0) continue;
+    const next = [...users.filter((u) => !remove.some((m) => m.id === u.id)), ...add.map((m) => use(m.id))];
+    const what = [add.length ? `give ${add.map((m) => m.email).join(', ')} access` : '', remove.length ? `remove ${remove.map((m) => m.email).join(', ')} (operator only)` : ''].filter(Boolean).join(', ');
+    actions.push({ kind: 'vault-org', op: 'set-access', target: target(`collection/${name}`), summary: `"${name}": ${what} (bw edit org-collection)`, payload: { organizationId, collectionId: c.id, name, externalId: c.externalId, users: next, groups: c.groups } });
   }
   for (const email of [...owners(desired), ...desired.members]) {
     const member = find(observed, email);
     if (member?.status !== MEMBER_STATUS.accepted) continue;
-    actions.push({ kind: 'vault-org', op: 'confirm', target: `vault-org:${desired.customer}/member/${email}`, summary: `confirm ${email} in ${desired.organization} (bw confirm org-member)`, payload: { organizationId, memberId: member.id, email } });
+    actions.push({ kind: 'vault-org', op: 'confirm', target: target(`member/${email}`), summary: `confirm ${email} in ${desired.organization} (bw confirm org-member)`, payload: { organizationId, memberId: member.id, email } });
   }
   return actions;
 }
@@ -123,7 +196,7 @@ export function healthVaultOrg(desired: VaultOrgDesired, observed: VaultOrgObser
   if (me.type !== MEMBER_TYPE.owner || me.status !== MEMBER_STATUS.confirmed || observed.collections === null) {
     return { status: 'Degraded', reason: 'NotOwner', message: `${bot} is ${ROLE[me.type] ?? `type ${me.type}`} (status ${me.status}) of ${org}, not a confirmed owner; fix: an owner of ${org} makes ${bot} Owner and confirms it in ${webVault} (Admin Console → Members)` };
   }
-  const have = new Set(observed.collections);
+  const have = new Set(observed.collections.map((c) => c.name));
   const missing = desired.collections.filter((c) => !have.has(c));
   if (missing.length) {
     return { status: 'Degraded', reason: 'CollectionsMissing', message: `${org} lacks ${missing.length} of the ${desired.collections.length} collections of structure v1: ${missing.map((c) => `"${c}"`).join(', ')}; fix: ${apply}` };
@@ -144,6 +217,12 @@ export function healthVaultOrg(desired: VaultOrgDesired, observed: VaultOrgObser
     ];
     return { status: 'Degraded', reason: 'MembersMissing', message: `${org} in ${webVault}: ${parts.join('; ')} (bw cannot invite or change roles); fix: an owner does it in ${webVault} (Admin Console → Members), then ${apply} confirms them once accepted` };
   }
+  const collections = observed.collections;
+  const access = collections.flatMap((c) => [
+    ...missingUsers(desired, observed, c.name, c.users ?? []).map((m) => `${m.email} cannot use "${c.name}"`),
+    ...strayUsers(observed, c).map((m) => `${m.email} can use "${c.name}" (operator only)`),
+  ]);
+  if (access.length) return { status: 'Degraded', reason: 'AccessDrift', message: `${org}: ${access.join('; ')}; fix: ${apply}` };
   const pending = [...owners(desired), ...desired.members].filter((e) => find(observed, e)!.status !== MEMBER_STATUS.confirmed);
   const accepted = pending.filter((e) => find(observed, e)!.status === MEMBER_STATUS.accepted);
   if (accepted.length) return { status: 'Progressing', reason: 'ConfirmPending', message: `accepted, not yet confirmed in ${org}: ${accepted.join(', ')}; fix: ${apply}` };

@@ -17,7 +17,7 @@ import { envToken } from '../../schemas/common.js';
 import { entityId } from '../../schemas/customers.js';
 import { VaultOrgClient } from '../../providers/vault/vault-org-client.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { collectionsV1, diffVaultOrg, healthVaultOrg, MEMBER_STATUS, type VaultOrgDesired, type VaultOrgObserved, type VaultOrgPayload } from './diff.js';
+import { collectionsV1, diffVaultOrg, entityCollection, SHARED_COLLECTION, healthVaultOrg, MEMBER_STATUS, type VaultOrgDesired, type VaultOrgObserved, type VaultOrgPayload } from './diff.js';
 
 function desiredVaultOrg(ctx: CustomerContext): VaultOrgDesired | null {
   const vault = ctx.env.settings.customerVaults?.[ctx.id];
@@ -30,15 +30,21 @@ function desiredVaultOrg(ctx: CustomerContext): VaultOrgDesired | null {
   const admin = c.vault_admin ?? null;
   const owners = new Set([bot, ...(admin ? [admin] : [])]);
   const members = [...new Set(Object.keys(c.user_entity_map).map((e) => e.toLowerCase()))].filter((e) => !owners.has(e)).sort();
+  const entities = c.entities.map(entityId);
+  const access: Record<string, string[]> = { [SHARED_COLLECTION]: members };
+  for (const entity of entities) {
+    access[entityCollection(entity)] = members.filter((m) => Object.entries(c.user_entity_map).some(([email, ids]) => email.toLowerCase() === m && ids.includes(entity)));
+  }
   return {
     customer: ctx.id,
     url: vault.url,
     webVault: `https://${c.public_domain}${m.kind === 'vaultwarden' ? m.domain_path : '/vault'}`,
     organization: envToken(ctx.id),
-    collections: collectionsV1(c.entities.map(entityId)),
+    collections: collectionsV1(entities),
     bot,
     admin,
     members,
+    access,
   };
 }
 
@@ -55,12 +61,14 @@ async function observeVaultOrg(client: VaultOrgClient, desired: VaultOrgDesired)
   if (!org) return { session: 'unlocked', user, organization: null, collections: null, members: null };
   const organization = { id: org.id, status: org.status, type: org.type };
   if (org.status !== MEMBER_STATUS.confirmed) return { session: 'unlocked', user, organization, collections: null, members: null };
-  const [collections, members] = await Promise.all([client.collections(org.id), client.members(org.id)]);
+  const [listed, members] = await Promise.all([client.collections(org.id), client.members(org.id)]);
+  // Who may use each collection: one `bw get org-collection` each (the list does not say).
+  const collections = await Promise.all(listed.map(async (c) => ({ id: c.id, name: c.name, externalId: c.externalId ?? null, ...(await client.collectionAccess(org.id, c.id)) })));
   return {
     session: 'unlocked',
     user,
     organization,
-    collections: collections.map((c) => c.name),
+    collections,
     members: members.map((m) => ({ id: m.id, email: m.email, status: m.status, type: m.type })),
   };
 }
@@ -76,8 +84,9 @@ export const vaultOrgReconciler: ResourceReconciler<VaultOrgDesired, VaultOrgObs
   health: healthVaultOrg,
   async act(_ctx, desired, action) {
     const client = new VaultOrgClient(desired.url);
-    const { organizationId, name, memberId } = action.payload;
-    if (action.op === 'create-collection' && name) await client.createCollection(organizationId, name);
+    const { organizationId, name, memberId, collectionId, users } = action.payload;
+    if (action.op === 'create-collection' && name) await client.createCollection(organizationId, name, users);
+    else if (action.op === 'set-access' && name && collectionId && users) await client.setCollectionAccess(organizationId, collectionId, { name, externalId: action.payload.externalId ?? null, users, groups: action.payload.groups ?? null });
     else if (action.op === 'confirm' && memberId) await client.confirmMember(organizationId, memberId);
   },
   cacheKeys() {
