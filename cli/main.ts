@@ -111,11 +111,12 @@ export function buildProgram(): Command {
     .option('--revision-mismatch-ok', "act on this checkout even when it is not the revision the controller runs")
     .action(run(async (name: string, options) => (await secretRotateCmd()).secretRotate(name, options)));
 
-  const vault = program.command('vault').description('the operator vault (bw serve)');
+  const vault = program.command('vault').description('the operator vault (bw serve), and the customer vaults (--customer)');
   vault
     .command('login')
     .description('unlock once; keep the session in the OS keychain (8 h); password from a hidden prompt or stdin')
     .option('--config <file>', 'axe config (default: $AXE_CONFIG or ~/.axe/config.yaml)')
+    .option('--customer <customer>', "unlock that customer vault's bw serve instead (config customer_vaults): the owner session the vault-org kind acts with")
     .option('--json', 'machine-readable output')
     .action(run(async (options) => (await vaultCmd()).vaultLoginCommand(options)));
 

@@ -35,6 +35,7 @@ import { entitiesReconciler } from './entities/index.js';
 import { adminsReconciler } from './admins/index.js';
 import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
+import { vaultOrgReconciler } from './vault-org/index.js';
 import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
@@ -42,7 +43,7 @@ import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
-export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, entitiesReconciler, adminsReconciler, ingressReconciler, endpointsReconciler, backupReconciler];
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, vaultOrgReconciler, entitiesReconciler, adminsReconciler, ingressReconciler, endpointsReconciler, backupReconciler];
 
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];

@@ -22,6 +22,7 @@ export function reconcileSettings(config: ControllerConfig | null, zone: string)
     cloudflared: config?.cloudflared ?? DEFAULT_CLOUDFLARED,
     backup: config?.backup ?? DEFAULT_BACKUP,
     gitInsteadOf: config?.git.instead_of ?? {},
+    customerVaults: config?.customer_vaults ?? {},
   };
 }
 

@@ -35,6 +35,8 @@ export interface ReconcileSettings {
   cloudflared: ControllerConfig['cloudflared'];
   /** Backups on the hosts (default when absent: DEFAULT_BACKUP). */
   backup?: ControllerConfig['backup'];
+  /** customer id → the bw serve logged in to that customer's own vault (config `customer_vaults`; the `vault-org` kind). */
+  customerVaults?: ControllerConfig['customer_vaults'];
   /** Git URL rewrites for service repos (config `git.instead_of`: original prefix → replacement). */
   gitInsteadOf?: Record<string, string>;
 }

@@ -5,7 +5,7 @@
  * and are named here.
  */
 import { z } from 'zod';
-import { Hostname } from './common.js';
+import { CustomerId, Hostname } from './common.js';
 
 const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'must be a UUID' });
 const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, { message: 'must be a duration like 500ms, 60s, 5m or 8h' });
@@ -47,6 +47,20 @@ export const VaultConfig = z.discriminatedUnion('provider', [
   }),
 ]);
 export type VaultConfig = z.infer<typeof VaultConfig>;
+
+/**
+ * A customer vault's own `bw serve` on the operator's machine (the `vault-org` kind): the bw CLI
+ * logged in to the customer's Vaultwarden (`bw config server https://{public_domain}/vault`) as its
+ * bot owner `ai@{primary_domain}`, with its own app-data folder. `axe vault login --customer C`
+ * unlocks it (the owner session); no secret is written here.
+ */
+export const CustomerVaultConfig = z.strictObject({
+  /** That `bw serve`'s base URL (loopback). */
+  url: z.string().regex(/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+\/?$/, { message: 'must be a loopback http URL of the bw serve logged in to this customer\'s vault' }),
+  /** Where its session is kept: the OS keychain (item `axe.vault.session.{customer}`), or a 0600 file (`$AXE_HOME/customer-vaults/bw-session-{customer}.json`). */
+  session_store: z.enum(['keychain', 'file']).default('file'),
+});
+export type CustomerVaultConfig = z.infer<typeof CustomerVaultConfig>;
 
 export const HostOverride = z.strictObject({
   address: z.string().min(1),
@@ -112,6 +126,8 @@ export const ControllerConfig = z.strictObject({
         .optional(),
     })
     .default({ interval_minutes: 360, verify_every_days: 30 }),
+  /** customer id → the `bw serve` logged in to that customer's own vault (its organization: the `vault-org` kind). */
+  customer_vaults: z.record(CustomerId, CustomerVaultConfig).default({}),
   /** bw CLI versions above this crash against the Vaultwarden (OIDCWarden) fork; null when the vault is not that fork. */
   bw_max_version: z.union([z.string().regex(/^\d+\.\d+\.\d+$/), z.null()]).default('2025.7.0'),
   tailscale: z

@@ -89,6 +89,11 @@ export const Customer = z.strictObject({
    * keep (default): an admin not in `admins` is left alone (someone the customer made admin
    * in the app stays one); demote-others: every admin not listed loses the role.
    */
+  /**
+   * The customer vault's human owner (runbook D+2, D-ops-29: the dual identity): an employee's
+   * account, owner of the vault organization beside the bot `ai@{primary_domain}`.
+   */
+  vault_admin: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'must be an e-mail address' }).transform((e) => e.toLowerCase()).optional(),
   admins_policy: z.enum(['keep', 'demote-others'], { message: 'keep = never demote someone not listed; demote-others = the list is the whole admin set' }).default('keep'),
 });
 export type Customer = z.infer<typeof Customer>;

@@ -8,10 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { startVaultEmulator } from '../lab/vault/index.js';
 import { container, deployCli, docker, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
 import { git } from './helpers.js';
 import type { TestLab } from './lab-fixture.js';
@@ -245,5 +247,84 @@ describe('day two (lab)', () => {
     assert.equal(refused.stdout, '');
     assert.match(refused.stderr, /not ready for handoff/);
     assert.match(refused.stderr, /\n  stack: (Degraded|Missing|Progressing|Unknown)\/[A-Za-z]+ [A-Za-z]+: .*hive/);
+  });
+  test("the customer vault's organization: status names what is missing with its fix (owner session, organization, each v1 collection); with the owner session the collections are made and accepted owners and members confirmed once; the second pass does nothing", async (t) => {
+    const started = Date.now();
+    const ID = id.toUpperCase();
+    const bot = `ai@${id}.example.com`;
+    const admin = `it@${id}.example.com`;
+    const kim = `kim@${id}.example.com`;
+    // The customer vault's own bw serve (the stand-in, locked like a fresh bw serve), logged in as the bot owner.
+    await using vault = await startVaultEmulator({ email: bot });
+    const config = lab.env.AXE_CONFIG!;
+    const configBefore = await readFile(config, 'utf8');
+    await writeFile(config, stringify({ ...(parse(configBefore) as Record<string, unknown>), customer_vaults: { [id]: { url: vault.url } } }));
+    t.after(() => writeFile(config, configBefore));
+    await commitCustomers('demo: vault admin and an employee', inDemo((block) => block.replace('user_entity_map: {}', `user_entity_map: { "${kim}": ["${id}"] }\n    vault_admin: "${admin}"`)));
+
+    type Row = { kind: string; sync: string; health: { status: string; reason: string; message: string }; actions: Array<{ op: string; summary: string }>; applied: unknown[] };
+    const vaultOrg = async (args: string[]): Promise<{ code: number; row: Row; out: { stdout: string; stderr: string } }> => {
+      const out = await deployCli([...args, '--only', 'vault-org', '--json']);
+      assert.ok(out.stdout.startsWith('{'), `axe ${args.join(' ')} printed no JSON (exit ${out.code}): ${out.stderr}`);
+      const body = JSON.parse(out.stdout) as { customers: Array<{ resources: Row[] }> };
+      const row = body.customers[0]!.resources.find((r) => r.kind === 'vault-org');
+      assert.ok(row, `no vault-org resource:\n${out.stdout}\n${out.stderr}`);
+      return { code: out.code, row, out };
+    };
+
+    // No owner session: nothing can be read; the fix names the command.
+    const locked = await vaultOrg(['plan', id]);
+    assert.deepEqual([locked.row.health.reason, locked.row.actions], ['OwnerSessionMissing', []]);
+    assert.match(locked.row.health.message, new RegExp(`fix: axe vault login --customer ${id} \\(the master password of ${bot.replace(/\./g, '\\.')}`));
+
+    // The owner session, given once: the master password on stdin, never an argument.
+    const argv = psSampler();
+    const login = await lab.axe(['vault', 'login', '--customer', id], vault.password.reveal());
+    const commandLines = await argv.stop();
+    assert.equal(login.code, 0, `${login.stdout}\n${login.stderr}`);
+    assert.match(login.stdout, new RegExp(`${id}'s vault unlocked for ${bot.replace(/\./g, '\\.')}`));
+    const sessionFile = join(lab.env.AXE_HOME!, 'customer-vaults', `bw-session-${id}.json`);
+    assert.equal((await stat(sessionFile)).mode & 0o777, 0o600);
+    const session = (JSON.parse(await readFile(sessionFile, 'utf8')) as { session: string }).session;
+
+    // No organization yet: bw cannot make one; the fix is the web vault, signed in as the bot.
+    const noOrg = await vaultOrg(['plan', id]);
+    assert.deepEqual([noOrg.row.health.status, noOrg.row.health.reason, noOrg.row.actions], ['Missing', 'OrganizationMissing', []]);
+    assert.match(noOrg.row.health.message, new RegExp(`sign in to https://${id}\\.axelabs\\.ai/vault as ${bot.replace(/\./g, '\\.')}, create the organization ${ID} `));
+
+    // Made in the web vault (the stand-in's admin API), with the human owner and the employee invited and accepted.
+    const admin_ = async (path: string, body: unknown) => (await (await fetch(`${vault.adminUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string };
+    const org = await admin_('/orgs', { name: ID });
+    await admin_(`/orgs/${org.id}/members`, { email: admin, type: 'owner', accepted: true });
+    await admin_(`/orgs/${org.id}/members`, { email: kim, type: 'user', accepted: true });
+
+    // Status names each missing collection of structure v1 with the fix (one entity: four; with the entity added above: five); the plan creates them and confirms both.
+    const branch = (await readFile(join(lab.repo, 'customers.yaml'), 'utf8')).includes(`id: "${ENTITY}"`);
+    const wanted = ['Platform — Service Secrets', 'Platform — Infrastructure', ID, ...(branch ? [ENTITY.toUpperCase()] : []), 'Shared Tools'];
+    const missing = await vaultOrg(['plan', id]);
+    assert.equal(missing.code, 2, missing.out.stderr);
+    assert.equal(missing.row.health.reason, 'CollectionsMissing');
+    assert.match(missing.row.health.message, new RegExp(`lacks ${wanted.length} of the ${wanted.length} collections of structure v1: ${wanted.map((c) => `"${c}"`).join(', ')}; fix: axe apply ${id} --only vault-org --apply`));
+    assert.deepEqual(missing.row.actions.map((a) => a.op), [...wanted.map(() => 'create-collection'), 'confirm', 'confirm']);
+
+    const applied = await vaultOrg(['apply', id, '--apply']);
+    assert.equal(applied.code, 0, `${applied.out.stdout}\n${applied.out.stderr}`);
+    assert.equal(applied.row.applied.length, wanted.length + 2);
+    assert.deepEqual([applied.row.sync, applied.row.health.status], ['Synced', 'Healthy']);
+    const server = (await (await fetch(`${vault.adminUrl}/orgs`)).json()) as Array<{ name: string; collections: Array<{ name: string; users: Array<{ id: string }> }>; members: Array<{ id: string; email: string; status: number }> }>;
+    assert.deepEqual(server.map((o) => [o.name, o.collections.map((c) => c.name).sort()]), [[ID, [...wanted].sort()]]);
+    assert.deepEqual(server[0]!.members.map((m) => [m.email, m.status]), [[bot, 2], [admin, 2], [kim, 2]]);
+    // The employee uses their entity's collection and Shared Tools, not the operator's Platform ones.
+    const kimId = server[0]!.members.find((m) => m.email === kim)!.id;
+    const usedBy = server[0]!.collections.filter((c) => c.users.some((u) => u.id === kimId)).map((c) => c.name);
+    assert.deepEqual(usedBy.sort(), [ID, 'Shared Tools'].sort());
+
+    // The second pass does nothing.
+    const second = await vaultOrg(['apply', id, '--apply']);
+    assert.equal(second.code, 0, second.out.stderr);
+    assert.deepEqual([second.row.applied, second.row.actions, second.row.health.reason], [[], [], 'Organized']);
+    assert.equal((await (await fetch(`${vault.adminUrl}/orgs`)).json() as Array<{ collections: unknown[] }>)[0]!.collections.length, wanted.length);
+    assertNoSecret([locked.out, login, noOrg.out, missing.out, applied.out, second.out, { stdout: commandLines.text, stderr: '' }], [vault.password.reveal(), session]);
+    t.diagnostic(`the vault organization test took ${Date.now() - started} ms`);
   });
 });

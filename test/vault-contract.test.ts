@@ -16,10 +16,12 @@ import { Secret } from '../core/secret.js';
 import { startVaultEmulator, type VaultExchange } from '../lab/vault/index.js';
 import { FileSessionStore } from '../providers/vault/session-store.js';
 import { BwServeClient } from '../providers/vault/vaultwarden-client.js';
+import { ORG_FIELD_READS, ORG_OPERATIONS, VaultOrgClient } from '../providers/vault/vault-org-client.js';
 import { BW_SERVE_FIELD_READS, BW_SERVE_OPERATIONS, VaultError, vaultLogin, VaultwardenVault, type BwFieldRead } from '../providers/vault/vaultwarden.js';
 import { freePort, ROOT, tempDir } from './helpers.js';
 
 const SPEC = join(ROOT, 'contracts', 'bw-serve', 'openapi.trimmed.yaml');
+const ORG_ID = randomUUID();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function toExchange(e: VaultExchange): Exchange {
@@ -195,6 +197,43 @@ describe('bw serve contract (contracts/bw-serve/openapi.trimmed.yaml)', () => {
     }
   });
 
+  it("the customer vault's organization (VaultOrgClient, the vault-org kind) against the stand-in: every request and answer in the spec, every field read answered", async () => {
+    const contract = await loadContract(SPEC);
+    const recorded: VaultExchange[] = [];
+    await using vault = await startVaultEmulator({ email: 'ai@acme.example.com', unlocked: true, record: (e) => recorded.push(e) });
+    const client = new VaultOrgClient(vault.url);
+    assert.deepEqual(await client.organizations(), []);
+    // Made in the web vault: bw sees it after a sync; the owner's collections and members are read from the server.
+    const made = (await (await fetch(`${vault.adminUrl}/orgs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ACME' }) })).json()) as { id: string };
+    await admin(vault.adminUrl, 'POST', `/orgs/${made.id}/members`, { email: 'it@acme.example.com', type: 'owner', accepted: true });
+    await client.sync();
+    const [org] = await client.organizations();
+    assert.deepEqual(org, { object: 'organization', id: made.id, name: 'ACME', status: 2, type: 0, enabled: true });
+    const id = await client.createCollection(made.id, 'Shared Tools');
+    assert.deepEqual((await client.collections(made.id)).map((c) => [c.id, c.name]), [[id, 'Shared Tools']]);
+    const it = (await client.members(made.id)).find((m) => m.email === 'it@acme.example.com')!;
+    const access = await client.collectionAccess(made.id, id);
+    assert.equal(access.users?.length, 1, 'bw gives a collection made without users to its creator');
+    const both = [...access.users!, { id: it.id, readOnly: false, hidePasswords: false, manage: false }];
+    await client.setCollectionAccess(made.id, id, { name: 'Shared Tools', externalId: null, groups: access.groups, users: both });
+    assert.deepEqual((await client.collectionAccess(made.id, id)).users, both);
+    assert.equal(it.status, 1);
+    await client.confirmMember(made.id, it.id);
+    assert.equal((await client.members(made.id)).find((m) => m.id === it.id)!.status, 2);
+    // bw's refusals: confirming twice, an organization bw does not know.
+    await assertVaultError(client.confirmMember(made.id, it.id), 'rejected');
+    await assertVaultError(client.collections(randomUUID()), 'rejected');
+
+    assertInContract(contract, recorded.map(toExchange));
+    const seen = new Set(recorded.map((e) => `${operationOf(e.method, e.path)} ${e.status}`));
+    for (const { method, path } of ORG_OPERATIONS) assert.ok(seen.has(`${method} ${path} 200`), `not exercised: ${method} ${path} 200 (saw ${[...seen].join(', ')})`);
+    assert.deepEqual(contract.checkFieldReads(ORG_FIELD_READS), []);
+    for (const read of ORG_FIELD_READS.filter((r) => r.status === 200)) {
+      const answers = recorded.filter((e) => operationOf(e.method, e.path) === `${read.method} ${read.path}` && e.status === 200);
+      assert.ok(answers.some((e) => valuesAt(e.responseBody, read.field).length > 0), `no 200 answer of ${read.method} ${read.path} carried ${read.field}`);
+    }
+  });
+
   it('fails when a request, an answer or a field read leaves the spec', async () => {
     const contract = await loadContract(SPEC);
     const folderId = randomUUID();
@@ -260,6 +299,14 @@ describe('bw serve contract (contracts/bw-serve/openapi.trimmed.yaml)', () => {
         ['GET', `/list/object/items?folderid=${randomUUID()}&search=AXE_CONTRACT_TOKEN`],
         ['POST', '/object/item', { type: 1, name: 'AXE_CONTRACT_TOKEN', folderId: randomUUID(), notes: null, favorite: false, reprompt: 0, fields: [], login: { uris: [], username: null, password: 'x', totp: null } }],
         ['PUT', `/object/item/${randomUUID()}`, { type: 1, name: 'AXE_CONTRACT_TOKEN', login: { password: 'x' } }],
+        // The customer vault's organization (vault-org): the same requests VaultOrgClient sends.
+        ['GET', '/list/object/organizations'],
+        ['GET', `/list/object/org-collections?organizationId=${ORG_ID}`],
+        ['POST', `/object/org-collection?organizationId=${ORG_ID}`, { organizationId: ORG_ID, name: 'Shared Tools', externalId: null, groups: [] }],
+        ['GET', `/list/object/org-members?organizationId=${ORG_ID}`],
+        ['POST', `/confirm/org-member/${randomUUID()}?organizationId=${ORG_ID}`],
+        ['GET', `/object/org-collection/${randomUUID()}?organizationId=${ORG_ID}`],
+        ['PUT', `/object/org-collection/${randomUUID()}?organizationId=${ORG_ID}`, { organizationId: ORG_ID, name: 'Shared Tools', externalId: null, groups: [], users: [{ id: randomUUID(), readOnly: false, hidePasswords: false, manage: false }] }],
       ];
       for (const [method, path, body] of calls) assert.match(String(await rejection(client.request(method, path, body))), /Vault is locked\./);
       await assertVaultError(new VaultwardenVault({ url: `http://[::ffff:127.0.0.1]:${port}`, syncIntervalMs: 60_000 }).list(), 'refused');

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Secret } from '../../core/secret.js';
+import { confirmOrgMember, createOrgCollection, editOrgCollection, getOrgCollection, listOrgObject, orgAdminRoutes, OrgError } from './orgs.js';
 import {
   cloneData,
   filterItems,
@@ -349,7 +350,7 @@ export function buildVaultApp(options: {
       const data = await fn();
       return send(reply, data === undefined ? { success: true } : { success: true, data });
     } catch (error) {
-      if (error instanceof BwError) return send(reply, { success: false, message: error.message });
+      if (error instanceof BwError || error instanceof OrgError) return send(reply, { success: false, message: error.message });
       throw error;
     }
   }
@@ -454,8 +455,11 @@ export function buildVaultApp(options: {
         }
         case 'collections':
           return list(state.cache.collections.filter((c) => (q.organizationid ? c.organizationId === q.organizationid : true)).filter((c) => c.name.toLowerCase().includes((q.search ?? '').toLowerCase())));
-        default:
-          throw new BwError('Unknown object.');
+        default: {
+          const orgObjects = listOrgObject(state, object.toLowerCase(), q);
+          if (orgObjects === undefined) throw new BwError('Unknown object.');
+          return list(orgObjects);
+        }
       }
     });
   });
@@ -487,6 +491,8 @@ export function buildVaultApp(options: {
           if (!collection) throw new BwError(NOT_FOUND);
           return collection;
         }
+        case 'org-collection':
+          return getOrgCollection(state, id, queryOf(request));
         case 'template': {
           const template = TEMPLATES[id.toLowerCase()];
           if (template === undefined) throw new BwError('Unknown template object.');
@@ -515,9 +521,25 @@ export function buildVaultApp(options: {
           await write((data) => upsert(data.folders, folder));
           return folder;
         }
+        case 'org-collection': {
+          const created = createOrgCollection(state, request.body, queryOf(request));
+          counters.writes += 1;
+          await persist();
+          return created;
+        }
         default:
           throw new BwError('Unknown object.');
       }
+    });
+  });
+
+  app.post('/confirm/:object/:id', async (request, reply) => {
+    const { object, id } = request.params as { object: string; id: string };
+    return vault(reply, async () => {
+      confirmOrgMember(state, object.toLowerCase(), id, queryOf(request));
+      counters.writes += 1;
+      await persist();
+      return undefined;
     });
   });
 
@@ -546,6 +568,12 @@ export function buildVaultApp(options: {
           const renamed = { ...folder, name };
           await write((data) => upsert(data.folders, renamed));
           return renamed;
+        }
+        case 'org-collection': {
+          const edited = editOrgCollection(state, id, request.body, queryOf(request));
+          counters.writes += 1;
+          await persist();
+          return edited;
         }
         default:
           throw new BwError('Unknown object.');
@@ -583,6 +611,8 @@ export function buildVaultApp(options: {
   });
 
   // --- the lab's admin API -----------------------------------------------
+
+  orgAdminRoutes(app, state, persist);
 
   app.get('/__lab/state', async () => ({
     status: unlocked ? 'unlocked' : 'locked',

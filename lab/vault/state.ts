@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { LabOrganization } from './orgs.js';
 
 const FORMAT = 'axe-lab-vault/v1';
 
@@ -90,6 +91,8 @@ export interface VaultData {
   items: BwItem[];
   folders: BwFolder[];
   collections: BwCollection[];
+  /** Organizations with their members and collections (./orgs.ts); absent in older state files. */
+  organizations?: LabOrganization[];
 }
 
 export interface EmulatorState {
@@ -112,7 +115,7 @@ export interface NewStateOptions {
 }
 
 export function emptyData(): VaultData {
-  return { items: [], folders: [], collections: [] };
+  return { items: [], folders: [], collections: [], organizations: [] };
 }
 
 export function cloneData(data: VaultData): VaultData {

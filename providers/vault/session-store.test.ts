@@ -134,6 +134,19 @@ describe('keychain session store (with a stand-in for /usr/bin/security)', () =>
     await assert.rejects(stat(join(state, 'password')), 'an expired item of axe is deleted');
   });
 
+  it("a customer vault's session is its own keychain item (axe.vault.session.{customer})", async () => {
+    const { binary, state } = await fake('kc3');
+    const store = new KeychainSessionStore({ securityBinary: binary, account: 'op', service: 'axe.vault.session.acme' });
+    assert.equal(store.location, 'keychain item axe.vault.session.acme (account op)');
+    await store.save(new Secret(SESSION));
+    await store.load();
+    await store.clear();
+    const argv = (await readFile(join(state, 'argv.log'), 'utf8')).trim().split('\n');
+    assert.deepEqual(argv.map((l) => l.split(' ').slice(0, 3).join(' ')), ['add-generic-password -U -s', 'find-generic-password -s axe.vault.session.acme', 'find-generic-password -s axe.vault.session.acme', 'delete-generic-password -s axe.vault.session.acme']);
+    assert.ok(argv.every((l) => !l.includes(` ${KEYCHAIN_SERVICE} `)), 'never the operator vault\'s item');
+    assert.match(argv[0]!, /^add-generic-password -U -s axe\.vault\.session\.acme -a op /);
+  });
+
   it("trusts a session cached by hand (the runbook's security add-generic-password) for 8 h from its modification, and never deletes it", async () => {
     const { binary, state } = await fake('kc2');
     await writeFile(join(state, 'password'), SESSION);

@@ -63,6 +63,8 @@ export interface SessionStoreOptions {
   securityBinary?: string;
   /** keychain store: the item's account (default $USER, else "axe"). */
   account?: string;
+  /** keychain store: the item's service (default `axe.vault.session`; a customer vault's: `axe.vault.session.{customer}`). */
+  service?: string;
 }
 
 /** `$XDG_CONFIG_HOME/axe/bw-session.json`, else `~/.config/axe/bw-session.json`. */
@@ -169,13 +171,15 @@ export class KeychainSessionStore implements SessionStore {
   readonly location: string;
   readonly #binary: string;
   readonly #account: string;
+  readonly #service: string;
   readonly #now: () => number;
 
   constructor(options: SessionStoreOptions = {}) {
     this.#binary = options.securityBinary ?? '/usr/bin/security';
     this.#account = options.account ?? options.env?.USER ?? process.env.USER ?? 'axe';
+    this.#service = options.service ?? KEYCHAIN_SERVICE;
     this.#now = options.now ?? Date.now;
-    this.location = `keychain item ${KEYCHAIN_SERVICE} (account ${this.#account})`;
+    this.location = `keychain item ${this.#service} (account ${this.#account})`;
   }
 
   #run(args: string[], input?: string): Promise<RunResult> {
@@ -196,7 +200,7 @@ export class KeychainSessionStore implements SessionStore {
     const value = session.reveal();
     if (/[\r\n]/.test(value)) throw terminal('a bw session must be one line', { fix: 'run axe vault login again' });
     const expiresAt = new Date(this.#now() + ttlMs);
-    const args = ['add-generic-password', '-U', '-s', KEYCHAIN_SERVICE, '-a', this.#account, '-l', 'axe vault session', '-j', `${EXPIRES_PREFIX}${expiresAt.toISOString()}`, '-w'];
+    const args = ['add-generic-password', '-U', '-s', this.#service, '-a', this.#account, '-l', 'axe vault session', '-j', `${EXPIRES_PREFIX}${expiresAt.toISOString()}`, '-w'];
     const { code } = await this.#run(args, `${value}\n${value}\n`);
     if (code !== 0) {
       throw transient(`security add-generic-password failed (exit ${code})`, { fix: 'unlock the login keychain (security unlock-keychain) and run axe vault login again' });
@@ -205,7 +209,7 @@ export class KeychainSessionStore implements SessionStore {
   }
 
   async load(): Promise<StoredSession | null> {
-    const base = ['find-generic-password', '-s', KEYCHAIN_SERVICE, '-a', this.#account];
+    const base = ['find-generic-password', '-s', this.#service, '-a', this.#account];
     const attributes = await this.#run(base);
     if (attributes.code === SECURITY_NOT_FOUND) return null;
     if (attributes.code !== 0) {
@@ -228,7 +232,7 @@ export class KeychainSessionStore implements SessionStore {
   }
 
   async clear(): Promise<void> {
-    const { code } = await this.#run(['delete-generic-password', '-s', KEYCHAIN_SERVICE, '-a', this.#account]);
+    const { code } = await this.#run(['delete-generic-password', '-s', this.#service, '-a', this.#account]);
     if (code !== 0 && code !== SECURITY_NOT_FOUND) throw transient(`security delete-generic-password failed (exit ${code})`, { fix: 'unlock the login keychain (security unlock-keychain)' });
   }
 }
