@@ -16,7 +16,7 @@
  *   member's role) is not here: those need an owner in the web vault.
  * - Names and e-mails are not secrets; no value leaves through this client.
  */
-import { BwServeClient, BwServeRejection, type BwFieldRead, type BwStatus, VaultError } from './vaultwarden-client.js';
+import { BwServeClient, BwServeRejection, type BwFieldRead, type BwStatus, envelopeReads, VaultError } from './vaultwarden-client.js';
 
 /** The organization operations, as contracts/bw-serve/openapi.trimmed.yaml names them. */
 export const ORG_OPERATIONS = [
@@ -31,11 +31,7 @@ export const ORG_OPERATIONS = [
 
 /** Every field of those answers this client reads (checked against the spec by test/vault-contract.test.ts). */
 export const ORG_FIELD_READS: readonly BwFieldRead[] = [
-  ...ORG_OPERATIONS.flatMap(({ method, path }): BwFieldRead[] => [
-    { method, path, status: 200, field: 'success' },
-    { method, path, status: 400, field: 'success' },
-    { method, path, status: 400, field: 'message' },
-  ]),
+  ...envelopeReads(ORG_OPERATIONS, { data: false }),
   ...['id', 'name', 'status', 'type', 'enabled'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/organizations', status: 200, field: `data.data[].${f}` })),
   ...['id', 'name', 'externalId'].map((f): BwFieldRead => ({ method: 'GET', path: '/list/object/org-collections', status: 200, field: `data.data[].${f}` })),
   { method: 'POST', path: '/object/org-collection', status: 200, field: 'data.id' },

@@ -80,14 +80,19 @@ export const BW_SERVE_OPERATIONS = [
   { method: 'PUT', path: '/object/item/{id}' },
 ] as const satisfies ReadonlyArray<Pick<BwFieldRead, 'method' | 'path'>>;
 
-/** What `request` and `status` read: `success` and `data` of every success, `success` and `message` of every HTTP 400, and /status's template. */
-export const CLIENT_FIELD_READS: readonly BwFieldRead[] = [
-  ...BW_SERVE_OPERATIONS.flatMap(({ method, path }): BwFieldRead[] => [
+/** The envelope fields `request` reads of each operation: `success` (and `data`, unless the caller lists its fields) of a success, `success` and `message` of an HTTP 400. */
+export function envelopeReads(operations: ReadonlyArray<Pick<BwFieldRead, 'method' | 'path'>>, options: { data: boolean }): BwFieldRead[] {
+  return operations.flatMap(({ method, path }): BwFieldRead[] => [
     { method, path, status: 200, field: 'success' },
-    { method, path, status: 200, field: 'data' },
+    ...(options.data ? [{ method, path, status: 200, field: 'data' }] : []),
     { method, path, status: 400, field: 'success' },
     { method, path, status: 400, field: 'message' },
-  ]),
+  ]);
+}
+
+/** What `request` and `status` read: `success` and `data` of every success, `success` and `message` of every HTTP 400, and /status's template. */
+export const CLIENT_FIELD_READS: readonly BwFieldRead[] = [
+  ...envelopeReads(BW_SERVE_OPERATIONS, { data: true }),
   { method: 'GET', path: '/status', status: 200, field: 'data.template' },
   { method: 'GET', path: '/status', status: 200, field: 'data.template.status' },
 ];
