@@ -32,44 +32,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { isGuid, type EmulatorState, type VaultData } from './state.js';
+import type { LabOrganization, OrgCollection, OrgMember, Selection } from './org-types.js';
 
 /** OrganizationUserStatusType / OrganizationUserType, as numbers on the wire. */
 export const MEMBER_STATUS = { revoked: -1, invited: 0, accepted: 1, confirmed: 2 } as const;
 export const MEMBER_TYPE = { owner: 0, admin: 1, user: 2, custom: 4 } as const;
-
-export interface Selection {
-  id: string;
-  readOnly: boolean;
-  hidePasswords: boolean;
-  manage: boolean;
-}
-
-export interface OrgMember {
-  id: string;
-  userId: string;
-  email: string;
-  name: string | null;
-  status: number;
-  type: number;
-  twoFactorEnabled: boolean;
-}
-
-export interface OrgCollection {
-  id: string;
-  organizationId: string;
-  name: string;
-  externalId: string | null;
-  users: Selection[];
-  groups: Selection[] | null;
-}
-
-export interface LabOrganization {
-  id: string;
-  name: string;
-  enabled: boolean;
-  members: OrgMember[];
-  collections: OrgCollection[];
-}
 
 /** A failed bw command: HTTP 400 `{ success: false, message }`. */
 export class OrgError extends Error {}

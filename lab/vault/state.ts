@@ -17,7 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { LabOrganization } from './orgs.js';
+import type { LabOrganization } from './org-types.js';
 
 const FORMAT = 'axe-lab-vault/v1';
 
