@@ -16,11 +16,14 @@
  *   host (the dependency that acted changed something else: the vault).
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
- * - A kind is observed again right before it acts, except when everything it
- *   reads is host sections read in this pass after the last change this pass
- *   made on the host (a kind with a host section is the only kind that changes
- *   the host). After acting it is observed again, unless its `actAll` returns
- *   the observation it made after its last action (see runtime.ts).
+ * - A kind acts only on a fresh observation (README "Fresh enough to act on"):
+ *   it is observed again right before it acts, except when everything it reads
+ *   is host reads made in this pass after the last change this pass made on
+ *   the host (`Pass.fresh`; a kind with a host section is the only kind that
+ *   changes the host). After acting it is observed again, unless its `actAll`
+ *   returns the observation it made after its last action (see runtime.ts).
+ * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
+ *   the results, a scratch area per kind, the host change clock.
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
@@ -36,7 +39,7 @@ import { adminsReconciler } from './admins/index.js';
 import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
 import { vaultOrgReconciler } from './vault-org/index.js';
-import type { AnyResourceReconciler, CustomerContext, ReconcileEnv, ResourceResult } from './runtime.js';
+import { type AnyResourceReconciler, newContext, type ReconcileEnv, type ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
 import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus } from './types.js';
@@ -119,14 +122,7 @@ function prepare(env: ReconcileEnv, id: string, only: readonly Kind[] | undefine
   const kinds = allowed.filter((r) => run.has(r.kind));
   // A pinned service runs its pin, whatever the manifest says (customers.{id}.pins).
   const pinned = withRefs(env.state, pinnedRefs(customer.pins));
-  const ctx: CustomerContext = {
-    id,
-    customer,
-    env: pinned === env.state ? env : { ...env, state: pinned },
-    results: new Map<Kind, ResourceResult>(),
-    target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user),
-    hostSections: () => [],
-  };
+  const ctx = newContext(pinned === env.state ? env : { ...env, state: pinned }, id, customer);
   // The host's one batched round trip carries the section of every kind that has one.
   ctx.hostSections = () =>
     kinds.flatMap((r) => {
@@ -156,15 +152,8 @@ export async function prefetchCustomer(env: ReconcileEnv, id: string): Promise<v
 /** Reconciles one customer. Throws only when the customer is not in the desired state. */
 export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
   const { policy, selected, kinds, ctx } = prepare(env, id, options.only);
-  const results = ctx.results;
-  const passStarted = Date.now();
-  /** When the last action of a kind that changes the host (one with a host section) ended in this pass. */
-  let hostChangedAt = 0;
-  /** A host section read in this pass after the last change this pass made on the host. */
-  const freshHostRead = (key: string): boolean => {
-    const at = env.scan.fetchedAt(key);
-    return key.startsWith('host:') && at !== undefined && at >= passStarted && at >= hostChangedAt;
-  };
+  const { pass } = ctx;
+  const results = pass.results;
   const out: KindResult[] = [];
   for (const r of kinds) {
     const started = Date.now();
@@ -194,14 +183,14 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
       // A dependency that acted in this pass may have changed what this kind reads: not from the pass's batched view,
       // except a host section read in this pass after the last change this pass made on the host (a dependency
       // without a host section, e.g. vault-items, changes only what this kind reads through other keys).
-      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) if (!freshHostRead(key)) env.scan.drop(key);
+      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) if (!pass.fresh(key)) env.scan.drop(key);
       observed = await r.observe(ctx, desired);
       actions = r.diff(desired, observed);
       if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {
         // Observe right before acting: never act on the scan's cached view (a host section
         // read moments ago in this pass, after every change this pass made there, is not cached).
         const keys = r.cacheKeys(ctx, desired);
-        if (keys.length === 0 || !keys.every(freshHostRead)) {
+        if (keys.length === 0 || !keys.every((key) => pass.fresh(key))) {
           for (const key of keys) env.scan.drop(key);
           observed = await r.observe(ctx, desired);
           actions = r.diff(desired, observed);
@@ -222,7 +211,7 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
           else for (const action of runnable) await run(action);
         } finally {
           // Even a failed action may have changed the host.
-          if (r.hostSection && attempted > 0) hostChangedAt = Date.now();
+          if (r.hostSection && attempted > 0) pass.hostChanged();
         }
         if (runnable.length > 0) for (const key of keys) env.scan.drop(key);
         // A kind that observed what it changed after its last action (or whose actions' own output tells) returns it.

@@ -37,7 +37,7 @@ import type { DesiredState } from '../schemas/repo.js';
 import { ownedBy } from './dns/diff.js';
 import { LAUNCHD_LABEL, LAUNCHD_PLIST, containerName } from './cloudflared/service.js';
 import { CLOUDFLARED_DIR } from './cloudflared/diff.js';
-import type { CustomerContext, ReconcileEnv } from './runtime.js';
+import { type CustomerContext, newContext, type ReconcileEnv } from './runtime.js';
 import { SCAN_KEYS } from './scan.js';
 import { declaredStacks, desiredService } from './stack/index.js';
 import { LABELS } from './stack/host.js';
@@ -145,7 +145,7 @@ export function diffPrune(customer: string, observed: PruneObserved): PruneActio
 
 /** A customer context for the customer as the previous revision declared it. */
 function contextFor(env: ReconcileEnv, id: string, customer: Customer): CustomerContext {
-  return { id, customer, env, results: new Map(), target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user), hostSections: () => [] };
+  return newContext(env, id, customer);
 }
 
 export async function observePrune(env: ReconcileEnv, id: string): Promise<PruneObserved> {

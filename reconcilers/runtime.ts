@@ -8,9 +8,12 @@
  * - `desired` is pure: it reads the desired state and the results of the kinds
  *   this one depends on (already reconciled in this pass); null = not for
  *   this customer.
- * - `observe` reads only. It may answer from the scan's bulk observation; the
- *   engine drops the cached entries named by `cacheKeys` and observes again
- *   right before it acts, so nothing acts on a cached observation.
+ * - `observe` reads only. It may answer from the scan's bulk observation; before
+ *   a kind acts the engine drops the cached entries named by `cacheKeys` and
+ *   observes again, unless every one is a host read made in this pass after the
+ *   last change this pass made on the host (Pass.fresh): nothing acts on an
+ *   observation older than the pass or than its own pass's last host change.
+ * - Per-pass state lives in `ctx.pass` (pass.ts), never in a module.
  * - `act` performs one action and is idempotent.
  */
 import type { Providers } from '../providers/index.js';
@@ -19,9 +22,9 @@ import type { SshTarget } from '../providers/host/ssh.js';
 import type { ControllerConfig } from '../schemas/controller-config.js';
 import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
+import { Pass } from './pass.js';
 import type { Scan } from './scan.js';
-import type { Trap } from './traps.js';
-import type { Action, Health, Kind, Reconciler, SyncStatus } from './types.js';
+import type { Action, Kind, Reconciler, ResourceResult } from './types.js';
 
 /** Operator-side settings the reconcilers read (from the controller config). */
 export interface ReconcileSettings {
@@ -57,30 +60,23 @@ export interface ReconcileEnv {
   services?: readonly string[];
 }
 
-export interface ResourceResult {
-  kind: Kind;
-  sync: SyncStatus;
-  health: Health;
-  /** Actions still to do (planned, or left after applying). */
-  actions: Action[];
-  /** Actions performed in this pass. */
-  applied: Action[];
-  observed: unknown;
-  /** A classified failure while observing or acting. */
-  error?: { class: 'transient' | 'terminal'; message: string; fix?: string; trap?: Trap };
-  durationMs: number;
-}
+export type { ResourceResult };
 
 export interface CustomerContext {
   id: string;
   customer: Customer;
   env: ReconcileEnv;
-  /** Results of the kinds already reconciled in this pass. */
-  results: Map<Kind, ResourceResult>;
+  /** This reconcile of the customer: results of the kinds already reconciled, each kind's scratch area, the host change clock. */
+  pass: Pass;
   /** How the customer's Mac mini is reached. */
   target: SshTarget;
   /** Every section of the host's one batched observation (from all kinds that apply). */
   hostSections(): HostSection[];
+}
+
+/** A customer's context for one new pass (no host sections until the engine names them). */
+export function newContext(env: ReconcileEnv, id: string, customer: Customer): CustomerContext {
+  return { id, customer, env, pass: new Pass(env.scan), target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user), hostSections: () => [] };
 }
 
 export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, P> {

@@ -39,6 +39,8 @@ export interface Scan {
   drop(key: string): void;
   /** When the entry's fetch started (ms since the epoch); undefined when it is not held (never fetched, or dropped). */
   fetchedAt(key: string): number | undefined;
+  /** The entry is a read of a host (its batch or one section of it), held, and fetched at or after `since`. */
+  hostReadSince(key: string, since: number): boolean;
 }
 
 export const SCAN_KEYS = {
@@ -50,6 +52,8 @@ export const SCAN_KEYS = {
   /** One section of a host's batch: dropping it re-runs only that section on the next read. */
   hostSection: (target: SshTarget, name: string) => `host:${target.user}@${target.address}:${target.port}#${name}`,
 } as const;
+
+const HOST_KEY = /^host:/;
 
 export function newScan(providers: Providers, zone: string): Scan {
   const memo = new Map<string, Promise<unknown>>();
@@ -67,6 +71,12 @@ export function newScan(providers: Providers, zone: string): Scan {
       if (memo.get(key) === promise) memo.delete(key);
     });
     return promise;
+  }
+  function fetchedAt(key: string): number | undefined {
+    const section = /^(host:[^#]+)#(.+)$/.exec(key);
+    if (!section) return memo.has(key) ? started.get(key) : undefined;
+    if (!memo.has(section[1]!) || staleSections.get(section[1]!)?.has(section[2]!)) return undefined;
+    return started.get(key) ?? started.get(section[1]!);
   }
   const cloudflare = () => requireCloudflare(providers);
   return {
@@ -112,11 +122,10 @@ export function newScan(providers: Providers, zone: string): Scan {
       }
       memo.delete(key);
     },
-    fetchedAt: (key) => {
-      const section = /^(host:[^#]+)#(.+)$/.exec(key);
-      if (!section) return memo.has(key) ? started.get(key) : undefined;
-      if (!memo.has(section[1]!) || staleSections.get(section[1]!)?.has(section[2]!)) return undefined;
-      return started.get(key) ?? started.get(section[1]!);
+    fetchedAt,
+    hostReadSince: (key, since) => {
+      const at = HOST_KEY.test(key) ? fetchedAt(key) : undefined;
+      return at !== undefined && at >= since;
     },
   };
 }

@@ -7,7 +7,9 @@
  * - `diff(desired, observed)` is pure and returns `[]` when in sync: every
  *   reconciler has a test feeding it converged state and asserting `[]`.
  * - `act` succeeds when the change already happened (create-if-exists,
- *   delete-if-gone); it is called only right after a fresh `observe`.
+ *   delete-if-gone); it acts only on a fresh observation: one made in this
+ *   pass after the last change this pass made to what it reads (the engine's
+ *   rule: reconcilers/README.md "Fresh enough to act on").
  * - Known traps are values (`Trap`), never strings in a log.
  */
 import type { Trap } from './traps.js';
@@ -51,4 +53,19 @@ export interface Reconciler<D, O, P = unknown> {
   dependsOn: Kind[];
   diff(desired: D, observed: O | null): Action<P>[];
   health(desired: D, observed: O | null): Health;
+}
+
+/** What one kind's pass came to (the engine's record of it, read by the kinds that depend on it). */
+export interface ResourceResult {
+  kind: Kind;
+  sync: SyncStatus;
+  health: Health;
+  /** Actions still to do (planned, or left after applying). */
+  actions: Action[];
+  /** Actions performed in this pass. */
+  applied: Action[];
+  observed: unknown;
+  /** A classified failure while observing or acting. */
+  error?: { class: 'transient' | 'terminal'; message: string; fix?: string; trap?: Trap };
+  durationMs: number;
 }

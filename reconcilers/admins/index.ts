@@ -14,7 +14,7 @@ import { SCAN_KEYS } from '../scan.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
-import { declaredStacks, desiredService, switchedColor } from '../stack/index.js';
+import { declaredStacks, desiredService, deployedColor } from '../stack/index.js';
 import { hookCommand } from '../stack/render.js';
 import { type AdminListing, type AdminPayload, type AdminsDesired, type AdminsObserved, adminHookKey, diffAdmins, healthAdmins, parseAdminListing } from './diff.js';
 
@@ -56,7 +56,7 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
   desired: desiredAdmins,
   hostSection(ctx) {
     const desired = desiredAdmins(ctx);
-    return desired ? { name: ADMINS_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
+    return desired ? { name: ADMINS_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
   },
   async observe(ctx, desired) {
     return parseAdminsSection(await hostSectionOutput(ctx, ADMINS_SECTION, 'admins'), desired);
@@ -70,7 +70,7 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
     if (!hook || !target) throw terminal(`no ${action.payload.hook} hook to ${action.op} ${action.payload.email} in ${action.payload.service}`, { customer: ctx.id, resource: 'admins' });
     const command = target.command.map((arg) => arg.replaceAll('{admin.email}', action.payload.email));
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(execScript(target, command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, target.service)))}`, { timeoutMs: 60_000 });
+    const result = await connection.exec(`/bin/sh -c ${shellQuote(execScript(target, command, ctx.env.providers.hosts.toolPaths, deployedColor(ctx, target.service)))}`, { timeoutMs: 60_000 });
     if (result.code !== 0) {
       const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
       throw transient(`${action.op === 'demote' ? 'demoting' : 'granting admin to'} ${action.payload.email} in ${hook.service} failed: ${detail}`, { customer: ctx.id, resource: 'admins', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); setting a role is idempotent, run it again` });

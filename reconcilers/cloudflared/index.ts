@@ -25,7 +25,7 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
   kind: 'cloudflared',
   dependsOn: ['host', 'tunnel'],
   desired(ctx) {
-    const observed = ctx.results.get('tunnel')?.observed as TunnelObserved | null | undefined;
+    const observed = ctx.pass.results.get('tunnel')?.observed as TunnelObserved | null | undefined;
     const tunnel = observed?.tunnel ?? null;
     const s = settings(ctx);
     return desiredCloudflared({

@@ -17,7 +17,7 @@ export const dnsReconciler: ResourceReconciler<DnsDesired, DnsObserved, DnsPaylo
   kind: 'dns',
   dependsOn: ['tunnel'],
   desired(ctx) {
-    const tunnel = (ctx.results.get('tunnel')?.observed as TunnelObserved | null | undefined)?.tunnel ?? null;
+    const tunnel = (ctx.pass.results.get('tunnel')?.observed as TunnelObserved | null | undefined)?.tunnel ?? null;
     return { customer: ctx.id, zone: ctx.env.settings.zone, name: ctx.customer.public_domain, target: tunnel ? `${tunnel.id}.cfargotunnel.com` : null };
   },
   async observe(ctx, desired) {

@@ -9,7 +9,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
-import { declaredStacks, desiredService, switchedColor } from '../stack/index.js';
+import { declaredStacks, desiredService, deployedColor } from '../stack/index.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { hookCommand } from '../stack/render.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
@@ -57,7 +57,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
   desired: desiredEntities,
   hostSection(ctx) {
     const desired = desiredEntities(ctx);
-    return desired ? { name: ENTITIES_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => switchedColor(ctx, service)) } : null;
+    return desired ? { name: ENTITIES_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
   },
   async observe(ctx, desired) {
     return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);
@@ -70,7 +70,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     const command = hook?.commands.get(action.payload.entity);
     if (!hook || !command) throw terminal(`no ${action.payload.hook} hook for ${action.payload.entity}`, { customer: ctx.id, resource: 'entities' });
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.register.service));
+    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths, deployedColor(ctx, hook.register.service));
     const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 120_000 });
     if (result.code !== 0) {
       const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;

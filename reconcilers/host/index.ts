@@ -34,7 +34,7 @@ export async function observeHostSections(ctx: CustomerContext): Promise<{ ok: t
 
 /** The host must answer SSH before anything is read from or pushed to it. */
 export function hostReachable(ctx: CustomerContext, resource: Kind): void {
-  const host = ctx.results.get('host');
+  const host = ctx.pass.results.get('host');
   const observed = host?.observed as HostObserved | null | undefined;
   if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource, fix: host?.health.trap?.fix ?? 'see the host resource' });
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { terminal } from '../../core/errors.js';
+import { Pass } from '../pass.js';
 import type { CustomerContext } from '../runtime.js';
+import type { Scan } from '../scan.js';
 import type { Action } from '../types.js';
 import type { StackDesired, StackHostFacts, StackObserved, StackPayload, StackServiceDesired } from './diff.js';
 import { actServices } from './index.js';
@@ -71,6 +73,7 @@ function context(): { ctx: CustomerContext; observedScripts: string[] } {
     id: 'demo',
     target: { name: 'h', address: '127.0.0.1', port: 22, user: 'u' },
     env: { providers: { hosts: { toolPaths: [], hashMemo: new Map(), connection: async () => connection } } },
+    pass: new Pass({} as Scan),
   } as unknown as CustomerContext;
   return { ctx, observedScripts };
 }

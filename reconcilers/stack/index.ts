@@ -73,36 +73,55 @@ import { classifyExit } from '../../providers/host/executor.js';
 export const DRAIN_MS = 2000;
 
 /**
- * Per pass and service: what its last action established by its own
- * successful output (a full up, initial deploy or swap); any other action
- * clears it. The observation right after the actions uses it (ToldFacts).
+ * The stack kind's area of the pass (Pass.scratch), per service:
+ * - `told`: what its last action established by its own successful output (a
+ *   full up, initial deploy or swap); any other action clears it. The
+ *   observation right after the actions uses it (ToldFacts).
+ * - `early`: its before-up hooks (the frame MCP token), started with its first
+ *   action when its env file is to be rendered in this pass: they run in
+ *   another stack's container, so they need not wait for the checkout. A failed
+ *   early run (null) is run again by render-env.
+ * - `prepared`: labels overrides computed while a fresh service waited for
+ *   its dependencies (actServices), taken once by its up.
  */
-const toldFacts = new WeakMap<CustomerContext, Map<string, ToldFacts>>();
-
-function tell(ctx: CustomerContext, d: StackServiceDesired, facts: ToldFacts): void {
-  toldFacts.get(ctx)?.set(d.service, facts);
+interface StackScratch {
+  told: Map<string, ToldFacts>;
+  early: Map<string, Array<Promise<ExecResult | null>>>;
+  prepared: Map<string, Promise<LabelsOverride>>;
 }
 
-/**
- * Per pass and service: its before-up hooks (the frame MCP token), started
- * with its first action when its env file is to be rendered in this pass: they
- * run in another stack's container, so they need not wait for the checkout.
- * A failed early run (null) is run again by render-env.
- */
-const earlyHooks = new WeakMap<CustomerContext, Map<string, Array<Promise<ExecResult | null>>>>();
+function scratch(ctx: CustomerContext): StackScratch {
+  return ctx.pass.scratch('stack', () => ({ told: new Map(), early: new Map(), prepared: new Map() }));
+}
+
+function tell(ctx: CustomerContext, d: StackServiceDesired, facts: ToldFacts): void {
+  scratch(ctx).told.set(d.service, facts);
+}
 
 function runBeforeHook(ctx: CustomerContext, hook: StackServiceDesired['beforeHooks'][number]): Promise<ExecResult> {
   return sh(ctx, execScript(hook.exec, hook.exec.command, ctx.env.providers.hosts.toolPaths, switchedColor(ctx, hook.exec.service)));
 }
 
 /**
- * The color a blue/green service's proxy was switched to by this pass's
- * successful deploy of it (null: not deployed in this pass, or not
- * blue/green): a command for its `@active` container goes there without
- * asking the proxy again.
+ * While the stack kind acts: the color a blue/green service's proxy was
+ * switched to by this pass's successful deploy of it (null: not deployed in
+ * this pass, or not blue/green): a command for its `@active` container goes
+ * there without asking the proxy again.
  */
-export function switchedColor(ctx: CustomerContext, service: string): Color | null {
-  return toldFacts.get(ctx)?.get(service)?.active ?? null;
+function switchedColor(ctx: CustomerContext, service: string): Color | null {
+  return scratch(ctx).told.get(service)?.active ?? null;
+}
+
+/**
+ * For the kinds after the stack (entities, admins), from the stack kind's
+ * result in this pass: the color a blue/green service serves from once this
+ * pass deployed it (null: not deployed in this pass, or not blue/green), so a
+ * command for its `@active` container goes there without asking the proxy.
+ */
+export function deployedColor(ctx: CustomerContext, service: string): Color | null {
+  const result = ctx.pass.results.get('stack');
+  if (!result?.applied.some((a) => (a.payload as Partial<StackPayload> | undefined)?.service === service)) return null;
+  return (result.observed as StackObserved | null)?.services.get(service)?.host.active ?? null;
 }
 
 function templateVars(ctx: CustomerContext, service: string, manifest: StackManifest): TemplateVars {
@@ -197,7 +216,7 @@ function desiredStack(ctx: CustomerContext): StackDesired | null {
 
 /** Secrets the vault-items kind still has to generate in this pass (a plan before it acted). */
 function pendingGenerated(ctx: CustomerContext): Set<string> {
-  const result = ctx.results.get('vault-items');
+  const result = ctx.pass.results.get('vault-items');
   return new Set((result?.actions ?? []).map((a) => (a.payload as { name?: string }).name).filter((n): n is string => typeof n === 'string'));
 }
 
@@ -314,12 +333,7 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
  * created) the engine observes everything again.
  */
 export async function actServices(ctx: CustomerContext, desired: StackDesired, actions: Action<StackPayload>[], run: (action: Action<StackPayload>) => Promise<void>, observed: StackObserved | null): Promise<StackObserved | void> {
-  const told = new Map<string, ToldFacts>();
-  toldFacts.set(ctx, told);
-  const early = new Map<string, Array<Promise<ExecResult | null>>>();
-  earlyHooks.set(ctx, early);
-  const prepared = new Map<string, Promise<LabelsOverride>>();
-  preparedOverrides.set(ctx, prepared);
+  const { told, early, prepared } = scratch(ctx);
   const shared = actions.filter((a) => a.op === 'create-network' || a.op === 'create-volume');
   for (const action of shared) await run(action);
   const chains = new Map<string, Action<StackPayload>[]>();
@@ -456,7 +470,7 @@ async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
-  toldFacts.get(ctx)?.delete(d.service);
+  scratch(ctx).told.delete(d.service);
   switch (action.op) {
     case 'clone':
     case 'checkout': {
@@ -528,8 +542,8 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
     throw stepError(ctx, d, 'render-env', `${missing.length ? `missing from the vault: ${missing.join(', ')}` : ''}${f.missingFields.length ? ` not set in customers.yaml: ${f.missingFields.join(', ')}` : ''}`.trim(), 'the env file not written, nothing changed', missing.some((m) => /^AZURE_/.test(m)) || f.missingFields.some((x) => x.startsWith('sso.')) ? `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply)` : `push the missing secrets (axe secret push NAME --service ${d.service} --customer ${ctx.id})`);
   }
   const values = rendered.values;
-  const early = earlyHooks.get(ctx)?.get(d.service);
-  earlyHooks.get(ctx)?.delete(d.service);
+  const early = scratch(ctx).early.get(d.service);
+  scratch(ctx).early.delete(d.service);
   for (const [i, hook] of d.beforeHooks.entries()) {
     const result = (await early?.[i]) ?? (await runBeforeHook(ctx, hook));
     const value = result.stdout.trim();
@@ -595,13 +609,10 @@ interface LabelsOverride {
   revision: string;
 }
 
-/** Labels overrides computed while a fresh service waited for its dependencies (actServices), per pass. */
-const preparedOverrides = new WeakMap<CustomerContext, Map<string, Promise<LabelsOverride>>>();
-
 /** The override prepared for this service in this pass (taken once), or a fresh one. */
 function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
-  const prepared = preparedOverrides.get(ctx)?.get(d.service);
-  preparedOverrides.get(ctx)?.delete(d.service);
+  const prepared = scratch(ctx).prepared.get(d.service);
+  scratch(ctx).prepared.delete(d.service);
   return prepared ?? overrideText(ctx, d);
 }
 

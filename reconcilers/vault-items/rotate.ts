@@ -25,7 +25,7 @@ import { generateSecret } from '../../core/generate.js';
 import type { Secret } from '../../core/secret.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import { reconcileCustomer, type CustomerResult } from '../engine.js';
-import type { CustomerContext, ReconcileEnv, ResourceResult } from '../runtime.js';
+import { type CustomerContext, newContext, type ReconcileEnv } from '../runtime.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { containerLookup, tools } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../stack/index.js';
@@ -54,7 +54,7 @@ export interface RotationPlan {
 export function rotationContext(env: ReconcileEnv, id: string): CustomerContext {
   const customer = env.state.customers.customers[id];
   if (!customer) throw terminal(`customer ${id} is not in customers.yaml`, { customer: id, fix: 'check the customer id (axe secret list)' });
-  return { id, customer, env, results: new Map<Kind, ResourceResult>(), target: env.providers.hosts.target(customer.tailscale_host, customer.ssh_user), hostSections: () => [] };
+  return newContext(env, id, customer);
 }
 
 export function planRotation(ctx: CustomerContext, name: string): RotationPlan {
