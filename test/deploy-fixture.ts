@@ -1,11 +1,9 @@
 /**
- * The lab for the `axe deploy` test files (test/deploy.test.ts,
- * test/deploy-drift.test.ts): one isolated lab per file (real sshd hosts, the
- * real Docker engine and Compose v2, the Cloudflare emulator and edge, the
- * cloudflared and service stand-ins), the demo customer's host with its vault
- * installed the runbook's way (without the four keys), its bootstrap pack, and
- * the helpers both files use. The two files are split so that each stays well
- * inside the runner's per-file timeout on a slow CI machine.
+ * The lab for the `axe deploy` tests (test/deploy.test.ts): an isolated lab
+ * (real sshd hosts, the real Docker engine and Compose v2, the Cloudflare
+ * emulator and edge, the cloudflared and service stand-ins), the demo
+ * customer's host with its vault installed the runbook's way (without the
+ * four keys), its bootstrap pack, and the helpers the tests use.
  *
  * Everything the lab or axe made is removed by `stopDeployLab` (the fleet
  * sweep by the customer label, the vault project by name).
