@@ -10,7 +10,15 @@ mode="${1:-all}"
 # What the machine is, for reading the timings: CPUs and the Docker engine's storage driver.
 echo "# test machine: $(nproc) CPUs, docker storage driver: $(docker info --format '{{.Driver}}' 2>/dev/null || echo none)"
 dirs=(contracts core onboarding schemas cli providers reconcilers controller mcp lab bench)
-[ "$mode" = unit ] || dirs+=(test)
-mapfile -t files < <(find "${dirs[@]}" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
-if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --test --test-reporter=spec --test-timeout=900000 "${files[@]}"
+find_tests() { find "$@" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort; }
+mapfile -t unit < <(find_tests "${dirs[@]}")
+if [ "${#unit[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+run() { node --import tsx --test --test-reporter=spec --test-timeout=900000 "$@"; }
+# The colocated unit tests touch only their own temp dirs and loopback ports: as many at once as there are CPUs.
+rc=0
+run --test-concurrency="$(nproc)" "${unit[@]}" || rc=$?
+[ "$mode" = unit ] && exit "$rc"
+# test/: the lab tests share one Docker engine and the lab's images; one file at a time.
+mapfile -t lab < <(find_tests test)
+run --test-concurrency=1 "${lab[@]}" || rc=$?
+exit "$rc"
