@@ -32,7 +32,6 @@ import { factsSection, readFacts, when } from '../providers/host/facts/fact.js';
 import { existingPathsFact } from '../providers/host/facts/files-content.js';
 import { systemJobFact } from '../providers/host/facts/launchd.js';
 import type { HostSection } from '../providers/host/sections.js';
-import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
 import { ownedBy } from './dns/diff.js';
 import { LAUNCHD_LABEL, LAUNCHD_PLIST, containerName } from './cloudflared/service.js';
@@ -143,15 +142,11 @@ export function diffPrune(customer: string, observed: PruneObserved): PruneActio
   return out;
 }
 
-/** A customer context for the customer as the previous revision declared it. */
-function contextFor(env: ReconcileEnv, id: string, customer: Customer): CustomerContext {
-  return newContext(env, id, customer);
-}
-
 export async function observePrune(env: ReconcileEnv, id: string): Promise<PruneObserved> {
   const customer = env.state.customers.customers[id];
   if (!customer) throw terminal(`customer ${id} is not in the revision given to prune`, { customer: id, fix: 'prune with the last revision that declared the customer' });
-  const ctx = contextFor(env, id, customer);
+  // The customer as the previous revision declared it.
+  const ctx = newContext(env, id, customer);
   const [tunnels, records, zoneId] = env.providers.cloudflare ? await Promise.all([env.scan.tunnels(), env.scan.dns(), env.scan.zoneId()]) : [[], [], null];
   const tunnel = tunnels.filter((t) => t.name === tunnelName(id)).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''))[0] ?? null;
   let host: PruneHostObserved | null = null;
@@ -210,7 +205,7 @@ export async function actPrune(env: ReconcileEnv, id: string, a: PruneAction): P
     else await cloudflare.deleteTunnel(a.payload.id!);
     return;
   }
-  const connection = await env.providers.hosts.connection(contextFor(env, id, customer).target);
+  const connection = await env.providers.hosts.connection(env.providers.hosts.target(customer.tailscale_host, customer.ssh_user));
   const fix = `see the host ${customer.tailscale_host}`;
   await runScript(connection, hostScript(id, a, env.providers.hosts.toolPaths), { what: a.summary, customer: id, resource: a.kind, timeoutMs: 120_000, fix });
 }

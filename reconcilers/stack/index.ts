@@ -542,8 +542,9 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
     throw stepError(ctx, d, 'render-env', `${missing.length ? `missing from the vault: ${missing.join(', ')}` : ''}${f.missingFields.length ? ` not set in customers.yaml: ${f.missingFields.join(', ')}` : ''}`.trim(), 'the env file not written, nothing changed', missing.some((m) => /^AZURE_/.test(m)) || f.missingFields.some((x) => x.startsWith('sso.')) ? `ingest the customer's pack (axe customers ingest ${ctx.id} pack.json --apply)` : `push the missing secrets (axe secret push NAME --service ${d.service} --customer ${ctx.id})`);
   }
   const values = rendered.values;
-  const early = scratch(ctx).early.get(d.service);
-  scratch(ctx).early.delete(d.service);
+  const pending = scratch(ctx).early;
+  const early = pending.get(d.service);
+  pending.delete(d.service);
   for (const [i, hook] of d.beforeHooks.entries()) {
     const result = (await early?.[i]) ?? (await runBeforeHook(ctx, hook));
     const value = result.stdout.trim();
@@ -611,8 +612,9 @@ interface LabelsOverride {
 
 /** The override prepared for this service in this pass (taken once), or a fresh one. */
 function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
-  const prepared = scratch(ctx).prepared.get(d.service);
-  scratch(ctx).prepared.delete(d.service);
+  const overrides = scratch(ctx).prepared;
+  const prepared = overrides.get(d.service);
+  overrides.delete(d.service);
   return prepared ?? overrideText(ctx, d);
 }
 

@@ -30,7 +30,6 @@ import type { ExecTarget } from '../stack/diff.js';
 import { containerLookup, tools } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../stack/index.js';
 import { expandTemplate, hookCommand } from '../stack/render.js';
-import type { Kind } from '../types.js';
 import { desiredVaultItems, type WantedItem } from './diff.js';
 
 export interface RotationHook {
