@@ -1,7 +1,10 @@
 /**
  * The controller end to end in an isolated lab (test/lab-fixture.ts: real
  * sshd hosts, real Docker and Compose, the Cloudflare emulator, the Tailscale
- * stand-in, the file vault): merging a customer's onboarding branch is the
+ * stand-in) with the operator vault on `vault.provider: bitwarden-sm` (the
+ * Secrets Manager stand-in, lab/secrets-manager, reached by the real
+ * `@bitwarden/sdk-napi`; the lab's file vault is copied into it first): merging
+ * a customer's onboarding branch is the
  * whole D-day. A signed webhook starts the reconcile within 1 s, and the
  * controller converges the customer with no other CLI call; the ship log line
  * records it. Then drift: a DNS record deleted in the emulator, a container
@@ -25,6 +28,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../core/secret.js';
 import { createLogger } from '../controller/logger.js';
+import { isEncString } from '../lab/secrets-manager/crypto.js';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../lab/secrets-manager/server.js';
+import { parse, stringify } from 'yaml';
 import { openController, type RunningController } from '../controller/run.js';
 import { PLAN_MARKER } from '../controller/pr-plans.js';
 import { signBody } from '../controller/webhook.js';
@@ -50,6 +56,8 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
   let hostHome: string;
   let host: HostConnection | null = null;
   let standIn: GitHostStandIn;
+  let sm: SecretsManagerStandIn;
+  const savedHome = process.env.AXE_HOME;
   const notices: AlertNotice[] = [];
   const t0 = Date.now();
   const mark = (what: string): void => console.log(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
@@ -112,9 +120,25 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     // The customer's IT installed its vault the runbook's way (without the four SSO keys): axe patches it.
     host = await connect(sshTarget(labHost), await labSshCredentials(lab.stateDir));
     await host.writeFile('~/.axe/vault/docker-compose.yml', vaultwardenComposeFile({ domain: `https://${id}.axelabs.ai`, withKeys: false, network: `axe-${id}` }), 0o644);
+    // The operator vault is Secrets Manager (the stand-in, through the real SDK): every item of the lab's file vault is copied over, then the config points at it.
+    sm = await startSecretsManagerStandIn();
+    // The provider keeps the SDK's state under $AXE_HOME: this process is the controller, so it gets the lab operator's.
+    process.env.AXE_HOME = lab.env.AXE_HOME;
+    const tokenFile = join(lab.env.AXE_HOME!, 'bitwarden-sm-access-token');
+    await writeFile(tokenFile, `${sm.issueAccessToken().reveal()}\n`, { mode: 0o600 });
+    const fileVault = openVault((await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env })).vault, {});
+    const config = parse(await readFile(lab.env.AXE_CONFIG!, 'utf8')) as Record<string, unknown>;
+    config.vault = { provider: 'bitwarden-sm', api_url: sm.apiUrl, identity_url: sm.identityUrl, organization_id: sm.organizationId, project_id: sm.projectId, access_token_file: tokenFile };
+    await writeFile(lab.env.AXE_CONFIG!, stringify(config), { mode: 0o600 });
     const settings = await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env });
+    assert.equal(settings.vault.provider, 'bitwarden-sm');
+    const vault = openVault(settings.vault, { AXE_HOME: lab.env.AXE_HOME! });
+    for (const entry of await fileVault.list()) {
+      const value = await fileVault.get(entry.name);
+      assert.ok(value);
+      assert.equal(await vault.put({ name: entry.name, ...(entry.customer ? { customer: entry.customer } : {}), ...(entry.service ? { service: entry.service } : {}), value }), 'created');
+    }
     const webhookSecret = new Secret('lab-webhook-secret-0123456789abcdef');
-    const vault = openVault(settings.vault, {});
     await vault.put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: webhookSecret });
     // The config repo's git host, GitHub's commit-status and comment API (a stand-in), its token in the vault.
     const token = new Secret('ghp_lab_standin_token_commit_status_0123');
@@ -149,7 +173,10 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
       await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
       host.close();
     }
+    await sm?.close();
     await lab?.[Symbol.asyncDispose]();
+    if (savedHome === undefined) delete process.env.AXE_HOME;
+    else process.env.AXE_HOME = savedHome;
   });
 
   it('converges a merged customer with no CLI call: the webhook starts it within 1 s, the ship log records it, axe/demo goes pending then success on the merge commit', async () => {
@@ -171,9 +198,12 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
       }),
       { mode: 0o600 },
     );
-    // The pull request: what the operator runs when the pack arrives.
+    // The pull request: what the operator runs when the pack arrives. The pack's three secrets go to Secrets Manager, and nowhere in the output.
+    const storedBefore = sm.stored().length;
     const ingest = await lab.axe(['customers', 'ingest', id, pack, '--apply', '--legal-name', 'Demo Company', '--domain', 'demo.example.com']);
     assert.equal(ingest.code, 0, ingest.stderr);
+    assert.equal(sm.stored().length, storedBefore + 3, 'the three client secrets are in Secrets Manager');
+    for (const n of [1, 2, 3]) assert.ok(!ingest.stdout.includes(secret(n)) && !ingest.stderr.includes(secret(n)));
     // The merge (the git host's part), then the push webhook, signed.
     assert.equal(await openConfigRepo(lab.repo).mergeAndPush(onboardBranch(id), 'main'), true);
     const head = (await git(lab.repo, 'rev-parse', 'main')).trim();
@@ -196,6 +226,10 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     for (const k of ['host', 'tunnel', 'dns', 'cloudflared', 'vault-items', 'stack', 'vaultwarden', 'entities', 'endpoints']) assert.ok(kinds.some((r) => r.kind === k), `${k} reconciled`);
     console.log(`# kinds converged: ${kinds.map((r) => r.kind).join(', ')}`);
     assert.equal(c.history.events({ customer: id, types: ['ship'] }).length, 1);
+    // What the controller wrote to the vault (the tunnel credentials among them) went to Secrets Manager, encrypted by the SDK.
+    const names = (await openVault((await loadSettings({ config: lab.env.AXE_CONFIG! }, { ...process.env, ...lab.env })).vault, { AXE_HOME: lab.env.AXE_HOME! }).list()).map((e) => e.name);
+    assert.ok(names.includes(`CLOUDFLARED_${id.toUpperCase()}_CREDENTIALS`), names.join(', '));
+    for (const s of sm.stored()) for (const field of [s.key, s.value, s.note]) assert.ok(isEncString(field));
 
     // The status on the merge commit: pending when queued, success once Synced and Healthy.
     const context = `axe/${id}`;
