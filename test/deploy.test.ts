@@ -8,7 +8,9 @@
  * container, an edited env file, a removed network), a frame proxy routing to
  * the wrong color (ingress), pull-mode secrets on the host.
  *
- * One lab for the file (one lab start and one D-day deploy, not two); the
+ * Then the runbook's day two (test/day-two.ts) on the same customer.
+ *
+ * One lab for the file (one lab start and one D-day deploy, not three); the
  * tests run in order and build on each other.
  */
 import assert from 'node:assert/strict';
@@ -18,6 +20,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { HostConnection } from '../providers/host/ssh.js';
 import { container, deployCli, docker, editManifest, fetchPublic, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
+import { dayTwoTests } from './day-two.js';
+import type { DeployLab } from './deploy-fixture.js';
 import type { TestLab } from './lab-fixture.js';
 
 let lab: TestLab;
@@ -25,6 +29,7 @@ let id = '';
 let sovereign = '';
 let packSecrets: string[] = [];
 let host: HostConnection;
+let deployLab: DeployLab;
 
 /** No secret of the pack (nor the generated ones on the host's env files) in any of these outputs. */
 function assertNoSecret(results: ReadonlyArray<{ stdout: string; stderr: string }>): void {
@@ -50,7 +55,14 @@ async function envNames(service: string, project: string): Promise<string[]> {
 }
 
 before(async () => {
-  ({ lab, id, sovereign, packSecrets, host } = await startDeployLab());
+  // The service stand-ins are built by compose from their repos under a ref tag: an image left by an
+  // older checkout of the stand-ins would be reused as is (lab/services/frame/README.md). Untag those
+  // not in use so this run builds from the current sources (pii-check, blueprint roles, the Postgres password).
+  for (const image of ['axelab-frame-mcp', 'axelab-frame-postgres', 'axelab-frame-proxy', 'axelab-hive-mcp', 'axelab-blueprint-web']) {
+    for (const ref of ['v1.0.0', 'v1.1.0']) await docker('image', 'rm', `${image}:${ref}`).catch(() => undefined);
+  }
+  deployLab = await startDeployLab();
+  ({ lab, id, sovereign, packSecrets, host } = deployLab);
 });
 
 after(stopDeployLab);
@@ -334,3 +346,5 @@ describe('axe deploy after a good deploy (lab)', () => {
     assert.equal(await onHost('sha256sum ~/.axe/stacks/blueprint/.env.local | cut -d" " -f1'), envBefore);
   });
 });
+
+dayTwoTests(() => deployLab);
