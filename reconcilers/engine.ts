@@ -39,6 +39,7 @@ import { adminsReconciler } from './admins/index.js';
 import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
 import { vaultOrgReconciler } from './vault-org/index.js';
+import { runByLinks } from './order.js';
 import { type AnyResourceReconciler, newContext, type ReconcileEnv, type ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
@@ -208,7 +209,7 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
         try {
           if (runnable.length === 0) after = observed;
           else if (r.actAll) after = await r.actAll(ctx, desired, runnable, run, observed);
-          else for (const action of runnable) await run(action);
+          else await runByLinks(runnable, run);
         } finally {
           // Even a failed action may have changed the host.
           if (r.hostSection && attempted > 0) pass.hostChanged();

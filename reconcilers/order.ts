@@ -9,8 +9,7 @@
  * - Among the actions whose links all hold, the one first in the plan goes
  *   first: the same plan always runs in the same order, and the links only
  *   move an action later.
- * - A cycle is an error naming it; so is an action that names itself or two
- *   actions with one id.
+ * - A cycle is an error naming it; so is an action linked after itself.
  */
 import { terminal } from '../core/errors.js';
 import { type Action, type ActionId, actionId } from './types.js';
@@ -23,11 +22,6 @@ export function linkNames(link: ActionId, id: ActionId): boolean {
 /** For each action (by index), the indexes of the actions it must come after. */
 function edges(actions: readonly Action[]): number[][] {
   const ids = actions.map(actionId);
-  const seen = new Set<ActionId>();
-  for (const id of ids) {
-    if (seen.has(id)) throw terminal(`two actions of one plan are both ${id}`, { fix: 'give each action its own target' });
-    seen.add(id);
-  }
   return actions.map((a, i) => {
     const before = new Set<number>();
     for (const link of a.after ?? []) {
@@ -73,4 +67,40 @@ function describeCycle(actions: readonly Action[], before: number[][], done: Set
   }
   const cycle = [...path.slice(path.indexOf(at)), at];
   return cycle.map((k) => actionId(actions[k]!)).join(' → ');
+}
+
+/**
+ * Runs a plan by its links: an action starts once every action it is linked
+ * after has succeeded, so independent chains run side by side. An action
+ * without `after` comes after the one before it in the plan (a plan without
+ * links runs one action at a time, in plan order). An action linked after one
+ * that failed is not started. Every started action settles before the first
+ * failure (in plan order) is thrown.
+ */
+export async function runByLinks<A extends Action>(actions: readonly A[], run: (action: A) => Promise<void>): Promise<void> {
+  const linked = actions.map((a, i): A => (a.after !== undefined || i === 0 ? a : { ...a, after: [actionId(actions[i - 1]!)] }));
+  const before = edges(linked);
+  orderActions(linked); // a cycle throws before anything starts
+  const outcome = new Map<number, Promise<boolean>>();
+  const failures: Array<{ at: number; error: unknown }> = [];
+  const start = (i: number): Promise<boolean> => {
+    let p = outcome.get(i);
+    if (!p) {
+      p = (async () => {
+        const ok = await Promise.all(before[i]!.map(start));
+        if (!ok.every(Boolean)) return false;
+        try {
+          await run(actions[i]!);
+          return true;
+        } catch (error) {
+          failures.push({ at: i, error });
+          return false;
+        }
+      })();
+      outcome.set(i, p);
+    }
+    return p;
+  };
+  await Promise.all(actions.map((_, i) => start(i)));
+  if (failures.length > 0) throw failures.sort((a, b) => a.at - b.at)[0]!.error;
 }
