@@ -24,6 +24,12 @@
  *   returns the observation it made after its last action (see runtime.ts).
  * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
  *   the results, a scratch area per kind, the host change clock.
+ * - A kind's actions run by their `after` links (order.ts `runByLinks`):
+ *   independent chains side by side, an action without links after the one
+ *   before it (so a plan without links runs in plan order, one at a time), a
+ *   cycle an error before anything runs. The stack still schedules its own
+ *   chains (`actAll`) until its plan carries links.
+ * - Prune is the engine's too (teardown.ts): each kind's `delete`, ordered by links.
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
