@@ -24,6 +24,12 @@
  *   returns the observation it made after its last action (see runtime.ts).
  * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
  *   the results, a scratch area per kind, the host change clock.
+ * - A kind's actions run by their `after` links (order.ts `runByLinks`):
+ *   independent chains side by side, an action without links after the one
+ *   before it (so a plan without links runs in plan order, one at a time), a
+ *   cycle an error before anything runs. The stack still schedules its own
+ *   chains (`actAll`) until its plan carries links.
+ * - Prune is the engine's too (teardown.ts): each kind's `delete`, ordered by links.
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
@@ -39,6 +45,7 @@ import { adminsReconciler } from './admins/index.js';
 import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
 import { vaultOrgReconciler } from './vault-org/index.js';
+import { runByLinks } from './order.js';
 import { type AnyResourceReconciler, newContext, type ReconcileEnv, type ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
@@ -208,7 +215,7 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
         try {
           if (runnable.length === 0) after = observed;
           else if (r.actAll) after = await r.actAll(ctx, desired, runnable, run, observed);
-          else for (const action of runnable) await run(action);
+          else await runByLinks(runnable, run);
         } finally {
           // Even a failed action may have changed the host.
           if (r.hostSection && attempted > 0) pass.hostChanged();

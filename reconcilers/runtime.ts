@@ -102,6 +102,32 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
    * trip. It cannot depend on other kinds' results: the host runs it first.
    */
   hostSection?(ctx: CustomerContext): HostSection | null;
+  /** Tearing down what this kind made for a customer who left (prune, teardown.ts); absent: the kind leaves nothing to delete. */
+  delete?: Deletion<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * A kind's part of a customer's teardown. The context is the customer as the
+ * last revision that declared it had it. Like the rest of the contract:
+ * observe reads only, plan is pure and plans nothing once all is gone, act is
+ * idempotent (gone already is done).
+ */
+export interface Deletion<O, P = unknown> {
+  /**
+   * A read-only section naming what this kind left on the customer's host.
+   * The teardown reads every kind's in one round trip, and plans nothing at
+   * all (not even in Cloudflare) when the host cannot be read.
+   */
+  hostSection?(ctx: CustomerContext): HostSection;
+  /** What is left of this kind for the customer; `host` is its section's output ('' without a section). */
+  observe(ctx: CustomerContext, host: string): Promise<O>;
+  /**
+   * The actions deleting what `observed` shows (pure), each with `after`
+   * links to what must go before it; the engine adds the links of the kinds'
+   * reverse dependency order and orders the plan by them (order.ts).
+   */
+  plan(customer: string, observed: O): Action<P>[];
+  act(ctx: CustomerContext, action: Action<P>): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

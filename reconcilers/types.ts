@@ -37,6 +37,13 @@ export interface Health {
   findings?: Trap[];
 }
 
+/**
+ * An action's name in a plan: `kind:op:target` (actionId). A link in `after`
+ * names one action so, or every action of a kind and op (`kind:op`), or
+ * every action of a kind (`kind`).
+ */
+export type ActionId = string;
+
 export interface Action<P = unknown> {
   kind: Kind;
   /** What is done, stable for metrics and history: `create`, `update`, `adopt`, `set-ingress`. */
@@ -46,6 +53,17 @@ export interface Action<P = unknown> {
   /** One line for the plan; never a secret value. */
   summary: string;
   payload: P;
+  /**
+   * What must be done before this action (links, see ActionId). A link that
+   * names no action of the plan holds: there is nothing left to do there.
+   * The engine orders a plan by its links (order.ts).
+   */
+  after?: ActionId[];
+}
+
+/** The action's name in its plan. */
+export function actionId(a: Pick<Action, 'kind' | 'op' | 'target'>): ActionId {
+  return `${a.kind}:${a.op}:${a.target}`;
 }
 
 export interface Reconciler<D, O, P = unknown> {

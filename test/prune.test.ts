@@ -18,11 +18,13 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { buildEnv } from '../reconcilers/env.js';
 import { openConfiguredProviders } from '../providers/index.js';
-import { diffPrune, pruneCustomer } from '../reconcilers/prune.js';
+import { pruneCustomer } from '../reconcilers/prune.js';
+import { planTeardown } from '../reconcilers/teardown.js';
 import { loadSettings } from '../cli/settings.js';
 import { TUNNEL_LABEL } from '../lab/cloudflare/connectors.js';
 import { LAB_LABEL } from '../lab/component.js';
 import { loadRepo } from '../schemas/repo.js';
+import type { Kind } from '../reconcilers/types.js';
 import { git } from './helpers.js';
 import { startTestLab } from './lab-fixture.js';
 
@@ -124,10 +126,15 @@ describe('pruning a removed customer (lab)', () => {
     }
   });
 
-  it('diffPrune: an unobserved host plans nothing, not even in Cloudflare', () => {
-    const observed = { tunnel: { id: 't', name: 'axe-x' }, dns: [{ id: 'r', type: 'CNAME', name: 'x.axelabs.ai' }], zoneId: 'z', host: null, hostError: 'down' };
-    assert.deepEqual(diffPrune('x', observed), []);
-    const ops = diffPrune('x', { ...observed, host: { projects: ['x-frame'], secretFiles: ['~/.axe/cloudflared/credentials.json'], cloudflared: 'container', networks: ['axe-x'] } }).map((a) => `${a.kind}:${a.op}`);
+  it('the teardown plan: an unobserved host plans nothing, not even in Cloudflare; else the order of the links', () => {
+    const kinds = new Map<Kind, unknown>([
+      ['stack', { projects: ['x-frame'], secretFiles: [], networks: ['axe-x'] }],
+      ['cloudflared', { secretFiles: ['~/.axe/cloudflared/credentials.json'], service: 'container' }],
+      ['dns', { records: [{ id: 'r', type: 'CNAME', name: 'x.axelabs.ai' }], zoneId: 'z' }],
+      ['tunnel', { tunnel: { id: 't', name: 'axe-x' } }],
+    ]);
+    assert.deepEqual(planTeardown('x', { kinds, hostError: 'down' }), []);
+    const ops = planTeardown('x', { kinds, hostError: null }).map((a) => `${a.kind}:${a.op}`);
     assert.deepEqual(ops, ['stack:compose-down', 'cloudflared:remove-file', 'cloudflared:remove-service', 'stack:remove-network', 'dns:delete', 'tunnel:delete']);
   });
 });

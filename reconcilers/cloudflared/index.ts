@@ -14,6 +14,7 @@ import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
 import type { TunnelObserved } from '../tunnel/diff.js';
 import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
 import { observeSection, parseObservation, serviceSpec, startScript } from './service.js';
+import { cloudflaredDeletion } from './delete.js';
 
 export const CLOUDFLARED_SECTION = 'cloudflared';
 
@@ -24,6 +25,7 @@ function settings(ctx: CustomerContext) {
 export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, CloudflaredObserved, CloudflaredPayload> = {
   kind: 'cloudflared',
   dependsOn: ['host', 'tunnel'],
+  delete: cloudflaredDeletion,
   desired(ctx) {
     const observed = ctx.pass.results.get('tunnel')?.observed as TunnelObserved | null | undefined;
     const tunnel = observed?.tunnel ?? null;

@@ -12,10 +12,12 @@ import type { ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { trap } from '../traps.js';
 import { diffDns, type DnsDesired, type DnsObserved, type DnsPayload, healthDns, ownerComment } from './diff.js';
+import { dnsDeletion } from './delete.js';
 
 export const dnsReconciler: ResourceReconciler<DnsDesired, DnsObserved, DnsPayload> = {
   kind: 'dns',
   dependsOn: ['tunnel'],
+  delete: dnsDeletion,
   desired(ctx) {
     const tunnel = (ctx.pass.results.get('tunnel')?.observed as TunnelObserved | null | undefined)?.tunnel ?? null;
     return { customer: ctx.id, zone: ctx.env.settings.zone, name: ctx.customer.public_domain, target: tunnel ? `${tunnel.id}.cfargotunnel.com` : null };

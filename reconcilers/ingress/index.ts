@@ -26,7 +26,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
-import { declaredStacks, desiredService } from '../stack/index.js';
+import { declaredStacks, desiredService } from '../services.js';
 import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
 import { HELPERS } from '../../providers/host/commands/project.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';

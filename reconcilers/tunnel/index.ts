@@ -16,6 +16,7 @@ import { requireCloudflare } from '../../providers/index.js';
 import type { ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved, type TunnelPayload } from './diff.js';
+import { tunnelDeletion } from './delete.js';
 
 /** cloudflared's credentials file content, as a Secret. */
 export function credentialsJson(accountId: string, tunnelId: string, secretBase64: string): Secret {
@@ -39,6 +40,7 @@ export function credentialsFromToken(token: Secret): Secret {
 export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved, TunnelPayload> = {
   kind: 'tunnel',
   dependsOn: [],
+  delete: tunnelDeletion,
   desired(ctx) {
     return { customer: ctx.id, name: tunnelName(ctx.id), credentialsItem: credentialsItemName(ctx.id) };
   },

@@ -28,7 +28,7 @@ import { reconcileCustomer, type CustomerResult } from '../engine.js';
 import { type CustomerContext, newContext, type ReconcileEnv } from '../runtime.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { containerLookup, tools } from '../stack/host.js';
-import { declaredStacks, desiredService } from '../stack/index.js';
+import { declaredStacks, desiredService } from '../services.js';
 import { expandTemplate, hookCommand } from '../stack/render.js';
 import { desiredVaultItems, type WantedItem } from './diff.js';
 

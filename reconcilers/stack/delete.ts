@@ -1,0 +1,116 @@
+/**
+ * The stack kind's teardown (runtime.ts `Deletion`): every compose project
+ * whose containers carry the customer's label goes down (its containers and
+ * its own networks; data volumes and the checkout stay), the declared stacks'
+ * rendered env files go (they hold secrets), then the networks axe labelled
+ * for the customer that no one else's container uses.
+ *
+ * Links: an env file and a network go after the projects are down; a network
+ * after the cloudflared service (its container sits on the customer's network).
+ */
+import { compose } from '../../providers/host/commands/compose.js';
+import { docker as dockerCli } from '../../providers/host/commands/docker.js';
+import { fs } from '../../providers/host/commands/fs.js';
+import { line, path } from '../../providers/host/commands/quote.js';
+import { findTool, requireTool } from '../../providers/host/commands/tools.js';
+import { runScript } from '../../providers/host/executor.js';
+import { COMPOSE_PROJECT, containersFact, labelledNetworksFact } from '../../providers/host/facts/docker.js';
+import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
+import { existingPathsFact } from '../../providers/host/facts/files-content.js';
+import type { HostSection } from '../../providers/host/sections.js';
+import type { CustomerContext, Deletion } from '../runtime.js';
+import { declaredStacks, desiredService } from '../services.js';
+import type { Action } from '../types.js';
+import { LABELS } from './host.js';
+
+export const STACK_DELETE_SECTION = 'prune-stack';
+
+/** What the stack kind left on the host for the customer. */
+export interface StackLeft {
+  /** Compose projects with a container labelled for the customer. */
+  projects: string[];
+  /** The declared stacks' env files still on the host. */
+  secretFiles: string[];
+  /** Networks labelled for the customer that no one else's container uses. */
+  networks: string[];
+}
+
+export interface StackDeletePayload {
+  path?: string;
+}
+
+/** The declared stacks' env files (they hold secrets). */
+export function stackSecretPaths(ctx: CustomerContext): string[] {
+  return declaredStacks(ctx).flatMap(([name, manifest]) => {
+    try {
+      const d = desiredService(ctx, name, manifest);
+      return [`${d.checkout.replace(/\/+$/, '')}/${d.envFile}`];
+    } catch {
+      return []; // A stack whose desired state cannot be computed was never rendered.
+    }
+  });
+}
+
+function facts(customer: string, files: readonly string[]) {
+  const docker = '[ -n "$D" ]';
+  return {
+    files: existingPathsFact('files', files),
+    containers: when(docker, containersFact('containers')),
+    networks: when(docker, labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
+  };
+}
+
+/** The read-only section: one fact each (docker's as JSON). */
+export function stackLeftSection(customer: string, files: readonly string[], toolPaths: readonly string[]): HostSection {
+  return factsSection(STACK_DELETE_SECTION, facts(customer, files), findTool('D', 'docker', toolPaths));
+}
+
+/** What is left, from the section's output (pure). */
+export function parseStackLeft(output: string, customer: string, files: readonly string[]): StackLeft {
+  const f = readFacts(output, facts(customer, files));
+  const ours = f.containers.filter((c) => c.labels[LABELS.customer] === customer);
+  const projects = [...new Set(ours.map((c) => c.labels[COMPOSE_PROJECT] ?? '').filter(Boolean))].sort();
+  // A labelled network is ours to remove only when no container of someone else (the customer's own vault) uses it;
+  // networks a compose project made go with its `compose down`.
+  const networks = f.networks
+    .filter((n) => n.labels[LABELS.customer] === customer && !n.labels[COMPOSE_PROJECT])
+    .filter((n) => !f.containers.some((c) => c.networks.includes(n.name) && c.labels[LABELS.customer] !== customer))
+    .map((n) => n.name);
+  return { projects, secretFiles: f.files, networks };
+}
+
+/** The stack's teardown (pure). */
+export function planStackDelete(left: StackLeft): Action<StackDeletePayload>[] {
+  const down = left.projects.map((p): Action<StackDeletePayload> => ({ kind: 'stack', op: 'compose-down', target: `stack:${p}`, summary: `docker compose -p ${p} down (containers and the project's own networks; data volumes and the checkout stay)`, payload: {} }));
+  const files = left.secretFiles.map((f): Action<StackDeletePayload> => ({ kind: 'stack', op: 'remove-file', target: `file:${f}`, summary: `remove ${f} (it holds secrets)`, payload: { path: f }, after: ['stack:compose-down'] }));
+  const networks = left.networks.map((n): Action<StackDeletePayload> => ({ kind: 'stack', op: 'remove-network', target: `network:${n}`, summary: `remove the docker network ${n}`, payload: {}, after: ['stack:compose-down', 'cloudflared:remove-service'] }));
+  return [...down, ...files, ...networks];
+}
+
+function script(a: Action<StackDeletePayload>, toolPaths: readonly string[]): string {
+  const docker = requireTool('docker', toolPaths);
+  switch (a.op) {
+    case 'compose-down':
+      return `${docker}\n${line(compose(a.target.slice('stack:'.length), []).down(false, 20))}`;
+    case 'remove-file':
+      return line(fs.removeForce(path(a.payload.path!)));
+    case 'remove-network': {
+      // Gone already is done.
+      const n = a.target.slice('network:'.length);
+      const rm = line(dockerCli.removeObject('network', n));
+      return `${docker}\n${rm} >/dev/null 2>&1 || ! ${line(dockerCli.inspectObject('network', n))} >/dev/null 2>&1 || ${rm}`;
+    }
+    default:
+      throw new Error(`no host script for stack ${a.op}`);
+  }
+}
+
+export const stackDeletion: Deletion<StackLeft, StackDeletePayload> = {
+  hostSection: (ctx) => stackLeftSection(ctx.id, stackSecretPaths(ctx), ctx.env.providers.hosts.toolPaths),
+  observe: async (ctx, host) => parseStackLeft(host, ctx.id, stackSecretPaths(ctx)),
+  plan: (_customer, left) => planStackDelete(left),
+  async act(ctx, a) {
+    const connection = await ctx.env.providers.hosts.connection(ctx.target);
+    await runScript(connection, script(a, ctx.env.providers.hosts.toolPaths), { what: a.summary, customer: ctx.id, resource: 'stack', timeoutMs: 120_000, fix: `see the host ${ctx.customer.tailscale_host}` });
+  },
+};
