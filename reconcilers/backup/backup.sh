@@ -53,8 +53,19 @@ out=$(cd "$STAGE" && "$R" -r "$REPO" backup --quiet --json --host "axe-$CUSTOMER
 id=$(printf '%s\n' "$out" | sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' | tail -n 1)
 [ -n "$id" ] || failed "restic backup gave no snapshot id: $(printf '%s' "$out" | tail -n 1)" 8
 if [ -n "$OFFSITE" ]; then
-  "$R" -r "$OFFSITE" cat config >/dev/null 2>&1 || "$R" -r "$OFFSITE" init >/dev/null 2>&1 || failed "the off-box repository $OFFSITE cannot be opened or created" 10
-  (cd "$STAGE" && "$R" -r "$OFFSITE" backup --quiet --host "axe-$CUSTOMER" --tag axe --tag "$REASON" . >/dev/null 2>&1) || failed "restic backup to $OFFSITE failed (snapshot $id is in the local repository)" 10
+  # restic's Fatal line (else its last line) names why, e.g. the SSH login refused.
+  why() { w=$(printf '%s\n' "$1" | grep '^Fatal: ' | tail -n 1); printf '%s' "${w:-$(printf '%s\n' "$1" | grep -v '^$' | tail -n 1)}"; }
+  if ! "$R" -r "$OFFSITE" cat config >/dev/null 2>&1 < /dev/null; then
+    out=$("$R" -r "$OFFSITE" init 2>&1 < /dev/null) || failed "the off-box repository $OFFSITE cannot be opened or created: $(why "$out")" 10
+  fi
+  out=$(cd "$STAGE" && "$R" -r "$OFFSITE" backup --quiet --host "axe-$CUSTOMER" --tag axe --tag "$REASON" . 2>&1 < /dev/null) || failed "restic backup to $OFFSITE failed (snapshot $id is in the local repository): $(why "$out")" 10
+  # Its structure checked (no data read over the wire) and its size, for the observation.
+  size=$("$R" -r "$OFFSITE" stats --json --mode raw-data 2>/dev/null < /dev/null | sed -n 's/.*"total_size":\([0-9]*\).*/\1/p')
+  if detail=$("$R" -r "$OFFSITE" check 2>&1 < /dev/null); then
+    record "$DIR/last-offsite-check" "ok=1" "detail=structure" "size=${size:-0}"
+  else
+    record "$DIR/last-offsite-check" "ok=0" "detail=$(printf '%s' "$detail" | grep -v '^$' | tail -n 1)" "size=${size:-0}"
+  fi
 fi
 record "$DIR/last-run" "ok=1" "reason=$REASON" "snapshot=$id"
 # A subset of the data on every run, a different tenth each day: restic's own check.

@@ -122,6 +122,74 @@ describe('backup diff', () => {
     assert.deepEqual(diffBackup(desired, { ...converged(), restic: null }), []);
   });
 
+  it('a forgotten repository (no snapshot, a run before): the catch-up is tagged stale; a never-run one first', () => {
+    const none = converged();
+    none.repo = { state: 'ok', latest: null, count: 0, sizeBytes: 0 };
+    assert.deepEqual(diffBackup(desired, none).map((a) => a.payload.reason), ['stale']);
+    assert.deepEqual(diffBackup(desired, { ...none, lastRun: null }).map((a) => a.payload.reason), ['first']);
+  });
+
+  describe('the off-box repository', () => {
+    const REPO = 'sftp:backup@nas.example.com:/srv/restic/demo';
+    const withOffsite = desiredBackup({ customer: 'demo', customers: state.customers, manifests: state.manifests, toolPaths: [], offsite: 'sftp:backup@nas.example.com:/srv/restic/{customer}', intervalMinutes: 360, verifyEveryDays: 30 })!;
+    const base = (): BackupObserved => {
+      const o = converged();
+      o.files = { ...o.files, 'backup.conf': { sha256: withOffsite.files[0]!.sha256, mode: '644' } };
+      o.offsite = { repository: REPO, repo: { state: 'ok', latest: { id: 'e5f6a7b8', time: NOW - 3 * 3_600_000, tags: ['axe', 'schedule'] }, count: 4, sizeBytes: 0 }, lastCheck: { at: NOW, ok: true, detail: 'structure', snapshot: null }, sizeBytes: 3 * 1_048_576 };
+      return o;
+    };
+
+    it('backup.conf names it with {customer} filled in', () => {
+      assert.equal(withOffsite.offsite, REPO);
+      assert.match(withOffsite.files[0]!.text, /^OFFSITE='sftp:backup@nas\.example\.com:\/srv\/restic\/demo'$/m);
+    });
+
+    it('converged with a fresh off-box repository: nothing planned, Healthy naming both', () => {
+      assert.deepEqual(diffBackup(withOffsite, base()), []);
+      const h = healthBackup(withOffsite, base());
+      assert.equal(h.status, 'Healthy');
+      assert.match(h.message, /newest snapshot a1b2c3d4 3h 0m old .*; off-box newest e5f6a7b8 3h 0m old, 4 snapshot\(s\)/);
+    });
+
+    it('stale or empty off-box: a snapshot (it goes to both) is planned, Degraded backup-offsite-stale naming the repository', () => {
+      const stale = base();
+      stale.offsite!.repo = { state: 'ok', latest: { id: 'e5f6a7b8', time: NOW - 30 * 3_600_000, tags: [] }, count: 1, sizeBytes: 0 };
+      assert.deepEqual(diffBackup(withOffsite, stale).map((a) => `${a.op}:${a.payload.reason}`), ['snapshot:offsite']);
+      const h = healthBackup(withOffsite, stale);
+      assert.deepEqual([h.status, h.reason, h.trap?.trap], ['Degraded', 'OffsiteStale', 'backup-offsite-stale']);
+      assert.match(h.trap!.fix, /the newest off-box snapshot is 30h 0m old; max_age 26h\) at sftp:backup@nas\.example\.com:\/srv\/restic\/demo.*axe backup now demo/);
+      const absent = base();
+      absent.offsite!.repo = { state: 'absent' };
+      assert.deepEqual(diffBackup(withOffsite, absent).map((a) => a.op), ['snapshot']);
+      assert.equal(healthBackup(withOffsite, absent).reason, 'OffsiteStale');
+    });
+
+    it('configured but not on the host yet: the files are pushed, then a snapshot takes it there', () => {
+      const before = converged();
+      assert.deepEqual(diffBackup(withOffsite, before).map((a) => a.op), ['push-files', 'snapshot']);
+    });
+
+    it('unreadable off-box (the host key refused): nothing planned, Degraded backup-offsite-unreadable with the SSH fix', () => {
+      const bad = base();
+      bad.offsite!.repo = { state: 'unreadable', error: 'subprocess ssh: Permission denied (publickey).' };
+      assert.deepEqual(diffBackup(withOffsite, bad), []);
+      const h = healthBackup(withOffsite, bad);
+      assert.deepEqual([h.status, h.reason, h.trap?.trap], ['Degraded', 'OffsiteUnreadable', 'backup-offsite-unreadable']);
+      assert.match(h.trap!.fix, /Permission denied.*ssh -o BatchMode=yes/);
+      const check = base();
+      check.offsite!.lastCheck = { at: NOW, ok: false, detail: 'Fatal: repository contains errors', snapshot: null };
+      assert.equal(healthBackup(withOffsite, check).reason, 'OffsiteCheckFailed');
+    });
+
+    it('a stale local repository is named first', () => {
+      const o = base();
+      o.repo = { state: 'ok', latest: { id: 'a1b2c3d4', time: NOW - 27 * 3_600_000, tags: [] }, count: 1, sizeBytes: 0 };
+      o.offsite!.repo = { state: 'absent' };
+      assert.equal(healthBackup(withOffsite, o).reason, 'BackupStale');
+      assert.deepEqual(diffBackup(withOffsite, o).map((a) => `${a.op}:${a.payload.reason}`), ['snapshot:stale']);
+    });
+  });
+
   it('formats ages', () => {
     assert.deepEqual([formatAge(59_000), formatAge(3_600_000 * 5 + 60_000 * 12), formatAge(86_400_000 * 3)], ['0m', '5h 12m', '3d 0h']);
   });
@@ -151,6 +219,11 @@ describe('backup observation', () => {
     assert.equal(o.lastVerify?.ok, false);
     assert.equal(o.lastVerify?.detail, 'dump frame.sql does not load');
     assert.equal(o.now, 1764921000 * 1000);
+    assert.equal(o.offsite, null, 'no off-box repository in backup.conf');
+    const off = parseObservation(['offsite=sftp:b@nas:/r/demo', 'offsite_latest=[{"time":"2026-12-05T08:00:00Z","short_id":"0badc0de","tags":["axe"]}]', 'offsite_snapshots=3', 'last-offsite-check.at=1764920000', 'last-offsite-check.ok=1', 'last-offsite-check.detail=structure', 'last-offsite-check.size=4096', 'now=1'].join('\n'), null);
+    assert.deepEqual(off.offsite, { repository: 'sftp:b@nas:/r/demo', repo: { state: 'ok', latest: { id: '0badc0de', time: Date.parse('2026-12-05T08:00:00Z'), tags: ['axe'] }, count: 3, sizeBytes: 4096 }, lastCheck: { at: 1764920000000, ok: true, detail: 'structure', snapshot: null }, sizeBytes: 4096 });
+    assert.deepEqual(parseObservation('offsite=sftp:b@nas:/r/demo\noffsite_error=Fatal: unable to open config file: Lstat: file does not exist\nnow=1', null).offsite?.repo, { state: 'absent' });
+    assert.deepEqual(parseObservation('offsite=sftp:b@nas:/r/demo\noffsite_error=subprocess ssh: Permission denied (publickey).\nnow=1', null).offsite?.repo, { state: 'unreadable', error: 'subprocess ssh: Permission denied (publickey).' });
     assert.deepEqual(parseObservation('restic=/usr/bin/restic\nrepo_error=Fatal: wrong password or no key found\nnow=1', null).repo, { state: 'unreadable', error: 'Fatal: wrong password or no key found' });
   });
 });

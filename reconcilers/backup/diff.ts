@@ -77,6 +77,16 @@ export interface Snapshot {
 
 export type RepoObserved = { state: 'absent' } | { state: 'unreadable'; error: string } | { state: 'ok'; latest: Snapshot | null; count: number; sizeBytes: number };
 
+/** The off-box repository as the host sees it (backup.conf's OFFSITE), with its last run's record. */
+export interface OffsiteObserved {
+  /** The repository backup.conf on the host names (it may lag the desired one until the files are pushed). */
+  repository: string;
+  repo: RepoObserved;
+  /** The last run's `restic check` (structure) of it, with its size (`last-offsite-check`). */
+  lastCheck: StatusRecord | null;
+  sizeBytes: number | null;
+}
+
 export interface BackupObserved {
   /** restic's absolute path on the host, null when it is not installed. */
   restic: string | null;
@@ -89,6 +99,8 @@ export interface BackupObserved {
   lastRun: StatusRecord | null;
   lastCheck: StatusRecord | null;
   lastVerify: StatusRecord | null;
+  /** The off-box repository, when backup.conf on the host names one (absent: none configured). */
+  offsite?: OffsiteObserved | null;
   /** The host's clock when observed (epoch ms). */
   now: number;
   /** The max_age it is judged against (from the desired state; for the metrics). */
@@ -106,6 +118,19 @@ export function formatAge(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours}h ${minutes % 60}m`;
   return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/** What stands between the off-box repository and fresh: null when it is fresh, or none is configured. */
+export function offsiteLag(desired: BackupDesired, observed: BackupObserved): { state: 'unreadable'; error: string } | { state: 'stale'; age: string } | { state: 'check-failed'; detail: string } | null {
+  if (!desired.offsite) return null;
+  const o = observed.offsite;
+  if (!o || o.repository !== desired.offsite || o.repo.state === 'absent') return { state: 'stale', age: 'no snapshot in the off-box repository yet' };
+  if (o.repo.state === 'unreadable') return { state: 'unreadable', error: o.repo.error };
+  if (!o.repo.latest) return { state: 'stale', age: 'the off-box repository holds no snapshot' };
+  const age = observed.now - o.repo.latest.time;
+  if (age > desired.maxAgeMs) return { state: 'stale', age: `the newest off-box snapshot is ${formatAge(age)} old` };
+  if (o.lastCheck && !o.lastCheck.ok) return { state: 'check-failed', detail: o.lastCheck.detail };
+  return null;
 }
 
 /** The newest snapshot's age on the host's clock, null when there is none. */
@@ -141,9 +166,15 @@ export function diffBackup(desired: BackupDesired, observed: BackupObserved | nu
     add('install-schedule', `${observed.schedule.running ? 'reinstall' : 'install'} the backup schedule as a ${how} (${observed.schedule.running ? 'settings changed' : 'not running'})`);
   }
   const age = snapshotAge(observed);
+  const offsite = offsiteLag(desired, observed);
   if (observed.repo.state === 'absent' || (observed.repo.state === 'ok' && (age === null || age > desired.maxAgeMs))) {
     const why = age === null ? 'none in the repository' : `the newest is ${formatAge(age)} old, max_age ${desired.maxAge}`;
-    add('snapshot', `take a snapshot of ${describeItems(desired.items)} (${why})`, { reason: age === null ? 'first' : 'stale' });
+    // `first` only for a repository that never had a run; a catch-up (forgotten or too old) is `stale`.
+    const reason = observed.repo.state === 'absent' || (age === null && !observed.lastRun) ? 'first' : 'stale';
+    add('snapshot', `take a snapshot of ${describeItems(desired.items)} (${why})`, { reason });
+  } else if (observed.repo.state === 'ok' && offsite?.state === 'stale') {
+    // Each snapshot also goes off-box (backup.sh): a new one catches the off-box repository up.
+    add('snapshot', `take a snapshot of ${describeItems(desired.items)} (off-box: ${offsite.age}, max_age ${desired.maxAge})`, { reason: 'offsite' });
   }
   return actions;
 }
@@ -171,6 +202,13 @@ export function healthBackup(desired: BackupDesired, observed: BackupObserved | 
   if (observed.lastCheck && !observed.lastCheck.ok) {
     return { status: 'Degraded', reason: 'CheckFailed', message: `restic check failed: ${observed.lastCheck.detail}`, trap: trap('backup-repo-unreadable', { ...vars, detail: observed.lastCheck.detail }) };
   }
+  const offsite = offsiteLag(desired, observed);
+  if (offsite) {
+    const ovars = { ...vars, repository: desired.offsite! };
+    if (offsite.state === 'unreadable') return { status: 'Degraded', reason: 'OffsiteUnreadable', message: `${facts}; restic cannot read the off-box repository ${desired.offsite}: ${offsite.error}`, trap: trap('backup-offsite-unreadable', { ...ovars, detail: offsite.error }) };
+    if (offsite.state === 'check-failed') return { status: 'Degraded', reason: 'OffsiteCheckFailed', message: `${facts}; restic check of the off-box repository failed: ${offsite.detail}`, trap: trap('backup-offsite-unreadable', { ...ovars, detail: offsite.detail }) };
+    return { status: 'Degraded', reason: 'OffsiteStale', message: `${facts}; off-box: ${offsite.age}`, trap: trap('backup-offsite-stale', { ...ovars, age: offsite.age }) };
+  }
   if (observed.lastVerify && !observed.lastVerify.ok) {
     return { status: 'Degraded', reason: 'RestoreDrillFailed', message: `the last restore drill failed: ${observed.lastVerify.detail}`, trap: trap('restore-drill-failed', vars) };
   }
@@ -179,5 +217,6 @@ export function healthBackup(desired: BackupDesired, observed: BackupObserved | 
     return { status: 'Degraded', reason: 'RestoreDrillOverdue', message: `${facts}; the last restore drill was ${formatAge(drillAge)} ago (every ${desired.verifyEveryDays}d): the schedule does not run it`, trap: trap('restore-drill-failed', vars) };
   }
   const drill = drillAge !== null ? `; restore drill ok ${formatAge(drillAge)} ago` : '; no restore drill yet';
-  return { status: 'Healthy', reason: 'Fresh', message: `${facts}${drill}` };
+  const off = observed.offsite?.repo.state === 'ok' && observed.offsite.repo.latest && desired.offsite ? `; off-box newest ${observed.offsite.repo.latest.id} ${formatAge(observed.now - observed.offsite.repo.latest.time)} old, ${observed.offsite.repo.count} snapshot(s)` : '';
+  return { status: 'Healthy', reason: 'Fresh', message: `${facts}${off}${drill}` };
 }

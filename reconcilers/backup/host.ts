@@ -18,7 +18,7 @@ import { durationMs, type ServiceManifest } from '../../schemas/service-manifest
 import { serviceOrder } from '../../schemas/repo.js';
 import { expandTemplate } from '../stack/render.js';
 import { keyValues } from '../../providers/host/facts/key-values.js';
-import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type RepoObserved, resticPasswordItem, type Snapshot, type StatusRecord } from './diff.js';
+import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type OffsiteObserved, type RepoObserved, resticPasswordItem, type Snapshot, type StatusRecord } from './diff.js';
 
 /** Beside this module: the sources, or the build (build/shell-assets.ts copies the .sh files into dist/, which the image ships). */
 function scriptDir(): string {
@@ -130,6 +130,21 @@ function latestSnapshot(json: string): Snapshot | null {
   }
 }
 
+function parseOffsite(values: Map<string, string>): OffsiteObserved | null {
+  const repository = values.get('offsite');
+  if (!repository) return null;
+  let repo: RepoObserved;
+  const error = values.get('offsite_error');
+  if (error !== undefined) {
+    // restic's word for a path with no repository (sftp: `Lstat: file does not exist`).
+    repo = /does not exist|no such file/i.test(error) ? { state: 'absent' } : { state: 'unreadable', error: error.trim() || 'restic failed without a message' };
+  } else {
+    repo = { state: 'ok', latest: latestSnapshot(values.get('offsite_latest') ?? '[]'), count: Number(values.get('offsite_snapshots') ?? 0), sizeBytes: Number(values.get('last-offsite-check.size') ?? 0) };
+  }
+  const size = Number(values.get('last-offsite-check.size'));
+  return { repository, repo, lastCheck: record(values, 'last-offsite-check'), sizeBytes: Number.isFinite(size) && values.has('last-offsite-check.size') ? size : null };
+}
+
 /** Parses observe.sh's output (pure); `passwordDigest` comes from the vault listing. */
 export function parseObservation(output: string, passwordDigest: string | null): BackupObserved {
   const values = keyValues(output);
@@ -152,6 +167,7 @@ export function parseObservation(output: string, passwordDigest: string | null):
     lastRun: record(values, 'last-run'),
     lastCheck: record(values, 'last-check'),
     lastVerify: record(values, 'last-verify'),
+    offsite: parseOffsite(values),
     now: Number(values.get('now') ?? 0) * 1000 || Date.now(),
   };
 }

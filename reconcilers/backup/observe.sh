@@ -30,7 +30,23 @@ if [ -f repo/config ]; then
 else
   printf 'repo=absent\n'
 fi
-for f in last-run last-check last-verify; do
+# The off-box repository backup.conf names (restic over sftp with the host's own SSH key):
+# its newest snapshot and count, read live; its size and check come from the last run's record.
+# shellcheck source=/dev/null
+OFFSITE=$( (. ./backup.conf >/dev/null 2>&1 && printf '%s' "${OFFSITE:-}") 2>/dev/null || true)
+if [ -n "$OFFSITE" ] && [ -n "$R" ]; then
+  printf 'offsite=%s\n' "$OFFSITE"
+  if out=$(RESTIC_PASSWORD_FILE="$DIR/password" "$R" -r "$OFFSITE" snapshots --json --no-lock --latest 1 2>"$DIR/.offsite.err" < /dev/null); then
+    printf 'offsite_latest=%s\n' "$(printf '%s' "$out" | tr -d '\n')"
+    printf 'offsite_snapshots=%s\n' "$(RESTIC_PASSWORD_FILE="$DIR/password" "$R" -r "$OFFSITE" list snapshots --no-lock 2>/dev/null < /dev/null | grep -c .)"
+  else
+    # restic's own Fatal line when there is one (after it, it names the location), else its last word.
+    err=$(grep '^Fatal: ' "$DIR/.offsite.err" | tail -n 1)
+    printf 'offsite_error=%s\n' "${err:-$(grep -v '^$' "$DIR/.offsite.err" | tail -n 1)}"
+  fi
+  rm -f "$DIR/.offsite.err"
+fi
+for f in last-run last-check last-verify last-offsite-check; do
   if [ -f "$f" ]; then sed "s/^/$f./" "$f"; fi
 done
 printf 'now=%s\n' "$(date +%s)"
