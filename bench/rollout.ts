@@ -29,8 +29,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../controller/logger.js';
 import { openController } from '../controller/run.js';
-import { rolloutFrameManifest } from '../test/rollout.test.js';
-import { startFleetLab } from './fleet-lab.js';
+import { rolloutFrameManifest, startFleetLab } from './fleet-lab.js';
 import { machineLine } from './machine.js';
 
 const exec = promisify(execFile);

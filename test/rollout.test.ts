@@ -29,7 +29,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { type FleetLab, startFleetLab } from '../bench/fleet-lab.js';
+import { type FleetLab, rolloutFrameManifest, startFleetLab } from '../bench/fleet-lab.js';
 import { loadSettings } from '../cli/settings.js';
 import type { AlertNotice } from '../controller/alerts.js';
 import { createLogger } from '../controller/logger.js';
@@ -44,19 +44,6 @@ import { axe, git, until } from './helpers.js';
 const exec = promisify(execFile);
 const BAKE_MS = 10_000;
 const DEADLINE_MS = 20_000;
-
-/** The lab's frame manifest: the rollout, calmer healthchecks, no migrating hook. */
-export function rolloutFrameManifest(text: string, rollout: string): string {
-  const out = text
-    .replace(/^name: frame\n/m, `name: frame\n${rollout}`)
-    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, '    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "3s" }\n    AXE_LAB_HEALTH_RETRIES: { value: "4" }\n')
-    .replace('compose_only: [AXE_REF,', 'compose_only: [AXE_LAB_HEALTH_INTERVAL, AXE_LAB_HEALTH_RETRIES, AXE_REF,')
-    .replace(/    migrating: true\n/, '')
-    .replace(/\n# What the customer's backup kind[\s\S]*?\nhooks:\n/, '\nhooks:\n')
-    .replace('timeout_seconds: 120', 'timeout_seconds: 60');
-  if (out.includes('migrating: true') || !out.includes('AXE_LAB_HEALTH_RETRIES, AXE_REF') || /^backup:/m.test(out)) throw new Error('services/frame.yaml changed shape: update rolloutFrameManifest');
-  return out;
-}
 
 describe('a frame release across six lab customers: canary, waves, halt, pins, windows, offline', { timeout: 900_000 }, () => {
   let lab: FleetLab;
