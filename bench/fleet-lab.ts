@@ -84,10 +84,10 @@ function ssoBlock(id: string): Record<string, unknown> {
  * its compose file reads; every 1 s, many customers' probes starve two CPUs), no
  * `migrating` hook and no `backup:` (the snapshot gate is backup.test.ts's), a 60 s wait.
  */
-export function rolloutFrameManifest(text: string, rollout: string): string {
+export function rolloutFrameManifest(text: string, rollout: string, healthInterval = '3s'): string {
   const out = text
     .replace(/^name: frame\n/m, `name: frame\n${rollout}`)
-    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, '    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "3s" }\n    AXE_LAB_HEALTH_RETRIES: { value: "4" }\n')
+    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, `    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "${healthInterval}" }\n    AXE_LAB_HEALTH_RETRIES: { value: "4" }\n`)
     .replace('compose_only: [AXE_REF,', 'compose_only: [AXE_LAB_HEALTH_INTERVAL, AXE_LAB_HEALTH_RETRIES, AXE_REF,')
     .replace(/    migrating: true\n/, '')
     .replace(/\n# What the customer's backup kind[\s\S]*?\nhooks:\n/, '\nhooks:\n')
