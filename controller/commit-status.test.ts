@@ -89,7 +89,7 @@ describe('CommitStatusReporter', () => {
       src.emit('reconcile-done', { customer: 'acme', result: result([kind('host'), kind('stack')]), revision: SHA });
       await reporter.idle();
       assert.deepEqual(standIn.latest(SHA).get('axe/demo')?.state, 'failure');
-      assert.equal(standIn.latest(SHA).get('axe/demo')?.description, 'release frame v2 failed at compose up: frame-mcp-green is unhealthy; rolled back, v1 serves');
+      assert.equal(standIn.latest(SHA).get('axe/demo')?.description, 'release frame v2 failed at compose up (rolled back, v1 serves): frame-mcp-green is unhealthy');
       assert.equal(standIn.latest(SHA).get('axe/acme')?.state, 'success');
       // A newer revision tracks the customer again.
       const next = 'd'.repeat(40);

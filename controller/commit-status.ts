@@ -154,8 +154,8 @@ export class CommitStatusReporter {
     if (!tracked || this.#source?.revision !== tracked.sha) return;
     tracked.last = 'failure';
     tracked.release = true;
-    const back = e.from ? `; rolled back, ${e.from} serves` : '';
-    this.#want(e.customer, tracked.sha, 'failure', `release ${e.service} ${e.ref} failed at ${e.step}: ${e.reason}${back}`.slice(0, 140));
+    const back = e.from ? ` (rolled back, ${e.from} serves)` : '';
+    this.#want(e.customer, tracked.sha, 'failure', `release ${e.service} ${e.ref} failed at ${e.step}${back}: ${e.reason}`.slice(0, 140));
   }
 
   #onDone(e: { customer: string; result: CustomerResult; revision?: string }): void {
