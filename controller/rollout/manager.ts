@@ -234,7 +234,9 @@ export class RolloutManager {
         continue;
       }
       const offline = !!host?.error || observed === null;
-      const onRef = !!so && so.host.containers.length > 0 && so.host.containers.every((c) => c.ref === row.ref);
+      // The running containers: after a blue/green swap the old color is stopped, not removed, and keeps its ref.
+      const live = so ? so.host.containers.filter((c) => c.state === 'running') : [];
+      const onRef = live.length > 0 && live.every((c) => c.ref === row.ref);
       const healthy = allGood && onRef;
       h.putRolloutCustomer(row.id, id, {
         healthy_since: healthy ? (r.healthy_since ?? now) : null,
