@@ -4,6 +4,12 @@
  * repo with N customers (full service slots), the operator config and file
  * vault with every pack secret present. Everything lives in one temp state
  * dir and is removed by `close()`.
+ *
+ * Options (test/rollout.test.ts and bench/rollout.ts deploy with it): `services`
+ * gives the customers only those service slots (default all four); `deployable`
+ * adds each customer's SSO block (what `axe customers ingest` leaves) and the
+ * service source repos, so its stacks render and deploy; `seed` edits the config
+ * repo's files (manifests, customers.yaml) before the first commit.
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +25,7 @@ import { fleetPart } from '../lab/fleet.js';
 import { ensureHosts, hostsPart } from '../lab/hosts/index.js';
 import { imagesPart } from '../lab/images/index.js';
 import { operatorPart, operatorPaths } from '../lab/operator.js';
+import { serviceReposPart } from '../lab/service-repos.js';
 import { tailscalePart } from '../lab/tailscale/index.js';
 import { openVault } from '../providers/vault/index.js';
 import { type CustomerResult, reconcileCustomer } from '../reconcilers/engine.js';
@@ -31,17 +38,68 @@ import { loadRepo } from '../schemas/repo.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
+export type FleetService = 'frame' | 'blueprint' | 'hive' | 'vaultwarden';
+
+export interface FleetLabOptions {
+  /** The service slots every customer gets (default all four). */
+  services?: readonly FleetService[];
+  /** SSO blocks and the service source repos: the stacks render and deploy. */
+  deployable?: boolean;
+  /** Edits the seed (its customers.yaml and services/*.yaml) before the config repo is made. */
+  seed?: (dir: string, ids: string[]) => Promise<void>;
+}
+
 export interface FleetLab {
   stateDir: string;
   ids: string[];
   config: ControllerConfig;
+  /** The operator's clone of the config repo. */
+  repo: string;
+  /** Environment for the axe CLI: AXE_HOME, AXE_CONFIG, AXE_REPO. */
+  env: NodeJS.ProcessEnv;
   /** A fresh environment (new providers: new SSH connections, new clients); `cacheDir` keeps probe memos like `$AXE_HOME/cache`. */
   openEnv(cacheDir?: string): Promise<ReconcileEnv>;
   pass(env: ReconcileEnv, options: { apply: boolean; only?: Kind[]; concurrency?: number }): Promise<CustomerResult[]>;
   close(): Promise<void>;
 }
 
-function customersYaml(ids: string[]): string {
+/** The SSO block `axe customers ingest` leaves (test/lab-fixture.ts bootstrapPack's ids). */
+function ssoBlock(id: string): Record<string, unknown> {
+  const base = `https://${id}.axelabs.ai`;
+  const up = id.toUpperCase();
+  return {
+    provider: 'microsoft_entra_id',
+    tenant_id: '0d3a1e2f-5b6c-4d7e-8f90-a1b2c3d4e5f6',
+    apps: {
+      blueprint: { client_id: '7c1d2e3f-0000-4000-8000-0000000000b1', client_secret_env: `AZURE_${up}_BLUEPRINT_CLIENT_SECRET`, redirect_uri: `${base}/api/auth/callback/azure-ad` },
+      vaultwarden: { client_id: '7c1d2e3f-0000-4000-8000-0000000000a1', client_secret_env: `AZURE_${up}_VAULTWARDEN_CLIENT_SECRET`, redirect_uri: `${base}/vault/identity/connect/oidc-signin` },
+      frame_mcp: { client_id: '7c1d2e3f-0000-4000-8000-0000000000f1', client_secret_env: `AZURE_${up}_FRAME_MCP_CLIENT_SECRET`, application_id_uri: `${base}/frame/mcp`, redirect_uris: ['https://claude.ai/api/mcp/auth_callback'], scopes: ['openid', `${base}/frame/mcp/mcp.access`] },
+    },
+  };
+}
+
+/**
+ * services/frame.yaml for a rollout lab (test/rollout.test.ts, bench/rollout.ts): the
+ * `rollout:` given, the stand-in's healthchecks every 3 s (a compose-only var its compose
+ * file reads; every 1 s, many customers' probes starve two CPUs; retries stay 10: a probe
+ * that times out under load must not make a running container unhealthy), no
+ * `migrating` hook and no `backup:` (the snapshot gate is backup.test.ts's), a 60 s wait.
+ */
+export function rolloutFrameManifest(text: string, rollout: string, healthInterval = '3s'): string {
+  const out = text
+    .replace(/^name: frame\n/m, `name: frame\n${rollout}`)
+    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, `    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "${healthInterval}" }\n`)
+    .replace('compose_only: [AXE_REF,', 'compose_only: [AXE_LAB_HEALTH_INTERVAL, AXE_REF,')
+    .replace(/    migrating: true\n/, '')
+    .replace(/\n# What the customer's backup kind[\s\S]*?\nhooks:\n/, '\nhooks:\n')
+    .replace('timeout_seconds: 120', 'timeout_seconds: 60');
+  if (out.includes('migrating: true') || !out.includes('AXE_LAB_HEALTH_INTERVAL, AXE_REF') || /^backup:/m.test(out)) throw new Error('services/frame.yaml changed shape: update rolloutFrameManifest');
+  return out;
+}
+
+const ALL_SERVICES: readonly FleetService[] = ['frame', 'blueprint', 'hive', 'vaultwarden'];
+
+function customersYaml(ids: string[], options: FleetLabOptions = {}): string {
   const up = (id: string) => id.toUpperCase();
   const customers = Object.fromEntries(
     ids.map((id) => [
@@ -52,6 +110,7 @@ function customersYaml(ids: string[]): string {
         public_domain: `${id}.axelabs.ai`,
         entities: [id],
         tailscale_host: `${id}-macmini.tail-lab.ts.net`,
+        ...(options.deployable ? { sso: ssoBlock(id) } : {}),
         user_entity_map: {},
         default_entities_by_domain: {},
         onboarded: null,
@@ -59,16 +118,17 @@ function customersYaml(ids: string[]): string {
     ]),
   );
   const slot = (names: (id: string) => string[]) => Object.fromEntries(ids.map((id) => [id, { secrets: names(id) }]));
-  const services = {
-    frame: slot((id) => [`AZURE_${up(id)}_FRAME_MCP_CLIENT_SECRET`, `FRAME_${up(id)}_POSTGRES_PASSWORD`]),
-    blueprint: slot((id) => [`AZURE_${up(id)}_BLUEPRINT_CLIENT_SECRET`, `BLUEPRINT_${up(id)}_NEXTAUTH_SECRET`]),
-    hive: slot(() => []),
-    vaultwarden: slot((id) => [`AZURE_${up(id)}_VAULTWARDEN_CLIENT_SECRET`]),
+  const all = {
+    frame: () => slot((id) => [`AZURE_${up(id)}_FRAME_MCP_CLIENT_SECRET`, `FRAME_${up(id)}_POSTGRES_PASSWORD`]),
+    blueprint: () => slot((id) => [`AZURE_${up(id)}_BLUEPRINT_CLIENT_SECRET`, `BLUEPRINT_${up(id)}_NEXTAUTH_SECRET`]),
+    hive: () => slot(() => []),
+    vaultwarden: () => slot((id) => [`AZURE_${up(id)}_VAULTWARDEN_CLIENT_SECRET`]),
   };
+  const services = Object.fromEntries((options.services ?? ALL_SERVICES).map((s) => [s, all[s]()]));
   return `# Bench fleet: ${ids.length} customers\n${stringify({ customers, services })}`;
 }
 
-export async function startFleetLab(count: number, log: (m: string) => void = () => undefined): Promise<FleetLab> {
+export async function startFleetLab(count: number, log: (m: string) => void = () => undefined, options: FleetLabOptions = {}): Promise<FleetLab> {
   const stateDir = await mkdtemp(join(tmpdir(), 'axe-bench-'));
   const ctx: LabContext = { stateDir, log };
   const tag = `b${randomBytes(2).toString('hex').replace(/^[0-9]/, 'x')}`;
@@ -93,8 +153,9 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
     const seed = join(stateDir, 'seed');
     await mkdir(seed, { recursive: true });
     await cp(join(ROOT, 'examples', 'customers', 'services'), join(seed, 'services'), { recursive: true });
-    await writeFile(join(seed, 'customers.yaml'), customersYaml(ids));
-    for (const part of [cloudflare, tailscalePart, createConfigRepoPart(seed), operatorPart]) {
+    await writeFile(join(seed, 'customers.yaml'), customersYaml(ids, options));
+    await options.seed?.(seed, ids);
+    for (const part of [cloudflare, tailscalePart, createConfigRepoPart(seed), ...(options.deployable ? [serviceReposPart] : []), operatorPart]) {
       started.push(part);
       await part.up(ctx);
     }
@@ -108,10 +169,13 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
     const load = await loadRepo(configRepoPaths(stateDir).clone);
     if (!load.ok) throw new Error(`bench config repo invalid: ${JSON.stringify(load.issues[0])}`);
     const state = load.state;
+    const repo = configRepoPaths(stateDir).clone;
     return {
       stateDir,
       ids,
       config,
+      repo,
+      env: { AXE_HOME: operatorPaths(stateDir).home, AXE_CONFIG: operatorPaths(stateDir).config, AXE_REPO: repo },
       async openEnv(cacheDir) {
         const providers = await openConfiguredProviders(config, config.vault, { cacheDir, home: operatorPaths(stateDir).home });
         return buildEnv({ config, zone: config.cloudflare.zone, state, providers });

@@ -77,6 +77,33 @@ describe('CommitStatusReporter', () => {
     }
   });
 
+  it('a release the customer failed (rolled back): failure naming the release, step and reason, kept when the rollback converges', async () => {
+    const standIn = await startGitHostStandIn({ kind: 'gitea', token: TOKEN });
+    try {
+      const src = source();
+      const reporter = new CommitStatusReporter({ config: { kind: 'gitea', api_url: standIn.apiUrl, repo: standIn.repo, token_secret: 'GIT_HOST_TOKEN' }, log: quiet, retryBaseMs: 10 });
+      reporter.attach(src);
+      src.emit('revision', { id: SHA, valid: true, diff: { added: [], changed: ['demo', 'acme'], removed: [], unchanged: [] } });
+      src.emit('rollout-failed', { customer: 'demo', service: 'frame', ref: 'v2', from: 'v1', step: 'compose up', reason: 'frame-mcp-green is unhealthy' });
+      src.emit('reconcile-done', { customer: 'demo', result: result([kind('host'), kind('stack')]), revision: SHA });
+      src.emit('reconcile-done', { customer: 'acme', result: result([kind('host'), kind('stack')]), revision: SHA });
+      await reporter.idle();
+      assert.deepEqual(standIn.latest(SHA).get('axe/demo')?.state, 'failure');
+      assert.equal(standIn.latest(SHA).get('axe/demo')?.description, 'release frame v2 failed at compose up (rolled back, v1 serves): frame-mcp-green is unhealthy');
+      assert.equal(standIn.latest(SHA).get('axe/acme')?.state, 'success');
+      // A newer revision tracks the customer again.
+      const next = 'd'.repeat(40);
+      (src as unknown as { revision: string }).revision = next;
+      src.emit('revision', { id: next, valid: true, diff: { added: [], changed: ['demo'], removed: [], unchanged: [] } });
+      src.emit('reconcile-done', { customer: 'demo', result: result([kind('host'), kind('stack')]), revision: next });
+      await reporter.idle();
+      assert.equal(standIn.latest(next).get('axe/demo')?.state, 'success');
+      await reporter.stop();
+    } finally {
+      await standIn.close();
+    }
+  });
+
   it('a refused token is logged and counted once per post, never retried; a reconcile is never awaited', async () => {
     const standIn = await startGitHostStandIn({ kind: 'github', token: new Secret('another-token') });
     try {

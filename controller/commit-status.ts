@@ -10,6 +10,9 @@
  *   trap, like a foreign DNS record, fails it too); otherwise it stays pending (Progressing, actions left). A failure
  *   stays tracked, so a retry that converges turns it into success. Observe-only
  *   with changes left: failure (nothing is applied); suspended: success, saying so.
+ * - `rollout-failed` (a tracked customer failed a release under that revision, its
+ *   stack rolled back): `failure` naming the release, the step and the reason; it
+ *   stays failure for that commit although the rolled-back customer then converges.
  * - A newer revision that touches the customer replaces what was tracked.
  *
  * Rules:
@@ -28,6 +31,7 @@ import { type CommitState, type GitHost, openGitHost } from '../providers/githos
 import type { VaultProvider } from '../providers/vault/types.js';
 import type { ControllerConfig } from '../schemas/controller-config.js';
 import type { Controller } from './manager.js';
+import type { RolloutFailure } from './rollout/manager.js';
 import type { Logger } from './logger.js';
 
 export type GitHostConfig = NonNullable<ControllerConfig['git_host']>;
@@ -85,7 +89,7 @@ export interface CommitStatusReporterOptions {
 
 export class CommitStatusReporter {
   readonly #options: CommitStatusReporterOptions;
-  readonly #tracked = new Map<string, { sha: string; last: CommitState | null }>();
+  readonly #tracked = new Map<string, { sha: string; last: CommitState | null; release?: boolean }>();
   readonly #wanted = new Map<string, Wanted>();
   #host: GitHost | null;
   #source: StatusSource | null = null;
@@ -119,6 +123,7 @@ export class CommitStatusReporter {
     };
     on<{ id: string; valid: boolean; diff?: { added: string[]; changed: string[] } }>('revision', (e) => this.#onRevision(e));
     on<{ customer: string; result: CustomerResult; revision?: string }>('reconcile-done', (e) => this.#onDone(e));
+    on<RolloutFailure>('rollout-failed', (e) => this.#onReleaseFailed(e));
   }
 
   /** Posts what is still wanted (bounded by the retries), then stops listening. */
@@ -143,10 +148,20 @@ export class CommitStatusReporter {
     }
   }
 
+  /** The release failed for this customer under the tracked revision: failure, kept although the rollback converges. */
+  #onReleaseFailed(e: RolloutFailure): void {
+    const tracked = this.#tracked.get(e.customer);
+    if (!tracked || this.#source?.revision !== tracked.sha) return;
+    tracked.last = 'failure';
+    tracked.release = true;
+    const back = e.from ? ` (rolled back, ${e.from} serves)` : '';
+    this.#want(e.customer, tracked.sha, 'failure', `release ${e.service} ${e.ref} failed at ${e.step}${back}: ${e.reason}`.slice(0, 140));
+  }
+
   #onDone(e: { customer: string; result: CustomerResult; revision?: string }): void {
     const tracked = this.#tracked.get(e.customer);
     const revision = e.revision ?? this.#source?.revision ?? null;
-    if (!tracked || revision !== tracked.sha) return;
+    if (!tracked || revision !== tracked.sha || tracked.release) return;
     const v = verdict(e.result);
     if (!v || (v.state === tracked.last && v.state !== 'failure')) return;
     tracked.last = v.state;

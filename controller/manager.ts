@@ -84,7 +84,7 @@ export class Controller extends EventEmitter {
     );
     this.metrics.configValid.set(0);
     this.recorder = new Recorder({ history: this.history, metrics: this.metrics, log: this.log });
-    this.rollout = new RolloutManager({ history: this.history, log: this.log, tickMs: t.rolloutTickMs, registry: this.metrics.registry, enqueue: (c) => this.queue.add(c, { priority: 'high', trigger: 'rollout' }) });
+    this.rollout = new RolloutManager({ history: this.history, log: this.log, tickMs: t.rolloutTickMs, registry: this.metrics.registry, enqueue: (c) => this.queue.add(c, { priority: 'high', trigger: 'rollout' }), onFailed: (e) => this.emit('rollout-failed', e) });
     this.#parts = buildParts(this, options, t, this.#reconcile);
     this.revisions = this.#parts.revisions;
   }

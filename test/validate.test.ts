@@ -117,4 +117,17 @@ describe('axe validate', { concurrency: 4 }, () => {
     if (result.ok) return;
     assert.deepEqual(result.issues.map(formatIssue), ['customers.yaml:71:3 customers.demo.primary_domain: required']);
   });
+
+  it('an SSO app of a service the customer does not run needs no declared secret (acme with frame and hive only)', async () => {
+    await using dir = await tempDir('slots');
+    await cp(EXAMPLE_REPO, dir.path, { recursive: true });
+    const path = join(dir.path, 'customers.yaml');
+    const text = (await readFile(path, 'utf8'))
+      .replace('  blueprint:\n    acme:\n      secrets:\n        - AZURE_ACME_BLUEPRINT_CLIENT_SECRET\n        - BLUEPRINT_ACME_NEXTAUTH_SECRET\n', '  blueprint:\n')
+      .replace('  vaultwarden:\n    acme:\n      secrets:\n        - AZURE_ACME_VAULTWARDEN_CLIENT_SECRET\n', '  vaultwarden:\n');
+    assert.doesNotMatch(text, /services:[\s\S]*AZURE_ACME_(BLUEPRINT|VAULTWARDEN)_CLIENT_SECRET\n/);
+    await writeFile(path, text);
+    const result = await loadRepo(dir.path);
+    assert.deepEqual(result.ok ? [] : result.issues.map(formatIssue), []);
+  });
 });

@@ -57,7 +57,7 @@ function resultOf(id: string, box: Box, held: boolean, failure: { ref: string; s
   const host: KindResult = box.offline
     ? { kind: 'host', context: false, sync: 'Unknown', health: { status: 'Unknown', reason: 'TransientError', message: 'ssh: connect timed out' }, actions: [], applied: [], observed: null, durationMs: 1, error: { class: 'transient', message: 'ssh: connect timed out' } }
     : { kind: 'host', context: false, sync: 'Synced', health: { status: 'Healthy', reason: 'Ready', message: '' }, actions: [], applied: [], observed: {}, durationMs: 1 };
-  const services = new Map([['frame', { host: { containers: [{ ref: box.ref }], failure } }]]);
+  const services = new Map([['frame', { host: { containers: [{ ref: box.ref, state: 'running' }], failure } }]]);
   const stack: KindResult = box.offline
     ? { kind: 'stack', context: false, sync: 'Unknown', health: { status: 'Unknown', reason: 'DependencyFailed', message: 'waiting for host' }, actions: [], applied: [], observed: null, durationMs: 1 }
     : { kind: 'stack', context: false, sync: ok || failure ? 'Synced' : 'OutOfSync', health: { status: failure ? 'Degraded' : 'Healthy', reason: failure ? 'RolledBack' : 'Running', message: '' }, actions: [], applied: [], observed: { docker: true, services }, durationMs: 1 };

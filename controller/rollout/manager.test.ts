@@ -28,8 +28,9 @@ function withFrame(state: DesiredState, ref: string, customers?: (c: DesiredStat
   return { ...state, customers: copy, manifests };
 }
 
-function result(customer: string, frame: { ref: string; failure?: { step: string; reason: string } } | null, ok = true): CustomerResult {
-  const services = new Map([['frame', { host: { containers: frame ? [{ ref: frame.ref }] : [], failure: frame?.failure ? { ...frame.failure, ref: frame.ref } : null } }]]);
+function result(customer: string, frame: { ref: string; stopped?: string; failure?: { step: string; reason: string } } | null, ok = true): CustomerResult {
+  const containers = frame ? [{ ref: frame.ref, state: 'running' }, ...(frame.stopped ? [{ ref: frame.stopped, state: 'exited' }] : [])] : [];
+  const services = new Map([['frame', { host: { containers, failure: frame?.failure ? { ...frame.failure, ref: frame.ref } : null } }]]);
   return {
     customer,
     mode: 'apply',
@@ -71,7 +72,9 @@ describe('rollout manager', () => {
     assert.equal(frameRef(acme, v2), 'v1', 'acme is not admitted: it keeps v1');
     const demo = t.m.gate(v2, 'demo');
     assert.equal(frameRef(demo, v2), 'v2', 'the canary runs v2');
-    t.m.observe(demo, result('demo', { ref: 'v2' }));
+    // After its swap the old color is stopped, not removed: it keeps v1 and does not hold the bake.
+    t.m.observe(demo, result('demo', { ref: 'v2', stopped: 'v1' }));
+    assert.notEqual(t.history.rolloutCustomers(t.history.currentRollout('frame')!.id).find((r) => r.customer === 'demo')?.healthy_since ?? null, null, 'healthy on v2');
     t.clock(30_000);
     assert.equal(frameRef(t.m.gate(v2, 'acme'), v2), 'v1', 'baking');
     t.clock(31_000);

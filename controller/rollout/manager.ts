@@ -45,6 +45,18 @@ export interface RolloutManagerOptions {
   tickMs?: number;
   /** Where the rollout's gauges go (metrics.ts). */
   registry?: Registry;
+  /** A customer failed a release (the controller emits `rollout-failed`: its commit status says so). */
+  onFailed?(e: RolloutFailure): void;
+}
+
+/** A customer that failed a release: which, at which step, why. */
+export interface RolloutFailure {
+  customer: string;
+  service: string;
+  ref: string;
+  from: string | null;
+  step: string;
+  reason: string;
 }
 
 /** What one pass over one customer works with. */
@@ -218,10 +230,13 @@ export class RolloutManager {
         h.putRolloutCustomer(row.id, id, { failed_at: now, step, reason, healthy_since: null });
         h.event({ type: 'rollout', op: 'failed', customer: id, target: service, message: `${id} failed ${service} ${row.ref} at ${step}: ${reason}` });
         this.#o.log.warn({ customer: id, service, ref: row.ref, step, reason }, 'rollout customer failed');
+        this.#o.onFailed?.({ customer: id, service, ref: row.ref, from: row.from_ref, step, reason });
         continue;
       }
       const offline = !!host?.error || observed === null;
-      const onRef = !!so && so.host.containers.length > 0 && so.host.containers.every((c) => c.ref === row.ref);
+      // The running containers: after a blue/green swap the old color is stopped, not removed, and keeps its ref.
+      const live = so ? so.host.containers.filter((c) => c.state === 'running') : [];
+      const onRef = live.length > 0 && live.every((c) => c.ref === row.ref);
       const healthy = allGood && onRef;
       h.putRolloutCustomer(row.id, id, {
         healthy_since: healthy ? (r.healthy_since ?? now) : null,
