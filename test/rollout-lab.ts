@@ -1,4 +1,10 @@
 /**
+ * NOT IN THE SUITE (named *-lab.ts, so test/run.sh does not pick it up): its
+ * fixing-ref phase hangs (the canary's next pass after its v1.1.0 swap never
+ * finishes while c03 is offline; undiagnosed, see issue 15's note), and the
+ * file takes about 5.5 min, over the suite's budget. Run it by hand:
+ *   npm run build --silent && AXE_TEST_CLI=dist node --import tsx --test --test-timeout=900000 test/rollout-lab.ts
+ *
  * A fleet release in the lab (bench/fleet-lab.ts: six lab hosts with real sshd,
  * Docker and Compose, the Cloudflare emulator and edge, the Tailscale stand-in,
  * the file vault; the git-host stand-in for commit statuses), the controller
