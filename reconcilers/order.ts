@@ -41,7 +41,11 @@ function edges(actions: readonly Action[]): number[][] {
 
 /** The actions in the order their links allow, plan order among the free ones; throws on a cycle. */
 export function orderActions<A extends Action>(actions: readonly A[]): A[] {
-  const before = edges(actions);
+  return orderBy(actions, edges(actions));
+}
+
+/** orderActions over edges already computed. */
+function orderBy<A extends Action>(actions: readonly A[], before: number[][]): A[] {
   const waiting = before.map((b) => b.length);
   const next: number[][] = actions.map(() => []);
   before.forEach((b, i) => b.forEach((j) => next[j]!.push(i)));
@@ -80,7 +84,7 @@ function describeCycle(actions: readonly Action[], before: number[][], done: Set
 export async function runByLinks<A extends Action>(actions: readonly A[], run: (action: A) => Promise<void>): Promise<void> {
   const linked = actions.map((a, i): A => (a.after !== undefined || i === 0 ? a : { ...a, after: [actionId(actions[i - 1]!)] }));
   const before = edges(linked);
-  orderActions(linked); // a cycle throws before anything starts
+  orderBy(linked, before); // a cycle throws before anything starts
   const outcome = new Map<number, Promise<boolean>>();
   const failures: Array<{ at: number; error: unknown }> = [];
   const start = (i: number): Promise<boolean> => {
