@@ -6,9 +6,9 @@
 // Lab-only endpoints, always under /vault/lab/ whatever DOMAIN says:
 //   GET /vault/lab/config    which of the four SSO keys it was started with, their values, DOMAIN
 //   GET /vault/lab/started   when this process started (tells whether the container was recreated)
-// `node vaultwarden.mjs healthcheck` is the image's HEALTHCHECK (like the real
-// /healthcheck.sh, it probes <DOMAIN path>/alive on localhost).
-import { request, createServer } from 'node:http';
+// The image's HEALTHCHECK is /healthcheck.sh (healthcheck.sh here, busybox wget),
+// like the real image's: it probes <DOMAIN path>/alive on localhost.
+import { createServer } from 'node:http';
 
 const PORT = Number(process.env.ROCKET_PORT || 80);
 const FOUR_KEYS = ['SSO_ALLOW_UNKNOWN_EMAIL_VERIFICATION', 'SIGNUPS_ALLOWED', 'SSO_ONLY', 'ORGANIZATION_INVITE_AUTO_ACCEPT'];
@@ -63,15 +63,4 @@ function serve() {
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
 }
 
-function healthcheck() {
-  const req = request({ host: '127.0.0.1', port: PORT, path: `${basePath()}/alive`, timeout: 2000 }, (res) => {
-    res.resume();
-    process.exit(res.statusCode === 200 ? 0 : 1);
-  });
-  req.on('timeout', () => req.destroy());
-  req.on('error', () => process.exit(1));
-  req.end();
-}
-
-if (process.argv[2] === 'healthcheck') healthcheck();
-else serve();
+serve();

@@ -1,9 +1,8 @@
 // postgres — lab stand-in for frame's Postgres.
 //
+//   pg_isready [-h HOST] [-p PORT]          pg_isready.sh (busybox nc, not node: the healthcheck runs it every second)
 //   postgres serve                          listens on TCP $PGPORT (5432); keeps PG_VERSION and
 //                                           a start log in $PGDATA (the external data volume)
-//   postgres isready [-h HOST] [-p PORT]    (installed as `pg_isready`) exit 0 when it accepts
-//                                           connections, 2 when there is no response
 //   postgres dump [ARGS…]                   (installed as `pg_dump`) prints a dump of the
 //                                           "database" (frame's JSON tables in $PGDATA) on stdout,
 //                                           framed like pg_dump's plain format
@@ -22,7 +21,7 @@
 // ErrorResponse saying so, and the connection is closed.
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const PGDATA = process.env.PGDATA || '/var/lib/postgresql/data';
@@ -74,29 +73,6 @@ function serve() {
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
 }
 
-function isReady(args) {
-  let host = '127.0.0.1';
-  let port = PGPORT;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '-h') host = args[++i] ?? host;
-    else if (args[i] === '-p') port = Number(args[++i] ?? port);
-  }
-  const socket = connect({ host, port });
-  socket.setTimeout(2000, () => {
-    process.stdout.write(`${host}:${port} - no response\n`);
-    process.exit(2);
-  });
-  socket.once('connect', () => {
-    process.stdout.write(`${host}:${port} - accepting connections\n`);
-    socket.destroy();
-    process.exit(0);
-  });
-  socket.once('error', () => {
-    process.stdout.write(`${host}:${port} - no response\n`);
-    process.exit(2);
-  });
-}
-
 const DUMP_HEAD = '-- PostgreSQL database dump (axe lab stand-in)';
 const DUMP_TAIL = '-- PostgreSQL database dump complete';
 
@@ -135,13 +111,12 @@ function load() {
   process.stdout.write(`loaded ${tables} table(s)\n`);
 }
 
-const [command, ...rest] = process.argv.slice(2);
+const [command] = process.argv.slice(2);
 if (command === 'serve') serve();
-else if (command === 'isready') isReady(rest);
 else if (command === 'dump') dump();
 else if (command === 'load') load();
 else if (command === 'rotate-password') rotatePassword();
 else {
-  process.stderr.write('usage: postgres serve | postgres isready [-h HOST] [-p PORT] | postgres dump | postgres load | postgres rotate-password < new-password\n');
+  process.stderr.write('usage: postgres serve | postgres dump | postgres load | postgres rotate-password < new-password\n');
   process.exit(2);
 }
