@@ -64,7 +64,9 @@ function serve() {
   appendFileSync(join(PGDATA, 'lab-postgres-starts.log'), new Date().toISOString() + '\n');
   const server = createServer((socket) => {
     socket.on('error', () => {});
-    socket.once('data', () => socket.end(errorResponse('axe lab postgres stand-in: no SQL here')));
+    // As the real server: an ErrorResponse, then the connection closed (not half-open: a client
+    // that never shuts down its side, like busybox nc, would wait for the idle timeout).
+    socket.once('data', () => socket.end(errorResponse('axe lab postgres stand-in: no SQL here'), () => socket.destroy()));
     socket.setTimeout(5000, () => socket.destroy());
   });
   server.listen(PGPORT, '0.0.0.0', () => {
