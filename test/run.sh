@@ -13,12 +13,37 @@ dirs=(contracts core onboarding schemas cli providers reconcilers controller mcp
 find_tests() { find "$@" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort; }
 mapfile -t unit < <(find_tests "${dirs[@]}")
 if [ "${#unit[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-run() { node --import tsx --test --test-reporter=spec --test-timeout=900000 "$@"; }
+# A test's (and a whole file's) timeout: 15 min for unit files, 30 for a lab file (test/) on a slow machine.
+run() { node --import tsx --test --test-reporter=spec --test-timeout="${test_timeout:-900000}" "$@"; }
 # The colocated unit tests touch only their own temp dirs and loopback ports: as many at once as there are CPUs.
 rc=0
 run --test-concurrency="$(nproc)" "${unit[@]}" || rc=$?
 [ "$mode" = unit ] && exit "$rc"
-# test/: the lab tests share one Docker engine and the lab's images; one file at a time.
+# test/: each lab file has a lab of its own (test/lab-fixture.ts: own state dir, hosts, users, ports, customer
+# ids) on the one Docker engine and its shared stand-in images. Two lanes side by side, each one file at a time:
+# the longest files (LANE_A) in one, the rest in the other; their output is prefixed A| and B|.
+# AXE_TEST_LANES=1 runs them all in one lane, one file at a time.
 mapfile -t lab < <(find_tests test)
-run --test-concurrency=1 "${lab[@]}" || rc=$?
+test_timeout=1800000
+LANE_A=(test/deploy.test.ts test/controller-lab.test.ts)
+# Once, before the lanes: the stand-in images built, stale service images untagged (test/prepare-lab.ts).
+node --import tsx test/prepare-lab.ts
+export AXE_TEST_LAB_PREPARED=1
+if [ "${AXE_TEST_LANES:-2}" = 1 ]; then
+  run --test-concurrency=1 "${lab[@]}" || rc=$?
+  exit "$rc"
+fi
+a=() b=()
+for f in "${lab[@]}"; do
+  if printf '%s\n' "${LANE_A[@]}" | grep -qxF "$f"; then a+=("$f"); else b+=("$f"); fi
+done
+lanes=$(mktemp -d)
+( run --test-concurrency=1 "${a[@]}"; echo $? > "$lanes/a" ) 2>&1 | sed -u 's/^/A| /' &
+( run --test-concurrency=1 "${b[@]}"; echo $? > "$lanes/b" ) 2>&1 | sed -u 's/^/B| /' &
+wait
+for lane in a b; do
+  code=$(cat "$lanes/$lane" 2>/dev/null || echo 1)
+  [ "$code" = 0 ] || { echo "# lane ${lane^^} failed (exit $code)"; rc=1; }
+done
+rm -rf "$lanes"
 exit "$rc"
