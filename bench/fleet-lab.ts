@@ -83,7 +83,7 @@ function ssoBlock(id: string): Record<string, unknown> {
  * `rollout:` given, the stand-in's healthchecks every 3 s (a compose-only var its compose
  * file reads; every 1 s, many customers' probes starve two CPUs; retries stay 10: a probe
  * that times out under load must not make a running container unhealthy), no
- * `migrating` hook and no `backup:` (the snapshot gate is backup.test.ts's), a 60 s wait.
+ * `migrating` hook and no `backup:` (the snapshot gate is test/deploy.test.ts's and test/backup-lab.ts's), a 60 s wait.
  */
 export function rolloutFrameManifest(text: string, rollout: string, healthInterval = '3s'): string {
   const out = text

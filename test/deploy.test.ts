@@ -8,7 +8,8 @@
  * container, an edited env file, a removed network), a frame proxy routing to
  * the wrong color (ingress), pull-mode secrets on the host.
  *
- * Then the runbook's day two (test/day-two.ts) on the same customer.
+ * Then the runbook's day two (test/day-two.ts) and the backups
+ * (test/backup-lab.ts) on the same customer.
  *
  * One lab for the file (one lab start and one D-day deploy, not three); the
  * tests run in order and build on each other.
@@ -20,7 +21,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { HostConnection } from '../providers/host/ssh.js';
 import { container, deployCli, docker, editManifest, fetchPublic, onHost, poll, startDeployLab, stopDeployLab } from './deploy-fixture.js';
+import { backupRow, backupTests, hookLog, RESTIC } from './backup-lab.js';
 import { dayTwoTests } from './day-two.js';
+import { untagServiceImages } from './prepare-lab.js';
 import type { DeployLab } from './deploy-fixture.js';
 import type { TestLab } from './lab-fixture.js';
 
@@ -55,12 +58,9 @@ async function envNames(service: string, project: string): Promise<string[]> {
 }
 
 before(async () => {
-  // The service stand-ins are built by compose from their repos under a ref tag: an image left by an
-  // older checkout of the stand-ins would be reused as is (lab/services/frame/README.md). Untag those
-  // not in use so this run builds from the current sources (pii-check, blueprint roles, the Postgres password).
-  for (const image of ['axelab-frame-mcp', 'axelab-frame-postgres', 'axelab-frame-proxy', 'axelab-hive-mcp', 'axelab-blueprint-web']) {
-    for (const ref of ['v1.0.0', 'v1.1.0']) await docker('image', 'rm', `${image}:${ref}`).catch(() => undefined);
-  }
+  // Images built from older stand-in sources go first (test/prepare-lab.ts); test/run.sh has done it
+  // before its lanes started (another lane's lab may be using them now).
+  if (process.env.AXE_TEST_LAB_PREPARED !== '1') await untagServiceImages();
   deployLab = await startDeployLab();
   ({ lab, id, sovereign, packSecrets, host } = deployLab);
 });
@@ -103,6 +103,23 @@ describe('axe deploy (lab)', () => {
       assert.ok(!result.stdout.includes(value) && !result.stderr.includes(value), 'a secret value reached the output');
     }
     assert.equal(await onHost('stat -c %a ~/.axe/stacks/frame/.env.local ~/.axe/stacks/blueprint/.env.local ~/.axe/stacks/hive/.env.local | sort -u'), '600');
+
+    // The backup (after the stacks): the restic password pushed 0600 and in no output, the repository made, the
+    // schedule running without the controller, a first snapshot holding the dump taken in the container and the volume.
+    assert.match(result.stdout, /✓ push the restic password from the vault \(BACKUP_\w+_RESTIC_PASSWORD; missing on the host\), mode 0600/);
+    assert.match(result.stdout, /✓ initialise the restic repository/);
+    assert.match(result.stdout, /✓ install the backup schedule as a detached loop/);
+    assert.match(result.stdout, /✓ take a snapshot of dump frame\.sql, volume axe-\w+-frame-data \(none in the repository\)/);
+    assert.match(backupRow(result.stdout), /Synced\s+Healthy\s+Fresh: newest snapshot [0-9a-f]{8} 0m old \(max_age 26h\), 1 snapshot/);
+    const password = await onHost('cat ~/.axe/backup/password');
+    assert.ok(password.length >= 32);
+    assert.ok(!result.stdout.includes(password) && !result.stderr.includes(password), 'the restic password reached the output');
+    assert.equal(await onHost('stat -c %a ~/.axe/backup/password'), '600');
+    assert.match(await onHost('kill -0 "$(cat ~/.axe/backup/schedule.pid)" && echo running'), /running/, 'the schedule runs without the controller');
+    assert.deepEqual((JSON.parse(await onHost(`${RESTIC} snapshots --json`)) as Array<{ tags: string[] }>).map((s) => s.tags), [['axe', 'first']]);
+    const files = await onHost(`${RESTIC} ls latest`);
+    assert.match(files, /\/dumps\/frame\.sql$/m);
+    assert.match(files, /\/volumes\/axe-\w+-frame-data\.tar$/m);
 
     // Each container gets only the vars its manifest gives it (env.services), from its own 0600 file: Postgres
     // and the proxy never carry the Entra client secret. Names only are compared, never values.
@@ -185,6 +202,14 @@ describe('axe deploy (lab)', () => {
     t.diagnostic(`swap under load: ${summary.ok} requests, ${summary.failed} failed, seen ${summary.seen.join(' → ')}`);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /bring up frame-mcp-green at v1.1.0/);
+    // frame's migrate hook is migrating: a snapshot is taken, and waited for, before it runs.
+    const gateAt = result.stderr.indexOf('take a backup snapshot and wait for it');
+    assert.ok(gateAt >= 0 && gateAt < result.stderr.indexOf('blue/green: bring up'), `snapshot before the swap:\n${result.stderr}`);
+    const pre = (JSON.parse(await onHost(`${RESTIC} snapshots --json --tag pre-release`)) as Array<{ time: string }>).map((s) => Date.parse(s.time.replace(/(\.\d{3})\d+/, '$1')));
+    assert.equal(pre.length, 1, 'one pre-release snapshot');
+    const migrated = (await hookLog(id)).filter((e) => e.hook === 'migrate' && e.version === '1.1.0');
+    assert.equal(migrated.length, 1, 'the migrate hook ran once for 1.1.0');
+    assert.ok(pre[0]! < Date.parse(migrated[0]!.at), `snapshot ${new Date(pre[0]!).toISOString()} before the hook ${migrated[0]!.at}`);
     assert.equal(summary.failed, 0, `failed requests: ${summary.errors.slice(0, 5).join(', ')}`);
     assert.ok(summary.ok >= 40, `too few requests: ${summary.ok}`);
     assert.deepEqual(summary.seen, ['blue@1.0.0', 'green@1.1.0']);
@@ -348,3 +373,4 @@ describe('axe deploy after a good deploy (lab)', () => {
 });
 
 dayTwoTests(() => deployLab);
+backupTests(() => deployLab);
