@@ -20,21 +20,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Secret } from '../core/secret.js';
-import { createLogger } from '../controller/logger.js';
 import { isEncString } from '../lab/secrets-manager/crypto.js';
 import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../lab/secrets-manager/server.js';
 import { parse, stringify } from 'yaml';
-import { openController, type RunningController } from '../controller/run.js';
+import type { RunningController } from '../controller/run.js';
 import { PLAN_MARKER } from '../controller/pr-plans.js';
 import { signBody } from '../controller/webhook.js';
-import { type GitHostStandIn, startGitHostStandIn } from '../lab/githost/server.js';
+import type { GitHostStandIn } from '../lab/githost/server.js';
 import type { AlertNotice } from '../controller/alerts.js';
 import { loadSettings } from '../cli/settings.js';
 import { onboardBranch } from '../onboarding/apply.js';
@@ -46,12 +43,15 @@ import { connect, type HostConnection } from '../providers/host/ssh.js';
 import { addCustomers, customerBlock } from './controller-fixture.js';
 import { git, until, withoutCustomer } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
+import { type LabController, openLabController } from './lab-controller.js';
 
 const exec = promisify(execFile);
 
 describe('controller in the lab: merge to deploy, drift, policies', { timeout: 900_000 }, () => {
   let lab: TestLab;
   let running: RunningController;
+  let labController: LabController | undefined;
+  let webhookSecret: Secret;
   let id: string;
   let hostHome: string;
   let host: HostConnection | null = null;
@@ -72,7 +72,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
 
   async function hook(event: string, payload: unknown, signed = true): Promise<Response> {
     const body = JSON.stringify(payload);
-    const secret = (running as RunningController & { secret: Secret }).secret;
+    const secret = webhookSecret;
     return fetch(`${running.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': event, ...(signed ? { 'x-hub-signature-256': signBody(secret, body) } : {}) }, body });
   }
 
@@ -138,36 +138,21 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
       assert.ok(value);
       assert.equal(await vault.put({ name: entry.name, ...(entry.customer ? { customer: entry.customer } : {}), ...(entry.service ? { service: entry.service } : {}), value }), 'created');
     }
-    const webhookSecret = new Secret('lab-webhook-secret-0123456789abcdef');
+    webhookSecret = new Secret('lab-webhook-secret-0123456789abcdef');
     await vault.put({ name: settings.config!.repo.webhook_secret, service: 'controller', customer: 'operator', value: webhookSecret });
-    // The config repo's git host, GitHub's commit-status and comment API (a stand-in), its token in the vault.
-    const token = new Secret('ghp_lab_standin_token_commit_status_0123');
-    standIn = await startGitHostStandIn({ kind: 'github', token, repo: 'axelabs/config' });
-    await vault.put({ name: 'GIT_HOST_TOKEN', service: 'controller', customer: 'operator', value: token });
     // The day before: the demo customer is not in the repo yet; acme is suspended to keep this test on one customer.
     await commitAndPush((t) => withoutCustomer(t, id).replace(`  ${lab.ids.acme}:\n`, `  ${lab.ids.acme}:\n    policy: { suspend: true }\n`), 'Before D-day');
-    // AXE_TEST_CONTROLLER_LOG=file keeps the controller's JSON log for a failing run.
-    const logFile = process.env.AXE_TEST_CONTROLLER_LOG;
-    const sink = logFile ? createWriteStream(logFile, { flags: 'a' }) : new Writable({ write: (_c, _e, done) => done() });
-    running = await openController({
-      config: { ...settings.config!, git_host: { kind: 'github', api_url: standIn.apiUrl, repo: standIn.repo, token_secret: 'GIT_HOST_TOKEN', target_url: 'https://axe.example.com/status/{customer}' } },
-      vault: settings.vault,
-      zone: settings.zone,
-      axeHome: settings.home,
-      listen: '127.0.0.1:0',
-      driftSchedule: false,
-      log: createLogger({ destination: sink }),
-      timings: { pollIntervalMs: 0, progressingRequeueMs: 3_000, backoffBaseMs: 1_000, backoffMaxMs: 10_000, alertForMs: 0, alertKeepFiringMs: 0 },
-    });
+    // The config repo's git host, GitHub's commit-status and comment API (a stand-in), its token in the vault.
+    labController = await openLabController(lab.env, { gitHost: { token: 'ghp_lab_standin_token_commit_status_0123', targetUrl: 'https://axe.example.com/status/{customer}' } });
+    ({ running } = labController);
+    standIn = labController.gitHost!;
     running.controller.on('alerts', (n: AlertNotice[]) => notices.push(...n));
     await running.controller.queue.idle();
-    (running as RunningController & { secret: Secret }).secret = webhookSecret;
     mark('controller started');
   });
 
   after(async () => {
-    await running?.stop();
-    await standIn?.close();
+    await labController?.stop();
     // The customer's vault is its own compose project (no lab label): take it down here.
     if (host) {
       await host.exec(`/bin/sh -c 'cd ~/.axe/vault 2>/dev/null && for d in /usr/local/bin/docker /usr/bin/docker; do [ -x $d ] && exec $d compose -p ${id}-vault down -v -t 1; done'`).catch(() => undefined);
@@ -210,7 +195,7 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     const started = new Promise<number>((resolve) => c.on('reconcile-start', (e: { customer: string; at: number }) => e.customer === id && resolve(e.at)));
     const body = JSON.stringify({ ref: 'refs/heads/main', after: head });
     const sentAt = Date.now();
-    const res = await fetch(`${running.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-hub-signature-256': signBody((running as RunningController & { secret: Secret }).secret, body) }, body });
+    const res = await fetch(`${running.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-hub-signature-256': signBody(webhookSecret, body) }, body });
     assert.equal(res.status, 202);
     const latency = (await started) - sentAt;
     mark(`webhook → reconcile start ${latency} ms`);
