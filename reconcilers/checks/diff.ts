@@ -86,7 +86,7 @@ export function ageText(ms: number): string {
 
 function shown(value: unknown): string {
   if (value === undefined) return 'missing';
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value) ?? String(value);
 }
 
 /** A time field: an ISO 8601 string, or a number of epoch seconds. NaN when it is neither. */
