@@ -13,6 +13,7 @@
  *   time (deltas, so a reopened provider never makes a counter go down).
  */
 import { BackupMetrics } from './backup-metrics.js';
+import { CheckMetrics } from './check-metrics.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Providers } from '../providers/index.js';
 
@@ -74,6 +75,8 @@ export class ControllerMetrics {
   readonly customers: Gauge<'mode' | 'suspended'>;
   /** axe_backup_* (controller/backup-metrics.ts). */
   readonly backup = new BackupMetrics(this.registry);
+  /** axe_service_check_ok (controller/check-metrics.ts). */
+  readonly checks = new CheckMetrics(this.registry);
   readonly #resourceLabels = new Map<string, ResourceState>();
   readonly #seenProviders = new Map<string, { calls: number; errors: number }>();
 
@@ -156,10 +159,12 @@ export class ControllerMetrics {
     this.lastReconcile.remove({ customer });
     this.lastSynced.remove({ customer });
     this.backup.remove(customer);
+    this.checks.remove(customer);
   }
 
   /** Removes one kind's series (a kind no longer reconciled for the customer). */
   removeResource(customer: string, kind: string): void {
+    if (kind === 'checks') this.checks.remove(customer);
     const state = this.#resourceLabels.get(`${customer}/${kind}`);
     if (!state) return;
     this.resourceInfo.remove(infoLabels(state));

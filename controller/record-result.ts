@@ -9,6 +9,7 @@
  * needs actions (drift.ts); opened once, closed when Synced again.
  */
 import type { BackupObserved } from '../reconcilers/backup/diff.js';
+import type { ChecksObserved } from '../reconcilers/checks/diff.js';
 import type { CustomerResult, KindResult } from '../reconcilers/engine.js';
 import { isDrift, syncedUnder } from './drift.js';
 import type { History, ResourceRow } from './history.js';
@@ -133,6 +134,7 @@ export function recordResult(s: RecordSinks, id: string, result: CustomerResult,
     s.history.putResource(row);
     s.metrics.setResource({ customer: id, kind: k.kind, sync: k.sync, health: k.health.status, suspended: row.suspended === 1 });
     if (k.kind === 'backup') s.metrics.backup.record(id, k.observed as BackupObserved | null);
+    if (k.kind === 'checks') s.metrics.checks.record(id, k.observed as ChecksObserved | null);
     if (k.error && (!prev || prev.error_class === null || prev.message !== k.health.message)) {
       s.history.event({ type: 'error', customer: id, kind: k.kind, revision, message: `${k.error.message}${k.error.fix ? ` (fix: ${k.error.fix})` : ''}` });
       s.log.warn({ customer: id, kind: k.kind, class: k.error.class, error: k.error.message, fix: k.error.fix, trap: row.trap ?? undefined }, 'reconcile error');

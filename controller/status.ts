@@ -33,6 +33,35 @@ export interface ResourceStatus {
   drift: { openedAt: string; summary: string } | null;
 }
 
+/** One of the runbook's D+7 checks, from its resource row. */
+export interface DayPlus7Check {
+  health: string;
+  reason: string;
+  message: string;
+  fix: string | null;
+}
+
+/**
+ * The runbook's D+7 checks of a customer (backups fresh, the services' checks
+ * such as frame's audit log active), each from its resource row: the `backup`
+ * and `checks` kinds. Absent when the customer has neither.
+ */
+export interface DayPlus7 {
+  backup: DayPlus7Check | null;
+  checks: DayPlus7Check | null;
+}
+
+/** The D+7 checks from a customer's resources (pure); undefined when it has neither kind. */
+export function dayPlus7(resources: readonly ResourceStatus[]): DayPlus7 | undefined {
+  const of = (kind: string): DayPlus7Check | null => {
+    const r = resources.find((x) => x.kind === kind);
+    return r ? { health: r.health, reason: r.reason, message: r.message, fix: r.fix } : null;
+  };
+  const backup = of('backup');
+  const checks = of('checks');
+  return backup || checks ? { backup, checks } : undefined;
+}
+
 export interface CustomerStatus {
   customer: string;
   mode: string;
@@ -42,6 +71,8 @@ export interface CustomerStatus {
   lastReconcile: string | null;
   revision: string | null;
   resources: ResourceStatus[];
+  /** The runbook's D+7 checks (backups fresh, audit log active), when the customer has them. */
+  dayPlus7?: DayPlus7;
 }
 
 export interface RevisionStatus {
@@ -108,6 +139,7 @@ export function statusFromHistory(history: History, filter: { customer?: string 
     const health = resources.reduce((w, r) => ((RANK[r.health] ?? 4) > (RANK[w] ?? 0) ? r.health : w), 'Healthy');
     const sync = resources.some((r) => r.sync === 'OutOfSync') ? 'OutOfSync' : resources.some((r) => r.sync === 'Unknown' && r.health !== 'Suspended') ? 'Unknown' : 'Synced';
     const last = Math.max(...list.map((r) => r.last_reconcile));
+    const d7 = dayPlus7(resources);
     return {
       customer,
       mode: list[0]!.mode,
@@ -117,6 +149,7 @@ export function statusFromHistory(history: History, filter: { customer?: string 
       lastReconcile: iso(last),
       revision: list.find((r) => r.last_reconcile === last)?.revision ?? null,
       resources,
+      ...(d7 ? { dayPlus7: d7 } : {}),
     };
   });
   const good = history.lastGoodRevision();

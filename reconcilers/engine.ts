@@ -35,6 +35,7 @@ import { AxeError, errorLine, terminal } from '../core/errors.js';
 import { isSovereign } from '../schemas/repo.js';
 import { pinnedRefs, withRefs } from '../schemas/rollout.js';
 import { backupReconciler } from './backup/index.js';
+import { checksReconciler } from './checks/index.js';
 import { cloudflaredReconciler } from './cloudflared/index.js';
 import { dnsReconciler } from './dns/index.js';
 import { hostReconciler } from './host/index.js';
@@ -53,7 +54,7 @@ import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus
 import { vaultItemsReconciler } from './vault-items/index.js';
 
 /** Every runtime reconciler, in dependency order. */
-export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, vaultOrgReconciler, entitiesReconciler, adminsReconciler, ingressReconciler, endpointsReconciler, backupReconciler];
+export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tunnelReconciler, dnsReconciler, cloudflaredReconciler, vaultItemsReconciler, stackReconciler, vaultwardenReconciler, vaultOrgReconciler, entitiesReconciler, adminsReconciler, ingressReconciler, endpointsReconciler, backupReconciler, checksReconciler];
 
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];

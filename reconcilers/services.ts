@@ -24,11 +24,11 @@ export function deployedColor(ctx: CustomerContext, service: string): Color | nu
   return (result.observed as StackObserved | null)?.services.get(service)?.host.active ?? null;
 }
 
-function templateVars(ctx: CustomerContext, service: string, manifest: StackManifest): TemplateVars {
+export function templateVars(ctx: CustomerContext, service: string, manifest: StackManifest): TemplateVars {
   return { customer: ctx.id, service, publicDomain: ctx.customer.public_domain, ref: manifest.source.ref };
 }
 
-function blueGreenOf(ctx: CustomerContext, service: string, manifest: StackManifest): (BlueGreenTarget & { switchTemplate: string[] }) | null {
+export function blueGreenOf(ctx: CustomerContext, service: string, manifest: StackManifest): (BlueGreenTarget & { switchTemplate: string[] }) | null {
   const bg = manifest.blue_green;
   if (!bg) return null;
   const vars = templateVars(ctx, service, manifest);

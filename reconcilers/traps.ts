@@ -41,6 +41,7 @@ export const TRAPS = {
   'backup-offsite-unreadable': "restic cannot read the off-box repository {repository} of {customer} ({detail}): from the Mac mini, as its login user, `ssh -o BatchMode=yes` to that host must log in with the host's own key (its public key in the NAS user's authorized_keys, the NAS host key in ~/.ssh/known_hosts); the password is the same vault item {item}.",
   'restore-drill-failed': 'The last restore drill of {customer} failed: read ~/.axe/backup/last-verify on the host, fix the repository or the dump, then run axe backup verify {customer} again.',
   'host-restic-missing': "restic is not installed on the Mac mini: send the customer's IT `brew install restic` (axe calls it by absolute path).",
+  'service-check-failed': "{service}'s check {check} fails on the Mac mini of {customer} (wanted: {description}). {fix} To see its answer, on the host: {command}.",
   'launchd-gui-domain': 'A LaunchAgent in the gui/ domain fails over SSH without a GUI login: cloudflared runs as a LaunchDaemon in the system domain.',
 } as const;
 

@@ -14,7 +14,7 @@
  */
 import type { Trap } from './traps.js';
 
-export type Kind = 'host' | 'tunnel' | 'dns' | 'cloudflared' | 'vault-items' | 'stack' | 'vaultwarden' | 'vault-org' | 'entities' | 'admins' | 'ingress' | 'endpoints' | 'backup';
+export type Kind = 'host' | 'tunnel' | 'dns' | 'cloudflared' | 'vault-items' | 'stack' | 'vaultwarden' | 'vault-org' | 'entities' | 'admins' | 'ingress' | 'endpoints' | 'backup' | 'checks';
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
 export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown' | 'Suspended';

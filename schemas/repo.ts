@@ -231,6 +231,10 @@ export function crossCheck(state: DesiredState): ConfigIssue[] {
     manifest.backup?.dumps.forEach((dump, i, all) => {
       if (all.findIndex((d) => d.file === dump.file) !== i) at(['backup', 'dumps', i, 'file'], `${dump.file} is already another dump's file: give each dump its own file name`, parsed);
     });
+    manifest.checks.forEach((check, i, all) => {
+      if (all.findIndex((c) => c.name === check.name) !== i) at(['checks', i, 'name'], `${check.name} is already another check's name: give each check its own name`, parsed);
+      if (check.exec.container === '@active' && !manifest.blue_green) at(['checks', i, 'exec', 'container'], '@active needs blue_green in this manifest', parsed);
+    });
     checkPerEntity(manifest, (path, message) => at(path, message, parsed));
     for (const [hookName, hook] of Object.entries(manifest.hooks)) {
       for (const key of ['exec', 'list'] as const) {

@@ -147,6 +147,37 @@ export const Backup = z
   .refine((b) => b.volumes.length + b.dumps.length > 0, { message: 'backup needs at least one of volumes or dumps (what holds this service\'s data)' });
 export type Backup = z.infer<typeof Backup>;
 
+/** A dotted path into a JSON object: `enabled`, `audit.newest_at`. */
+const FieldPath = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, { message: 'must be a JSON field path like enabled or audit.newest_at' });
+
+/** One expectation on a check's JSON answer: a field equal to a value, at least a number, or an ISO time no older than a duration. */
+export const CheckExpectation = z.union([
+  z.strictObject({ field: FieldPath, equals: z.union([z.string(), z.number(), z.boolean()]) }),
+  z.strictObject({ field: FieldPath, min: z.number() }),
+  z.strictObject({ field: FieldPath, max_age: Duration }),
+]);
+export type CheckExpectation = z.infer<typeof CheckExpectation>;
+
+/**
+ * A read-only health query of the service, run on the host in the host's one
+ * batched observation (the runbook's D+7 checks, e.g. frame's audit log active):
+ * `docker exec` of `command` in the stack's running container, its stdout one JSON
+ * object judged by `expect`. The command must only read (it runs on every
+ * observation) and answer within 10 s; it prints no secret (its answer is shown).
+ */
+export const ServiceCheck = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, { message: 'must be a check name like audit-log (a-z, 0-9, "-")' }),
+  /** What holds when the check passes, for status: "the audit log records journal entries". */
+  description: z.string().min(1),
+  exec: z.strictObject({ container: ContainerRef, command: z.array(z.string().min(1)).min(1) }),
+  expect: z.array(CheckExpectation).min(1),
+  /** A string field of the answer that says why (shown when an expectation fails). */
+  detail: FieldPath.optional(),
+  /** What a person does when the check fails (shown with the trap). */
+  fix: z.string().min(1),
+});
+export type ServiceCheck = z.infer<typeof ServiceCheck>;
+
 const Common = {
   name: ServiceName,
   description: z.string().optional(),
@@ -210,6 +241,8 @@ export const StackManifest = z.strictObject({
     })
     .optional(),
   hooks: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), Hook).default({}),
+  /** Read-only health queries judged on every observation (the customer's `checks` resource; runbook D+7). */
+  checks: z.array(ServiceCheck).default([]),
   /** How a new `source.ref` reaches the fleet: canary, waves, bake, failure budget (schemas/rollout.ts). */
   rollout: RolloutPolicy.optional(),
 });

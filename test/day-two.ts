@@ -318,5 +318,36 @@ export function dayTwoTests(get: () => DeployLab): void {
       assertNoSecret([locked.out, login, noOrg.out, missing.out, applied.out, second.out, { stdout: commandLines.text, stderr: '' }], [vault.password.reveal(), session]);
       t.diagnostic(`the vault organization test took ${Date.now() - started} ms`);
     });
+
+    test("D+7: frame's audit log as status: active on the converged demo; switched off in the stand-in, the checks row is Degraded with frame's reason and the fix; back on, active; nothing is ever planned", async (t) => {
+      const started = Date.now();
+      type Row = { kind: string; sync: string; health: { status: string; reason: string; message: string; trap?: { trap: string; fix: string } }; actions: unknown[] };
+      const checks = async (): Promise<{ code: number; row: Row }> => {
+        const out = await deployCli(['plan', id, '--only', 'checks', '--json']);
+        assert.ok(out.stdout.startsWith('{'), `axe plan printed no JSON (exit ${out.code}): ${out.stderr}`);
+        const row = (JSON.parse(out.stdout) as { customers: Array<{ resources: Row[] }> }).customers[0]!.resources.find((r) => r.kind === 'checks');
+        assert.ok(row, `no checks resource:\n${out.stdout}`);
+        return { code: out.code, row };
+      };
+      const active = /^frame audit-log: frame's audit_log is on and records journal entries \(enabled true, entries [1-9]\d*, newest_at \d+[smhd] ago\)$/;
+      const on = await checks();
+      assert.deepEqual([on.code, on.row.sync, on.row.health.status, on.row.health.reason, on.row.actions], [0, 'Synced', 'Healthy', 'ChecksPassing', []]);
+      assert.match(on.row.health.message, active);
+
+      // The lab switch in the stand-in (on frame's data volume): its audit log records nothing any more.
+      const live = await container(await activeFrame(), `${id}-frame`);
+      await docker('exec', live, 'touch', '/data/audit.disabled');
+      t.after(() => docker('exec', live, 'rm', '-f', '/data/audit.disabled').catch(() => undefined));
+      const off = await deployCli(['plan', id, '--only', 'checks']);
+      assert.match(off.stdout, /\n {2}checks\s+Synced\s+Degraded\s+CheckFailing: frame audit-log fails: enabled is false \(want true\): audit logging is switched off \(\/data\/audit\.disabled exists\): no journal entry is recorded\n/, off.stdout);
+      assert.match(off.stdout, new RegExp(`\\n {6}! service-check-failed: frame's check audit-log fails on the Mac mini of ${id} \\(wanted: frame's audit_log is on and records journal entries\\)\\. Turn frame's audit log back on .*docker compose -p ${id}-frame logs`), off.stdout);
+      assert.match(off.stdout, /Plan: 0 change\(s\)/, 'a failing check plans nothing: a person fixes it');
+
+      await docker('exec', live, 'rm', '/data/audit.disabled');
+      const back = await checks();
+      assert.deepEqual([back.code, back.row.health.status, back.row.health.reason, back.row.actions], [0, 'Healthy', 'ChecksPassing', []]);
+      assert.match(back.row.health.message, active);
+      t.diagnostic(`the D+7 audit log test took ${Date.now() - started} ms`);
+    });
   });
 }

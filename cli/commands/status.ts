@@ -5,7 +5,7 @@
 import { terminal } from '../../core/errors.js';
 import { controllerPaths } from '../../controller/config.js';
 import { History } from '../../controller/history.js';
-import { statusFromHistory, type StatusView } from '../../controller/status.js';
+import { type DayPlus7Check, statusFromHistory, type StatusView } from '../../controller/status.js';
 import { formatIssue } from '../../schemas/load.js';
 import { line, printJson } from '../output.js';
 import { loadSettings } from '../settings.js';
@@ -59,6 +59,13 @@ export function renderStatus(view: StatusView): string[] {
     }
   }
   out.push(...table(rows));
+  // The runbook's D+7 checks, one line per customer that has them: backups fresh, the services' checks (frame's audit log).
+  const d7 = view.customers.flatMap((c) => {
+    if (!c.dayPlus7) return [];
+    const part = (label: string, x: DayPlus7Check | null) => (x ? `${label} ${x.health === 'Healthy' ? 'ok' : `${x.health} (${x.reason})`}` : null);
+    return [`D+7 ${c.customer}: ${[part('backups fresh', c.dayPlus7.backup), part('service checks', c.dayPlus7.checks)].filter(Boolean).join(', ')}`];
+  });
+  if (d7.length) out.push('', ...d7);
   if (notes.length) out.push('', ...notes.map((n) => `! ${n}`));
   return out;
 }

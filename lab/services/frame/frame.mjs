@@ -6,9 +6,13 @@
 //   frame pii-check --id ID           a PII operation: RuntimeError (exit 1) without the entity's passphrase
 //   frame migrate
 //   frame mcp-token                   prints the MCP token (stable per data volume)
+//   frame audit-status                read-only: {"enabled","entries","newest_at","reason"?} of the audit log
 //
 // State lives in $FRAME_DATA_DIR (/data, the external frame data volume). Every hook
-// call appends one JSON line to /data/hooks.log. Plain Node, no packages.
+// call appends one JSON line to /data/hooks.log. Every write (an entity registered or
+// changed, a migration applied, an MCP call) appends one entry to the audit log,
+// /data/audit_log.jsonl, unless the lab switch /data/audit.disabled exists (the audit
+// log switched off: nothing is recorded, audit-status says so). Plain Node, no packages.
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -46,6 +50,41 @@ function hookLog(hook, args, result, error) {
   const line = { at: new Date().toISOString(), service: SERVICE, hook, args, result, color: COLOR, version: VERSION };
   if (error) line.error = error;
   appendFileSync(join(DATA, 'hooks.log'), JSON.stringify(line) + '\n');
+}
+
+const AUDIT_LOG = 'audit_log.jsonl';
+const AUDIT_OFF = 'audit.disabled';
+
+// One audit entry (the real frame's audit_log table), unless the audit log is switched off.
+function audit(action, args = {}) {
+  if (existsSync(join(DATA, AUDIT_OFF))) return;
+  mkdirSync(DATA, { recursive: true });
+  appendFileSync(join(DATA, AUDIT_LOG), JSON.stringify({ at: new Date().toISOString(), action, ...args, color: COLOR, version: VERSION }) + '\n');
+}
+
+// The D+7 check's answer (read-only: nothing is logged): is the audit log on, how many
+// entries it holds and when the newest was written.
+function auditStatus() {
+  let lines = [];
+  try {
+    lines = readFileSync(join(DATA, AUDIT_LOG), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    lines = [];
+  }
+  let newest = null;
+  for (const line of lines) {
+    try {
+      const at = JSON.parse(line).at;
+      if (typeof at === 'string' && (newest === null || at > newest)) newest = at;
+    } catch {
+      // A torn last line (a write cut short) is not an entry.
+    }
+  }
+  const enabled = !existsSync(join(DATA, AUDIT_OFF));
+  const answer = { enabled, entries: lines.length, newest_at: newest };
+  if (!enabled) answer.reason = `audit logging is switched off (${join(DATA, AUDIT_OFF)} exists): no journal entry is recorded`;
+  else if (lines.length === 0) answer.reason = 'no journal entry has been recorded yet';
+  process.stdout.write(JSON.stringify(answer) + '\n');
 }
 
 function parseFlags(argv) {
@@ -105,7 +144,10 @@ function registerEntity(flags) {
   } else {
     entities.push({ ...entity, registered_at: new Date().toISOString() });
   }
-  if (result !== 'unchanged') writeJson('entities.json', entities);
+  if (result !== 'unchanged') {
+    writeJson('entities.json', entities);
+    audit(`entity-${result}`, { entity: id });
+  }
   hookLog('register-entity', { ...entity, pii: piiPassphrase(id) !== null }, result);
   process.stdout.write(JSON.stringify({ result, id }) + '\n');
 }
@@ -141,6 +183,7 @@ function migrate() {
   if (!already) {
     migrations.push({ version: VERSION, at: new Date().toISOString() });
     writeJson('migrations.json', migrations);
+    audit('migration-applied', { migration: VERSION });
   }
   const result = already ? 'unchanged' : 'applied';
   hookLog('migrate', { version: VERSION }, result);
@@ -224,6 +267,7 @@ function serve() {
     if (path === '/frame/mcp' || path.startsWith('/frame/mcp/')) {
       const entities = readJson('entities.json', []);
       let id = null;
+      if (req.method === 'POST') audit('mcp-call');
       if (req.method === 'POST' && chunks.length) {
         try {
           id = JSON.parse(Buffer.concat(chunks).toString('utf8')).id ?? null;
@@ -246,7 +290,7 @@ function serve() {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-if (command !== 'serve' && command !== 'version' && command !== '--version') currentHook = command ?? null;
+if (command !== 'serve' && command !== 'version' && command !== '--version' && command !== 'audit-status') currentHook = command ?? null;
 try {
   switch (command) {
     case 'serve':
@@ -267,12 +311,15 @@ try {
     case 'mcp-token':
       mcpToken();
       break;
+    case 'audit-status':
+      auditStatus();
+      break;
     case 'version':
     case '--version':
       process.stdout.write(VERSION + '\n');
       break;
     default:
-      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | pii-check | migrate | mcp-token | version`);
+      fail(`unknown command ${JSON.stringify(command ?? '')}; use serve | register-entity | list-entities | pii-check | migrate | mcp-token | audit-status | version`);
   }
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error), 1);
