@@ -5,7 +5,7 @@
  * vault with every pack secret present. Everything lives in one temp state
  * dir and is removed by `close()`.
  *
- * Options (test/rollout-lab.ts and bench/rollout.ts deploy with it): `services`
+ * Options (test/rollout-lab.test.ts and bench/rollout.ts deploy with it): `services`
  * gives the customers only those service slots (default all four); `deployable`
  * adds each customer's SSO block (what `axe customers ingest` leaves) and the
  * service source repos, so its stacks render and deploy; `seed` edits the config
@@ -79,7 +79,7 @@ function ssoBlock(id: string): Record<string, unknown> {
 }
 
 /**
- * services/frame.yaml for a rollout lab (test/rollout-lab.ts, bench/rollout.ts): the
+ * services/frame.yaml for a rollout lab (test/rollout-lab.test.ts, bench/rollout.ts): the
  * `rollout:` given, the stand-in's healthchecks every 3 s (a compose-only var its compose
  * file reads; every 1 s, many customers' probes starve two CPUs; retries stay 10: a probe
  * that times out under load must not make a running container unhealthy), no
