@@ -6,10 +6,11 @@
  * once). The customers carry frame only (the stack a release rolls out); its
  * manifest in this lab sets a rollout (canary by label, then waves of 2 and the
  * rest, bake 5 s, budget 1, offline deadline 10 s), calmer healthchecks (every
- * 3 s: 24 stand-in containers probed every second starve two CPUs) and no
- * `migrating` hook (the snapshot gate is backup.test.ts's). About 3 min on a
- * quiet machine: the six first deploys, the broken release's health timeout,
- * and the fixing ref's waves and window are most of it.
+ * 3 s, each timing out after 10 s, not 2 s: 24 stand-in containers probed
+ * every second starve two CPUs, and a loaded machine starts the node probe
+ * slowly) and no `migrating` hook (the snapshot gate is backup.test.ts's).
+ * About 3 min on a quiet machine: the six first deploys, the broken release's
+ * health timeout, and the fixing ref's waves and window are most of it.
  *
  *   c01 canary · c02, c03 wave 1 (c03 offline) · c04, c05 wave 2 (c05 has a
  *   maintenance window) · c06 pinned to v1.0.0
@@ -128,7 +129,7 @@ describe('a frame release across six lab customers: canary, waves, halt, pins, w
       listen: '127.0.0.1:0',
       driftSchedule: false,
       log: createLogger({ destination: sink }),
-      timings: { pollIntervalMs: 0, progressingRequeueMs: 2_000, degradedRequeueMs: 3_000, backoffBaseMs: 1_000, backoffMaxMs: 4_000, alertForMs: 0, alertKeepFiringMs: 0, alertEvalMs: 1_000, rolloutTickMs: 1_000 },
+      timings: { pollIntervalMs: 0, progressingRequeueMs: 2_000, degradedRequeueMs: 10_000, backoffBaseMs: 1_000, backoffMaxMs: 4_000, alertForMs: 0, alertKeepFiringMs: 0, alertEvalMs: 1_000, rolloutTickMs: 1_000 },
     });
     running.controller.on('alerts', (n: AlertNotice[]) => notices.push(...n));
   });
