@@ -5,7 +5,7 @@
  * vault with every pack secret present. Everything lives in one temp state
  * dir and is removed by `close()`.
  *
- * Options (test/rollout-lab.ts and bench/rollout.ts deploy with it): `services`
+ * Options (test/rollout-lab.test.ts and bench/rollout.ts deploy with it): `services`
  * gives the customers only those service slots (default all four); `deployable`
  * adds each customer's SSO block (what `axe customers ingest` leaves) and the
  * service source repos, so its stacks render and deploy; `seed` edits the config
@@ -79,21 +79,22 @@ function ssoBlock(id: string): Record<string, unknown> {
 }
 
 /**
- * services/frame.yaml for a rollout lab (test/rollout-lab.ts, bench/rollout.ts): the
+ * services/frame.yaml for a rollout lab (test/rollout-lab.test.ts, bench/rollout.ts): the
  * `rollout:` given, the stand-in's healthchecks every 3 s (a compose-only var its compose
  * file reads; every 1 s, many customers' probes starve two CPUs; retries stay 10: a probe
- * that times out under load must not make a running container unhealthy), no
- * `migrating` hook and no `backup:` (the snapshot gate is test/deploy.test.ts's and test/backup-lab.ts's), a 60 s wait.
+ * that times out under load must not make a running container unhealthy; a probe
+ * times out after 10 s, not 2 s, for a machine under heavy load), no `migrating` hook
+ * and no `backup:` (the snapshot gate is test/deploy.test.ts's and test/backup-lab.ts's), a 60 s wait.
  */
 export function rolloutFrameManifest(text: string, rollout: string, healthInterval = '3s'): string {
   const out = text
     .replace(/^name: frame\n/m, `name: frame\n${rollout}`)
-    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, `    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "${healthInterval}" }\n`)
-    .replace('compose_only: [AXE_REF,', 'compose_only: [AXE_LAB_HEALTH_INTERVAL, AXE_REF,')
+    .replace(/    AXE_REF: \{ value: "\{ref\}" \}\n/, `    AXE_REF: { value: "{ref}" }\n    AXE_LAB_HEALTH_INTERVAL: { value: "${healthInterval}" }\n    AXE_LAB_HEALTH_TIMEOUT: { value: "10s" }\n`)
+    .replace('compose_only: [AXE_REF,', 'compose_only: [AXE_LAB_HEALTH_INTERVAL, AXE_LAB_HEALTH_TIMEOUT, AXE_REF,')
     .replace(/    migrating: true\n/, '')
     .replace(/\n# What the customer's backup kind[\s\S]*?\nhooks:\n/, '\nhooks:\n')
     .replace('timeout_seconds: 120', 'timeout_seconds: 60');
-  if (out.includes('migrating: true') || !out.includes('AXE_LAB_HEALTH_INTERVAL, AXE_REF') || /^backup:/m.test(out)) throw new Error('services/frame.yaml changed shape: update rolloutFrameManifest');
+  if (out.includes('migrating: true') || !out.includes('AXE_LAB_HEALTH_TIMEOUT, AXE_REF') || /^backup:/m.test(out)) throw new Error('services/frame.yaml changed shape: update rolloutFrameManifest');
   return out;
 }
 

@@ -2,7 +2,7 @@
  * One frame release rolled out by the controller to 20 lab customers in waves
  * (bench/fleet-lab.ts: real sshd hosts, Docker and Compose, the Cloudflare
  * emulator and edge, the Tailscale stand-in, the file vault). The customers
- * carry frame only; its manifest is test/rollout-lab.ts's (calmer stand-in
+ * carry frame only; its manifest is test/rollout-lab.test.ts's (calmer stand-in
  * healthchecks, every 5 s here: `--health-interval`; no migrating hook) with the rollout: canary (1 customer), waves
  * of 25 % and 50 % of the rest, then the rest; bake 20 s (`--bake`).
  * v1.0.0 is the baseline (first convergence, every customer); then v1.1.0 is

@@ -57,7 +57,12 @@ function resultOf(id: string, box: Box, held: boolean, failure: { ref: string; s
   const host: KindResult = box.offline
     ? { kind: 'host', context: false, sync: 'Unknown', health: { status: 'Unknown', reason: 'TransientError', message: 'ssh: connect timed out' }, actions: [], applied: [], observed: null, durationMs: 1, error: { class: 'transient', message: 'ssh: connect timed out' } }
     : { kind: 'host', context: false, sync: 'Synced', health: { status: 'Healthy', reason: 'Ready', message: '' }, actions: [], applied: [], observed: {}, durationMs: 1 };
-  const services = new Map([['frame', { host: { containers: [{ ref: box.ref, state: 'running' }], failure } }]]);
+  // The live color runs the box's ref; postgres, which a blue/green swap never recreates, keeps the labels of the first ref.
+  const containers = [
+    { service: 'frame-mcp-blue', ref: box.ref, state: 'running' },
+    { service: 'postgres', ref: 'v1.0.0-first', state: 'running' },
+  ];
+  const services = new Map([['frame', { host: { containers, failure } }]]);
   const stack: KindResult = box.offline
     ? { kind: 'stack', context: false, sync: 'Unknown', health: { status: 'Unknown', reason: 'DependencyFailed', message: 'waiting for host' }, actions: [], applied: [], observed: null, durationMs: 1 }
     : { kind: 'stack', context: false, sync: ok || failure ? 'Synced' : 'OutOfSync', health: { status: failure ? 'Degraded' : 'Healthy', reason: failure ? 'RolledBack' : 'Running', message: '' }, actions: [], applied: [], observed: { docker: true, services }, durationMs: 1 };

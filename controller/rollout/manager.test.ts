@@ -29,7 +29,7 @@ function withFrame(state: DesiredState, ref: string, customers?: (c: DesiredStat
 }
 
 function result(customer: string, frame: { ref: string; stopped?: string; failure?: { step: string; reason: string } } | null, ok = true): CustomerResult {
-  const containers = frame ? [{ ref: frame.ref, state: 'running' }, ...(frame.stopped ? [{ ref: frame.stopped, state: 'exited' }] : [])] : [];
+  const containers = frame ? [{ service: 'frame-mcp-green', ref: frame.ref, state: 'running' }, ...(frame.stopped ? [{ service: 'frame-mcp-blue', ref: frame.stopped, state: 'exited' }] : [])] : [];
   const services = new Map([['frame', { host: { containers, failure: frame?.failure ? { ...frame.failure, ref: frame.ref } : null } }]]);
   return {
     customer,
@@ -88,6 +88,43 @@ describe('rollout manager', () => {
     assert.equal(t.m.tick()[0]!.plan.state, 'complete');
     const events = t.history.events({ types: ['rollout'] }).map((e) => e.message).filter((m) => m.includes('frame'));
     assert.deepEqual(events, ['frame v1: baseline (first ref seen, every customer runs it)', 'frame v2: rollout started (from v1)', 'demo starts frame v2 (canary)', 'acme starts frame v2 (wave 1)', 'frame v2: complete']);
+  });
+
+  it('after a blue/green swap the canary bakes on its color: the shared services a swap does not recreate (postgres, the proxy) keep the old ref label', async () => {
+    await using t = await setup();
+    const base = await example();
+    const v1 = withFrame(base, 'v1');
+    for (const id of ['acme', 'demo']) t.m.observe(t.m.gate(v1, id), result(id, { ref: 'v1' }));
+    const v2 = withFrame(base, 'v2');
+    t.m.gate(v2, 'acme');
+    const demo = t.m.gate(v2, 'demo');
+    // What the lab's frame looks like after the canary's swap to v2: green runs v2, blue is stopped on v1,
+    // postgres and axe-frame-proxy still run (compose up --no-deps frame-mcp-green never recreated them) with v1's labels.
+    const containers = [
+      { service: 'postgres', ref: 'v1', state: 'running' },
+      { service: 'axe-frame-proxy', ref: 'v1', state: 'running' },
+      { service: 'frame-mcp-blue', ref: 'v1', state: 'exited' },
+      { service: 'frame-mcp-green', ref: 'v2', state: 'running' },
+    ];
+    const swapped = result('demo', { ref: 'v2' });
+    const stack = swapped.resources.find((k) => k.kind === 'stack')!;
+    (stack.observed as { services: Map<string, { host: { containers: unknown[]; active: string } }> }).services.get('frame')!.host = { containers, active: 'green', failure: null } as never;
+    t.m.observe(demo, swapped);
+    const row = () => t.history.rolloutCustomers(t.history.currentRollout('frame')!.id).find((r) => r.customer === 'demo')!;
+    assert.notEqual(row().healthy_since, null, 'healthy on v2: its live color runs v2');
+    t.clock(61_000);
+    t.queued.length = 0;
+    t.m.tick();
+    assert.deepEqual(t.queued, ['acme'], 'the bake is over: wave 1 opens');
+    // A swap that left the OLD color serving (green stopped, blue running v1) is not on the release.
+    const back = result('demo', { ref: 'v2' });
+    (back.resources.find((k) => k.kind === 'stack')!.observed as { services: Map<string, { host: unknown }> }).services.get('frame')!.host = {
+      containers: [containers[0], containers[1], { service: 'frame-mcp-blue', ref: 'v1', state: 'running' }, { service: 'frame-mcp-green', ref: 'v2', state: 'exited' }],
+      active: 'blue',
+      failure: null,
+    };
+    t.m.observe(t.m.gate(v2, 'demo'), back);
+    assert.equal(row().healthy_since, null, 'the old color serves: not on v2');
   });
 
   it('a failed canary halts the rollout: it goes back to its ref, nobody else starts; a fixing ref restarts', async () => {

@@ -12,6 +12,9 @@
  *   service: the desired state is substituted (`withRefs`), nothing else.
  *   Its previous ref is the one it last ran with every resource Synced and
  *   Healthy, else the ref the fleet ran before the rollout.
+ * - A customer is on the release when every running container that carries
+ *   it runs the new ref: with blue/green, the colors only (a swap recreates
+ *   neither the database nor the proxy: they keep the old ref's labels).
  * - A customer's release fails when its stack records a failure for the new
  *   ref (the rollback left the old one serving) or the stack kind fails with
  *   a terminal error; it goes back to its previous ref.
@@ -24,6 +27,7 @@ import type { ReconcileEnv } from '../../reconcilers/runtime.js';
 import type { StackObserved } from '../../reconcilers/stack/diff.js';
 import type { Action, Kind } from '../../reconcilers/types.js';
 import type { DesiredState } from '../../schemas/repo.js';
+import type { ServiceManifest } from '../../schemas/service-manifest.js';
 import { resolveRollout, withRefs } from '../../schemas/rollout.js';
 import type { Registry } from 'prom-client';
 import type { History, RolloutCustomerRow, RolloutRow } from '../history.js';
@@ -83,6 +87,19 @@ export function disruptiveHold(kind: Kind, actions: readonly Action[]): Action[]
 
 function stackServices(state: DesiredState, id: string): string[] {
   return [...state.manifests].filter(([name, m]) => m.kind === 'stack' && state.customers.services[name]?.[id]).map(([name]) => name);
+}
+
+/**
+ * The containers that carry a stack service's release: the running ones. With
+ * blue/green only its colors: a swap brings up the new color alone and stops
+ * the old one (stopped, not removed, it keeps its ref); the shared services
+ * (the database, the proxy) are not recreated and keep the labels of the ref
+ * they were started with.
+ */
+export function releaseContainers<C extends { service: string; state: string }>(manifest: ServiceManifest | undefined, containers: readonly C[]): C[] {
+  const bg = manifest?.kind === 'stack' ? manifest.blue_green : undefined;
+  const colors = bg ? new Set([bg.colors.blue, bg.colors.green]) : null;
+  return containers.filter((c) => c.state === 'running' && (!colors || colors.has(c.service)));
 }
 
 function progressOf(r: RolloutCustomerRow): CustomerProgress {
@@ -234,8 +251,7 @@ export class RolloutManager {
         continue;
       }
       const offline = !!host?.error || observed === null;
-      // The running containers: after a blue/green swap the old color is stopped, not removed, and keeps its ref.
-      const live = so ? so.host.containers.filter((c) => c.state === 'running') : [];
+      const live = so ? releaseContainers(state?.manifests.get(service), so.host.containers) : [];
       const onRef = live.length > 0 && live.every((c) => c.ref === row.ref);
       const healthy = allGood && onRef;
       h.putRolloutCustomer(row.id, id, {
