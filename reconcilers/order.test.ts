@@ -69,15 +69,18 @@ describe('running a plan by its links', () => {
 
   it('a follow-up runs once the actions it names succeeded, beside the rest; not when one of them failed', async () => {
     const log: string[] = [];
+    let followed!: () => void;
+    const afterA = new Promise<void>((resolve) => (followed = resolve));
     const plan = [act('a1', []), act('a2', ['stack:up:a1']), act('b1', [])];
     const run = async (a: Action) => {
       log.push(`start ${a.target}`);
-      await sleep(a.target === 'b1' ? 40 : 5);
+      // b1 ends only once the follow-up of a1, a2 ran (or 2 s passed): the follow-up must not wait for it.
+      await (a.target === 'b1' ? Promise.race([afterA, sleep(2_000)]) : sleep(5));
       log.push(`end ${a.target}`);
       if (a.target === 'b1') throw new Error('b1 failed');
     };
     const followUps = [
-      { after: ['stack:up:a1', 'stack:up:a2'], run: async () => void log.push('after a') },
+      { after: ['stack:up:a1', 'stack:up:a2'], run: async () => void (log.push('after a'), followed()) },
       { after: ['stack:up:b1'], run: async () => void log.push('after b') },
     ];
     await assert.rejects(runByLinks(plan, run, followUps), /b1 failed/);
