@@ -84,11 +84,12 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
   observe(ctx: CustomerContext, desired: D): Promise<O | null>;
   act(ctx: CustomerContext, desired: D, action: Action<P>): Promise<void>;
   /**
-   * Runs a pass's planned actions (default: one after another, in plan
-   * order). `run` performs one action through `act` with the engine's
-   * bookkeeping; a kind whose actions fall into independent chains (stack
-   * services that do not depend on each other) runs those chains
-   * concurrently. It settles every action it started before it throws.
+   * Runs a pass's planned actions itself (default, and what a kind should do:
+   * the engine runs them by their `after` links, observing parts again through
+   * `again`). Left for the entities kind, whose observation after its actions
+   * is told by their output. `run` performs one action through `act` with the
+   * engine's bookkeeping; a kind whose actions fall into independent chains
+   * runs those chains concurrently. It settles every action it started before it throws.
    * `observed` is what the actions were planned on. It may return the
    * observation after its actions — only when every part of it was observed
    * after the last action that could change it, or is told by an action's own
