@@ -20,15 +20,17 @@
  *   it is observed again right before it acts, except when everything it reads
  *   is host reads made in this pass after the last change this pass made on
  *   the host (`Pass.fresh`; a kind with a host section is the only kind that
- *   changes the host). After acting it is observed again, unless its `actAll`
- *   returns the observation it made after its last action (see runtime.ts).
+ *   changes the host). After acting it is observed again, unless its `again`
+ *   observed again, alone, each part its actions changed (runAndObserveAgain),
+ *   or its `actAll` returns the observation after its actions (see runtime.ts).
  * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
  *   the results, a scratch area per kind, the host change clock.
  * - A kind's actions run by their `after` links (order.ts `runByLinks`):
  *   independent chains side by side, an action without links after the one
  *   before it (so a plan without links runs in plan order, one at a time), a
- *   cycle an error before anything runs. The stack still schedules its own
- *   chains (`actAll`) until its plan carries links.
+ *   cycle an error before anything runs. The stack's plan carries links
+ *   (its services side by side); the entities kind still runs its own
+ *   chains (`actAll`).
  * - Prune is the engine's too (teardown.ts): each kind's `delete`, ordered by links.
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
@@ -47,7 +49,7 @@ import { stackReconciler } from './stack/index.js';
 import { vaultwardenReconciler } from './vaultwarden/index.js';
 import { vaultOrgReconciler } from './vault-org/index.js';
 import { runByLinks } from './order.js';
-import { type AnyResourceReconciler, newContext, type ReconcileEnv, type ResourceResult } from './runtime.js';
+import { type AnyResourceReconciler, type CustomerContext, newContext, type ReconcileEnv, type ResourceReconciler, type ResourceResult } from './runtime.js';
 import { trap, type TrapName, TRAPS } from './traps.js';
 import { tunnelReconciler } from './tunnel/index.js';
 import { type Action, HEALTH_RANK, type HealthStatus, type Kind, type SyncStatus } from './types.js';
@@ -157,6 +159,32 @@ export async function prefetchCustomer(env: ReconcileEnv, id: string): Promise<v
   }
 }
 
+/**
+ * Runs a kind's actions by their links; when the kind observes parts again
+ * (`again`), each part is observed as soon as the actions it waits for have
+ * succeeded, beside the others. The observation after the actions, or
+ * undefined when the whole must be observed again.
+ */
+export async function runAndObserveAgain<D, O, P>(ctx: CustomerContext, r: Pick<ResourceReconciler<D, O, P>, 'again'>, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | undefined> {
+  const again = r.again;
+  if (!again || observed === null) {
+    await runByLinks(actions, run);
+    return undefined;
+  }
+  const seen = new Map<string, unknown>();
+  let complete = true;
+  const followUps = again.parts(desired, actions).map(({ part, after }) => ({
+    after,
+    run: () =>
+      again.observe(ctx, desired, part).then(
+        (o) => void seen.set(part, o),
+        () => void (complete = false),
+      ),
+  }));
+  await runByLinks(actions, run, followUps);
+  return complete && seen.size > 0 ? (again.merge(desired, observed, seen) ?? undefined) : undefined;
+}
+
 /** Reconciles one customer. Throws only when the customer is not in the desired state. */
 export async function reconcileCustomer(env: ReconcileEnv, id: string, options: ReconcileOptions): Promise<CustomerResult> {
   const { policy, selected, kinds, ctx } = prepare(env, id, options.only);
@@ -216,7 +244,7 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
         try {
           if (runnable.length === 0) after = observed;
           else if (r.actAll) after = await r.actAll(ctx, desired, runnable, run, observed);
-          else await runByLinks(runnable, run);
+          else after = await runAndObserveAgain(ctx, r, desired, runnable, run, observed);
         } finally {
           // Even a failed action may have changed the host.
           if (r.hostSection && attempted > 0) pass.hostChanged();

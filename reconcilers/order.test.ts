@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { terminal, transient } from '../core/errors.js';
 import { runByLinks } from './order.js';
 import type { Action } from './types.js';
 
@@ -49,5 +50,41 @@ describe('running a plan by its links', () => {
     const { log, error } = await trace([act('a', ['stack:up:b']), act('b', ['stack:up:a'])]);
     assert.deepEqual(log, []);
     assert.match(error ?? '', /after links form a cycle/);
+  });
+  it('several failures: the first in plan order, with the others appended when it is an AxeError (terminal when any is)', async () => {
+    const plan = [act('a', []), act('b', []), act('c', [])];
+    const failing = (errors: Record<string, Error>) => async (a: Action) => {
+      await sleep(a.target === 'a' ? 20 : 5);
+      if (errors[a.target]) throw errors[a.target];
+    };
+    await assert.rejects(runByLinks(plan, failing({ a: transient('a broke', { customer: 'demo', resource: 'stack', fix: 'fix a' }), c: terminal('c broke') })), (error: unknown) => {
+      assert.ok(error instanceof Error && 'class' in error);
+      assert.equal(error.message, 'a broke; also c broke');
+      assert.equal((error as { class: string }).class, 'terminal');
+      assert.equal((error as { fix?: string }).fix, 'fix a');
+      return true;
+    });
+    await assert.rejects(runByLinks(plan, failing({ a: transient('a broke'), b: transient('b broke') })), (error: unknown) => (error as { class: string; message: string }).class === 'transient' && (error as Error).message === 'a broke; also b broke');
+  });
+
+  it('a follow-up runs once the actions it names succeeded, beside the rest; not when one of them failed', async () => {
+    const log: string[] = [];
+    let followed!: () => void;
+    const afterA = new Promise<void>((resolve) => (followed = resolve));
+    const plan = [act('a1', []), act('a2', ['stack:up:a1']), act('b1', [])];
+    const run = async (a: Action) => {
+      log.push(`start ${a.target}`);
+      // b1 ends only once the follow-up of a1, a2 ran (or 2 s passed): the follow-up must not wait for it.
+      await (a.target === 'b1' ? Promise.race([afterA, sleep(2_000)]) : sleep(5));
+      log.push(`end ${a.target}`);
+      if (a.target === 'b1') throw new Error('b1 failed');
+    };
+    const followUps = [
+      { after: ['stack:up:a1', 'stack:up:a2'], run: async () => void (log.push('after a'), followed()) },
+      { after: ['stack:up:b1'], run: async () => void log.push('after b') },
+    ];
+    await assert.rejects(runByLinks(plan, run, followUps), /b1 failed/);
+    assert.ok(log.indexOf('after a') > log.indexOf('end a2') && log.indexOf('after a') < log.indexOf('end b1'), log.join(', '));
+    assert.ok(!log.includes('after b'));
   });
 });

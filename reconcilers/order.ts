@@ -11,7 +11,7 @@
  *   move an action later.
  * - A cycle is an error naming it; so is an action linked after itself.
  */
-import { terminal } from '../core/errors.js';
+import { AxeError, terminal, transient } from '../core/errors.js';
 import { type Action, type ActionId, actionId } from './types.js';
 
 /** The link names the action. */
@@ -74,14 +74,26 @@ function describeCycle(actions: readonly Action[], before: number[][], done: Set
 }
 
 /**
+ * A step run beside a plan's actions (the engine's observations after them):
+ * it starts once every action its links name has succeeded, and never when
+ * one of them failed. It must not throw.
+ */
+export interface FollowUp {
+  after: ActionId[];
+  run: () => Promise<void>;
+}
+
+/**
  * Runs a plan by its links: an action starts once every action it is linked
  * after has succeeded, so independent chains run side by side. An action
  * without `after` comes after the one before it in the plan (a plan without
  * links runs one action at a time, in plan order). An action linked after one
- * that failed is not started. Every started action settles before the first
- * failure (in plan order) is thrown.
+ * that failed is not started. Every started action (and follow-up) settles
+ * before the first failure (in plan order) is thrown; when several failed and
+ * the first is an AxeError, the others' messages are appended to it
+ * (`…; also …`), terminal when any of them is.
  */
-export async function runByLinks<A extends Action>(actions: readonly A[], run: (action: A) => Promise<void>): Promise<void> {
+export async function runByLinks<A extends Action>(actions: readonly A[], run: (action: A) => Promise<void>, followUps: readonly FollowUp[] = []): Promise<void> {
   const linked = actions.map((a, i): A => (a.after !== undefined || i === 0 ? a : { ...a, after: [actionId(actions[i - 1]!)] }));
   const before = edges(linked);
   orderBy(linked, before); // a cycle throws before anything starts
@@ -105,6 +117,19 @@ export async function runByLinks<A extends Action>(actions: readonly A[], run: (
     }
     return p;
   };
-  await Promise.all(actions.map((_, i) => start(i)));
-  if (failures.length > 0) throw failures.sort((a, b) => a.at - b.at)[0]!.error;
+  const ids = linked.map(actionId);
+  const following = followUps.map(async (f) => {
+    const waits = ids.flatMap((id, i) => (f.after.some((link) => linkNames(link, id)) ? [start(i)] : []));
+    if ((await Promise.all(waits)).every(Boolean)) await f.run();
+  });
+  await Promise.all([...actions.map((_, i) => start(i)), ...following]);
+  if (failures.length > 0) throw combined(failures.sort((a, b) => a.at - b.at).map((f) => f.error));
+}
+
+/** The first failure, with the others' messages appended when it is an AxeError. */
+function combined([first, ...rest]: unknown[]): unknown {
+  if (rest.length === 0 || !(first instanceof AxeError)) return first;
+  const others = rest.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
+  const make = first.class === 'terminal' || rest.some((e) => e instanceof AxeError && e.class === 'terminal') ? terminal : transient;
+  return make(`${first.message}; also ${others}`, { ...(first.customer ? { customer: first.customer } : {}), ...(first.resource ? { resource: first.resource } : {}), ...(first.fix ? { fix: first.fix } : {}) });
 }

@@ -24,7 +24,7 @@ import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
 import { Pass } from './pass.js';
 import type { Scan } from './scan.js';
-import type { Action, Kind, Reconciler, ResourceResult } from './types.js';
+import type { Action, ActionId, Kind, Reconciler, ResourceResult } from './types.js';
 
 /** Operator-side settings the reconcilers read (from the controller config). */
 export interface ReconcileSettings {
@@ -84,17 +84,23 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
   observe(ctx: CustomerContext, desired: D): Promise<O | null>;
   act(ctx: CustomerContext, desired: D, action: Action<P>): Promise<void>;
   /**
-   * Runs a pass's planned actions (default: one after another, in plan
-   * order). `run` performs one action through `act` with the engine's
-   * bookkeeping; a kind whose actions fall into independent chains (stack
-   * services that do not depend on each other) runs those chains
-   * concurrently. It settles every action it started before it throws.
+   * Runs a pass's planned actions itself (default, and what a kind should do:
+   * the engine runs them by their `after` links, observing parts again through
+   * `again`). Left for the entities kind, whose observation after its actions
+   * is told by their output. `run` performs one action through `act` with the
+   * engine's bookkeeping; a kind whose actions fall into independent chains
+   * runs those chains concurrently. It settles every action it started before it throws.
    * `observed` is what the actions were planned on. It may return the
    * observation after its actions — only when every part of it was observed
    * after the last action that could change it, or is told by an action's own
    * successful output — and the engine then does not observe again.
    */
   actAll?(ctx: CustomerContext, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | void>;
+  /**
+   * Observing parts of this kind again after acting, instead of the whole
+   * once every action ended (absent: the whole). See Reobservation.
+   */
+  again?: Reobservation<D, O, P, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Scan entries this kind's observation reads; dropped before acting and after. */
   cacheKeys(ctx: CustomerContext, desired: D): string[];
   /**
@@ -104,6 +110,28 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
   hostSection?(ctx: CustomerContext): HostSection | null;
   /** Tearing down what this kind made for a customer who left (prune, teardown.ts); absent: the kind leaves nothing to delete. */
   delete?: Deletion<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * The parts of a kind's observation that can be observed again alone (the
+ * stack: one service). After acting, the engine observes each part named by
+ * `parts` alone, as soon as the actions it names (its `after` links) have
+ * succeeded, while the other actions still run; then `merge` makes the
+ * observation after the actions from the one they were planned on. A part
+ * whose observation failed, or `merge` giving null, and the engine observes
+ * the whole again; so it does when `parts` names none.
+ */
+export interface Reobservation<D, O, P, R> {
+  /** The parts these actions change (pure), each with the actions to wait for. */
+  parts(desired: D, actions: readonly Action<P>[]): Array<{ part: string; after: ActionId[] }>;
+  /** One part observed again (reads only). */
+  observe(ctx: CustomerContext, desired: D, part: string): Promise<R>;
+  /**
+   * The observation after the actions (pure): `planned` (what they were
+   * planned on) with each part observed again, in the order they came back;
+   * null when that is not the whole picture.
+   */
+  merge(desired: D, planned: O, again: ReadonlyMap<string, R>): O | null;
 }
 
 /**

@@ -7,7 +7,14 @@ import type { CustomerContext } from '../runtime.js';
 import type { Scan } from '../scan.js';
 import type { Action } from '../types.js';
 import type { StackDesired, StackHostFacts, StackObserved, StackPayload, StackServiceDesired } from './diff.js';
-import { actServices } from './index.js';
+import { runAndObserveAgain } from '../engine.js';
+import { linkServices } from './diff.js';
+import { stackReconciler } from './index.js';
+
+/** What the engine does with a stack plan: links it (diffStack does), runs it by its links and observes again what the actions changed. */
+function actServices(ctx: CustomerContext, desired: StackDesired, plan: Action<StackPayload>[], run: (a: Action<StackPayload>) => Promise<void>, observed: StackObserved | null) {
+  return runAndObserveAgain(ctx, stackReconciler, desired, linkServices(desired, plan), run, observed);
+}
 
 function service(name: string, dependsOn: string[] = []): StackServiceDesired {
   return {
@@ -159,5 +166,35 @@ describe('stack: acting on several services', () => {
     assert.equal(await actServices(ctx, desired, [action('frame', 'up')], run, null), undefined);
     // Only a network was created: the engine observes.
     assert.equal(await actServices(ctx, desired, [action('frame', 'create-network', { name: 'axe-demo' })], run, before()), undefined);
+  });
+  test('the links: networks first; each service in its order; a deploy after its dependencies; a fresh dependent prepares (and computes its override) meanwhile; early before-up hooks', () => {
+    const hooked: StackDesired = { customer: 'demo', services: [service('frame'), { ...service('hive', ['frame']), beforeHooks: [{ name: 'token', outputEnv: 'TOKEN', exec: { service: 'frame', project: 'demo-frame', container: 'app', blueGreen: null, command: ['token'] } }] }, service('blueprint', ['frame'])] };
+    const linked = linkServices(hooked, [
+      action('frame', 'checkout'),
+      action('frame', 'create-network', { name: 'axe-demo' }),
+      action('frame', 'up'),
+      action('hive', 'checkout'),
+      action('hive', 'render-env'),
+      action('hive', 'up'),
+      action('blueprint', 'clone'),
+      action('blueprint', 'render-env'),
+      action('blueprint', 'up'),
+    ]);
+    const by = (svc: string, op: string) => linked.find((a) => a.payload.service === svc && a.op === op)!;
+    assert.deepEqual(by('frame', 'create-network').after, []);
+    assert.deepEqual(by('frame', 'checkout').after, ['stack:create-network', 'stack:create-volume']);
+    assert.deepEqual(by('frame', 'up').after, ['stack:checkout:stack:frame']);
+    assert.deepEqual(by('hive', 'checkout').after, ['stack:create-network', 'stack:create-volume', 'stack:checkout:stack:frame', 'stack:up:stack:frame']);
+    assert.equal(by('hive', 'checkout').payload.early, true, 'its before-up hook starts with its checkout');
+    assert.deepEqual(by('hive', 'render-env').after, ['stack:checkout:stack:hive']);
+    assert.deepEqual(by('blueprint', 'clone').after, ['stack:create-network', 'stack:create-volume'], 'a fresh dependent clones while frame deploys');
+    assert.deepEqual(by('blueprint', 'render-env').after, ['stack:clone:stack:blueprint']);
+    assert.equal(by('blueprint', 'render-env').payload.prepare, true);
+    assert.deepEqual(by('blueprint', 'up').after, ['stack:render-env:stack:blueprint', 'stack:checkout:stack:frame', 'stack:up:stack:frame']);
+    assert.deepEqual(
+      linked.map((a) => a.summary),
+      linked.map((a) => `${a.payload.service}: ${a.op}`),
+      'the plan itself (order, summaries) unchanged',
+    );
   });
 });

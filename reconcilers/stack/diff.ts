@@ -21,7 +21,7 @@
  *   the old one keeps serving (recorded on the host, reported Degraded).
  * - Plans show names, refs and hashes; never a value.
  */
-import { type Action, type Health, type HealthStatus, worstOf } from '../types.js';
+import { type Action, actionId, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
 import type { EnvVarSpec, ServiceEnv } from './render.js';
 import type { BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
@@ -161,6 +161,10 @@ export interface StackPayload {
   to?: Color;
   /** It stops or recreates a running container (a swap, an up of a running service): it waits for a maintenance window. */
   disruptive?: boolean;
+  /** The first action of its service once its dependencies are done: it starts the service's before-up hooks too, for the render-env after it (they run in another stack's container, so they need not wait for the checkout). */
+  early?: boolean;
+  /** A render-env run while the service's dependencies deploy: once the env file is written it computes the labels override of the up that follows. */
+  prepare?: boolean;
 }
 
 function other(color: Color): Color {
@@ -354,13 +358,87 @@ function diffRelease(d: StackServiceDesired, o: StackServiceObserved, observed: 
   return actions;
 }
 
-/** Every service's actions, in the services' dependency order. */
+/** Every service's actions, in the services' dependency order, linked (linkServices). */
 export function diffStack(desired: StackDesired, observed: StackObserved | null): Action<StackPayload>[] {
   if (!observed || !observed.docker) return [];
   const planned = new Set<string>();
-  return desired.services.flatMap((d) => {
-    const o = observed.services.get(d.service);
-    return o ? diffService(d, o, observed, planned) : [];
+  return linkServices(
+    desired,
+    desired.services.flatMap((d) => {
+      const o = observed.services.get(d.service);
+      return o ? diffService(d, o, observed, planned) : [];
+    }),
+  );
+}
+
+function isShared(a: Action<StackPayload>): boolean {
+  return a.op === 'create-network' || a.op === 'create-volume';
+}
+
+/** The declared services `d` depends on, directly or not, among those of the customer. */
+export function dependencies(desired: StackDesired, d: StackServiceDesired): StackServiceDesired[] {
+  const byName = new Map(desired.services.map((s) => [s.service, s]));
+  const out = new Map<string, StackServiceDesired>();
+  const visit = (s: StackServiceDesired): void => {
+    for (const name of s.dependsOn) {
+      const dep = byName.get(name);
+      if (dep && !out.has(name)) (out.set(name, dep), visit(dep));
+    }
+  };
+  visit(d);
+  return [...out.values()];
+}
+
+/** A service's own actions (not the external networks and volumes), in plan order. */
+export function chainOf(actions: readonly Action<StackPayload>[], service: string): Action<StackPayload>[] {
+  return actions.filter((a) => a.payload.service === service && !isShared(a));
+}
+
+/**
+ * The links of a stack plan (pure; the engine runs it by them, order.ts):
+ * - the external networks and volumes first, one after another (a service
+ *   may need one planned under another);
+ * - each service's own actions in plan order, one after another;
+ * - a service's deploy after every action of the services it depends on, so
+ *   services that do not depend on each other (blueprint and hive, after
+ *   frame) deploy side by side; one whose dependency failed is not started;
+ * - a fresh service (its actions start with the clone) prepares while its
+ *   dependencies deploy: the clone, and the env file when no before-up hook
+ *   (a value from a dependency) feeds it, that render-env then computing the
+ *   labels override for the up (`prepare`);
+ * - a service with before-up hooks whose render-env is not its first action
+ *   once its dependencies are done starts the hooks with that first action
+ *   (`early`).
+ * The plan's order and summaries are unchanged: only `after` and those two flags.
+ */
+export function linkServices(desired: StackDesired, actions: readonly Action<StackPayload>[]): Action<StackPayload>[] {
+  const links = new Map<Action<StackPayload>, { after: string[]; early?: boolean; prepare?: boolean }>();
+  let previousShared: string | null = null;
+  for (const a of actions.filter(isShared)) {
+    links.set(a, { after: previousShared ? [previousShared] : [] });
+    previousShared = actionId(a);
+  }
+  const sharedLinks = previousShared ? ['stack:create-network', 'stack:create-volume'] : [];
+  for (const d of desired.services) {
+    const chain = chainOf(actions, d.service);
+    if (chain.length === 0) continue;
+    const deps = dependencies(desired, d);
+    const direct = d.dependsOn.some((name) => desired.services.some((s) => s.service === name));
+    const waitFor = deps.flatMap((dep) => chainOf(actions, dep.service).map(actionId));
+    const prep = !direct || chain[0]!.op !== 'clone' ? 0 : chain[1]?.op === 'render-env' && d.beforeHooks.length === 0 ? 2 : 1;
+    chain.forEach((a, i) => {
+      const after = i === 0 ? [...sharedLinks] : [actionId(chain[i - 1]!)];
+      if (i === prep) after.push(...waitFor);
+      links.set(a, { after, ...(i === 1 && prep === 2 ? { prepare: true } : {}) });
+    });
+    const rest = chain.slice(prep);
+    if (d.beforeHooks.length > 0 && rest.length > 0 && rest[0]!.op !== 'render-env' && rest.some((a) => a.op === 'render-env')) links.get(rest[0]!)!.early = true;
+  }
+  return actions.map((a) => {
+    const link = links.get(a);
+    if (!link) return a;
+    const flags = { ...(link.early ? { early: true } : {}), ...(link.prepare ? { prepare: true } : {}) };
+    return { ...a, after: link.after, ...(Object.keys(flags).length ? { payload: { ...a.payload, ...flags } } : {}) };
   });
 }
 
@@ -442,4 +520,23 @@ export function healthStack(desired: StackDesired, observed: StackObserved | nul
     message: each.map((e) => e.message).join('; '),
     ...(trapFound ? { trap: trapFound } : {}),
   };
+}
+
+/**
+ * After acting (pure): the services to observe again, each alone, once its
+ * own actions and those of the services it depends on have succeeded: every
+ * service that acted, or depends on one that did. The others keep what the
+ * actions were planned on (nothing in this pass changed them).
+ */
+export function reobservedServices(desired: StackDesired, actions: readonly Action<StackPayload>[]): Array<{ part: string; after: string[] }> {
+  const changed = new Set<string>();
+  const out: Array<{ part: string; after: string[] }> = [];
+  for (const d of desired.services) {
+    const deps = dependencies(desired, d);
+    const own = chainOf(actions, d.service);
+    if (own.length === 0 && !deps.some((dep) => changed.has(dep.service))) continue;
+    changed.add(d.service);
+    out.push({ part: d.service, after: [...deps.flatMap((dep) => chainOf(actions, dep.service)), ...own].map(actionId) });
+  }
+  return out;
 }

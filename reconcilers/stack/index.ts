@@ -30,7 +30,7 @@ import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
-import { type Color, diffStack, type FailureRecord, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import { type Color, diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
 import {
   checkoutScript,
   colorService,
@@ -77,12 +77,13 @@ export const DRAIN_MS = 2000;
  * - `told`: what its last action established by its own successful output (a
  *   full up, initial deploy or swap); any other action clears it. The
  *   observation right after the actions uses it (ToldFacts).
- * - `early`: its before-up hooks (the frame MCP token), started with its first
- *   action when its env file is to be rendered in this pass: they run in
- *   another stack's container, so they need not wait for the checkout. A failed
- *   early run (null) is run again by render-env.
- * - `prepared`: labels overrides computed while a fresh service waited for
- *   its dependencies (actServices), taken once by its up.
+ * - `early`: its before-up hooks (the frame MCP token), started by the action
+ *   the plan flags `early` (linkServices), taken by its render-env: they run
+ *   in another stack's container, so they need not wait for the checkout. A
+ *   failed early run (null) is run again by render-env.
+ * - `prepared`: labels overrides computed by a render-env the plan flags
+ *   `prepare` (a fresh service's, while its dependencies deploy), taken once
+ *   by its up.
  */
 interface StackScratch {
   told: Map<string, ToldFacts>;
@@ -210,7 +211,11 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
     if (!d) throw terminal(`no stack service ${action.payload.service} for ${ctx.id}`, { customer: ctx.id, resource: 'stack' });
     await actService(ctx, d, action);
   },
-  actAll: actServices,
+  again: {
+    parts: reobservedServices,
+    observe: (ctx, desired, service) => observeServices(ctx, desired, desired.services.filter((d) => d.service === service), scratch(ctx).told),
+    merge: mergeObserved,
+  },
   cacheKeys(ctx) {
     // Only this kind's section of the host's batch: a re-observation runs it alone.
     return [SCAN_KEYS.hostSection(ctx.target, STACK_SECTION)];
@@ -218,119 +223,19 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
 };
 
 /**
- * Each service's actions run in plan order; a service starts once the
- * services it depends on (those deployed in this pass) are done, so services
- * that do not depend on each other (blueprint and hive, after frame) deploy
- * side by side. External networks and volumes are created first: a service
- * may need one that is planned under another. A fresh service (its chain
- * starts with the clone) prepares while its dependencies deploy (see below);
- * a service whose dependency failed is not started, and one already on the
- * host is not touched. Every started service ends before the first failure
- * (in dependency order) is thrown, with the others' appended.
- *
- * The observation after the actions: each service that acted, or depends on
- * one that did, is observed again (its own part of the stack section) as soon
- * as its own actions ended, while the others still deploy, leaving out what
- * its last action's own output told (ToldFacts); the rest keep what the
- * actions were planned on (nothing in this pass changed them). Without a
- * complete picture (an observation failed, only networks or volumes were
- * created) the engine observes everything again.
+ * The observation after the actions: the one they were planned on, with each
+ * service observed again (its host facts; the render stays what was planned
+ * on), and the host-wide facts of the last observation that came back.
  */
-export async function actServices(ctx: CustomerContext, desired: StackDesired, actions: Action<StackPayload>[], run: (action: Action<StackPayload>) => Promise<void>, observed: StackObserved | null): Promise<StackObserved | void> {
-  const { told, early, prepared } = scratch(ctx);
-  const shared = actions.filter((a) => a.op === 'create-network' || a.op === 'create-volume');
-  for (const action of shared) await run(action);
-  const chains = new Map<string, Action<StackPayload>[]>();
-  for (const action of actions) {
-    if (shared.includes(action)) continue;
-    const chain = chains.get(action.payload.service) ?? [];
-    chain.push(action);
-    chains.set(action.payload.service, chain);
-  }
-  const failures = new Map<string, unknown>();
-  const fresh = new Map<string, ParsedStackObservation>();
-  let incomplete = observed === null;
-  interface Finished {
-    ok: boolean;
-    /** It acted, or a service it depends on did: observed again. */
-    changed: boolean;
-  }
-  const finished = new Map<string, Promise<Finished>>();
-  /** The observations after the actions, each started once its service's own actions ended (dependents do not wait for it). */
-  const observing: Array<Promise<void>> = [];
-  // desired.services is in dependency order: a service's dependencies are already in `finished`.
-  for (const d of desired.services) {
-    const deps = d.dependsOn.map((name) => finished.get(name)).filter((p): p is Promise<Finished> => p !== undefined);
-    finished.set(
-      d.service,
-      (async (): Promise<Finished> => {
-        const all = chains.get(d.service) ?? [];
-        // A fresh service (its chain starts with the clone: nothing of it on the host yet) prepares while
-        // the services it depends on deploy: the clone, and the env file with the compose model for the
-        // labels override when no before-hook (a value from a dependency) feeds the env. Nothing of it
-        // starts before its dependencies are done.
-        const prepCount = deps.length === 0 || all[0]?.op !== 'clone' ? 0 : all[1]?.op === 'render-env' && d.beforeHooks.length === 0 ? 2 : 1;
-        const prepping = (async () => {
-          for (const action of all.slice(0, prepCount)) await run(action);
-          if (prepCount === 2) {
-            const override = overrideText(ctx, d);
-            // Awaited by the up; when a dependency fails it never is, and its failure is not news.
-            override.catch(() => undefined);
-            prepared.set(d.service, override);
-          }
-        })().then(
-          () => null,
-          (error: unknown) => ({ error }),
-        );
-        const before = await Promise.all(deps);
-        // A failed preparation is this service's own failure; a failed dependency comes first.
-        const prepFailure = await prepping;
-        if (!before.every((f) => f.ok)) return { ok: false, changed: true };
-        if (prepFailure) {
-          failures.set(d.service, prepFailure.error);
-          return { ok: false, changed: true };
-        }
-        const chain = all.slice(prepCount);
-        if (d.beforeHooks.length > 0 && chain.some((a) => a.op === 'render-env') && chain[0]!.op !== 'render-env') {
-          early.set(d.service, d.beforeHooks.map((hook) => runBeforeHook(ctx, hook).catch(() => null)));
-        }
-        try {
-          for (const action of chain) await run(action);
-        } catch (error) {
-          failures.set(d.service, error);
-          return { ok: false, changed: true };
-        }
-        const changed = chain.length > 0 || before.some((f) => f.changed);
-        if (changed) {
-          observing.push(
-            observeServices(ctx, desired, [d], told).then(
-              (seen) => void fresh.set(d.service, seen),
-              () => void (incomplete = true),
-            ),
-          );
-        }
-        return { ok: true, changed };
-      })(),
-    );
-  }
-  await Promise.all(finished.values());
-  await Promise.all(observing);
-  const failed = desired.services.filter((d) => failures.has(d.service)).map((d) => failures.get(d.service));
-  if (failed.length > 0) {
-    const [first, ...rest] = failed;
-    if (rest.length === 0 || !(first instanceof AxeError)) throw first;
-    const others = rest.map((e) => (e instanceof Error ? e.message : String(e))).join('; ');
-    const make = first.class === 'terminal' || rest.some((e) => e instanceof AxeError && e.class === 'terminal') ? terminal : transient;
-    throw make(`${first.message}; also ${others}`, { customer: first.customer ?? desired.customer, resource: 'stack', ...(first.fix ? { fix: first.fix } : {}) });
-  }
-  if (incomplete || !observed || fresh.size === 0) return;
-  const latest = [...fresh.values()].pop()!;
+function mergeObserved(desired: StackDesired, planned: StackObserved, again: ReadonlyMap<string, ParsedStackObservation>): StackObserved | null {
+  const latest = [...again.values()].pop();
+  if (!latest) return null;
   const services = new Map<string, StackServiceObserved>();
   for (const d of desired.services) {
-    const planned = observed.services.get(d.service);
-    if (!planned) return;
-    const again = fresh.get(d.service)?.services.get(d.service);
-    services.set(d.service, again ? { host: again, render: planned.render } : planned);
+    const before = planned.services.get(d.service);
+    if (!before) return null;
+    const host = again.get(d.service)?.services.get(d.service);
+    services.set(d.service, host ? { host, render: before.render } : before);
   }
   return { docker: latest.docker, networks: latest.networks, volumes: latest.volumes, services };
 }
@@ -374,6 +279,8 @@ async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
   const tools = ctx.env.providers.hosts.toolPaths;
+  // The before-up hooks start with the service's first action once its dependencies are done (linkServices); render-env takes them.
+  if (action.payload.early) scratch(ctx).early.set(d.service, d.beforeHooks.map((hook) => runBeforeHook(ctx, hook).catch(() => null)));
   scratch(ctx).told.delete(d.service);
   switch (action.op) {
     case 'clone':
@@ -390,6 +297,13 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
     }
     case 'render-env':
       await renderEnv(ctx, d);
+      if (action.payload.prepare) {
+        // Run while the service's dependencies deploy: the labels override for its up, from the compose model on the host.
+        const override = overrideText(ctx, d);
+        // Awaited by the up; when a dependency fails it never is, and its failure is not news.
+        override.catch(() => undefined);
+        scratch(ctx).prepared.set(d.service, override);
+      }
       return;
     case 'snapshot':
       await gateSnapshot(ctx, d.service, d.migratingHooks ?? []);
