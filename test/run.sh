@@ -21,7 +21,7 @@ run --test-concurrency="$(nproc)" "${unit[@]}" || rc=$?
 [ "$mode" = unit ] && exit "$rc"
 # test/: each lab file has a lab of its own (test/lab-fixture.ts: own state dir, hosts, users, ports, customer
 # ids) on the one Docker engine and its shared stand-in images. One file at a time by default: on 2 CPUs two
-# lanes side by side made every lab file 2-3x slower: the lab phase took 1497 s in two lanes, about 1300 s in one (measured 2026-12-06). AXE_TEST_LANES=2
+# lanes side by side made every lab file 2-3x slower: the lab phase took 1497 s in two lanes, 1479 s in one (measured 2026-12-06). AXE_TEST_LANES=2
 # runs two lanes, each one file at a time: the longest files (LANE_A) in one, the rest in the other; their
 # output is prefixed A| and B|. For a machine with more CPUs.
 mapfile -t lab < <(find_tests test)
