@@ -59,7 +59,7 @@ async function envNames(service: string, project: string): Promise<string[]> {
 
 before(async () => {
   // Images built from older stand-in sources go first (test/prepare-lab.ts); test/run.sh has done it
-  // before its lanes started (another lane's lab may be using them now).
+  // before the first lab file, and the files before this one built them anew from the current sources.
   if (process.env.AXE_TEST_LAB_PREPARED !== '1') await untagServiceImages();
   deployLab = await startDeployLab();
   ({ lab, id, sovereign, packSecrets, host } = deployLab);

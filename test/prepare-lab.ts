@@ -1,14 +1,12 @@
 /**
- * Run once by test/run.sh before the lab lanes start (they run side by side and
- * share the Docker engine's images): the stand-in images built, and the service
- * stand-ins' images untagged so this run builds them from the current sources.
- * Compose builds those from the service repos under a ref tag, and an image left
- * by an older checkout of the stand-ins would be reused as is
- * (lab/services/frame/README.md). An image a container still uses stays.
+ * Run once by test/run.sh before the lab files: the service stand-ins' images
+ * untagged so this run builds them from the current sources. Compose builds
+ * those from the service repos under a ref tag, and an image left by an older
+ * checkout of the stand-ins would be reused as is (lab/services/frame/README.md).
+ * An image a container still uses stays.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ensureStandInImages } from '../lab/images/index.js';
 
 const exec = promisify(execFile);
 
@@ -25,5 +23,4 @@ export async function untagServiceImages(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await untagServiceImages();
-  await ensureStandInImages({});
 }

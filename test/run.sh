@@ -13,38 +13,19 @@ dirs=(contracts core onboarding schemas cli providers reconcilers controller mcp
 find_tests() { find "$@" -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort; }
 mapfile -t unit < <(find_tests "${dirs[@]}")
 if [ "${#unit[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-# A test's (and a whole file's) timeout: 15 min for unit files, 30 for a lab file (test/) on a slow machine.
+# A test's (and a whole file's) timeout: 15 min unless test_timeout says otherwise.
 run() { node --import tsx --test --test-reporter=spec --test-timeout="${test_timeout:-900000}" "$@"; }
 # The colocated unit tests touch only their own temp dirs and loopback ports: as many at once as there are CPUs.
 rc=0
 run --test-concurrency="$(nproc)" "${unit[@]}" || rc=$?
 [ "$mode" = unit ] && exit "$rc"
 # test/: each lab file has a lab of its own (test/lab-fixture.ts: own state dir, hosts, users, ports, customer
-# ids) on the one Docker engine and its shared stand-in images. One file at a time by default: on 2 CPUs two
-# lanes side by side made every lab file 2-3x slower: the lab phase took 1497 s in two lanes, 1479 s in one (measured 2026-12-06). AXE_TEST_LANES=2
-# runs two lanes, each one file at a time: the longest files (LANE_A) in one, the rest in the other; their
-# output is prefixed A| and B|. For a machine with more CPUs.
+# ids) on the one Docker engine and its shared stand-in images; one file at a time. Two files side by side were
+# tried on 2 CPUs: each ran 2-3x slower, the lab phase took 1497 s against 1479 s (2026-12-06).
+# A test's (and a whole file's) timeout is 30 min here: a lab file is long on a slow machine.
 mapfile -t lab < <(find_tests test)
-test_timeout=1800000
-LANE_A=(test/deploy.test.ts test/controller-lab.test.ts)
-# Once, before the lanes: the stand-in images built, stale service images untagged (test/prepare-lab.ts).
+# Once: the service stand-ins' images from older sources untagged (test/prepare-lab.ts).
 node --import tsx test/prepare-lab.ts
 export AXE_TEST_LAB_PREPARED=1
-if [ "${AXE_TEST_LANES:-1}" != 2 ]; then
-  run --test-concurrency=1 "${lab[@]}" || rc=$?
-  exit "$rc"
-fi
-a=() b=()
-for f in "${lab[@]}"; do
-  if printf '%s\n' "${LANE_A[@]}" | grep -qxF "$f"; then a+=("$f"); else b+=("$f"); fi
-done
-lanes=$(mktemp -d)
-( run --test-concurrency=1 "${a[@]}"; echo $? > "$lanes/a" ) 2>&1 | sed -u 's/^/A| /' &
-( run --test-concurrency=1 "${b[@]}"; echo $? > "$lanes/b" ) 2>&1 | sed -u 's/^/B| /' &
-wait
-for lane in a b; do
-  code=$(cat "$lanes/$lane" 2>/dev/null || echo 1)
-  [ "$code" = 0 ] || { echo "# lane ${lane^^} failed (exit $code)"; rc=1; }
-done
-rm -rf "$lanes"
+test_timeout=1800000 run --test-concurrency=1 "${lab[@]}" || rc=$?
 exit "$rc"
