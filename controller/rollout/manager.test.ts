@@ -28,8 +28,9 @@ function withFrame(state: DesiredState, ref: string, customers?: (c: DesiredStat
   return { ...state, customers: copy, manifests };
 }
 
-function result(customer: string, frame: { ref: string; stopped?: string; failure?: { step: string; reason: string } } | null, ok = true): CustomerResult {
-  const containers = frame ? [{ service: 'frame-mcp-green', ref: frame.ref, state: 'running' }, ...(frame.stopped ? [{ service: 'frame-mcp-blue', ref: frame.stopped, state: 'exited' }] : [])] : [];
+/** A reconcile result whose frame runs `ref` on green (blue stopped on `stopped`), or exactly `containers` when given. */
+function result(customer: string, frame: { ref: string; stopped?: string; failure?: { step: string; reason: string }; containers?: Array<{ service: string; ref: string; state: string }> } | null, ok = true): CustomerResult {
+  const containers = frame?.containers ?? (frame ? [{ service: 'frame-mcp-green', ref: frame.ref, state: 'running' }, ...(frame.stopped ? [{ service: 'frame-mcp-blue', ref: frame.stopped, state: 'exited' }] : [])] : []);
   const services = new Map([['frame', { host: { containers, failure: frame?.failure ? { ...frame.failure, ref: frame.ref } : null } }]]);
   return {
     customer,
@@ -106,9 +107,7 @@ describe('rollout manager', () => {
       { service: 'frame-mcp-blue', ref: 'v1', state: 'exited' },
       { service: 'frame-mcp-green', ref: 'v2', state: 'running' },
     ];
-    const swapped = result('demo', { ref: 'v2' });
-    const stack = swapped.resources.find((k) => k.kind === 'stack')!;
-    (stack.observed as { services: Map<string, { host: { containers: unknown[]; active: string } }> }).services.get('frame')!.host = { containers, active: 'green', failure: null } as never;
+    const swapped = result('demo', { ref: 'v2', containers });
     t.m.observe(demo, swapped);
     const row = () => t.history.rolloutCustomers(t.history.currentRollout('frame')!.id).find((r) => r.customer === 'demo')!;
     assert.notEqual(row().healthy_since, null, 'healthy on v2: its live color runs v2');
@@ -117,12 +116,7 @@ describe('rollout manager', () => {
     t.m.tick();
     assert.deepEqual(t.queued, ['acme'], 'the bake is over: wave 1 opens');
     // A swap that left the OLD color serving (green stopped, blue running v1) is not on the release.
-    const back = result('demo', { ref: 'v2' });
-    (back.resources.find((k) => k.kind === 'stack')!.observed as { services: Map<string, { host: unknown }> }).services.get('frame')!.host = {
-      containers: [containers[0], containers[1], { service: 'frame-mcp-blue', ref: 'v1', state: 'running' }, { service: 'frame-mcp-green', ref: 'v2', state: 'exited' }],
-      active: 'blue',
-      failure: null,
-    };
+    const back = result('demo', { ref: 'v2', containers: [containers[0]!, containers[1]!, { service: 'frame-mcp-blue', ref: 'v1', state: 'running' }, { service: 'frame-mcp-green', ref: 'v2', state: 'exited' }] });
     t.m.observe(t.m.gate(v2, 'demo'), back);
     assert.equal(row().healthy_since, null, 'the old color serves: not on v2');
   });
