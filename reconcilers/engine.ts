@@ -22,15 +22,15 @@
  *   the host (`Pass.fresh`; a kind with a host section is the only kind that
  *   changes the host). After acting it is observed again, unless its `again`
  *   observed again, alone, each part its actions changed (runAndObserveAgain),
- *   or its `actAll` returns the observation after its actions (see runtime.ts).
+ *   or its `told` tells the observation after them from their output (see runtime.ts).
  * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
  *   the results, a scratch area per kind, the host change clock.
  * - A kind's actions run by their `after` links (order.ts `runByLinks`):
  *   independent chains side by side, an action without links after the one
  *   before it (so a plan without links runs in plan order, one at a time), a
  *   cycle an error before anything runs. The stack's plan carries links
- *   (its services side by side); the entities kind still runs its own
- *   chains (`actAll`).
+ *   (its services side by side), so does the entities kind's (each service's
+ *   registrations in order, services side by side).
  * - Prune is the engine's too (teardown.ts): each kind's `delete`, ordered by links.
  */
 import { AxeError, errorLine, terminal } from '../core/errors.js';
@@ -162,14 +162,15 @@ export async function prefetchCustomer(env: ReconcileEnv, id: string): Promise<v
 /**
  * Runs a kind's actions by their links; when the kind observes parts again
  * (`again`), each part is observed as soon as the actions it waits for have
- * succeeded, beside the others. The observation after the actions, or
+ * succeeded, beside the others; when their output tells the observation
+ * after them (`told`), that is it. The observation after the actions, or
  * undefined when the whole must be observed again.
  */
-export async function runAndObserveAgain<D, O, P>(ctx: CustomerContext, r: Pick<ResourceReconciler<D, O, P>, 'again'>, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | undefined> {
+export async function runAndObserveAgain<D, O, P>(ctx: CustomerContext, r: Pick<ResourceReconciler<D, O, P>, 'again' | 'told'>, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | undefined> {
   const again = r.again;
   if (!again || observed === null) {
     await runByLinks(actions, run);
-    return undefined;
+    return observed !== null && r.told ? (r.told(desired, observed, actions) ?? undefined) : undefined;
   }
   const seen = new Map<string, unknown>();
   let complete = true;
@@ -243,7 +244,6 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
         let after: unknown = undefined;
         try {
           if (runnable.length === 0) after = observed;
-          else if (r.actAll) after = await r.actAll(ctx, desired, runnable, run, observed);
           else after = await runAndObserveAgain(ctx, r, desired, runnable, run, observed);
         } finally {
           // Even a failed action may have changed the host.

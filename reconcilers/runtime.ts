@@ -84,23 +84,17 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
   observe(ctx: CustomerContext, desired: D): Promise<O | null>;
   act(ctx: CustomerContext, desired: D, action: Action<P>): Promise<void>;
   /**
-   * Runs a pass's planned actions itself (default, and what a kind should do:
-   * the engine runs them by their `after` links, observing parts again through
-   * `again`). Left for the entities kind, whose observation after its actions
-   * is told by their output. `run` performs one action through `act` with the
-   * engine's bookkeeping; a kind whose actions fall into independent chains
-   * runs those chains concurrently. It settles every action it started before it throws.
-   * `observed` is what the actions were planned on. It may return the
-   * observation after its actions — only when every part of it was observed
-   * after the last action that could change it, or is told by an action's own
-   * successful output — and the engine then does not observe again.
-   */
-  actAll?(ctx: CustomerContext, desired: D, actions: Action<P>[], run: (action: Action<P>) => Promise<void>, observed: O | null): Promise<O | void>;
-  /**
    * Observing parts of this kind again after acting, instead of the whole
    * once every action ended (absent: the whole). See Reobservation.
    */
   again?: Reobservation<D, O, P, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The observation after the actions when their own successful output tells
+   * it (pure): `planned` (what they were planned on) changed by `actions`, all
+   * of which succeeded; null (or absent) and the engine observes again. The
+   * entities kind: a register command that exited 0 registered its entity.
+   */
+  told?(desired: D, planned: O, actions: readonly Action<P>[]): O | null;
   /** Scan entries this kind's observation reads; dropped before acting and after. */
   cacheKeys(ctx: CustomerContext, desired: D): string[];
   /**

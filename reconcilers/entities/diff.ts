@@ -10,7 +10,7 @@
 import { entityId, type Customer, type Entity } from '../../schemas/customers.js';
 import type { EntityValues } from '../stack/render.js';
 import type { ExecTarget } from '../stack/diff.js';
-import type { Action, Health } from '../types.js';
+import { type Action, actionId, type Health } from '../types.js';
 
 export interface EntityHookDesired {
   service: string;
@@ -70,7 +70,25 @@ export function diffEntities(desired: EntitiesDesired, observed: EntitiesObserve
       actions.push({ kind: 'entities', op: 'register', target: `entity:${h.service}/${e.id}`, summary: `register ${e.id} (${e.legal_name}) in ${h.service} with its ${h.hook} hook${when}`, payload: { service: h.service, hook: h.hook, entity: e.id } });
     }
   }
-  return actions;
+  return linkEntities(actions);
+}
+
+/**
+ * The plan's `after` links: each service registers its entities in plan order
+ * (its own containers, one at a time); different services side by side. An
+ * action is linked after the closest one before it of its service naming
+ * another entity (two hooks of a service registering the same entity one
+ * after the other share a name: they are not linked to each other).
+ */
+export function linkEntities(actions: readonly Action<EntityPayload>[]): Action<EntityPayload>[] {
+  return actions.map((a, i) => {
+    const id = actionId(a);
+    const before = actions
+      .slice(0, i)
+      .reverse()
+      .find((b) => b.payload.service === a.payload.service && actionId(b) !== id);
+    return { ...a, after: before ? [actionId(before)] : [] };
+  });
 }
 
 export function healthEntities(desired: EntitiesDesired, observed: EntitiesObserved | null): Health {

@@ -78,27 +78,17 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     }
   },
   /**
-   * Each service registers its entities in order; different services (their
-   * own containers) side by side. The listing after is the one the actions
-   * were planned on plus each entity whose register command exited 0 (the
-   * hook's contract: registered, idempotently), so nothing is listed again.
+   * The listing after the actions (they are linked: each service's in order,
+   * services side by side) is the one they were planned on plus each entity
+   * whose register command exited 0 (the hook's contract: registered,
+   * idempotently), so nothing is listed again; a hook not listed before (its
+   * service was down) is.
    */
-  async actAll(_ctx, _desired, actions, run, observed) {
-    const byService = new Map<string, typeof actions>();
-    for (const action of actions) byService.set(action.payload.service, [...(byService.get(action.payload.service) ?? []), action]);
-    const results = await Promise.allSettled(
-      [...byService.values()].map(async (chain) => {
-        for (const action of chain) await run(action);
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    if (!observed) return;
-    const after: EntitiesObserved = new Map(observed);
+  told(_desired, planned, actions) {
+    const after: EntitiesObserved = new Map(planned);
     for (const action of actions) {
       const listing = after.get(hookKey(action.payload));
-      // Not listed before (the service was down): list again.
-      if (listing?.state !== 'listed') return;
+      if (listing?.state !== 'listed') return null;
       after.set(hookKey(action.payload), { state: 'listed', ids: new Set([...listing.ids, action.payload.entity]) });
     }
     return after;
