@@ -10,18 +10,21 @@
  *   "waiting for {dependency}", instead of acting on a guess.
  * - Kinds outside `only` that a selected kind depends on are observed (never
  *   acted on) so the selected kind has what it needs; they are marked `context`.
- * - A kind whose dependency acted in this pass observes afresh (its part of
- *   the host's batched view was read before that action), unless what it
- *   reads is host sections read after the last change this pass made on the
- *   host (the dependency that acted changed something else: the vault).
+ * - A kind whose dependency acted in this pass observes afresh: each of its
+ *   declared reads (`reads`) is forgotten, except a host read made after the
+ *   last change this pass made on the host (the dependency that acted changed
+ *   something else: the vault).
  * - Errors are caught per kind and reported as the kind's status; a transient
  *   error leaves the rest of the customer to the next pass.
  * - A kind acts only on a fresh observation (README "Fresh enough to act on"):
- *   it is observed again right before it acts, except when everything it reads
- *   is host reads made in this pass after the last change this pass made on
- *   the host (`Pass.fresh`; a kind with a host section is the only kind that
- *   changes the host). After acting it is observed again, unless its `again`
- *   observed again, alone, each part its actions changed (runAndObserveAgain),
+ *   one made in this pass after the last change this pass made to what it
+ *   reads. So it is observed again right before it acts (its reads forgotten),
+ *   except when it declares reads and every one is a host read made in this
+ *   pass after the last change this pass made on the host (`Pass.fresh`: that
+ *   observation is already fresh; a kind with a host section is the only kind
+ *   that changes the host). A kind declaring no reads is always observed
+ *   again. After acting its reads are forgotten and it is observed again,
+ *   unless its `again` observed again, alone, each part its actions changed (runAndObserveAgain),
  *   or its `told` tells the observation after them from their output (see runtime.ts).
  * - The pass (pass.ts) holds what the kinds of one reconcile share: the scan,
  *   the results, a scratch area per kind, the host change clock.
@@ -220,15 +223,16 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
       // A dependency that acted in this pass may have changed what this kind reads: not from the pass's batched view,
       // except a host section read in this pass after the last change this pass made on the host (a dependency
       // without a host section, e.g. vault-items, changes only what this kind reads through other keys).
-      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const key of r.cacheKeys(ctx, desired)) if (!pass.fresh(key)) env.scan.drop(key);
+      if (r.dependsOn.some((dep) => (results.get(dep)?.applied.length ?? 0) > 0)) for (const read of r.reads) if (!pass.fresh(ctx.target, read)) env.scan.forget(ctx.target, read);
       observed = await r.observe(ctx, desired);
       actions = r.diff(desired, observed);
       if (actions.length > 0 && options.apply && !context && policy.mode === 'apply') {
         // Observe right before acting: never act on the scan's cached view (a host section
         // read moments ago in this pass, after every change this pass made there, is not cached).
-        const keys = r.cacheKeys(ctx, desired);
-        if (keys.length === 0 || !keys.every((key) => pass.fresh(key))) {
-          for (const key of keys) env.scan.drop(key);
+        const reads = r.reads;
+        const target = ctx.target;
+        if (reads.length === 0 || !reads.every((read) => pass.fresh(target, read))) {
+          for (const read of reads) env.scan.forget(target, read);
           observed = await r.observe(ctx, desired);
           actions = r.diff(desired, observed);
         }
@@ -249,7 +253,7 @@ export async function reconcileCustomer(env: ReconcileEnv, id: string, options: 
           // Even a failed action may have changed the host.
           if (r.hostSection && attempted > 0) pass.hostChanged();
         }
-        if (runnable.length > 0) for (const key of keys) env.scan.drop(key);
+        if (runnable.length > 0) for (const read of reads) env.scan.forget(target, read);
         // A kind that observed what it changed after its last action (or whose actions' own output tells) returns it.
         observed = after ?? (await r.observe(ctx, desired));
         actions = r.diff(desired, observed);

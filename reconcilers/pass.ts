@@ -11,7 +11,8 @@
  * - the host change clock: when the last action of a kind that changes the
  *   host ended, so a host read made after it counts as fresh (`fresh`).
  */
-import type { Scan } from './scan.js';
+import type { SshTarget } from '../providers/host/ssh.js';
+import type { Read, Scan } from './scan.js';
 import type { Kind, ResourceResult } from './types.js';
 
 export class Pass {
@@ -34,11 +35,11 @@ export class Pass {
   }
 
   /**
-   * The scan entry is a read of the host made in this pass after the last
-   * change this pass made there. Only host reads are clocked: any other entry
-   * (the vault, Cloudflare) is never fresh, it is read again.
+   * The read is a read of the host at `target` made in this pass after the
+   * last change this pass made there. Only host reads are clocked: any other
+   * read (the vault, Cloudflare) is never fresh, it is read again.
    */
-  fresh(key: string): boolean {
-    return this.scan.hostReadSince(key, Math.max(this.startedAt, this.#hostChangedAt));
+  fresh(target: SshTarget, read: Read): boolean {
+    return this.scan.hostReadSince(target, read, Math.max(this.startedAt, this.#hostChangedAt));
   }
 }

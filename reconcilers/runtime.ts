@@ -8,11 +8,12 @@
  * - `desired` is pure: it reads the desired state and the results of the kinds
  *   this one depends on (already reconciled in this pass); null = not for
  *   this customer.
- * - `observe` reads only. It may answer from the scan's bulk observation; before
- *   a kind acts the engine drops the cached entries named by `cacheKeys` and
- *   observes again, unless every one is a host read made in this pass after the
- *   last change this pass made on the host (Pass.fresh): nothing acts on an
- *   observation older than the pass or than its own pass's last host change.
+ * - `observe` reads only. It may answer from the scan's bulk observation, and
+ *   the kind declares what it reads there (`reads`). Before a kind acts the
+ *   engine forgets those reads and observes again, unless every one is a host
+ *   read made in this pass after the last change this pass made on the host
+ *   (Pass.fresh): nothing acts on an observation older than the pass or than
+ *   its own pass's last host change.
  * - Per-pass state lives in `ctx.pass` (pass.ts), never in a module.
  * - `act` performs one action and is idempotent.
  */
@@ -23,7 +24,7 @@ import type { ControllerConfig } from '../schemas/controller-config.js';
 import type { Customer } from '../schemas/customers.js';
 import type { DesiredState } from '../schemas/repo.js';
 import { Pass } from './pass.js';
-import type { Scan } from './scan.js';
+import type { Read, Scan } from './scan.js';
 import type { Action, ActionId, Kind, Reconciler, ResourceResult } from './types.js';
 
 /** Operator-side settings the reconcilers read (from the controller config). */
@@ -95,11 +96,17 @@ export interface ResourceReconciler<D, O, P = unknown> extends Reconciler<D, O, 
    * entities kind: a register command that exited 0 registered its entity.
    */
   told?(desired: D, planned: O, actions: readonly Action<P>[]): O | null;
-  /** Scan entries this kind's observation reads; dropped before acting and after. */
-  cacheKeys(ctx: CustomerContext, desired: D): string[];
+  /**
+   * What this kind's observation reads from the scan (the customer's host for
+   * host reads); forgotten before acting (unless fresh) and after. None: the
+   * kind reads nothing from the scan, it is observed again before acting.
+   */
+  reads: readonly Read[];
   /**
    * A read-only shell section for the host's one batched observation round
-   * trip. It cannot depend on other kinds' results: the host runs it first.
+   * trip (the kind reads it as `{ hostSection: name }`, or the whole batch as
+   * 'host'). It cannot depend on other kinds' results: the host runs it first.
+   * A kind with one is a kind that changes the host (the host change clock).
    */
   hostSection?(ctx: CustomerContext): HostSection | null;
   /** Tearing down what this kind made for a customer who left (prune, teardown.ts); absent: the kind leaves nothing to delete. */

@@ -37,15 +37,15 @@ describe('scan: host sections', () => {
     assert.equal((await scan.host(target, sections)).get('a')?.output, 'a1', 'served from the scan');
     assert.equal(trips.length, 1);
 
-    scan.drop(SCAN_KEYS.hostSection(target, 'b'));
+    scan.forget(target, { hostSection: 'b' });
     const again = await scan.host(target, sections);
     assert.equal(trips.length, 2);
     assert.doesNotMatch(trips[1]!, /echo a/, 'only the stale section ran');
     assert.equal(again.get('a')?.output, 'a1');
     assert.equal(again.get('b')?.output, 'b');
 
-    scan.drop(SCAN_KEYS.host(target));
-    scan.drop(SCAN_KEYS.hostSection(target, 'a'));
+    scan.forget(target, 'host');
+    scan.forget(target, { hostSection: 'a' });
     assert.equal((await scan.host(target, sections)).get('a')?.output, 'a3');
     assert.equal(trips.length, 3, 'a full batch, the stale mark absorbed');
     assert.equal((await scan.host(target, sections)).get('a')?.output, 'a3');
@@ -67,8 +67,8 @@ describe('scan: host sections', () => {
     assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'b')), batchAt);
     assert.equal(scan.fetchedAt(SCAN_KEYS.host(target)), batchAt);
 
-    scan.drop(SCAN_KEYS.hostSection(target, 'a'));
-    scan.drop(SCAN_KEYS.hostSection(target, 'b'));
+    scan.forget(target, { hostSection: 'a' });
+    scan.forget(target, { hostSection: 'b' });
     assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined, 'dropped: not held');
     await new Promise((r) => setTimeout(r, 5));
     await scan.host(target, sections, 'b');
@@ -76,12 +76,18 @@ describe('scan: host sections', () => {
     assert.doesNotMatch(trips[1]!, /echo a/, 'only the named section ran');
     assert.ok(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'b'))! > batchAt);
     assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined, 'a is still stale');
+    // The engine's question (Pass.fresh): a host read held and made since then; any other read never is.
+    assert.equal(scan.hostReadSince(target, { hostSection: 'b' }, batchAt + 1), true);
+    assert.equal(scan.hostReadSince(target, { hostSection: 'a' }, 0), false, 'stale');
+    assert.equal(scan.hostReadSince(target, 'host', batchAt), true);
+    assert.equal(scan.hostReadSince(target, 'host', batchAt + 1), false);
+    assert.equal(scan.hostReadSince(target, 'vault', 0), false);
     await scan.host(target, sections);
     assert.equal(trips.length, 3);
     assert.doesNotMatch(trips[2]!, /echo b/, 'the rest of the stale sections');
     assert.ok(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a'))! > batchAt);
 
-    scan.drop(SCAN_KEYS.host(target));
+    scan.forget(target, 'host');
     assert.equal(scan.fetchedAt(SCAN_KEYS.hostSection(target, 'a')), undefined);
   });
 });

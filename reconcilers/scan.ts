@@ -6,12 +6,13 @@
  * Rules:
  * - Each entry is fetched once per scan (memoised promise) and served to every
  *   customer from memory; a failed fetch is not kept, so the next reader retries.
- * - `drop(key)` forgets an entry: the engine drops what a kind reads before it
- *   acts and after, so an action is always planned on a fresh observation.
- * - A kind that reads only its own section of a host's batch drops
- *   `SCAN_KEYS.hostSection(target, name)`: the next `host()` read runs just the
- *   stale sections (one round trip; only the reader's own when it names it)
- *   and keeps the rest of the batch.
+ * - A kind declares what it reads (`Read`, the contract's `reads`); only this
+ *   module turns a read into its entry. `forget(target, read)` forgets it: the
+ *   engine forgets what a kind reads before it acts and after, so an action is
+ *   always planned on a fresh observation.
+ * - Forgetting a host section (`{ hostSection: name }`) keeps the rest of the
+ *   batch: the next `host()` read runs just the stale sections (one round trip;
+ *   only the reader's own when it names it).
  */
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
 import { requireCloudflare } from '../providers/index.js';
@@ -23,6 +24,13 @@ import type { VaultEntry } from '../providers/vault/types.js';
 import type { Providers } from '../providers/index.js';
 
 export type HostSections = Map<string, SectionOutput>;
+
+/**
+ * What a kind's observation reads from the scan: the tailnet, the account's
+ * tunnel list, the zone's DNS records, the vault's item list, the customer's
+ * host's whole batch, or one section of that batch.
+ */
+export type Read = 'tailnet' | 'tunnels' | 'dns' | 'vault' | 'host' | { hostSection: string };
 
 export interface Scan {
   tailnet(): Promise<TailnetView>;
@@ -36,11 +44,14 @@ export interface Scan {
    * or only `only` when the reader names the one it reads.
    */
   host(target: SshTarget, sections: () => HostSection[], only?: string): Promise<HostSections>;
+  /** Forgets what `read` fetched (from the host at `target` for a host read): the next reader fetches it again. */
+  forget(target: SshTarget, read: Read): void;
+  /** `read` is a read of the host at `target` (its batch or one section of it), held, and fetched at or after `since`. */
+  hostReadSince(target: SshTarget, read: Read, since: number): boolean;
+  /** Forgets an entry by its key (SCAN_KEYS; an engine event forgets a host's batch). */
   drop(key: string): void;
   /** When the entry's fetch started (ms since the epoch); undefined when it is not held (never fetched, or dropped). */
   fetchedAt(key: string): number | undefined;
-  /** The entry is a read of a host (its batch or one section of it), held, and fetched at or after `since`. */
-  hostReadSince(key: string, since: number): boolean;
 }
 
 export const SCAN_KEYS = {
@@ -53,7 +64,11 @@ export const SCAN_KEYS = {
   hostSection: (target: SshTarget, name: string) => `host:${target.user}@${target.address}:${target.port}#${name}`,
 } as const;
 
-const HOST_KEY = /^host:/;
+/** The scan's entry of a read. */
+function keyOf(target: SshTarget, read: Read): string {
+  if (typeof read === 'object') return SCAN_KEYS.hostSection(target, read.hostSection);
+  return read === 'host' ? SCAN_KEYS.host(target) : SCAN_KEYS[read];
+}
 
 export function newScan(providers: Providers, zone: string): Scan {
   const memo = new Map<string, Promise<unknown>>();
@@ -77,6 +92,16 @@ export function newScan(providers: Providers, zone: string): Scan {
     if (!section) return memo.has(key) ? started.get(key) : undefined;
     if (!memo.has(section[1]!) || staleSections.get(section[1]!)?.has(section[2]!)) return undefined;
     return started.get(key) ?? started.get(section[1]!);
+  }
+  function drop(key: string): void {
+    const section = /^(host:[^#]+)#(.+)$/.exec(key);
+    if (section) {
+      const set = staleSections.get(section[1]!) ?? new Set<string>();
+      set.add(section[2]!);
+      staleSections.set(section[1]!, set);
+      return;
+    }
+    memo.delete(key);
   }
   const cloudflare = () => requireCloudflare(providers);
   return {
@@ -112,20 +137,12 @@ export function newScan(providers: Providers, zone: string): Scan {
       }
       return batch;
     },
-    drop: (key) => {
-      const section = /^(host:[^#]+)#(.+)$/.exec(key);
-      if (section) {
-        const set = staleSections.get(section[1]!) ?? new Set<string>();
-        set.add(section[2]!);
-        staleSections.set(section[1]!, set);
-        return;
-      }
-      memo.delete(key);
-    },
-    fetchedAt,
-    hostReadSince: (key, since) => {
-      const at = HOST_KEY.test(key) ? fetchedAt(key) : undefined;
+    forget: (target, read) => drop(keyOf(target, read)),
+    hostReadSince: (target, read, since) => {
+      const at = read === 'host' || typeof read === 'object' ? fetchedAt(keyOf(target, read)) : undefined;
       return at !== undefined && at >= since;
     },
+    drop,
+    fetchedAt,
   };
 }

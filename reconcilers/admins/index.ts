@@ -10,7 +10,6 @@ import { shellQuote } from '../../providers/host/ssh.js';
 import type { HookExec } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
@@ -76,7 +75,5 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
       throw transient(`${action.op === 'demote' ? 'demoting' : 'granting admin to'} ${action.payload.email} in ${hook.service} failed: ${detail}`, { customer: ctx.id, resource: 'admins', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); setting a role is idempotent, run it again` });
     }
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.hostSection(ctx.target, ADMINS_SECTION)];
-  },
+  reads: [{ hostSection: ADMINS_SECTION }],
 };

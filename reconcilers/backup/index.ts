@@ -10,7 +10,6 @@ import { terminal } from '../../core/errors.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { DEFAULT_BACKUP } from '../env.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { BACKUP_DIR, type BackupDesired, type BackupObserved, type BackupPayload, diffBackup, healthBackup } from './diff.js';
 import { backupItems, desiredBackup, observeScript, parseObservation } from './host.js';
 import { runInit, runInstallSchedule, runSnapshot } from './run.js';
@@ -71,7 +70,5 @@ export const backupReconciler: ResourceReconciler<BackupDesired, BackupObserved,
         throw terminal(`unknown backup action ${action.op}`, { customer: ctx.id, resource: 'backup' });
     }
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.host(ctx.target), SCAN_KEYS.vault];
-  },
+  reads: ['host', 'vault'],
 };

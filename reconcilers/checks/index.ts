@@ -10,7 +10,6 @@
 import { terminal } from '../../core/errors.js';
 import { hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { blueGreenOf, declaredStacks, templateVars } from '../services.js';
 import { expandTemplate } from '../stack/render.js';
 import { type ChecksDesired, type ChecksObserved, diffChecks, evaluateChecks, healthChecks } from './diff.js';
@@ -54,7 +53,5 @@ export const checksReconciler: ResourceReconciler<ChecksDesired, ChecksObserved>
   async act(ctx, _desired, action) {
     throw terminal(`the checks kind plans nothing (asked to ${action.op})`, { customer: ctx.id, resource: 'checks' });
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.hostSection(ctx.target, CHECKS_SECTION)];
-  },
+  reads: [{ hostSection: CHECKS_SECTION }],
 };

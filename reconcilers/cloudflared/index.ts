@@ -9,7 +9,6 @@ import { terminal } from '../../core/errors.js';
 import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
 import type { TunnelObserved } from '../tunnel/diff.js';
 import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
@@ -97,8 +96,6 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
       await runScript(connection, script, { what: 'starting cloudflared', ...where, timeoutMs: 90_000, fix, fixes: { sudoPassword: EXIT.sudoPassword.fix } });
     }
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.host(ctx.target), SCAN_KEYS.vault];
-  },
+  reads: ['host', 'vault'],
 };
 

@@ -9,7 +9,6 @@ import { requireCloudflare } from '../../providers/index.js';
 import { terminal } from '../../core/errors.js';
 import type { TunnelObserved } from '../tunnel/diff.js';
 import type { ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { trap } from '../traps.js';
 import { diffDns, type DnsDesired, type DnsObserved, type DnsPayload, healthDns, ownerComment } from './diff.js';
 import { dnsDeletion } from './delete.js';
@@ -45,7 +44,5 @@ export const dnsReconciler: ResourceReconciler<DnsDesired, DnsObserved, DnsPaylo
       throw error;
     }
   },
-  cacheKeys() {
-    return [SCAN_KEYS.dns];
-  },
+  reads: ['dns'],
 };

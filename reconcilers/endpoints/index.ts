@@ -33,7 +33,5 @@ export const endpointsReconciler: ResourceReconciler<EndpointsDesired, Endpoints
   async act() {
     // Endpoints are reported, never changed.
   },
-  cacheKeys() {
-    return [];
-  },
+  reads: [],
 };

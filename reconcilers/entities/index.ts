@@ -6,7 +6,6 @@
 import { terminal, transient } from '../../core/errors.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
@@ -93,8 +92,6 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     }
     return after;
   },
-  cacheKeys(ctx) {
-    // Only this kind's section of the host's batch: a re-observation runs it alone.
-    return [SCAN_KEYS.hostSection(ctx.target, ENTITIES_SECTION)];
-  },
+  // Only this kind's section of the host's batch: a re-observation runs it alone.
+  reads: [{ hostSection: ENTITIES_SECTION }],
 };

@@ -91,7 +91,5 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
   async act() {
     // The host is reported, never changed.
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.tailnet, SCAN_KEYS.host(ctx.target)];
-  },
+  reads: ['tailnet', 'host'],
 };

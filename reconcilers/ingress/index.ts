@@ -23,7 +23,6 @@ import { textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import type { Color } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../services.js';
@@ -127,7 +126,5 @@ export const ingressReconciler: ResourceReconciler<IngressDesired, IngressObserv
       fix: `see axe plan ${ctx.id}: ${d.colors[to]} must be running and healthy; then axe apply ${ctx.id} --only ingress --apply`,
     });
   },
-  cacheKeys(ctx) {
-    return [SCAN_KEYS.hostSection(ctx.target, INGRESS_SECTION)];
-  },
+  reads: [{ hostSection: INGRESS_SECTION }],
 };

@@ -216,10 +216,8 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
     observe: (ctx, desired, service) => observeServices(ctx, desired, desired.services.filter((d) => d.service === service), scratch(ctx).told),
     merge: mergeObserved,
   },
-  cacheKeys(ctx) {
-    // Only this kind's section of the host's batch: a re-observation runs it alone.
-    return [SCAN_KEYS.hostSection(ctx.target, STACK_SECTION)];
-  },
+  // Only this kind's section of the host's batch: a re-observation runs it alone.
+  reads: [{ hostSection: STACK_SECTION }],
 };
 
 /**

@@ -14,7 +14,6 @@ import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { requireCloudflare } from '../../providers/index.js';
 import type { ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { credentialsItemName, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved, type TunnelPayload } from './diff.js';
 import { tunnelDeletion } from './delete.js';
 
@@ -68,7 +67,5 @@ export const tunnelReconciler: ResourceReconciler<TunnelDesired, TunnelObserved,
       await ctx.env.providers.vault.put({ ...meta, value: credentialsFromToken(token) });
     }
   },
-  cacheKeys() {
-    return [SCAN_KEYS.tunnels, SCAN_KEYS.vault];
-  },
+  reads: ['tunnels', 'vault'],
 };

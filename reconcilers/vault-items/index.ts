@@ -6,7 +6,6 @@
  */
 import { generateSecret } from '../../core/generate.js';
 import type { ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { desiredVaultItems, diffVaultItems, healthVaultItems, type VaultItemPayload, type VaultItemsDesired, type VaultItemsObserved } from './diff.js';
 
 export const vaultItemsReconciler: ResourceReconciler<VaultItemsDesired, VaultItemsObserved, VaultItemPayload> = {
@@ -27,7 +26,5 @@ export const vaultItemsReconciler: ResourceReconciler<VaultItemsDesired, VaultIt
     // the engine observed right before acting, and the item was missing then.
     await ctx.env.providers.vault.put({ name, service, customer, value: generateSecret(generate.length, generate.alphabet) });
   },
-  cacheKeys() {
-    return [SCAN_KEYS.vault];
-  },
+  reads: ['vault'],
 };

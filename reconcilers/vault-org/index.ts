@@ -89,8 +89,6 @@ export const vaultOrgReconciler: ResourceReconciler<VaultOrgDesired, VaultOrgObs
     else if (action.op === 'set-access' && name && collectionId && users) await client.setCollectionAccess(organizationId, collectionId, { name, externalId: action.payload.externalId ?? null, users, groups: action.payload.groups ?? null });
     else if (action.op === 'confirm' && memberId) await client.confirmMember(organizationId, memberId);
   },
-  cacheKeys() {
-    // Nothing comes from the scan: every observation asks bw serve.
-    return [];
-  },
+  // Nothing comes from the scan: every observation asks bw serve.
+  reads: [],
 };

@@ -20,7 +20,6 @@ import { filesFact } from '../../providers/host/facts/files.js';
 import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { SCAN_KEYS } from '../scan.js';
 import { hostReachable, hostSectionOutput } from '../host/index.js';
 import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
 import type { Customer } from '../../schemas/customers.js';
@@ -251,8 +250,6 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
       await runScript(connection, script, { what: `starting ${desired.container}`, left, ...where, timeoutMs: 300_000, fix: `see docker compose -p ${desired.defaultProject} logs on the host` });
     }
   },
-  cacheKeys(ctx) {
-    // Only this kind's section of the host's batch: a re-observation runs it alone.
-    return [SCAN_KEYS.hostSection(ctx.target, VAULTWARDEN_SECTION)];
-  },
+  // Only this kind's section of the host's batch: a re-observation runs it alone.
+  reads: [{ hostSection: VAULTWARDEN_SECTION }],
 };
