@@ -112,6 +112,9 @@ export interface RolloutRow {
   updated_at: number;
 }
 
+/** The columns of a customer's rollout progress a caller may set (History.putRolloutCustomer). */
+export const ROLLOUT_CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['wave', 'admitted_at', 'healthy_since', 'done_at', 'failed_at', 'step', 'reason', 'offline', 'waiting_window']);
+
 /** One customer's progress on one rollout. */
 export interface RolloutCustomerRow {
   rollout: number;

@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, RolloutCustomerRow, RolloutRow, SuspensionRow } from './history-rows.js';
+import { type DriftRow, type EventType, type HistoryEvent, type IntentRow, type LeaseRow, type ResourceRow, type RevisionRow, ROLLOUT_CUSTOMER_FIELDS, type RolloutCustomerRow, type RolloutRow, type SuspensionRow } from './history-rows.js';
 
 export type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, RolloutCustomerRow, RolloutRow, SuspensionRow } from './history-rows.js';
 
@@ -74,8 +74,6 @@ CREATE TABLE IF NOT EXISTS suspensions (
 );
 `;
 
-const ROLLOUT_CUSTOMER_FIELDS = new Set<string>(['wave', 'admitted_at', 'healthy_since', 'done_at', 'failed_at', 'step', 'reason', 'offline', 'waiting_window']);
-
 /** Brings a database written by an older axe up to SCHEMA (columns added since). */
 function migrate(db: Database.Database): void {
   const columns = new Set((db.prepare('PRAGMA table_info(resources)').all() as Array<{ name: string }>).map((c) => c.name));
@@ -122,10 +120,21 @@ export class History {
     this.db.close();
   }
 
+  /** One row, or null. */
+  #get<T>(sql: string, ...args: unknown[]): T | null {
+    return (this.db.prepare<unknown[], T>(sql).get(...args) as T | undefined) ?? null;
+  }
+
+  #all<T>(sql: string, ...args: unknown[]): T[] {
+    return this.db.prepare<unknown[], T>(sql).all(...args);
+  }
+
+  #run(sql: string, ...args: unknown[]): Database.RunResult {
+    return this.db.prepare<unknown[]>(sql).run(...args);
+  }
+
   event(e: Omit<HistoryEvent, 'id' | 'at' | 'customer' | 'kind' | 'revision' | 'op' | 'target'> & Partial<Omit<HistoryEvent, 'id' | 'type' | 'message'>>): number {
-    const info = this.db
-      .prepare('INSERT INTO events (at, type, customer, kind, revision, op, target, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.at ?? Date.now(), e.type, e.customer ?? null, e.kind ?? null, e.revision ?? null, e.op ?? null, e.target ?? null, e.message);
+    const info = this.#run('INSERT INTO events (at, type, customer, kind, revision, op, target, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', e.at ?? Date.now(), e.type, e.customer ?? null, e.kind ?? null, e.revision ?? null, e.op ?? null, e.target ?? null, e.message);
     return Number(info.lastInsertRowid);
   }
 
@@ -134,59 +143,52 @@ export class History {
     const args: unknown[] = [];
     if (filter.customer) (where.push('customer = ?'), args.push(filter.customer));
     if (filter.types?.length) (where.push(`type IN (${filter.types.map(() => '?').join(',')})`), args.push(...filter.types));
-    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as HistoryEvent[]).reverse();
+    return this.#all<HistoryEvent>(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, ...args, filter.limit ?? 50).reverse();
   }
 
   /** Records a revision as seen now (again, when it comes back: a revert makes an old revision the newest). */
   recordRevision(row: { id: string; valid: boolean; subject?: string | null; issues?: unknown[] }): void {
-    const last = (this.db.prepare('SELECT max(seen_at) AS t FROM revisions').get() as { t: number | null }).t ?? 0;
     // Strictly increasing, so "the newest revision" is never a tie.
-    const seen = Math.max(Date.now(), last + 1);
-    this.db
-      .prepare(
-        `INSERT INTO revisions (id, seen_at, valid, subject, issues) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, valid = excluded.valid, issues = excluded.issues`,
-      )
-      .run(row.id, seen, row.valid ? 1 : 0, row.subject ?? null, row.issues ? JSON.stringify(row.issues) : null);
+    const seen = Math.max(Date.now(), (this.#get<{ t: number | null }>('SELECT max(seen_at) AS t FROM revisions')?.t ?? 0) + 1);
+    this.#run(
+      `INSERT INTO revisions (id, seen_at, valid, subject, issues) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, valid = excluded.valid, issues = excluded.issues`,
+      row.id, seen, row.valid ? 1 : 0, row.subject ?? null, row.issues ? JSON.stringify(row.issues) : null,
+    );
   }
 
   markApplied(id: string): void {
-    this.db.prepare('UPDATE revisions SET applied_at = ? WHERE id = ?').run(Date.now(), id);
+    this.#run('UPDATE revisions SET applied_at = ? WHERE id = ?', Date.now(), id);
   }
 
   /** The last revision that was valid and applied, or null. */
   lastGoodRevision(): RevisionRow | null {
-    return (this.db.prepare('SELECT * FROM revisions WHERE valid = 1 AND applied_at IS NOT NULL ORDER BY applied_at DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
+    return this.#get('SELECT * FROM revisions WHERE valid = 1 AND applied_at IS NOT NULL ORDER BY applied_at DESC LIMIT 1');
   }
 
   /** The most recently seen revision (good or not). */
   latestRevision(): RevisionRow | null {
-    return (this.db.prepare('SELECT * FROM revisions ORDER BY seen_at DESC LIMIT 1').get() as RevisionRow | undefined) ?? null;
+    return this.#get('SELECT * FROM revisions ORDER BY seen_at DESC LIMIT 1');
   }
 
   beginReconcile(customer: string, revision: string | null, triggers: string[]): number {
-    const info = this.db.prepare('INSERT INTO reconciles (customer, revision, triggers, started_at) VALUES (?, ?, ?, ?)').run(customer, revision, triggers.join(','), Date.now());
-    return Number(info.lastInsertRowid);
+    return Number(this.#run('INSERT INTO reconciles (customer, revision, triggers, started_at) VALUES (?, ?, ?, ?)', customer, revision, triggers.join(','), Date.now()).lastInsertRowid);
   }
 
   finishReconcile(id: number, r: { sync: string; health: string; applied: number; pending: number; errors: number }): void {
-    this.db.prepare('UPDATE reconciles SET finished_at = ?, sync = ?, health = ?, applied = ?, pending = ?, errors = ? WHERE id = ?').run(Date.now(), r.sync, r.health, r.applied, r.pending, r.errors, id);
+    this.#run('UPDATE reconciles SET finished_at = ?, sync = ?, health = ?, applied = ?, pending = ?, errors = ? WHERE id = ?', Date.now(), r.sync, r.health, r.applied, r.pending, r.errors, id);
   }
 
   reconcileCount(customer?: string): number {
-    const row = (customer ? this.db.prepare('SELECT count(*) AS n FROM reconciles WHERE customer = ?').get(customer) : this.db.prepare('SELECT count(*) AS n FROM reconciles').get()) as { n: number };
-    return row.n;
+    return (customer ? this.#get<{ n: number }>('SELECT count(*) AS n FROM reconciles WHERE customer = ?', customer) : this.#get<{ n: number }>('SELECT count(*) AS n FROM reconciles'))!.n;
   }
 
   resource(customer: string, kind: string): ResourceRow | null {
-    return (this.db.prepare('SELECT * FROM resources WHERE customer = ? AND kind = ?').get(customer, kind) as ResourceRow | undefined) ?? null;
+    return this.#get('SELECT * FROM resources WHERE customer = ? AND kind = ?', customer, kind);
   }
 
   resources(customer?: string): ResourceRow[] {
-    return (customer
-      ? this.db.prepare('SELECT * FROM resources WHERE customer = ? ORDER BY rowid').all(customer)
-      : this.db.prepare('SELECT * FROM resources ORDER BY customer, rowid').all()) as ResourceRow[];
+    return customer ? this.#all('SELECT * FROM resources WHERE customer = ? ORDER BY rowid', customer) : this.#all('SELECT * FROM resources ORDER BY customer, rowid');
   }
 
   putResource(row: ResourceRow): void {
@@ -204,65 +206,62 @@ export class History {
 
   /** Drops one kind's status row (a kind the customer no longer has). */
   dropResource(customer: string, kind: string): void {
-    this.db.prepare('DELETE FROM resources WHERE customer = ? AND kind = ?').run(customer, kind);
+    this.#run('DELETE FROM resources WHERE customer = ? AND kind = ?', customer, kind);
   }
 
   /** Drops a removed customer's status rows (its history stays). */
   dropResources(customer: string): void {
-    this.db.prepare('DELETE FROM resources WHERE customer = ?').run(customer);
+    this.#run('DELETE FROM resources WHERE customer = ?', customer);
   }
 
   customersWithStatus(): string[] {
-    return (this.db.prepare('SELECT DISTINCT customer FROM resources ORDER BY customer').all() as Array<{ customer: string }>).map((r) => r.customer);
+    return this.#all<{ customer: string }>('SELECT DISTINCT customer FROM resources ORDER BY customer').map((r) => r.customer);
   }
 
   /** Opens drift for (customer, kind) unless already open; returns true when newly opened. */
   openDrift(customer: string, kind: string, revision: string | null, summary: string, at = Date.now()): boolean {
-    const info = this.db.prepare('INSERT OR IGNORE INTO drift (customer, kind, opened_at, revision, summary) VALUES (?, ?, ?, ?, ?)').run(customer, kind, at, revision, summary);
-    return info.changes > 0;
+    return this.#run('INSERT OR IGNORE INTO drift (customer, kind, opened_at, revision, summary) VALUES (?, ?, ?, ?, ?)', customer, kind, at, revision, summary).changes > 0;
   }
 
   /** Closes open drift; returns the closed row or null when none was open. */
   closeDrift(customer: string, kind: string, corrected: boolean, at = Date.now()): DriftRow | null {
-    const open = this.db.prepare('SELECT * FROM drift WHERE customer = ? AND kind = ? AND closed_at IS NULL').get(customer, kind) as DriftRow | undefined;
+    const open = this.#get<DriftRow>('SELECT * FROM drift WHERE customer = ? AND kind = ? AND closed_at IS NULL', customer, kind);
     if (!open) return null;
-    this.db.prepare('UPDATE drift SET closed_at = ?, corrected = ? WHERE id = ?').run(at, corrected ? 1 : 0, open.id);
+    this.#run('UPDATE drift SET closed_at = ?, corrected = ? WHERE id = ?', at, corrected ? 1 : 0, open.id);
     return { ...open, closed_at: at, corrected: corrected ? 1 : 0 };
   }
 
   openDrifts(customer?: string): DriftRow[] {
-    return (customer
-      ? this.db.prepare('SELECT * FROM drift WHERE closed_at IS NULL AND customer = ? ORDER BY id').all(customer)
-      : this.db.prepare('SELECT * FROM drift WHERE closed_at IS NULL ORDER BY id').all()) as DriftRow[];
+    return customer ? this.#all('SELECT * FROM drift WHERE closed_at IS NULL AND customer = ? ORDER BY id', customer) : this.#all('SELECT * FROM drift WHERE closed_at IS NULL ORDER BY id');
   }
 
   intend(row: Omit<IntentRow, 'started_at'>): void {
-    this.db.prepare('INSERT OR REPLACE INTO intents (customer, kind, op, target, revision, started_at) VALUES (?, ?, ?, ?, ?, ?)').run(row.customer, row.kind, row.op, row.target, row.revision, Date.now());
+    this.#run('INSERT OR REPLACE INTO intents (customer, kind, op, target, revision, started_at) VALUES (?, ?, ?, ?, ?, ?)', row.customer, row.kind, row.op, row.target, row.revision, Date.now());
   }
 
   clearIntents(customer: string, kind?: string): void {
-    if (kind) this.db.prepare('DELETE FROM intents WHERE customer = ? AND kind = ?').run(customer, kind);
-    else this.db.prepare('DELETE FROM intents WHERE customer = ?').run(customer);
+    if (kind) this.#run('DELETE FROM intents WHERE customer = ? AND kind = ?', customer, kind);
+    else this.#run('DELETE FROM intents WHERE customer = ?', customer);
   }
 
   intents(): IntentRow[] {
-    return this.db.prepare('SELECT * FROM intents ORDER BY started_at').all() as IntentRow[];
+    return this.#all('SELECT * FROM intents ORDER BY started_at');
   }
 
   /** Remembers that the controller changed something for this customer (for the ship log). */
   markConverging(customer: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO converging (customer, since) VALUES (?, ?)').run(customer, Date.now());
+    this.#run('INSERT OR IGNORE INTO converging (customer, since) VALUES (?, ?)', customer, Date.now());
   }
 
   isConverging(customer: string): boolean {
-    return this.db.prepare('SELECT 1 FROM converging WHERE customer = ?').get(customer) !== undefined;
+    return this.#get('SELECT 1 FROM converging WHERE customer = ?', customer) !== null;
   }
 
   /** Writes the customer's ship log line once; true when written now. */
   ship(customer: string, revision: string | null, message: string): boolean {
-    const info = this.db.prepare("INSERT OR IGNORE INTO events (at, type, customer, revision, message) VALUES (?, 'ship', ?, ?, ?)").run(Date.now(), customer, revision, message);
-    if (info.changes > 0) this.db.prepare('DELETE FROM converging WHERE customer = ?').run(customer);
-    return info.changes > 0;
+    const written = this.#run("INSERT OR IGNORE INTO events (at, type, customer, revision, message) VALUES (?, 'ship', ?, ?, ?)", Date.now(), customer, revision, message).changes > 0;
+    if (written) this.#run('DELETE FROM converging WHERE customer = ?', customer);
+    return written;
   }
 
   /**
@@ -272,11 +271,10 @@ export class History {
    */
   acquireLease(lease: Omit<LeaseRow, 'acquired_at'> & { now: number }): { ok: true } | { ok: false; held: LeaseRow } {
     const take = this.db.transaction((): { ok: true } | { ok: false; held: LeaseRow } => {
-      const held = this.db.prepare('SELECT * FROM leases WHERE customer = ?').get(lease.customer) as LeaseRow | undefined;
+      const held = this.lease(lease.customer);
       if (held && held.expires_at > lease.now && held.token !== lease.token) return { ok: false, held };
-      this.db
-        .prepare('INSERT OR REPLACE INTO leases (customer, token, holder, pid, host, command, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(lease.customer, lease.token, lease.holder, lease.pid, lease.host, lease.command, held?.token === lease.token ? held.acquired_at : lease.now, lease.expires_at);
+      const acquired = held?.token === lease.token ? held.acquired_at : lease.now;
+      this.#run('INSERT OR REPLACE INTO leases (customer, token, holder, pid, host, command, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', lease.customer, lease.token, lease.holder, lease.pid, lease.host, lease.command, acquired, lease.expires_at);
       return { ok: true };
     });
     return take.immediate();
@@ -284,16 +282,16 @@ export class History {
 
   /** Extends a lease its token still holds; false when it was lost (expired and taken). */
   renewLease(customer: string, token: string, expiresAt: number): boolean {
-    return this.db.prepare('UPDATE leases SET expires_at = ? WHERE customer = ? AND token = ?').run(expiresAt, customer, token).changes > 0;
+    return this.#run('UPDATE leases SET expires_at = ? WHERE customer = ? AND token = ?', expiresAt, customer, token).changes > 0;
   }
 
   releaseLease(customer: string, token: string): void {
-    this.db.prepare('DELETE FROM leases WHERE customer = ? AND token = ?').run(customer, token);
+    this.#run('DELETE FROM leases WHERE customer = ? AND token = ?', customer, token);
   }
 
   /** The lease of a customer, expired or not, or null. */
   lease(customer: string): LeaseRow | null {
-    return (this.db.prepare('SELECT * FROM leases WHERE customer = ?').get(customer) as LeaseRow | undefined) ?? null;
+    return this.#get('SELECT * FROM leases WHERE customer = ?', customer);
   }
 
   /** Suspends a customer (`kind` `*`) or one of its kinds until resumed; replaces an earlier suspension of the same. */
@@ -305,7 +303,7 @@ export class History {
   resume(customer: string, kind?: string): SuspensionRow[] {
     const lift = this.db.transaction((): SuspensionRow[] => {
       const rows = this.suspensions(customer).filter((r) => kind === undefined || r.kind === kind);
-      for (const r of rows) this.db.prepare('DELETE FROM suspensions WHERE customer = ? AND kind = ?').run(r.customer, r.kind);
+      for (const r of rows) this.#run('DELETE FROM suspensions WHERE customer = ? AND kind = ?', r.customer, r.kind);
       return rows;
     });
     return lift.immediate();
@@ -314,65 +312,61 @@ export class History {
   /** The runtime suspensions (of one customer), oldest first; none in a database written before they existed. */
   suspensions(customer?: string): SuspensionRow[] {
     try {
-      return (customer
-        ? this.db.prepare('SELECT * FROM suspensions WHERE customer = ? ORDER BY at, kind').all(customer)
-        : this.db.prepare('SELECT * FROM suspensions ORDER BY customer, at, kind').all()) as SuspensionRow[];
+      return customer ? this.#all('SELECT * FROM suspensions WHERE customer = ? ORDER BY at, kind', customer) : this.#all('SELECT * FROM suspensions ORDER BY customer, at, kind');
     } catch (error) {
       if (/no such table/.test(String(error))) return [];
       throw error;
     }
   }
 
-  /** The newest rollout of `service` (or of every service), or null. */
+  /** The newest rollout of `service`, or null. */
   currentRollout(service: string): RolloutRow | null {
-    return (this.db.prepare('SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT 1').get(service) as RolloutRow | undefined) ?? null;
+    return this.#get('SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT 1', service);
   }
 
   /** The newest rollout of each service, by service name. */
   currentRollouts(): RolloutRow[] {
-    return this.db.prepare('SELECT * FROM rollouts WHERE id IN (SELECT MAX(id) FROM rollouts GROUP BY service) ORDER BY service').all() as RolloutRow[];
+    return this.#all('SELECT * FROM rollouts WHERE id IN (SELECT MAX(id) FROM rollouts GROUP BY service) ORDER BY service');
   }
 
   startRollout(row: { service: string; ref: string; from_ref: string | null; state?: string; at?: number }): RolloutRow {
     const at = row.at ?? Date.now();
-    const info = this.db
-      .prepare('INSERT INTO rollouts (service, ref, from_ref, started_at, control, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(row.service, row.ref, row.from_ref, at, 'running', row.state ?? 'running', at);
-    return this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(Number(info.lastInsertRowid)) as RolloutRow;
+    const info = this.#run('INSERT INTO rollouts (service, ref, from_ref, started_at, control, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)', row.service, row.ref, row.from_ref, at, 'running', row.state ?? 'running', at);
+    return this.#get<RolloutRow>('SELECT * FROM rollouts WHERE id = ?', Number(info.lastInsertRowid))!;
   }
 
   setRolloutControl(id: number, control: RolloutRow['control']): void {
-    this.db.prepare('UPDATE rollouts SET control = ?, updated_at = ? WHERE id = ?').run(control, Date.now(), id);
+    this.#run('UPDATE rollouts SET control = ?, updated_at = ? WHERE id = ?', control, Date.now(), id);
   }
 
   setRolloutState(id: number, state: string): void {
-    this.db.prepare('UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ? AND state != ?').run(state, Date.now(), id, state);
+    this.#run('UPDATE rollouts SET state = ?, updated_at = ? WHERE id = ? AND state != ?', state, Date.now(), id, state);
   }
 
   rolloutCustomers(rollout: number): RolloutCustomerRow[] {
-    return this.db.prepare('SELECT * FROM rollout_customers WHERE rollout = ? ORDER BY wave, customer').all(rollout) as RolloutCustomerRow[];
+    return this.#all('SELECT * FROM rollout_customers WHERE rollout = ? ORDER BY wave, customer', rollout);
   }
 
   /** Creates or updates one customer's progress row (only the fields given change). */
   putRolloutCustomer(rollout: number, customer: string, fields: Partial<Omit<RolloutCustomerRow, 'rollout' | 'customer'>>): void {
     const keys = (Object.keys(fields) as Array<keyof typeof fields>).filter((k) => ROLLOUT_CUSTOMER_FIELDS.has(k));
     this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO rollout_customers (rollout, customer, wave) VALUES (?, ?, ?)').run(rollout, customer, fields.wave ?? 0);
-      if (keys.length) this.db.prepare(`UPDATE rollout_customers SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE rollout = ? AND customer = ?`).run(...keys.map((k) => fields[k] ?? null), rollout, customer);
+      this.#run('INSERT OR IGNORE INTO rollout_customers (rollout, customer, wave) VALUES (?, ?, ?)', rollout, customer, fields.wave ?? 0);
+      if (keys.length) this.#run(`UPDATE rollout_customers SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE rollout = ? AND customer = ?`, ...keys.map((k) => fields[k] ?? null), rollout, customer);
     })();
   }
 
   /** The ref a customer last ran Synced and Healthy for a service (set by the rollout), or null. */
   customerRef(customer: string, service: string): string | null {
-    return (this.db.prepare('SELECT ref FROM customer_refs WHERE customer = ? AND service = ?').get(customer, service) as { ref: string } | undefined)?.ref ?? null;
+    return this.#get<{ ref: string }>('SELECT ref FROM customer_refs WHERE customer = ? AND service = ?', customer, service)?.ref ?? null;
   }
 
   setCustomerRef(customer: string, service: string, ref: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO customer_refs (customer, service, ref, at) VALUES (?, ?, ?, ?)').run(customer, service, ref, Date.now());
+    this.#run('INSERT OR REPLACE INTO customer_refs (customer, service, ref, at) VALUES (?, ?, ?, ?)', customer, service, ref, Date.now());
   }
 
   /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */
   prune(days: number): number {
-    return this.db.prepare('DELETE FROM reconciles WHERE started_at < ?').run(Date.now() - days * 86_400_000).changes;
+    return this.#run('DELETE FROM reconciles WHERE started_at < ?', Date.now() - days * 86_400_000).changes;
   }
 }
