@@ -16,8 +16,9 @@
  *   last good checkout, env file and containers (recorded on the host after
  *   each success); a failed swap restores the checkout and env file to what
  *   the serving color runs. Either is Degraded with the step, what was left and the fix.
- * - A blue/green swap is one action: bring up the idle color, gate on its
- *   health, switch the proxy, drain, stop the old color. When the new color
+ * - A blue/green swap is one action, one BlueGreenSwap object with a method
+ *   per step: bring up the idle color, switch the proxy and gate on its
+ *   health, drain, stop the old color, run the hooks; or roll back. When the new color
  *   never gets healthy it is removed, the old one keeps serving, and the
  *   failure is recorded on the host (health Degraded, reason RolledBack).
  */
@@ -600,42 +601,101 @@ async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<vo
  * the old color drains and stops. A failure before the switch is final only
  * for the new color: it is removed and the old one never stopped serving.
  */
-async function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, to: Color): Promise<void> {
-  const tools = ctx.env.providers.hosts.toolPaths;
-  const next = colorService(d, to);
-  const old = colorService(d, from);
-  const { text, revision } = await overrideFor(ctx, d);
-  await (await connection(ctx)).writeFile(envPath(d, NEXT_OVERRIDE_FILE), text, 0o644);
-  const rollback = async (step: string, reason: string): Promise<void> => {
-    await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['rm', '-s', '-f', next], tools)).catch(() => undefined);
+function swap(ctx: CustomerContext, d: StackServiceDesired, from: Color, to: Color): Promise<void> {
+  return new BlueGreenSwap(ctx, d, from, to).run();
+}
+
+/**
+ * One swap of a blue/green stack from the serving color to the idle one, a
+ * method per step; `run` takes them in order and rolls back on a failure
+ * before the old color stops.
+ */
+class BlueGreenSwap {
+  readonly next: string;
+  readonly old: string;
+  /** The config revision of the new labels (prepare). */
+  #revision = '';
+
+  constructor(
+    readonly ctx: CustomerContext,
+    readonly d: StackServiceDesired,
+    readonly from: Color,
+    readonly to: Color,
+  ) {
+    this.next = colorService(d, to);
+    this.old = colorService(d, from);
+  }
+
+  get #tools(): readonly string[] {
+    return this.ctx.env.providers.hosts.toolPaths;
+  }
+
+  async run(): Promise<void> {
+    await this.prepare();
+    const started = await this.startNext();
+    if (started !== null) return this.rollback('compose up', started);
+    const switched = await this.switchAndWaitHealthy();
+    if (switched.failed === 'switch') return this.rollback('switch', `the proxy refused the switch: ${stepDetail(switched, 'switch')}`);
+    if (switched.failed) {
+      await this.switchBack();
+      return this.rollback('health', `after the switch: ${stepDetail(switched, switched.failed)}`);
+    }
+    await this.drain();
+    await this.stopOld();
+    await this.runHooks();
+    tell(this.ctx, this.d, { active: this.to });
+  }
+
+  /** The new labels go to the next override, moved into place only when the swap succeeded. */
+  async prepare(): Promise<void> {
+    const { text, revision } = await overrideFor(this.ctx, this.d);
+    this.#revision = revision;
+    await (await connection(this.ctx)).writeFile(envPath(this.d, NEXT_OVERRIDE_FILE), text, 0o644);
+  }
+
+  /** The idle color comes up alone with the new config; null, or why it did not. */
+  async startNext(): Promise<string | null> {
+    const { ctx, d, next } = this;
+    const result = await sh(ctx, upScript(d, { args: ['--no-deps', next], override: NEXT_OVERRIDE_FILE, diagnose: [next] }, this.#tools), d.waitSeconds * 1000 + 300_000);
+    return result.code === 0 ? null : failureReason(result.stderr, [next]);
+  }
+
+  /** The switch and the health gate behind the proxy: one round trip. */
+  switchAndWaitHealthy(): Promise<StepsResult> {
+    return runSteps(this.ctx, [switchStep(this.ctx, this.d, this.to), ...gateStep(this.ctx, this.d, this.to)], this.d);
+  }
+
+  /** The proxy back to the old color (the new one failed its gate). */
+  async switchBack(): Promise<void> {
+    await runSteps(this.ctx, [switchStep(this.ctx, this.d, this.from)], this.d);
+  }
+
+  async drain(): Promise<void> {
+    await sleep(DRAIN_MS);
+  }
+
+  /** Stops the old color (a failure there is reported after the rest), keeps the override, records the good state: one round trip. */
+  async stopOld(): Promise<void> {
+    const { ctx, d, old, to } = this;
+    const stopped = await runSteps(ctx, [{ name: 'stop old color', script: composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], this.#tools), soft: true }, commitOverrideStep(d), saveGoodStep(ctx, d), clearFailureStep(d)]);
+    if (stopped.failed) throw finishError(ctx, d, stopped);
+    if (stopped.soft.length) throw stepError(ctx, d, 'stop old color', stepDetail(stopped, 'stop old color'), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
+  }
+
+  /** The after-healthy hooks, against the new color. */
+  async runHooks(): Promise<void> {
+    const hooks = await runSteps(this.ctx, hookSteps(this.ctx, this.d, this.to), this.d);
+    if (hooks.failed) throw finishError(this.ctx, this.d, hooks);
+  }
+
+  /** The new color removed, the next override dropped, the checkout and env file back to what the old color runs; the failure recorded on the host. */
+  async rollback(step: string, reason: string): Promise<void> {
+    const { ctx, d, next, old } = this;
+    await sh(ctx, composeScript(d, NEXT_OVERRIDE_FILE, ['rm', '-s', '-f', next], this.#tools)).catch(() => undefined);
     await sh(ctx, overrideCommitScript(d, false)).catch(() => undefined);
     // The checkout and env file go back to what the serving color runs, so the next observation is honest.
     const restored = await restoreGood(ctx, d);
     const left = 'ref' in restored ? `checkout and env file back at ${restored.ref}, what ${old} runs` : `checkout and env file left at ${d.ref} (${restored.why})`;
-    await recordFailure(ctx, d, { revision, ref: d.ref, color: next, step, serving: old, left, reason, at: new Date().toISOString() });
-  };
-  const upResult = await sh(ctx, upScript(d, { args: ['--no-deps', next], override: NEXT_OVERRIDE_FILE, diagnose: [next] }, tools), d.waitSeconds * 1000 + 300_000);
-  if (upResult.code !== 0) {
-    await rollback('compose up', failureReason(upResult.stderr, [next]));
-    return;
+    await recordFailure(ctx, d, { revision: this.#revision, ref: d.ref, color: next, step, serving: old, left, reason, at: new Date().toISOString() });
   }
-  // The switch and the health gate behind the proxy: one round trip.
-  const switched = await runSteps(ctx, [switchStep(ctx, d, to), ...gateStep(ctx, d, to)], d);
-  if (switched.failed === 'switch') {
-    await rollback('switch', `the proxy refused the switch: ${stepDetail(switched, 'switch')}`);
-    return;
-  }
-  if (switched.failed) {
-    await runSteps(ctx, [switchStep(ctx, d, from)], d);
-    await rollback('health', `after the switch: ${stepDetail(switched, switched.failed)}`);
-    return;
-  }
-  await sleep(DRAIN_MS);
-  // Stop the old color (a failure there is reported after the rest), keep the override, record the good state: one round trip.
-  const stopped = await runSteps(ctx, [{ name: 'stop old color', script: composeScript(d, NEXT_OVERRIDE_FILE, ['stop', '-t', '10', old], tools), soft: true }, commitOverrideStep(d), saveGoodStep(ctx, d), clearFailureStep(d)]);
-  if (stopped.failed) throw finishError(ctx, d, stopped);
-  if (stopped.soft.length) throw stepError(ctx, d, 'stop old color', stepDetail(stopped, 'stop old color'), `${to} serves; ${old} still running`, `stop ${old} by hand`, 'transient');
-  const hooks = await runSteps(ctx, hookSteps(ctx, d, to), d);
-  if (hooks.failed) throw finishError(ctx, d, hooks);
-  tell(ctx, d, { active: to });
 }
