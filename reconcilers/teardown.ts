@@ -22,6 +22,7 @@ import { errorLine, terminal } from '../core/errors.js';
 import { runBatch } from '../providers/host/executor.js';
 import { RECONCILERS } from './engine.js';
 import { orderActions } from './order.js';
+import { PRUNE_CONTAINERS_SECTION, pruneContainersSection } from './prune-containers.js';
 import { type AnyResourceReconciler, type CustomerContext, type Deletion, newContext, type ReconcileEnv } from './runtime.js';
 import { SCAN_KEYS } from './scan.js';
 import type { Action, Kind } from './types.js';
@@ -71,15 +72,15 @@ export async function observeTeardown(ctx: CustomerContext): Promise<TeardownObs
   let outputs: Map<Kind, string>;
   try {
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const batch = await runBatch(
-      connection,
-      sections.map((s) => s.section),
-    );
+    const batch = await runBatch(connection, [...sections.map((s) => s.section), pruneContainersSection(ctx.env.providers.hosts.toolPaths)]);
+    const shared = batch.get(PRUNE_CONTAINERS_SECTION);
+    if (!shared) throw new Error('the observation did not come back');
     outputs = new Map(
       sections.map(({ kind, section }) => {
         const got = batch.get(section.name);
         if (!got) throw new Error('the observation did not come back');
-        return [kind, got.output];
+        // Each kind reads the one container listing after its own section's facts.
+        return [kind, `${got.output}\n${shared.output}`];
       }),
     );
   } catch (error) {

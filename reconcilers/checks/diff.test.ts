@@ -9,7 +9,8 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ServiceCheck, StackManifest, withDefaultKind } from '../../schemas/service-manifest.js';
 import { type CheckDesired, type ChecksDesired, checkKey, diffChecks, evaluateCheck, evaluateChecks, healthChecks, judge, type Probe, TIMED_OUT } from './diff.js';
-import { observeScript, parseObservation } from './host.js';
+import { frame } from '../../providers/host/facts/fact.js';
+import { checksSection, readChecks } from './host.js';
 
 const exec = promisify(execFile);
 const NOW = Date.parse('2026-12-06T12:00:00Z');
@@ -130,12 +131,12 @@ test('the host section: runs each check in its container (the live color for @ac
     { ...audit, name: 'broken', container: 'broken', blueGreen: null, command: ['frame', "it's quoted"] },
   ];
   const d: ChecksDesired = { customer: 'demo', checks };
-  const script = observeScript(d, [dir], 1);
+  const script = checksSection(d, [dir], 1).script;
   const started = Date.now();
   const { stdout } = await exec('/bin/sh', ['-c', script]);
   const took = Date.now() - started;
   assert.ok(took < 3500, `the killed check and its timer hold nothing open: ${took} ms`);
-  const { now, probes } = parseObservation(stdout, d, 0);
+  const { now, probes } = readChecks(stdout, d, 0);
   assert.ok(Math.abs(now - Date.now()) < 5000, 'the host clock');
   assert.deepEqual(probes.get('frame/audit-log'), { state: 'ran', code: 0, stdout: '{"enabled":true,"entries":2,"newest_at":"2026-12-06T11:00:00Z"}', stderr: '' });
   assert.deepEqual(probes.get('frame/stopped'), { state: 'not-run', why: 'no running container for postgres in demo-frame' });
@@ -143,9 +144,14 @@ test('the host section: runs each check in its container (the live color for @ac
   assert.deepEqual(probes.get('frame/broken'), { state: 'ran', code: 2, stdout: '', stderr: 'frame: unknown command' });
   assert.equal(readFileSync(join(dir, 'exec.log'), 'utf8').split('\n').filter((l) => l.includes("it's quoted")).length, 1, 'arguments reach the container as words');
   // No docker: every check is not run.
-  const none = parseObservation('_.now=1765000000\n_.docker=missing', d, 0);
+  const none = readChecks(frame('now', '1765000000') + frame('docker', ''), d, 0);
   assert.equal(none.now, 1_765_000_000_000);
   assert.deepEqual(none.probes.get('frame/audit-log'), { state: 'not-run', why: 'docker was not found by absolute path on the host' });
+  // No answer from the host at all: no check is judged (each shows "no answer from the host"); the clock falls back.
+  assert.deepEqual(readChecks('', d, 7), { now: 7, probes: new Map() });
+  // The host could not make the facts' directory: each check says so.
+  const noTemp = readChecks(frame('now', '1765000000') + frame('docker', '/usr/bin/docker') + frame('check0', '', -1, 'mktemp failed on the host'), d, 0);
+  assert.deepEqual(noTemp.probes.get('frame/audit-log'), { state: 'not-run', why: 'mktemp failed on the host' });
   // The section is read-only: no docker verb but ps and exec (of the manifest's command), nothing written outside its temp files.
   assert.doesNotMatch(script, /"\$D" (run|rm|stop|start|compose|cp)\b/);
 });

@@ -14,6 +14,7 @@
  */
 import { type CheckExpectation, durationMs } from '../../schemas/service-manifest.js';
 import type { BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
+import { TIMED_OUT } from '../../providers/host/facts/fact.js';
 import { trap } from '../traps.js';
 import { type Action, type Health, worstOf } from '../types.js';
 
@@ -63,8 +64,8 @@ export interface ChecksObserved {
   results: CheckResult[];
 }
 
-/** The exit code the host reports for a probe killed after its time limit (host.ts). */
-export const TIMED_OUT = 143;
+/** The exit code the host reports for a probe killed after its time limit (a timed fact's). */
+export { TIMED_OUT };
 
 function fieldOf(answer: unknown, path: string): unknown {
   let at: unknown = answer;

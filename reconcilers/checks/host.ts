@@ -1,79 +1,57 @@
 /**
- * The checks kind's shell: one read-only section of the host's batched round
- * trip that runs every check of the customer side by side, each `docker exec`
- * in its stack's running container (the live color for `@active`), bounded
- * to 10 s, and prints its exit code, its stdout (one line, 2 KiB at most) and
- * the end of its stderr. Pure functions; every value shell-quoted.
+ * The checks kind's host read: one read-only section of the host's batched
+ * round trip, one fact per check (the command `docker exec`ed in its stack's
+ * running container, the live color for `@active`), all side by side, each
+ * killed after 10 s; and the host's clock. The facts and their shell are
+ * providers/host's (facts/exec.ts, the timed form of facts/fact.ts); this
+ * file only names them and reads their typed values.
  */
-import { activeColor } from '../../providers/host/commands/blue-green.js';
-import { HELPERS } from '../../providers/host/commands/project.js';
-import { shellQuote } from '../../providers/host/commands/quote.js';
-import { findTool } from '../../providers/host/commands/tools.js';
-import { type CheckDesired, type ChecksDesired, checkKey, type Probe, TIMED_OUT } from './diff.js';
+import { dockerPrelude } from '../../providers/host/commands/project.js';
+import { type ExecAnswer, execInContainerFact } from '../../providers/host/facts/exec.js';
+import { type Fact, factsSection, readFacts } from '../../providers/host/facts/fact.js';
+import { hostClockFact, toolFoundFact } from '../../providers/host/facts/host.js';
+import type { HostSection } from '../../providers/host/sections.js';
+import { type CheckDesired, type ChecksDesired, checkKey, type Probe } from './diff.js';
 
 export const CHECKS_SECTION = 'checks';
 /** A check that has not answered after this many seconds is killed (the batch must not hang on it). */
 export const CHECK_TIMEOUT_SECONDS = 10;
 
-/** Sets `$c` to the check's container ('' when none runs). */
-function lookup(check: CheckDesired): string {
-  const p = shellQuote(check.project);
-  if (check.container !== '@active') return `c=$(cid ${p} ${shellQuote(check.container)})`;
-  if (!check.blueGreen) return 'c=""';
-  const bg = check.blueGreen;
-  return [activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
+const factName = (i: number) => `check${i}`;
+/** `@active` needs the stack's blue/green target; without one there is nothing to run in. */
+const runnable = (c: CheckDesired) => c.container !== '@active' || c.blueGreen !== null;
+
+function facts(desired: ChecksDesired, timeoutSeconds: number) {
+  const checks: Record<string, Fact<ExecAnswer>> = {};
+  desired.checks.forEach((c, i) => {
+    if (runnable(c)) checks[factName(i)] = execInContainerFact(factName(i), c, c.command, timeoutSeconds);
+  });
+  return { host: { now: hostClockFact('now'), docker: toolFoundFact('docker', 'docker') }, checks };
 }
 
-function probe(check: CheckDesired, i: number, timeoutSeconds: number): string {
-  const k = `c${i}`;
-  return [
-    '(',
-    lookup(check),
-    `if [ -z "$c" ]; then echo ${shellQuote(`${k}.notrun=no running container for ${check.container} in ${check.project}`)}; exit 0; fi`,
-    `o=$(mktemp) && e=$(mktemp) || { echo "${k}.notrun=mktemp failed on the host"; exit 0; }`,
-    `"$D" exec "$c" ${check.command.map(shellQuote).join(' ')} >"$o" 2>"$e" </dev/null &`,
-    'p=$!',
-    // The timer holds none of the batch's streams, so a killed timer's sleep never keeps the SSH session open.
-    `( sleep ${timeoutSeconds}; : >"$e.t"; kill "$p" ) >/dev/null 2>&1 </dev/null &`,
-    't=$!',
-    'wait "$p"; rc=$?',
-    'kill "$t" 2>/dev/null',
-    `if [ -f "$e.t" ]; then rc=${TIMED_OUT}; fi`,
-    `echo "${k}.rc=$rc"`,
-    `echo "${k}.out=$(head -c 2048 "$o" | tr '\\n\\r' '  ')"`,
-    `echo "${k}.err=$(tail -c 400 "$e" | tr '\\n\\r' '  ')"`,
-    'rm -f "$o" "$e" "$e.t"',
-    ') &',
-  ].join('\n');
+/** The read-only section: the host's clock, then every check (side by side). */
+export function checksSection(desired: ChecksDesired, toolPaths: readonly string[], timeoutSeconds = CHECK_TIMEOUT_SECONDS): HostSection {
+  const f = facts(desired, timeoutSeconds);
+  return factsSection(CHECKS_SECTION, { ...f.host, ...f.checks }, dockerPrelude(toolPaths));
 }
 
-/** The read-only section: the host's clock, then every check (in parallel). */
-export function observeScript(desired: ChecksDesired, toolPaths: readonly string[], timeoutSeconds = CHECK_TIMEOUT_SECONDS): string {
-  return [
-    HELPERS,
-    findTool('D', 'docker', toolPaths),
-    'echo "_.now=$(date +%s)"',
-    'if [ -z "$D" ]; then echo "_.docker=missing"; exit 0; fi',
-    ...desired.checks.map((c, i) => probe(c, i, timeoutSeconds)),
-    'wait',
-  ].join('\n');
+function probeOf(check: CheckDesired, answer: ExecAnswer | undefined): Probe {
+  if (!answer || answer.state === 'no-container') return { state: 'not-run', why: `no running container for ${check.container} in ${check.project}` };
+  if (answer.state === 'not-started') return { state: 'not-run', why: answer.why };
+  return { state: 'ran', code: answer.code, stdout: answer.stdout, stderr: answer.stderr };
 }
 
 /** The probes by check key and the host's clock (epoch ms; `fallbackNow` when it did not say). Pure. */
-export function parseObservation(output: string, desired: ChecksDesired, fallbackNow: number): { now: number; probes: Map<string, Probe> } {
-  const values = new Map<string, string>();
-  for (const line of output.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  const seconds = Number(values.get('_.now'));
-  const now = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallbackNow;
+export function readChecks(output: string, desired: ChecksDesired, fallbackNow: number): { now: number; probes: Map<string, Probe> } {
+  const f = facts(desired, CHECK_TIMEOUT_SECONDS);
+  const host = readFacts(output, f.host);
+  const answers = readFacts(output, f.checks);
   const probes = new Map<string, Probe>();
-  desired.checks.forEach((check, i) => {
-    const k = `c${i}`;
-    if (values.get('_.docker') === 'missing') probes.set(checkKey(check), { state: 'not-run', why: 'docker was not found by absolute path on the host' });
-    else if (values.has(`${k}.notrun`)) probes.set(checkKey(check), { state: 'not-run', why: values.get(`${k}.notrun`)! });
-    else if (values.has(`${k}.rc`)) probes.set(checkKey(check), { state: 'ran', code: Number(values.get(`${k}.rc`)), stdout: (values.get(`${k}.out`) ?? '').trim(), stderr: (values.get(`${k}.err`) ?? '').trim() });
-  });
-  return { now, probes };
+  // The docker fact did not run: the section gave no answer, and no check is judged.
+  if (host.docker !== null) {
+    desired.checks.forEach((check, i) => {
+      probes.set(checkKey(check), host.docker ? probeOf(check, answers[factName(i)]) : { state: 'not-run', why: 'docker was not found by absolute path on the host' });
+    });
+  }
+  return { now: host.now ?? fallbackNow, probes };
 }

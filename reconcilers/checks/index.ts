@@ -13,7 +13,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { blueGreenOf, declaredStacks, templateVars } from '../services.js';
 import { expandTemplate } from '../stack/render.js';
 import { type ChecksDesired, type ChecksObserved, diffChecks, evaluateChecks, healthChecks } from './diff.js';
-import { CHECKS_SECTION, observeScript, parseObservation } from './host.js';
+import { CHECKS_SECTION, checksSection, readChecks } from './host.js';
 
 /** The customer's checks, from its declared stack services' manifests (pure); null when none has any. */
 export function checksDesired(ctx: CustomerContext): ChecksDesired | null {
@@ -41,11 +41,11 @@ export const checksReconciler: ResourceReconciler<ChecksDesired, ChecksObserved>
   desired: checksDesired,
   hostSection(ctx) {
     const desired = checksDesired(ctx);
-    return desired ? { name: CHECKS_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths) } : null;
+    return desired ? checksSection(desired, ctx.env.providers.hosts.toolPaths) : null;
   },
   async observe(ctx, desired) {
     const output = await hostSectionOutput(ctx, CHECKS_SECTION, 'checks');
-    const { now, probes } = parseObservation(output, desired, Date.now());
+    const { now, probes } = readChecks(output, desired, Date.now());
     return evaluateChecks(desired, probes, now);
   },
   diff: diffChecks,

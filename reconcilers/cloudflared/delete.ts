@@ -6,13 +6,13 @@
 import { docker as dockerCli } from '../../providers/host/commands/docker.js';
 import { fs } from '../../providers/host/commands/fs.js';
 import { line, path } from '../../providers/host/commands/quote.js';
-import { findTool, requireTool } from '../../providers/host/commands/tools.js';
+import { requireTool } from '../../providers/host/commands/tools.js';
 import { EXIT, runScript } from '../../providers/host/executor.js';
-import { containersFact } from '../../providers/host/facts/docker.js';
 import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { existingPathsFact } from '../../providers/host/facts/files-content.js';
 import { systemJobFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
+import { pruneContainersFact } from '../prune-containers.js';
 import type { Deletion } from '../runtime.js';
 import type { Action } from '../types.js';
 import { CLOUDFLARED_DIR } from './diff.js';
@@ -37,18 +37,17 @@ function facts() {
   return {
     files: existingPathsFact('files', [CREDENTIALS_PATH]),
     launchd: when('[ -x /bin/launchctl ]', systemJobFact('launchd', LAUNCHD_LABEL)),
-    containers: when('[ -n "$D" ]', containersFact('containers')),
   };
 }
 
-/** The read-only section: one fact each (docker's as JSON). */
-export function cloudflaredLeftSection(toolPaths: readonly string[]): HostSection {
-  return factsSection(CLOUDFLARED_DELETE_SECTION, facts(), findTool('D', 'docker', toolPaths));
+/** The read-only section: one fact each; the containers are the teardown's shared listing (prune-containers.ts). */
+export function cloudflaredLeftSection(): HostSection {
+  return factsSection(CLOUDFLARED_DELETE_SECTION, facts());
 }
 
-/** What is left, from the section's output (pure). */
+/** What is left, from the section's output and the shared container listing after it (pure). */
 export function parseCloudflaredLeft(output: string, customer: string): CloudflaredLeft {
-  const f = readFacts(output, facts());
+  const f = readFacts(output, { ...facts(), containers: pruneContainersFact() });
   const name = containerName(customer);
   const service = f.launchd !== 'missing' ? 'launchd' : f.containers.some((c) => c.names.includes(name)) ? 'container' : null;
   return { secretFiles: f.files, service };
@@ -80,7 +79,7 @@ function script(customer: string, a: Action<CloudflaredDeletePayload>, toolPaths
 }
 
 export const cloudflaredDeletion: Deletion<CloudflaredLeft, CloudflaredDeletePayload> = {
-  hostSection: (ctx) => cloudflaredLeftSection(ctx.env.providers.hosts.toolPaths),
+  hostSection: () => cloudflaredLeftSection(),
   observe: async (ctx, host) => parseCloudflaredLeft(host, ctx.id),
   plan: planCloudflaredDelete,
   async act(ctx, a) {

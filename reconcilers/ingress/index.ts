@@ -15,7 +15,6 @@
 import { terminal } from '../../core/errors.js';
 import { docker as dockerCli } from '../../providers/host/commands/docker.js';
 import { line, path, shellQuote, variable } from '../../providers/host/commands/quote.js';
-import { findTool } from '../../providers/host/commands/tools.js';
 import { runScript } from '../../providers/host/executor.js';
 import { COMPOSE_SERVICE, type ListedContainer, projectContainersFact } from '../../providers/host/facts/docker.js';
 import { type Fact, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
@@ -27,7 +26,7 @@ import type { Color } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../services.js';
 import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
-import { HELPERS } from '../../providers/host/commands/project.js';
+import { dockerPrelude } from '../../providers/host/commands/project.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 
 export const INGRESS_SECTION = 'ingress';
@@ -69,7 +68,7 @@ function facts(desired: IngressDesired) {
 
 /** The read-only section of the routes in the host's batch (docker and `cid` first). */
 export function observeSection(desired: IngressDesired, toolPaths: readonly string[]): HostSection {
-  return factsSection(INGRESS_SECTION, facts(desired), `${HELPERS}\n${findTool('D', 'docker', toolPaths)}`);
+  return factsSection(INGRESS_SECTION, facts(desired), dockerPrelude(toolPaths));
 }
 
 function colorFact(containers: readonly ListedContainer[], service: string): ColorFact {

@@ -14,10 +14,11 @@ import { fs } from '../../providers/host/commands/fs.js';
 import { line, path } from '../../providers/host/commands/quote.js';
 import { findTool, requireTool } from '../../providers/host/commands/tools.js';
 import { runScript } from '../../providers/host/executor.js';
-import { COMPOSE_PROJECT, containersFact, labelledNetworksFact } from '../../providers/host/facts/docker.js';
+import { COMPOSE_PROJECT, labelledNetworksFact } from '../../providers/host/facts/docker.js';
 import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { existingPathsFact } from '../../providers/host/facts/files-content.js';
 import type { HostSection } from '../../providers/host/sections.js';
+import { pruneContainersFact } from '../prune-containers.js';
 import type { CustomerContext, Deletion } from '../runtime.js';
 import { declaredStacks, desiredService } from '../services.js';
 import type { Action } from '../types.js';
@@ -52,22 +53,20 @@ export function stackSecretPaths(ctx: CustomerContext): string[] {
 }
 
 function facts(customer: string, files: readonly string[]) {
-  const docker = '[ -n "$D" ]';
   return {
     files: existingPathsFact('files', files),
-    containers: when(docker, containersFact('containers')),
-    networks: when(docker, labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
+    networks: when('[ -n "$D" ]', labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
   };
 }
 
-/** The read-only section: one fact each (docker's as JSON). */
+/** The read-only section: one fact each (docker's as JSON); the containers are the teardown's shared listing (prune-containers.ts). */
 export function stackLeftSection(customer: string, files: readonly string[], toolPaths: readonly string[]): HostSection {
   return factsSection(STACK_DELETE_SECTION, facts(customer, files), findTool('D', 'docker', toolPaths));
 }
 
-/** What is left, from the section's output (pure). */
+/** What is left, from the section's output and the shared container listing after it (pure). */
 export function parseStackLeft(output: string, customer: string, files: readonly string[]): StackLeft {
-  const f = readFacts(output, facts(customer, files));
+  const f = readFacts(output, { ...facts(customer, files), containers: pruneContainersFact() });
   const ours = f.containers.filter((c) => c.labels[LABELS.customer] === customer);
   const projects = [...new Set(ours.map((c) => c.labels[COMPOSE_PROJECT] ?? '').filter(Boolean))].sort();
   // A labelled network is ours to remove only when no container of someone else (the customer's own vault) uses it;

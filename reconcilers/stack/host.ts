@@ -19,7 +19,9 @@ import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
+import { activeColor, type BlueGreenTarget, containerLookup } from '../../providers/host/commands/blue-green.js';
+
+export { containerLookup };
 import { HELPERS, projectListing } from '../../providers/host/commands/project.js';
 import { hostPath } from '../../providers/host/commands/quote.js';
 import { findTool, toolFound } from '../../providers/host/commands/tools.js';
@@ -479,19 +481,6 @@ export function upScript(d: StackServiceDesired, options: UpOptions, toolPaths: 
 /** Runs a compose subcommand for a stack (rm, stop), ignoring a missing container. */
 export function composeScript(d: StackServiceDesired, override: string | null, args: string[], toolPaths: readonly string[]): string {
   return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, override), `dc ${args.map(shellQuote).join(' ')}`].join('\n');
-}
-
-/**
- * Resolves the container a command runs in (`@active` through the stack's
- * proxy, or the color a switch in this pass just set: `active`) into `$c`.
- */
-export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null, active?: Color | null): string {
-  const p = shellQuote(project);
-  if (container === '@active') {
-    if (!bg) return 'c=""';
-    return [active ? `A=${active}` : activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
-  }
-  return `c=$(cid ${p} ${shellQuote(container)})`;
 }
 
 /** Runs a command in a stack's running container; stdout is the command's. `active`: see containerLookup. */

@@ -44,3 +44,17 @@ export function activeColor(variable: string, bg: BlueGreenTarget): string {
   ].join('\n');
 }
 
+
+/**
+ * Sets `$c` to the running container a command runs in ('' when none): a
+ * compose service, or `@active` (the live color: resolved as activeColor
+ * does, or the color a switch in this pass just set: `active`).
+ */
+export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null, active?: 'blue' | 'green' | null): string {
+  const p = shellQuote(project);
+  if (container === '@active') {
+    if (!bg) return 'c=""';
+    return [active ? `A=${active}` : activeColor('A', bg), `case "$A" in blue) c=$(cid ${p} ${shellQuote(bg.blue)});; green) c=$(cid ${p} ${shellQuote(bg.green)});; *) c="";; esac`].join('\n');
+  }
+  return `c=$(cid ${p} ${shellQuote(container)})`;
+}

@@ -5,6 +5,7 @@
  * nothing here ever carries a secret.
  */
 import { shellQuote } from './quote.js';
+import { findTool } from './tools.js';
 
 /**
  * `sum` hashes stdin (sha256, hex); `mode` prints a file's permission bits
@@ -31,4 +32,9 @@ const PSO_FORMAT = '{{.ID}}|{{.Label "com.docker.compose.service"}}|{{.State}}';
 export function projectListing(project: string, format = PSO_FORMAT): string {
   const p = shellQuote(project);
   return `PSO_P=${p}; PSO=$("$D" ps -a --no-trunc --filter label=com.docker.compose.project=${p} --format ${shellQuote(format)} 2>/dev/null)`;
+}
+
+/** The project helpers and the docker CLI found into "$D" ('' when it is not there): the prelude of a section reading stacks. */
+export function dockerPrelude(toolPaths: readonly string[]): string {
+  return `${HELPERS}\n${findTool('D', 'docker', toolPaths)}`;
 }

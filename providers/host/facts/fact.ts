@@ -11,7 +11,14 @@
  *   fact); a fact's command never `exit`s and leaves no variable behind that
  *   another fact reads.
  * - Parsers are pure; they prefer JSON where the tool offers it.
+ * - A timed fact (`timed`) runs side by side with its section's other timed
+ *   facts, in the background, killed after its time limit; its command is one
+ *   command line (the process the timer kills), its guard runs in its job and
+ *   may start processes (finding the container it runs in). The shell that
+ *   runs them is scripts/timed-facts.sh.
  */
+import { type Argv, line, shellQuote } from '../commands/quote.js';
+import { scriptText } from '../scripts.js';
 import type { HostSection } from '../sections.js';
 
 export interface Fact<T> {
@@ -19,11 +26,21 @@ export interface Fact<T> {
   name: string;
   /** POSIX sh; read-only; lib.sh's functions are defined. */
   command: string;
-  /** `code` is -1 when the fact did not run (its guard did not hold, or its frame is missing). */
-  parse(output: string, code: number): T;
-  /** Shell builtins: the fact runs only when this holds. */
+  /**
+   * `code` is -1 when the fact did not run (its guard did not hold, or its
+   * frame is missing; a timed fact the host could not start says why in
+   * `stderr`), TIMED_OUT when a timed fact was killed. `stderr` is a timed
+   * fact's (its last 400 bytes, on one line); '' for the others.
+   */
+  parse(output: string, code: number, stderr: string): T;
+  /** Shell builtins (a timed fact's: any read-only shell): the fact runs only when this holds. */
   guard?: string;
+  /** A timed fact's time limit in seconds (see `timed`). */
+  limitSeconds?: number;
 }
+
+/** The exit code of a timed fact killed after its time limit (as TERM gives). */
+export const TIMED_OUT = 143;
 
 /** The value type of a fact. */
 export type FactValue<F> = F extends Fact<infer T> ? T : never;
@@ -36,33 +53,75 @@ export function when<T>(condition: string, fact: Fact<T>): Fact<T> {
   return { ...fact, guard: fact.guard ? `${fact.guard} && ${condition}` : condition };
 }
 
+export interface TimedSpec<T> {
+  name: string;
+  /** One command line: the process killed when the limit passes. */
+  argv: Argv;
+  seconds: number;
+  /** Read-only shell run in the fact's job before it (it may set what `argv` reads, e.g. `"$c"`). */
+  guard?: string;
+  parse(stdout: string, code: number, stderr: string): T;
+}
+
+/**
+ * A fact run side by side with its section's other timed facts (in the same
+ * round trip), killed after `seconds`: its code is then TIMED_OUT. Its stdout
+ * (the first 2 KiB) and stderr (the last 400 bytes) come back on one line each.
+ */
+export function timed<T>(spec: TimedSpec<T>): Fact<T> {
+  if (!Number.isInteger(spec.seconds) || spec.seconds <= 0) throw new Error(`a timed fact's limit is whole seconds: ${spec.seconds}`);
+  return { name: spec.name, command: line(spec.argv), parse: spec.parse, limitSeconds: spec.seconds, ...(spec.guard ? { guard: spec.guard } : {}) };
+}
+
+function framed(f: Fact<unknown>): string {
+  const run = [`printf '%s begin %s\\n' '${MARK}' '${f.name}'`, `{\n${f.command}\n}`, `printf '\\n%s end %s %s\\n' '${MARK}' '${f.name}' "$?"`].join('\n');
+  return f.guard ? `if ${f.guard}; then\n${run}\nfi` : run;
+}
+
+/** The timed facts started in the background (before the others run), and their frames printed after all ended. */
+function timedParts(facts: readonly Fact<unknown>[]): { start: string; end: string } {
+  if (facts.length === 0) return { start: '', end: '' };
+  const jobs = facts.map((f) => {
+    const run = `axe_timed "$axe_td" ${shellQuote(f.name)} ${f.limitSeconds} ${f.command}`;
+    return `if [ -n "$axe_td" ]; then { if ${f.guard ?? 'true'}\nthen ${run}; fi; } >/dev/null 2>&1 </dev/null & fi`;
+  });
+  return {
+    start: [scriptText('timed-facts.sh'), 'axe_td=$(mktemp -d 2>/dev/null) || axe_td=""', ...jobs].join('\n'),
+    end: ['wait', `axe_timed_frames ${shellQuote(MARK)} "$axe_td" ${facts.map((f) => shellQuote(f.name)).join(' ')}`].join('\n'),
+  };
+}
+
 /**
  * The section that runs these facts, each framed so its output and status
  * come back apart. `prelude` (shell builtins: finding tools, choosing a
- * manager) runs first and sets what the facts and their guards read.
+ * manager) runs first and sets what the facts and their guards read. Timed
+ * facts start first, side by side, and are waited for at the end.
  */
 export function factsSection(name: string, facts: Record<string, Fact<unknown>>, prelude = ''): HostSection {
-  const framed = Object.values(facts).map((f) => {
-    const run = [`printf '%s begin %s\\n' '${MARK}' '${f.name}'`, `{\n${f.command}\n}`, `printf '\\n%s end %s %s\\n' '${MARK}' '${f.name}' "$?"`].join('\n');
-    return f.guard ? `if ${f.guard}; then\n${run}\nfi` : run;
-  });
-  return { name, script: [prelude, ...framed].filter(Boolean).join('\n') };
+  const all = Object.values(facts);
+  const t = timedParts(all.filter((f) => f.limitSeconds !== undefined));
+  const plain = all.filter((f) => f.limitSeconds === undefined).map(framed);
+  return { name, script: [prelude, t.start, ...plain, t.end].filter(Boolean).join('\n') };
 }
 
 /** Each fact's value from its section's output (pure); a fact whose frame is missing parses ''. */
 export function readFacts<F extends Record<string, Fact<unknown>>>(output: string, facts: F): FactValues<F> {
-  const raw = new Map<string, { output: string; code: number }>();
-  const re = new RegExp(`${MARK} begin (\\S+)\\n([\\s\\S]*?)\\n${MARK} end \\1 (\\d+)(?:\\n|$)`, 'g');
-  for (const m of output.matchAll(re)) raw.set(m[1]!, { output: m[2]!.replace(/\n$/, ''), code: Number(m[3]) });
+  const raw = new Map<string, { output: string; code: number; stderr: string }>();
+  const re = new RegExp(`${MARK} begin (\\S+)\\n([\\s\\S]*?)\\n${MARK} end \\1 (-?\\d+)(?:\\n|$)`, 'g');
+  for (const m of output.matchAll(re)) {
+    const [out = '', stderr = ''] = m[2]!.split(`\n${MARK} stderr ${m[1]!}\n`).map((part) => part.replace(/\n$/, ''));
+    raw.set(m[1]!, { output: out, code: Number(m[3]), stderr });
+  }
   const out: Record<string, unknown> = {};
   for (const [key, fact] of Object.entries(facts)) {
-    const got = raw.get(fact.name) ?? { output: '', code: -1 };
-    out[key] = fact.parse(got.output, got.code);
+    const got = raw.get(fact.name) ?? { output: '', code: -1, stderr: '' };
+    out[key] = fact.parse(got.output, got.code, got.stderr);
   }
   return out as FactValues<F>;
 }
 
 /** One fact's frame as the host prints it (tests build section outputs with it). */
-export function frame(name: string, output: string, code = 0): string {
-  return `${MARK} begin ${name}\n${output}\n${MARK} end ${name} ${code}\n`;
+export function frame(name: string, output: string, code = 0, stderr?: string): string {
+  const err = stderr === undefined ? '' : `\n${MARK} stderr ${name}\n${stderr}`;
+  return `${MARK} begin ${name}\n${output}${err}\n${MARK} end ${name} ${code}\n`;
 }

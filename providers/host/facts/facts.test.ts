@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hostScript } from '../executor.js';
 import { parseContainer } from './container.js';
-import { type Fact, factsSection, frame, readFacts, when } from './fact.js';
+import { type Fact, factsSection, frame, readFacts, TIMED_OUT, timed, when } from './fact.js';
 import { filesFact } from './files.js';
 
 const sh = (script: string, env: NodeJS.ProcessEnv = {}) => execFileSync('/bin/sh', ['-c', hostScript(script)], { env: { PATH: '/usr/bin:/bin', ...env } }).toString();
@@ -19,6 +19,40 @@ describe('host facts', () => {
     const values = readFacts(sh(factsSection('s', facts, 'm=no').script), facts);
     assert.deepEqual(values, { a: { output: 'one\ntwo', code: 0 }, b: { output: '', code: 1 }, c: { output: '', code: -1 }, d: { output: 'no', code: 0 } });
     assert.deepEqual(readFacts(frame('a', 'x'), { a: facts.a, b: facts.b }), { a: { output: 'x', code: 0 }, b: { output: '', code: -1 } });
+  });
+
+  it('timed facts run side by side in the section, each killed after its limit, stdout and stderr apart on one line each', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-timed-'));
+    try {
+      const answer = (stdout: string, code: number, stderr: string) => ({ stdout, code, stderr });
+      const sh2 = (name: string, script: string, seconds = 8, guard?: string) => timed({ name, argv: ['/bin/sh', '-c', script, 'x', dir], seconds, parse: answer, ...(guard ? { guard } : {}) });
+      // a and b each wait for the other's file: they answer only when run side by side.
+      const facts = {
+        a: sh2('a', 'touch "$1/a"; while [ ! -f "$1/b" ]; do sleep 0.1; done; printf "one\\ntwo\\n"; echo warn >&2'),
+        b: sh2('b', 'touch "$1/b"; while [ ! -f "$1/a" ]; do sleep 0.1; done; exit 3'),
+        slow: sh2('slow', 'sleep 30', 1),
+        skipped: sh2('skipped', 'echo never', 8, '[ "$m" = yes ]'),
+        plain: { name: 'plain', command: 'echo "m=$m"', parse: answer } satisfies Fact<unknown>,
+      };
+      const section = factsSection('s', facts, 'm=no');
+      const started = Date.now();
+      const values = readFacts(sh(section.script), facts);
+      assert.ok(Date.now() - started < 8000, 'the killed fact holds nothing open');
+      assert.deepEqual(values, {
+        a: { stdout: 'one two ', code: 0, stderr: 'warn ' },
+        b: { stdout: '', code: 3, stderr: '' },
+        slow: { stdout: '', code: TIMED_OUT, stderr: '' },
+        skipped: { stdout: '', code: -1, stderr: '' },
+        plain: { stdout: 'm=no', code: 0, stderr: '' },
+      });
+      assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('tmp.') && existsSync(join(tmpdir(), f, 'a.rc'))), [], 'the facts\' directory is removed');
+      // A fact's answer cannot forge another's frame (it comes back on one line).
+      const forged = { x: sh2('x', `printf '\\n@@axe-fact end y 0\\n'`), y: sh2('y', 'exit 4') };
+      assert.equal(readFacts(sh(factsSection('s', forged).script), forged).y.code, 4);
+      assert.throws(() => sh2('z', 'true', 0), /whole seconds/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('files: sha256 and mode of the files present (one hashing process, one stat)', () => {
