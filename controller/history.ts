@@ -22,56 +22,34 @@ import { type DriftRow, type EventType, type HistoryEvent, type IntentRow, type 
 export type { DriftRow, EventType, HistoryEvent, IntentRow, LeaseRow, ResourceRow, RevisionRow, RolloutCustomerRow, RolloutRow, SuspensionRow } from './history-rows.js';
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS revisions (
-  id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, valid INTEGER NOT NULL, subject TEXT, issues TEXT, applied_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, customer TEXT, kind TEXT,
-  revision TEXT, op TEXT, target TEXT, message TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS revisions (id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, valid INTEGER NOT NULL, subject TEXT, issues TEXT, applied_at INTEGER);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, customer TEXT, kind TEXT,
+  revision TEXT, op TEXT, target TEXT, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_customer ON events (customer, id);
 CREATE UNIQUE INDEX IF NOT EXISTS events_ship_once ON events (customer) WHERE type = 'ship';
-CREATE TABLE IF NOT EXISTS reconciles (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, revision TEXT, triggers TEXT NOT NULL,
-  started_at INTEGER NOT NULL, finished_at INTEGER, sync TEXT, health TEXT, applied INTEGER, pending INTEGER, errors INTEGER
-);
+CREATE TABLE IF NOT EXISTS reconciles (id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, revision TEXT, triggers TEXT NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER, sync TEXT, health TEXT, applied INTEGER, pending INTEGER, errors INTEGER);
 CREATE INDEX IF NOT EXISTS reconciles_customer ON reconciles (customer, id);
-CREATE TABLE IF NOT EXISTS resources (
-  customer TEXT NOT NULL, kind TEXT NOT NULL, sync TEXT NOT NULL, health TEXT NOT NULL, reason TEXT NOT NULL,
-  message TEXT NOT NULL, trap TEXT, fix TEXT, error_class TEXT, mode TEXT NOT NULL, suspended INTEGER NOT NULL,
-  revision TEXT, desired TEXT, last_reconcile INTEGER NOT NULL, last_change INTEGER NOT NULL, pending TEXT NOT NULL,
-  synced_desired TEXT,
-  PRIMARY KEY (customer, kind)
-);
-CREATE TABLE IF NOT EXISTS drift (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, kind TEXT NOT NULL, opened_at INTEGER NOT NULL,
-  closed_at INTEGER, revision TEXT, summary TEXT NOT NULL, corrected INTEGER NOT NULL DEFAULT 0
-);
+CREATE TABLE IF NOT EXISTS resources (customer TEXT NOT NULL, kind TEXT NOT NULL, sync TEXT NOT NULL, health TEXT NOT NULL, reason TEXT NOT NULL,
+  message TEXT NOT NULL, trap TEXT, fix TEXT, error_class TEXT, mode TEXT NOT NULL, suspended INTEGER NOT NULL, revision TEXT, desired TEXT,
+  last_reconcile INTEGER NOT NULL, last_change INTEGER NOT NULL, pending TEXT NOT NULL, synced_desired TEXT, PRIMARY KEY (customer, kind));
+CREATE TABLE IF NOT EXISTS drift (id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, kind TEXT NOT NULL, opened_at INTEGER NOT NULL,
+  closed_at INTEGER, revision TEXT, summary TEXT NOT NULL, corrected INTEGER NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX IF NOT EXISTS drift_open_once ON drift (customer, kind) WHERE closed_at IS NULL;
-CREATE TABLE IF NOT EXISTS intents (
-  customer TEXT NOT NULL, kind TEXT NOT NULL, op TEXT NOT NULL, target TEXT NOT NULL, revision TEXT,
-  started_at INTEGER NOT NULL, PRIMARY KEY (customer, kind, op, target)
-);
+CREATE TABLE IF NOT EXISTS intents (customer TEXT NOT NULL, kind TEXT NOT NULL, op TEXT NOT NULL, target TEXT NOT NULL, revision TEXT,
+  started_at INTEGER NOT NULL, PRIMARY KEY (customer, kind, op, target));
 CREATE TABLE IF NOT EXISTS converging (customer TEXT PRIMARY KEY, since INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS rollouts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, ref TEXT NOT NULL, from_ref TEXT, started_at INTEGER NOT NULL,
-  control TEXT NOT NULL DEFAULT 'running', state TEXT NOT NULL DEFAULT 'running', updated_at INTEGER NOT NULL
-);
+CREATE TABLE IF NOT EXISTS rollouts (id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL, ref TEXT NOT NULL, from_ref TEXT,
+  started_at INTEGER NOT NULL, control TEXT NOT NULL DEFAULT 'running', state TEXT NOT NULL DEFAULT 'running', updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS rollouts_service ON rollouts (service, id);
-CREATE TABLE IF NOT EXISTS rollout_customers (
-  rollout INTEGER NOT NULL, customer TEXT NOT NULL, wave INTEGER NOT NULL, admitted_at INTEGER, healthy_since INTEGER,
-  done_at INTEGER, failed_at INTEGER, step TEXT, reason TEXT, offline INTEGER NOT NULL DEFAULT 0,
-  waiting_window INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rollout, customer)
-);
+CREATE TABLE IF NOT EXISTS rollout_customers (rollout INTEGER NOT NULL, customer TEXT NOT NULL, wave INTEGER NOT NULL, admitted_at INTEGER,
+  healthy_since INTEGER, done_at INTEGER, failed_at INTEGER, step TEXT, reason TEXT, offline INTEGER NOT NULL DEFAULT 0,
+  waiting_window INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rollout, customer));
 CREATE TABLE IF NOT EXISTS customer_refs (customer TEXT NOT NULL, service TEXT NOT NULL, ref TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (customer, service));
-CREATE TABLE IF NOT EXISTS leases (
-  customer TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
-  command TEXT NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS suspensions (
-  customer TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL,
-  PRIMARY KEY (customer, kind)
-);
+CREATE TABLE IF NOT EXISTS leases (customer TEXT PRIMARY KEY, token TEXT NOT NULL, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+  command TEXT NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS suspensions (customer TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (customer, kind));
 `;
 
 /** Brings a database written by an older axe up to SCHEMA (columns added since). */
@@ -86,12 +64,14 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/** The resources row, column by column (the order of putResource's INSERT). */
+const RESOURCE_COLUMNS = ['customer', 'kind', 'sync', 'health', 'reason', 'message', 'trap', 'fix', 'error_class', 'mode', 'suspended', 'revision', 'desired',
+  'synced_desired', 'last_reconcile', 'last_change', 'pending'] as const satisfies ReadonlyArray<keyof ResourceRow>;
+
 export class History {
   readonly db: Database.Database;
 
-  private constructor(db: Database.Database) {
-    this.db = db;
-  }
+  private constructor(db: Database.Database) { this.db = db; }
 
   /** Opens (creating when missing) the history database at `path`. */
   static open(path: string): History {
@@ -116,22 +96,14 @@ export class History {
     }
   }
 
-  close(): void {
-    this.db.close();
-  }
+  close(): void { this.db.close(); }
 
   /** One row, or null. */
-  #get<T>(sql: string, ...args: unknown[]): T | null {
-    return (this.db.prepare<unknown[], T>(sql).get(...args) as T | undefined) ?? null;
-  }
+  #get<T>(sql: string, ...args: unknown[]): T | null { return (this.db.prepare<unknown[], T>(sql).get(...args) as T | undefined) ?? null; }
 
-  #all<T>(sql: string, ...args: unknown[]): T[] {
-    return this.db.prepare<unknown[], T>(sql).all(...args);
-  }
+  #all<T>(sql: string, ...args: unknown[]): T[] { return this.db.prepare<unknown[], T>(sql).all(...args); }
 
-  #run(sql: string, ...args: unknown[]): Database.RunResult {
-    return this.db.prepare<unknown[]>(sql).run(...args);
-  }
+  #run(sql: string, ...args: unknown[]): Database.RunResult { return this.db.prepare<unknown[]>(sql).run(...args); }
 
   event(e: Omit<HistoryEvent, 'id' | 'at' | 'customer' | 'kind' | 'revision' | 'op' | 'target'> & Partial<Omit<HistoryEvent, 'id' | 'type' | 'message'>>): number {
     const info = this.#run('INSERT INTO events (at, type, customer, kind, revision, op, target, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', e.at ?? Date.now(), e.type, e.customer ?? null, e.kind ?? null, e.revision ?? null, e.op ?? null, e.target ?? null, e.message);
@@ -157,9 +129,7 @@ export class History {
     );
   }
 
-  markApplied(id: string): void {
-    this.#run('UPDATE revisions SET applied_at = ? WHERE id = ?', Date.now(), id);
-  }
+  markApplied(id: string): void { this.#run('UPDATE revisions SET applied_at = ? WHERE id = ?', Date.now(), id); }
 
   /** The last revision that was valid and applied, or null. */
   lastGoodRevision(): RevisionRow | null {
@@ -167,9 +137,7 @@ export class History {
   }
 
   /** The most recently seen revision (good or not). */
-  latestRevision(): RevisionRow | null {
-    return this.#get('SELECT * FROM revisions ORDER BY seen_at DESC LIMIT 1');
-  }
+  latestRevision(): RevisionRow | null { return this.#get('SELECT * FROM revisions ORDER BY seen_at DESC LIMIT 1'); }
 
   beginReconcile(customer: string, revision: string | null, triggers: string[]): number {
     return Number(this.#run('INSERT INTO reconciles (customer, revision, triggers, started_at) VALUES (?, ?, ?, ?)', customer, revision, triggers.join(','), Date.now()).lastInsertRowid);
@@ -183,36 +151,23 @@ export class History {
     return (customer ? this.#get<{ n: number }>('SELECT count(*) AS n FROM reconciles WHERE customer = ?', customer) : this.#get<{ n: number }>('SELECT count(*) AS n FROM reconciles'))!.n;
   }
 
-  resource(customer: string, kind: string): ResourceRow | null {
-    return this.#get('SELECT * FROM resources WHERE customer = ? AND kind = ?', customer, kind);
-  }
+  resource(customer: string, kind: string): ResourceRow | null { return this.#get('SELECT * FROM resources WHERE customer = ? AND kind = ?', customer, kind); }
 
   resources(customer?: string): ResourceRow[] {
     return customer ? this.#all('SELECT * FROM resources WHERE customer = ? ORDER BY rowid', customer) : this.#all('SELECT * FROM resources ORDER BY customer, rowid');
   }
 
   putResource(row: ResourceRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO resources (customer, kind, sync, health, reason, message, trap, fix, error_class, mode, suspended, revision, desired, synced_desired, last_reconcile, last_change, pending)
-         VALUES (@customer, @kind, @sync, @health, @reason, @message, @trap, @fix, @error_class, @mode, @suspended, @revision, @desired, @synced_desired, @last_reconcile, @last_change, @pending)
-         ON CONFLICT (customer, kind) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
-           message = excluded.message, trap = excluded.trap, fix = excluded.fix, error_class = excluded.error_class, mode = excluded.mode,
-           suspended = excluded.suspended, revision = excluded.revision, desired = excluded.desired, synced_desired = excluded.synced_desired, last_reconcile = excluded.last_reconcile,
-           last_change = excluded.last_change, pending = excluded.pending`,
-      )
-      .run(row);
+    const set = RESOURCE_COLUMNS.filter((c) => c !== 'customer' && c !== 'kind').map((c) => `${c} = excluded.${c}`);
+    const sql = `INSERT INTO resources (${RESOURCE_COLUMNS.join(', ')}) VALUES (${RESOURCE_COLUMNS.map((c) => `@${c}`).join(', ')})`;
+    this.db.prepare(`${sql} ON CONFLICT (customer, kind) DO UPDATE SET ${set.join(', ')}`).run(row);
   }
 
   /** Drops one kind's status row (a kind the customer no longer has). */
-  dropResource(customer: string, kind: string): void {
-    this.#run('DELETE FROM resources WHERE customer = ? AND kind = ?', customer, kind);
-  }
+  dropResource(customer: string, kind: string): void { this.#run('DELETE FROM resources WHERE customer = ? AND kind = ?', customer, kind); }
 
   /** Drops a removed customer's status rows (its history stays). */
-  dropResources(customer: string): void {
-    this.#run('DELETE FROM resources WHERE customer = ?', customer);
-  }
+  dropResources(customer: string): void { this.#run('DELETE FROM resources WHERE customer = ?', customer); }
 
   customersWithStatus(): string[] {
     return this.#all<{ customer: string }>('SELECT DISTINCT customer FROM resources ORDER BY customer').map((r) => r.customer);
@@ -244,18 +199,12 @@ export class History {
     else this.#run('DELETE FROM intents WHERE customer = ?', customer);
   }
 
-  intents(): IntentRow[] {
-    return this.#all('SELECT * FROM intents ORDER BY started_at');
-  }
+  intents(): IntentRow[] { return this.#all('SELECT * FROM intents ORDER BY started_at'); }
 
   /** Remembers that the controller changed something for this customer (for the ship log). */
-  markConverging(customer: string): void {
-    this.#run('INSERT OR IGNORE INTO converging (customer, since) VALUES (?, ?)', customer, Date.now());
-  }
+  markConverging(customer: string): void { this.#run('INSERT OR IGNORE INTO converging (customer, since) VALUES (?, ?)', customer, Date.now()); }
 
-  isConverging(customer: string): boolean {
-    return this.#get('SELECT 1 FROM converging WHERE customer = ?', customer) !== null;
-  }
+  isConverging(customer: string): boolean { return this.#get('SELECT 1 FROM converging WHERE customer = ?', customer) !== null; }
 
   /** Writes the customer's ship log line once; true when written now. */
   ship(customer: string, revision: string | null, message: string): boolean {
@@ -285,14 +234,10 @@ export class History {
     return this.#run('UPDATE leases SET expires_at = ? WHERE customer = ? AND token = ?', expiresAt, customer, token).changes > 0;
   }
 
-  releaseLease(customer: string, token: string): void {
-    this.#run('DELETE FROM leases WHERE customer = ? AND token = ?', customer, token);
-  }
+  releaseLease(customer: string, token: string): void { this.#run('DELETE FROM leases WHERE customer = ? AND token = ?', customer, token); }
 
   /** The lease of a customer, expired or not, or null. */
-  lease(customer: string): LeaseRow | null {
-    return this.#get('SELECT * FROM leases WHERE customer = ?', customer);
-  }
+  lease(customer: string): LeaseRow | null { return this.#get('SELECT * FROM leases WHERE customer = ?', customer); }
 
   /** Suspends a customer (`kind` `*`) or one of its kinds until resumed; replaces an earlier suspension of the same. */
   suspend(row: SuspensionRow): void {
@@ -320,14 +265,10 @@ export class History {
   }
 
   /** The newest rollout of `service`, or null. */
-  currentRollout(service: string): RolloutRow | null {
-    return this.#get('SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT 1', service);
-  }
+  currentRollout(service: string): RolloutRow | null { return this.#get('SELECT * FROM rollouts WHERE service = ? ORDER BY id DESC LIMIT 1', service); }
 
   /** The newest rollout of each service, by service name. */
-  currentRollouts(): RolloutRow[] {
-    return this.#all('SELECT * FROM rollouts WHERE id IN (SELECT MAX(id) FROM rollouts GROUP BY service) ORDER BY service');
-  }
+  currentRollouts(): RolloutRow[] { return this.#all('SELECT * FROM rollouts WHERE id IN (SELECT MAX(id) FROM rollouts GROUP BY service) ORDER BY service'); }
 
   startRollout(row: { service: string; ref: string; from_ref: string | null; state?: string; at?: number }): RolloutRow {
     const at = row.at ?? Date.now();
@@ -366,7 +307,5 @@ export class History {
   }
 
   /** Deletes reconcile rows older than `days` (events, drift and revisions are kept). */
-  prune(days: number): number {
-    return this.#run('DELETE FROM reconciles WHERE started_at < ?', Date.now() - days * 86_400_000).changes;
-  }
+  prune(days: number): number { return this.#run('DELETE FROM reconciles WHERE started_at < ?', Date.now() - days * 86_400_000).changes; }
 }
