@@ -8,7 +8,7 @@
 import { transient, terminal } from '../../core/errors.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { HookExec } from '../../schemas/service-manifest.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';

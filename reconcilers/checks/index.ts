@@ -8,7 +8,7 @@
  * the service has no running container (the stack row says why).
  */
 import { terminal } from '../../core/errors.js';
-import { hostSectionOutput } from '../host/index.js';
+import { hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { blueGreenOf, declaredStacks, templateVars } from '../services.js';
 import { expandTemplate } from '../stack/render.js';

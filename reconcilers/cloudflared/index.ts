@@ -7,7 +7,7 @@
  */
 import { terminal } from '../../core/errors.js';
 import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
 import type { TunnelObserved } from '../tunnel/diff.js';

@@ -9,7 +9,7 @@ import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import { hookCommand } from '../stack/render.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
 

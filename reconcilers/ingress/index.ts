@@ -20,7 +20,7 @@ import { COMPOSE_SERVICE, type ListedContainer, projectContainersFact } from '..
 import { type Fact, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import type { Color } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';

@@ -27,7 +27,7 @@ import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
 import { gateSnapshot } from '../backup/gate.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';

@@ -20,7 +20,7 @@ import { filesFact } from '../../providers/host/facts/files.js';
 import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
 import type { Customer } from '../../schemas/customers.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
