@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
-import { gateSnapshot } from '../backup/gate.js';
+import { gateSnapshot } from '../backup-gate.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
