@@ -14,7 +14,7 @@ import type { ExecTarget } from '../stack/diff.js';
 import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
-import { hookCommand } from '../stack/render.js';
+import { hookCommand } from '../templates.js';
 import { type AdminListing, type AdminPayload, type AdminsDesired, type AdminsObserved, adminHookKey, diffAdmins, healthAdmins, parseAdminListing } from './diff.js';
 
 export const ADMINS_SECTION = 'admins';

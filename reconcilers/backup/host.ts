@@ -16,7 +16,7 @@ import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomersFile } from '../../schemas/customers.js';
 import { durationMs, type ServiceManifest } from '../../schemas/service-manifest.js';
 import { serviceOrder } from '../../schemas/repo.js';
-import { expandTemplate } from '../stack/render.js';
+import { expandTemplate } from '../templates.js';
 import { keyValues } from '../../providers/host/facts/key-values.js';
 import { resticPasswordItem } from '../vault-names.js';
 import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type OffsiteObserved, type RepoObserved, type Snapshot, type StatusRecord } from './diff.js';

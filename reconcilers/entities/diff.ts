@@ -8,7 +8,7 @@
  * and the runbook's defaults (`corporate`, `ksme`).
  */
 import { entityId, type Customer, type Entity } from '../../schemas/customers.js';
-import type { EntityValues } from '../stack/render.js';
+import type { EntityValues } from '../templates.js';
 import type { ExecTarget } from '../stack/diff.js';
 import { type Action, actionId, type Health } from '../types.js';
 

@@ -10,7 +10,7 @@ import { execScript } from '../stack/host.js';
 import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
-import { hookCommand } from '../stack/render.js';
+import { hookCommand } from '../templates.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
 
 export const ENTITIES_SECTION = 'entities';

@@ -23,7 +23,8 @@
  */
 import { type Action, actionId, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
-import type { EnvVarSpec, ServiceEnv } from './render.js';
+import type { ServiceEnv } from './render.js';
+import type { EnvVarSpec } from '../templates.js';
 import type { BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
 
 export type Color = 'blue' | 'green';

@@ -64,7 +64,8 @@ import {
   stepStderr,
   upScript,
 } from './host.js';
-import { envDigest, envFilesText, renderEnvFile, stackRevision } from './render.js';
+import { envDigest, envFilesText, stackRevision } from './render.js';
+import { renderEnvFile } from '../templates.js';
 import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
 import { declaredStacks, desiredService } from '../services.js';
 import { classifyExit } from '../../providers/host/executor.js';

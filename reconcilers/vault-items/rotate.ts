@@ -29,7 +29,7 @@ import { type CustomerContext, newContext, type ReconcileEnv } from '../runtime.
 import type { ExecTarget } from '../stack/diff.js';
 import { containerLookup, tools } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { expandTemplate, hookCommand } from '../stack/render.js';
+import { expandTemplate, hookCommand } from '../templates.js';
 import { desiredVaultItems, type WantedItem } from './diff.js';
 
 export interface RotationHook {

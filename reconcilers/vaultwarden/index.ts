@@ -21,7 +21,7 @@ import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
-import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../stack/render.js';
+import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../templates.js';
 import type { Customer } from '../../schemas/customers.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
 import { patchVaultCompose, readVaultFile } from './patch.js';
