@@ -9,7 +9,7 @@
  */
 import { entityId, type Customer, type Entity } from '../../schemas/customers.js';
 import type { EntityValues } from '../templates.js';
-import type { ExecTarget } from '../stack/diff.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
 import { type Action, actionId, type Health } from '../types.js';
 
 export interface EntityHookDesired {

@@ -31,14 +31,13 @@ import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
-import { type Color, diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import { diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
 import {
   checkoutScript,
   colorService,
   composeScript,
   configJsonScript,
   createScript,
-  execScript,
   FAILURE_FILE,
   failedSteps,
   type HostStep,
@@ -66,7 +65,8 @@ import {
 } from './host.js';
 import { envDigest, envFilesText, stackRevision } from './render.js';
 import { renderEnvFile } from '../templates.js';
-import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { execScript } from '../../providers/host/commands/exec.js';
 import { declaredStacks, desiredService } from '../services.js';
 import { classifyExit } from '../../providers/host/executor.js';
 import { stackDeletion } from './delete.js';
