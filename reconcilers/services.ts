@@ -7,10 +7,12 @@
  */
 import { serviceOrder } from '../schemas/repo.js';
 import type { HookExec, StackManifest } from '../schemas/service-manifest.js';
-import { type BlueGreenTarget, switchCommand } from '../providers/host/commands/blue-green.js';
+import { type BlueGreenTarget, type Color, switchCommand } from '../providers/host/commands/blue-green.js';
+import type { ExecTarget } from '../providers/host/commands/exec.js';
 import type { CustomerContext } from './runtime.js';
-import type { Color, ExecTarget, StackObserved, StackPayload, StackServiceDesired } from './stack/diff.js';
-import { entityTokens, envVarSpecs, expandTemplate, hookCommand, serviceEnvs, type TemplateVars } from './stack/render.js';
+import type { StackObserved, StackPayload, StackServiceDesired } from './stack/diff.js';
+import { entityTokens, envVarSpecs, serviceEnvs } from './stack/render.js';
+import { expandTemplate, hookCommand, type TemplateVars } from './templates.js';
 
 /**
  * For the kinds after the stack (entities, admins), from the stack kind's

@@ -51,6 +51,29 @@ export function projectImportGraph(root: string): ImportGraph {
 }
 
 /**
+ * The imports that cross from one folder directly under `parent` into another
+ * (`reconcilers/a/x.ts` → `reconcilers/b/y.ts`), as `from → to` lines, sorted;
+ * test files (`*.test.ts`) are left out as importers. Files directly in
+ * `parent` (shared modules) are neither side of such an edge.
+ */
+export function crossFolderImports(graph: ImportGraph, parent: string): string[] {
+  const folderOf = (file: string): string | null => {
+    const parts = file.split('/');
+    return parts.length > 2 && parts[0] === parent ? parts[1]! : null;
+  };
+  const out: string[] = [];
+  for (const [from, deps] of graph) {
+    const own = folderOf(from);
+    if (own === null || from.endsWith('.test.ts')) continue;
+    for (const to of deps) {
+      const other = folderOf(to);
+      if (other !== null && other !== own) out.push(`${from} → ${to}`);
+    }
+  }
+  return out.sort();
+}
+
+/**
  * Every cycle as its strongly connected component (Tarjan), each listed from
  * its smallest file name, in a stable order; a file importing itself is one.
  */

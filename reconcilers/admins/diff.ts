@@ -10,7 +10,7 @@
  * demoted through the hook's `remove` under `demote-others`. Nothing is done
  * where the list failed; a service not running yet gets every grant, marked so.
  */
-import type { ExecTarget } from '../stack/diff.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
 import type { Action, Health } from '../types.js';
 
 export type AdminsPolicy = 'keep' | 'demote-others';

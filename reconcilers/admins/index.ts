@@ -6,15 +6,14 @@
  * of the service's env is read.
  */
 import { transient, terminal } from '../../core/errors.js';
+import { execScript, type ExecTarget } from '../../providers/host/commands/exec.js';
+import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { HookExec } from '../../schemas/service-manifest.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import type { ExecTarget } from '../stack/diff.js';
-import { execScript } from '../stack/host.js';
-import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
-import { hookCommand } from '../stack/render.js';
+import { hookCommand } from '../templates.js';
 import { type AdminListing, type AdminPayload, type AdminsDesired, type AdminsObserved, adminHookKey, diffAdmins, healthAdmins, parseAdminListing } from './diff.js';
 
 export const ADMINS_SECTION = 'admins';

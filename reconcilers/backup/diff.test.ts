@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadRepo } from '../../schemas/repo.js';
 import { EXAMPLE_REPO } from '../../test/helpers.js';
-import { type BackupObserved, diffBackup, formatAge, healthBackup, resticPasswordItem } from './diff.js';
+import { type BackupObserved, diffBackup, formatAge, healthBackup } from './diff.js';
+import { resticPasswordItem } from '../vault-names.js';
 import { desiredBackup, parseObservation, renderConf } from './host.js';
 
 const loaded = await loadRepo(EXAMPLE_REPO);

@@ -16,9 +16,10 @@ import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomersFile } from '../../schemas/customers.js';
 import { durationMs, type ServiceManifest } from '../../schemas/service-manifest.js';
 import { serviceOrder } from '../../schemas/repo.js';
-import { expandTemplate } from '../stack/render.js';
+import { expandTemplate } from '../templates.js';
 import { keyValues } from '../../providers/host/facts/key-values.js';
-import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type OffsiteObserved, type RepoObserved, resticPasswordItem, type Snapshot, type StatusRecord } from './diff.js';
+import { resticPasswordItem } from '../vault-names.js';
+import { BACKUP_DIR, type BackupDesired, type BackupItem, type BackupObserved, type FileFact, type HostFile, type OffsiteObserved, type RepoObserved, type Snapshot, type StatusRecord } from './diff.js';
 
 /** Beside this module: the sources, or the build (build/shell-assets.ts copies the .sh files into dist/, which the image ships). */
 function scriptDir(): string {

@@ -7,7 +7,7 @@
  * rides in the host's one batched round trip.
  */
 import { terminal } from '../../core/errors.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import { DEFAULT_BACKUP } from '../env.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { BACKUP_DIR, type BackupDesired, type BackupObserved, type BackupPayload, diffBackup, healthBackup } from './diff.js';

@@ -8,10 +8,10 @@
  * the service has no running container (the stack row says why).
  */
 import { terminal } from '../../core/errors.js';
-import { hostSectionOutput } from '../host/index.js';
+import { hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { blueGreenOf, declaredStacks, templateVars } from '../services.js';
-import { expandTemplate } from '../stack/render.js';
+import { expandTemplate } from '../templates.js';
 import { type ChecksDesired, type ChecksObserved, diffChecks, evaluateChecks, healthChecks } from './diff.js';
 import { CHECKS_SECTION, checksSection, readChecks } from './host.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CATCH_ALL } from '../tunnel/diff.js';
+import { CATCH_ALL } from '../tunnel-ingress.js';
 import { type CloudflaredObserved, desiredCloudflared, diffCloudflared, healthCloudflared, sha256 } from './diff.js';
 import { frame } from '../../providers/host/facts/fact.js';
 import { parseObservation, serviceSpec } from './service.js';

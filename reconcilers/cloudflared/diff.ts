@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { trap } from '../traps.js';
-import { describeIngress, type IngressRule } from '../tunnel/diff.js';
+import { describeIngress, type IngressRule } from '../tunnel-ingress.js';
 import type { Action, Health } from '../types.js';
 
 export const CLOUDFLARED_DIR = '.axe/cloudflared';

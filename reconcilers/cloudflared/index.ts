@@ -7,10 +7,10 @@
  */
 import { terminal } from '../../core/errors.js';
 import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { credentialsItemName, desiredIngress } from '../tunnel/diff.js';
-import type { TunnelObserved } from '../tunnel/diff.js';
+import { desiredIngress, type TunnelObserved } from '../tunnel-ingress.js';
+import { credentialsItemName } from '../vault-names.js';
 import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
 import { observeSection, parseObservation, serviceSpec, startScript } from './service.js';
 import { cloudflaredDeletion } from './delete.js';

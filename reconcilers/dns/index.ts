@@ -7,7 +7,7 @@
 import { CloudflareError } from '../../providers/cloudflare/index.js';
 import { requireCloudflare } from '../../providers/index.js';
 import { terminal } from '../../core/errors.js';
-import type { TunnelObserved } from '../tunnel/diff.js';
+import type { TunnelObserved } from '../tunnel-ingress.js';
 import type { ResourceReconciler } from '../runtime.js';
 import { trap } from '../traps.js';
 import { diffDns, type DnsDesired, type DnsObserved, type DnsPayload, healthDns, ownerComment } from './diff.js';

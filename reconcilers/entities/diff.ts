@@ -8,8 +8,8 @@
  * and the runbook's defaults (`corporate`, `ksme`).
  */
 import { entityId, type Customer, type Entity } from '../../schemas/customers.js';
-import type { EntityValues } from '../stack/render.js';
-import type { ExecTarget } from '../stack/diff.js';
+import type { EntityValues } from '../templates.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
 import { type Action, actionId, type Health } from '../types.js';
 
 export interface EntityHookDesired {

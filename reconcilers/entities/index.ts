@@ -4,13 +4,13 @@
  * the missing entities, one action each.
  */
 import { terminal, transient } from '../../core/errors.js';
+import { execScript } from '../../providers/host/commands/exec.js';
+import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { execScript } from '../stack/host.js';
-import { listHooksScript, parseListHooks } from '../stack/list-hooks.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
-import { hookCommand } from '../stack/render.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
+import { hookCommand } from '../templates.js';
 import { diffEntities, type EntitiesDesired, type EntitiesObserved, type EntityPayload, entityValues, healthEntities, hookKey, type HookListing, parseListing } from './diff.js';
 
 export const ENTITIES_SECTION = 'entities';

@@ -2,14 +2,13 @@
  * The host reconciler: observes the Mac mini (tailnet peer, SSH, tools, sleep)
  * and reports; it never changes the host. Its observation runs the host's one
  * batched round trip, carrying the sections of every other kind that reads
- * the host, so later kinds answer from the scan.
+ * the host, so later kinds answer from the scan (through ../host-read.ts).
  */
-import { AxeError, errorLine, transient } from '../../core/errors.js';
+import { AxeError, errorLine } from '../../core/errors.js';
 import { memoFrom, parseProbe, probeScript } from '../../providers/host/probe.js';
 import { findPeer } from '../../providers/tailscale/index.js';
 import { isSovereign } from '../../schemas/repo.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import type { Kind } from '../types.js';
 import { SCAN_KEYS } from '../scan.js';
 import { trap, type TrapName, TRAPS } from '../traps.js';
 import { diffHost, healthHost, type HostDesired, type HostObserved } from './diff.js';
@@ -30,25 +29,6 @@ export async function observeHostSections(ctx: CustomerContext): Promise<{ ok: t
     const message = errorLine(error);
     return { ok: false, observed: { ok: false, message, ...(isTrapName(name) ? { trap: trap(name, { user: ctx.target.user }) } : {}) } };
   }
-}
-
-/** The host must answer SSH before anything is read from or pushed to it. */
-export function hostReachable(ctx: CustomerContext, resource: Kind): void {
-  const host = ctx.pass.results.get('host');
-  const observed = host?.observed as HostObserved | null | undefined;
-  if (!observed?.ssh.ok) throw transient(`the host ${ctx.customer.tailscale_host} is not reachable`, { customer: ctx.id, resource, fix: host?.health.trap?.fix ?? 'see the host resource' });
-}
-
-/**
- * A kind's own section of the host's one batched observation (run by the host
- * kind first, so normally answered from the scan); the host must be reachable.
- */
-export async function hostSectionOutput(ctx: CustomerContext, section: string, resource: Kind): Promise<string> {
-  hostReachable(ctx, resource);
-  const sections = await ctx.env.scan.host(ctx.target, ctx.hostSections, section);
-  const found = sections.get(section);
-  if (!found) throw transient(`the ${resource} observation did not come back from the host`, { customer: ctx.id, resource });
-  return found.output;
 }
 
 export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {

@@ -16,7 +16,7 @@
  *   endpoints kind checks them from the public side.
  */
 import { type Action, type Health, worstOf } from '../types.js';
-import type { Color } from '../stack/diff.js';
+import type { Color } from '../../providers/host/commands/blue-green.js';
 
 export interface IngressRouteDesired {
   /** The stack service (`frame`). */

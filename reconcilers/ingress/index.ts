@@ -20,12 +20,11 @@ import { COMPOSE_SERVICE, type ListedContainer, projectContainersFact } from '..
 import { type Fact, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import type { Color } from '../stack/diff.js';
-import { execScript } from '../stack/host.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { execScript } from '../../providers/host/commands/exec.js';
 import { dockerPrelude } from '../../providers/host/commands/project.js';
 import { type ColorFact, diffIngress, healthIngress, type IngressDesired, type IngressObserved, type IngressPayload, type IngressRouteDesired, type RouteObserved, toColor } from './diff.js';
 

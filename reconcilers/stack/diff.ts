@@ -23,21 +23,10 @@
  */
 import { type Action, actionId, type Health, type HealthStatus, worstOf } from '../types.js';
 import { trap, type Trap } from '../traps.js';
-import type { EnvVarSpec, ServiceEnv } from './render.js';
-import type { BlueGreenTarget } from '../../providers/host/commands/blue-green.js';
-
-export type Color = 'blue' | 'green';
-
-/** A command run in a stack's container (a hook). */
-export interface ExecTarget {
-  /** The stack whose container runs it. */
-  service: string;
-  project: string;
-  /** A compose service, or `@active` (the live blue/green color, resolved on the host). */
-  container: string;
-  blueGreen: BlueGreenTarget | null;
-  command: string[];
-}
+import type { ServiceEnv } from './render.js';
+import type { EnvVarSpec } from '../templates.js';
+import type { BlueGreenTarget, Color } from '../../providers/host/commands/blue-green.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
 
 export interface StackServiceDesired {
   service: string;

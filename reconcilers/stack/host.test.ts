@@ -9,8 +9,10 @@ import { parse as parseYaml } from 'yaml';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
 import type { StackServiceDesired } from './diff.js';
-import { checkoutScript, execScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
-import { envDigest, envFilesText, expandEntityNames, renderEnvFile, renderServiceEnvFile, serviceEnvs } from './render.js';
+import { execScript } from '../../providers/host/commands/exec.js';
+import { checkoutScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { envDigest, envFilesText, expandEntityNames, renderServiceEnvFile, serviceEnvs } from './render.js';
+import { renderEnvFile } from '../templates.js';
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 

@@ -17,12 +17,11 @@
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
-import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import type { FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget, containerLookup } from '../../providers/host/commands/blue-green.js';
-
-export { containerLookup };
-import { HELPERS, projectListing } from '../../providers/host/commands/project.js';
+import { activeColor, type BlueGreenTarget, type Color, containerLookup } from '../../providers/host/commands/blue-green.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
+import { dockerGitPrelude as tools, projectListing } from '../../providers/host/commands/project.js';
 import { hostPath } from '../../providers/host/commands/quote.js';
 import { findTool, toolFound } from '../../providers/host/commands/tools.js';
 import { healthOf } from '../../providers/host/facts/container.js';
@@ -63,11 +62,6 @@ export const STRIP_DEPENDS_ON = [
 ].join('\n');
 
 const PS_FORMAT = ['{{.ID}}', '{{.Label "com.docker.compose.service"}}', '{{.State}}', '{{.Status}}', '{{.Label "com.docker.compose.config-hash"}}', `{{.Label "${LABELS.ref}"}}`, `{{.Label "${LABELS.envHash}"}}`].join('|');
-
-/** The script header: helpers, docker and git by absolute path (`$D`, `$G`). */
-export function tools(toolPaths: readonly string[]): string {
-  return [HELPERS, findTool('D', 'docker', toolPaths), findTool('G', 'git', toolPaths)].join('\n');
-}
 
 /** The compose command of a stack as a shell function `dc` (run from the checkout). */
 export function composeFunction(d: StackServiceDesired, override: string | null, name = 'dc'): string {
@@ -481,17 +475,6 @@ export function upScript(d: StackServiceDesired, options: UpOptions, toolPaths: 
 /** Runs a compose subcommand for a stack (rm, stop), ignoring a missing container. */
 export function composeScript(d: StackServiceDesired, override: string | null, args: string[], toolPaths: readonly string[]): string {
   return ['set -e', tools(toolPaths), `cd ${hostPath(d.checkout)}`, composeFunction(d, override), `dc ${args.map(shellQuote).join(' ')}`].join('\n');
-}
-
-/** Runs a command in a stack's running container; stdout is the command's. `active`: see containerLookup. */
-export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[], active?: Color | null): string {
-  return [
-    tools(toolPaths),
-    toolFound('docker'),
-    containerLookup(target.project, target.container, target.blueGreen, active),
-    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit ${EXIT.noContainer.code}; fi`,
-    `exec "$D" exec "$c" ${command.map(shellQuote).join(' ')}`,
-  ].join('\n');
 }
 
 /** The pauses between a poll's tries: short first (a stack just reported healthy usually answers at once), then every 0.5 s, `budget` seconds in all. */

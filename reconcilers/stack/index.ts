@@ -26,19 +26,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
-import { gateSnapshot } from '../backup/gate.js';
-import { hostReachable, hostSectionOutput } from '../host/index.js';
+import { gateSnapshot } from '../backup-gate.js';
+import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
-import { type Color, diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import { diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
 import {
   checkoutScript,
   colorService,
   composeScript,
   configJsonScript,
   createScript,
-  execScript,
   FAILURE_FILE,
   failedSteps,
   type HostStep,
@@ -64,8 +63,10 @@ import {
   stepStderr,
   upScript,
 } from './host.js';
-import { envDigest, envFilesText, renderEnvFile, stackRevision } from './render.js';
-import { ACTIVE_RECORD, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { envDigest, envFilesText, stackRevision } from './render.js';
+import { renderEnvFile } from '../templates.js';
+import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
+import { execScript } from '../../providers/host/commands/exec.js';
 import { declaredStacks, desiredService } from '../services.js';
 import { classifyExit } from '../../providers/host/executor.js';
 import { stackDeletion } from './delete.js';

@@ -14,7 +14,9 @@ import { terminal } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
 import { requireCloudflare } from '../../providers/index.js';
 import type { ResourceReconciler } from '../runtime.js';
-import { credentialsItemName, diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelObserved, type TunnelPayload } from './diff.js';
+import type { TunnelObserved } from '../tunnel-ingress.js';
+import { credentialsItemName } from '../vault-names.js';
+import { diffTunnel, healthTunnel, tunnelName, type TunnelDesired, type TunnelPayload } from './diff.js';
 import { tunnelDeletion } from './delete.js';
 
 /** cloudflared's credentials file content, as a Secret. */

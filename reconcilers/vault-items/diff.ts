@@ -7,7 +7,7 @@
 import { entityId, type CustomersFile } from '../../schemas/customers.js';
 import { envToken, expandName } from '../../schemas/common.js';
 import type { GeneratedSecret, ServiceManifest } from '../../schemas/service-manifest.js';
-import { resticPasswordItem } from '../backup/diff.js';
+import { resticPasswordItem } from '../vault-names.js';
 import { trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
 

@@ -26,10 +26,11 @@ import type { Secret } from '../../core/secret.js';
 import { shellQuote } from '../../providers/host/ssh.js';
 import { reconcileCustomer, type CustomerResult } from '../engine.js';
 import { type CustomerContext, newContext, type ReconcileEnv } from '../runtime.js';
-import type { ExecTarget } from '../stack/diff.js';
-import { containerLookup, tools } from '../stack/host.js';
+import { containerLookup } from '../../providers/host/commands/blue-green.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
+import { dockerGitPrelude } from '../../providers/host/commands/project.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { expandTemplate, hookCommand } from '../stack/render.js';
+import { expandTemplate, hookCommand } from '../templates.js';
 import { desiredVaultItems, type WantedItem } from './diff.js';
 
 export interface RotationHook {
@@ -94,7 +95,7 @@ export function describeRotation(plan: RotationPlan): string[] {
 /** The script that runs a rotate hook with the new value on its stdin (`docker exec -i`). */
 export function rotateHookScript(exec: ExecTarget, toolPaths: readonly string[]): string {
   return [
-    tools(toolPaths),
+    dockerGitPrelude(toolPaths),
     'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
     containerLookup(exec.project, exec.container, exec.blueGreen),
     `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${exec.container} in ${exec.project}`)} >&2; exit 6; fi`,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { vaultwardenComposeFile } from '../../lab/images/vaultwarden-compose.js';
 import { diffVaultwarden, healthVaultwarden, type VaultwardenDesired, type VaultwardenObserved } from './diff.js';
-import { sha256 } from '../stack/render.js';
+import { sha256 } from '../templates.js';
 import { patchVaultCompose, readVaultFile } from './patch.js';
 
 const SSO = { SSO_AUTHORITY: 'https://login.microsoftonline.com/tenant-guid/v2.0', SSO_CLIENT_ID: 'client-guid', SSO_CLIENT_SECRET: 'the-client-secret', SSO_ENABLED: 'true' };

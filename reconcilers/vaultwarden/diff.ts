@@ -20,7 +20,7 @@
  */
 import { trap, type Trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
-import type { EnvVarSpec } from '../stack/render.js';
+import type { EnvVarSpec } from '../templates.js';
 import { envChanges, envFileChanges, type VaultFile, type VaultPatchSpec, wantedEnv } from './patch.js';
 
 export interface VaultwardenDesired extends VaultPatchSpec {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { vaultwardenComposeFile } from '../../lab/images/vaultwarden-compose.js';
-import { sha256 } from '../stack/render.js';
+import { sha256 } from '../templates.js';
 import type { VaultwardenDesired } from './diff.js';
 import { hostScript } from '../../providers/host/executor.js';
 import { observeSection, parseSection } from './index.js';

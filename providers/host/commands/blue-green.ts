@@ -2,9 +2,13 @@
  * A blue/green stack on the host: where its active color is recorded, the
  * proxy's switch command, and the shell that resolves the active color
  * (record, then the proxy's answer, then the only color running). Shared by
- * the stack and ingress kinds. Needs `cid` (project.ts HELPERS) and "$D".
+ * the kinds that work on stacks (stack, ingress, entities, admins, the
+ * rotation). Needs `cid` (project.ts HELPERS) and "$D".
  */
 import { hostPath, shellQuote } from './quote.js';
+
+/** One of a blue/green stack's two colors. */
+export type Color = 'blue' | 'green';
 
 /** Where a blue/green stack keeps its active color on the host (read when its proxy is down). */
 export const ACTIVE_RECORD = '.axe-active';
@@ -20,7 +24,7 @@ export interface BlueGreenTarget {
 }
 
 /** The switch command with the color filled in, or without it (to ask for the active one). */
-export function switchCommand(template: readonly string[], color: 'blue' | 'green' | null): string[] {
+export function switchCommand(template: readonly string[], color: Color | null): string[] {
   if (color) return template.map((arg) => arg.replaceAll('{color}', color));
   return template.filter((arg) => !arg.includes('{color}'));
 }
@@ -50,7 +54,7 @@ export function activeColor(variable: string, bg: BlueGreenTarget): string {
  * compose service, or `@active` (the live color: resolved as activeColor
  * does, or the color a switch in this pass just set: `active`).
  */
-export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null, active?: 'blue' | 'green' | null): string {
+export function containerLookup(project: string, container: string, bg: BlueGreenTarget | null, active?: Color | null): string {
   const p = shellQuote(project);
   if (container === '@active') {
     if (!bg) return 'c=""';

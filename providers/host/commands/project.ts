@@ -38,3 +38,8 @@ export function projectListing(project: string, format = PSO_FORMAT): string {
 export function dockerPrelude(toolPaths: readonly string[]): string {
   return `${HELPERS}\n${findTool('D', 'docker', toolPaths)}`;
 }
+
+/** The project helpers, docker and git by absolute path (`$D`, `$G`; '' when not there): the header of a script working on a stack's checkout and containers. */
+export function dockerGitPrelude(toolPaths: readonly string[]): string {
+  return `${dockerPrelude(toolPaths)}\n${findTool('G', 'git', toolPaths)}`;
+}

@@ -4,16 +4,18 @@
  * when it is not yet (scripts, password, repository: never over an
  * unreadable one), then one snapshot is taken and waited for. Any failure
  * throws, so the release stops before it changes anything: the old release
- * keeps serving and the error names the reason.
+ * keeps serving and the error names the reason. At reconcilers/ level, so
+ * the stack kind calls the backup kind's observation and actions through it
+ * without importing the backup kind.
  */
-import { AxeError, terminal } from '../../core/errors.js';
-import { runSections } from '../../providers/host/sections.js';
-import type { CustomerContext } from '../runtime.js';
-import { trap } from '../traps.js';
-import { diffBackup } from './diff.js';
-import { observeScript, parseObservation } from './host.js';
-import { backupDesired, backupReconciler } from './index.js';
-import { runSnapshot } from './run.js';
+import { AxeError, terminal } from '../core/errors.js';
+import { runSections } from '../providers/host/sections.js';
+import type { CustomerContext } from './runtime.js';
+import { trap } from './traps.js';
+import { diffBackup } from './backup/diff.js';
+import { observeScript, parseObservation } from './backup/host.js';
+import { backupDesired, backupReconciler } from './backup/index.js';
+import { runSnapshot } from './backup/run.js';
 
 export async function gateSnapshot(ctx: CustomerContext, service: string, hooks: readonly string[]): Promise<string> {
   const stop = (reason: string, fix: string): AxeError =>

@@ -7,10 +7,15 @@
  * Rules: a hook whose container does not run is `down` (its items are all to
  * do, once it runs); a list that exits non-zero or prints what `parse` refuses
  * is an `error` (nothing is done there blindly).
+ *
+ * Read by the entities and admins kinds, each in its own section. Not a
+ * `Fact` (fact.ts) yet: its lines carry their own keys and it runs the lists
+ * side by side as jobs.
  */
-import { shellQuote } from '../../providers/host/ssh.js';
-import type { Color, ExecTarget } from './diff.js';
-import { containerLookup, tools } from './host.js';
+import { type Color, containerLookup } from '../commands/blue-green.js';
+import type { ExecTarget } from '../commands/exec.js';
+import { dockerGitPrelude } from '../commands/project.js';
+import { shellQuote } from '../commands/quote.js';
 
 export type Listed<L> = L | { state: 'down' } | { state: 'error'; message: string };
 
@@ -34,7 +39,7 @@ export function listHooksScript(hooks: readonly ListHook[], toolPaths: readonly 
       ') &',
     ].join('\n');
   });
-  return [tools(toolPaths), 'if [ -z "$D" ]; then exit 0; fi', ...parts, 'wait'].join('\n');
+  return [dockerGitPrelude(toolPaths), 'if [ -z "$D" ]; then exit 0; fi', ...parts, 'wait'].join('\n');
 }
 
 /** Each hook's listing from the section's output; `parse` turns a list's stdout into its listing (it throws on a bad one). */
