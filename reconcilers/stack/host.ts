@@ -9,9 +9,9 @@
  *   written separately, over stdin (HostConnection.writeFile, 0600).
  */
 import { shellQuote } from '../../providers/host/ssh.js';
-import type { Color, ExecTarget, FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import type { Color, StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget, containerLookup } from '../../providers/host/commands/blue-green.js';
+import { type BlueGreenTarget, containerLookup } from '../../providers/host/commands/blue-green.js';
 
 export { containerLookup };
 import { HELPERS, projectListing } from '../../providers/host/commands/project.js';
