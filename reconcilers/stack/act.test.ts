@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { terminal } from '../../core/errors.js';
+import { frame } from '../../providers/host/facts/fact.js';
 import { Pass } from '../pass.js';
 import type { CustomerContext } from '../runtime.js';
 import type { Scan } from '../scan.js';
@@ -71,9 +72,9 @@ function context(): { ctx: CustomerContext; observedScripts: string[] } {
     async exec(_command: string, options: { stdin?: string } = {}) {
       const script = options.stdin ?? '';
       observedScripts.push(script);
-      const lines = ['_.docker=/usr/bin/docker', '_.network=n1 axe-demo'];
-      for (const d of desired.services) if (script.includes(`${d.service}.head=`)) lines.push(`${d.service}.head=again`, `${d.service}.ctr=id|app|running|Up (healthy)||v1.0.0|e`);
-      return { code: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
+      const frames = [frame('docker', '/usr/bin/docker'), frame('networks', '{"ID":"n1","Name":"axe-demo"}')];
+      for (const d of desired.services) if (script.includes(`'${d.service}.checkout'`)) frames.push(frame(`${d.service}.checkout`, 'again\n\n0\n'), frame(`${d.service}.containers`, 'id|app|running|Up (healthy)||v1.0.0|e'));
+      return { code: 0, stdout: frames.join(''), stderr: '' };
     },
   };
   const ctx = {
@@ -148,8 +149,8 @@ describe('stack: acting on several services', () => {
     const after = await actServices(ctx, desired, [action('blueprint', 'up')], run, before());
     assert.ok(after);
     assert.equal(observedScripts.length, 1);
-    assert.match(observedScripts[0]!, /blueprint\.head=/);
-    assert.doesNotMatch(observedScripts[0]!, /frame\.head=|hive\.head=/);
+    assert.match(observedScripts[0]!, /'blueprint\.checkout'/);
+    assert.doesNotMatch(observedScripts[0]!, /'frame\.checkout'|'hive\.checkout'/);
     assert.equal(after.services.get('blueprint')!.host.checkout?.head, 'again');
     assert.equal(after.services.get('frame')!.host.checkout?.head, 'before');
     assert.equal(after.services.get('hive')!.host.checkout?.head, 'before');

@@ -10,9 +10,17 @@ import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
 import type { StackServiceDesired } from './diff.js';
 import { execScript } from '../../providers/host/commands/exec.js';
-import { checkoutScript, failedSteps, insideCheckScript, observeScript, parseComposeModel, parseObservation, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
+import { checkoutScript, failedSteps, insideCheckScript, parseComposeModel, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
 import { envDigest, envFilesText, expandEntityNames, renderServiceEnvFile, serviceEnvs } from './render.js';
 import { renderEnvFile } from '../templates.js';
+import { hostScript } from '../../providers/host/executor.js';
+import { frame } from '../../providers/host/facts/fact.js';
+import { observeSection, parseObservation, type ToldFacts } from './observe.js';
+import type { StackDesired } from './diff.js';
+
+/** The observation as the host runs it (lib.sh first, as the batch and the executor send it). */
+const observeScript = (desired: StackDesired, toolPaths: string[], only?: string[], told?: Map<string, ToldFacts>, memos?: Map<string, ComposeHashMemo>) =>
+  hostScript(observeSection(desired, toolPaths, only, told, memos).script);
 
 const frameDir = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'lab', 'services', 'frame');
 
@@ -42,7 +50,7 @@ const d: StackServiceDesired = {
 describe('stack host scripts', () => {
   test('every script is valid sh and quotes what it is given', () => {
     const withHook: StackServiceDesired = { ...d, beforeHooks: [{ name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: d.blueGreen, command: ['frame', 'mcp-token'] } }] };
-    for (const script of [observeScript({ customer: 'demo', services: [withHook] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), splitEnvScript({ ...d, serviceEnvs: [{ service: 'a.b', file: 'sub dir/.env.axe.a.b', vars: ['X', 'Y'] }, { service: 'c', file: 'sub dir/.env.axe.c', vars: [] }] }), splitEnvScript(d), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
+    for (const script of [observeScript({ customer: 'demo', services: [withHook, { ...withHook, service: 'hive', blueGreen: null, pull: { sessionFile: '~/.bw s', vaultUrl: 'https://v', secrets: [{ name: 'K', item: 'I' }] } }] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), splitEnvScript({ ...d, serviceEnvs: [{ service: 'a.b', file: 'sub dir/.env.axe.a.b', vars: ['X', 'Y'] }, { service: 'c', file: 'sub dir/.env.axe.c', vars: [] }] }), splitEnvScript(d), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
       execFileSync('sh', ['-n'], { input: script });
       assert.ok(script.includes(`'v1.0.0'\\''; rm -rf /`) || !script.includes('v1.0.0'), 'the ref is quoted');
     }
@@ -50,33 +58,25 @@ describe('stack host scripts', () => {
   });
 
   test('the observation output is parsed per service: checkout, env, hashes, containers, orphaned networks, active color, failure', () => {
+    const hook = { name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: d.blueGreen, command: ['frame', 'mcp-token'] } };
+    const desired: StackDesired = { customer: 'demo', services: [{ ...d, beforeHooks: [hook] }, { ...d, service: 'hive' }] };
     const output = [
-      '_.docker=/usr/bin/docker',
-      '_.network=n1 axe-demo',
-      '_.network=n2 demo-frame_default',
-      '_.volume=axe-demo-frame-data',
-      'frame.head=abc',
-      'frame.want=abc',
-      'frame.dirty=0',
-      'frame.origin=https://git.axelabs.ai/axelabs/frame.git',
-      'frame.env_mode=600',
-      'frame.env_sha=ffff',
-      'frame.env_keys=AXE_REF FRAME_MCP_TOKEN! ',
-      'frame.override=1',
-      'frame.hash=postgres h1',
-      'frame.hash=frame-mcp-blue full',
-      'frame.ctr=c1|postgres|running|Up 3 minutes (healthy)|h1|v1.0.0|e1',
-      'frame.ctr=c2|frame-mcp-blue|exited|Exited (0) 2 minutes ago|h2|v1.0.0|e1',
-      'frame.net=c1|n1 n2 ',
-      'frame.net=c2|n9 ',
-      'frame.active=blue',
-      'frame.colorhash=frame-mcp-blue stripped',
-      'frame.failure={"revision":"r","ref":"v2","color":"frame-mcp-green","reason":"x","at":"t"}',
-      'frame.inside=ok',
-      'frame.hookval=FRAME_MCP_TOKEN aaa bbb',
-      'hive.head=zzz',
-    ].join('\n');
-    const parsed = parseObservation(output, ['frame', 'hive']);
+      frame('docker', '/usr/bin/docker'),
+      frame('networks', '{"ID":"n1","Name":"axe-demo"}\n{"ID":"n2","Name":"demo-frame_default"}'),
+      frame('volumes', '{"Driver":"local","Name":"axe-demo-frame-data"}\n{"Driver":"local","Name":"another"}'),
+      frame('frame.checkout', 'abc\nabc\n0\nhttps://git.axelabs.ai/axelabs/frame.git'),
+      frame('frame.env', 'ffff\nAXE_REF FRAME_MCP_TOKEN! \n600'),
+      frame('frame.override', ''),
+      frame('frame.hashes', 'hashkey=k1\nhash=postgres h1\nhash=frame-mcp-blue full\ncolorhash=frame-mcp-blue stripped'),
+      frame('frame.containers', 'c1|postgres|running|Up 3 minutes (healthy)|h1|v1.0.0|e1\nc2|frame-mcp-blue|exited|Exited (0) 2 minutes ago|h2|v1.0.0|e1'),
+      frame('frame.networks', '{"id":"c1","networks":{"axe-demo":{"NetworkID":"n1"},"default":{"NetworkID":"n2"}}}\n{"id":"c2","networks":{"gone":{"NetworkID":"n9"}}}'),
+      frame('frame.active', 'blue'),
+      frame('frame.failure', '{"revision":"r","ref":"v2","color":"frame-mcp-green","reason":"x","at":"t"}'),
+      frame('frame.inside', 'ok'),
+      frame('frame.hook.FRAME_MCP_TOKEN', 'aaa bbb'),
+      frame('hive.checkout', 'zzz\n\n0\n'),
+    ].join('');
+    const parsed = parseObservation(output, desired);
     assert.equal(parsed.docker, true);
     assert.deepEqual([...parsed.networks], ['axe-demo', 'demo-frame_default']);
     assert.deepEqual([...parsed.volumes], ['axe-demo-frame-data']);
@@ -90,9 +90,11 @@ describe('stack host scripts', () => {
     assert.equal(f.failure?.ref, 'v2');
     assert.equal(f.inside, 'ok');
     assert.deepEqual(f.hookValues.get('FRAME_MCP_TOKEN'), { file: 'aaa', now: 'bbb' });
+    assert.deepEqual(parsed.hashMemos.get('frame'), { key: 'k1', lines: ['hash=postgres h1', 'hash=frame-mcp-blue full', 'colorhash=frame-mcp-blue stripped'] });
     const h = parsed.services.get('hive')!;
     assert.equal(h.checkout?.want, null);
     assert.equal(h.env, null);
+    assert.equal(h.services, null);
   });
 
   test('the last good state is saved and restored for real: checkout at its commit, env file back with mode 0600, its ref printed', () => {
@@ -166,7 +168,7 @@ describe('stack host scripts', () => {
       writeFileSync(join(home, '.axe', 'bin', 'axe-env-pull'), PULL_WRAPPER, { mode: 0o755 });
       const local: StackServiceDesired = { ...d, service: 'hive', blueGreen: null, inside: null, checkout: '~/stack', pull: { sessionFile: '~/.bw-session', vaultUrl: 'https://demo/vault', secrets: [] } };
       const env = { ...process.env, HOME: home };
-      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])], { env }).toString(), ['hive']).services.get('hive')!.bwSession;
+      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])], { env }).toString(), { customer: 'demo', services: [local] }).services.get('hive')!.bwSession;
       assert.deepEqual(observe(), { present: true, mode: '644', status: 'unlocked' });
       chmodSync(join(home, '.bw-session'), 0o600);
       writeFileSync(join(home, 'good-session'), 'rotated');
@@ -189,7 +191,7 @@ describe('stack host scripts', () => {
       const values = () => {
         const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [pulled] }, [bin])], { env }).toString();
         for (const secret of [session, 'k3y-Value_1', 'two words']) assert.ok(!out.includes(secret), `${secret} in the observation`);
-        const facts = parseObservation(out, ['hive']).services.get('hive')!.hookValues;
+        const facts = parseObservation(out, { customer: 'demo', services: [pulled] }).services.get('hive')!.hookValues;
         return Object.fromEntries([...facts].map(([k, v]) => [k, v.file === v.now]));
       };
       assert.deepEqual(values(), { HIVE_KEY: true, HIVE_PHRASE: true });
@@ -297,8 +299,8 @@ describe('stack host scripts', () => {
           `echo "$*" >> ${dir}/docker.log`,
           'case "$1" in',
           '  ps) printf \'%s\\n\' "id1|postgres|running|Up (healthy)|h1|v1|e" "id2|frame-mcp-blue|running|Up (healthy)|h2|v1|e" "id3|axe-frame-proxy|running|Up (healthy)|h3|v1|e";;',
-          '  inspect) echo "id1|n1 "; echo "id2|n1 "; echo "id3|n1 ";;',
-          '  network) echo "n1 demo-frame_default";;',
+          '  inspect) for i in id1 id2 id3; do echo "{\\"id\\":\\"$i\\",\\"networks\\":{\\"default\\":{\\"NetworkID\\":\\"n1\\"}}}"; done;;',
+          '  network) echo \'{"ID":"n1","Name":"demo-frame_default"}\';;',
           '  exec) case "$3" in frame-proxy-switch) echo green;; wget) exit 0;; esac;;',
           '  compose) case "$*" in *--hash*) cat >/dev/null; echo "postgres h1"; echo "frame-mcp-green h2";; *config*) echo "services: {}";; esac;;',
           'esac',
@@ -309,7 +311,7 @@ describe('stack host scripts', () => {
       const observe = (told?: Map<string, { active: 'blue' | 'green' | null }>, memos?: Map<string, ComposeHashMemo>) => {
         writeFileSync(join(dir, 'docker.log'), '');
         const out = execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin], undefined, told, memos)]).toString();
-        const parsed = parseObservation(out, ['frame']);
+        const parsed = parseObservation(out, { customer: 'demo', services: [local] });
         return { facts: parsed.services.get('frame')!, memos: parsed.hashMemos, calls: readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n') };
       };
       const full = observe();
@@ -380,7 +382,7 @@ describe('stack host scripts', () => {
       assert.doesNotMatch(readFileSync(join(dir, '.env.axe.postgres'), 'utf8'), /AZURE_AD_CLIENT_SECRET/);
       assert.match(readFileSync(join(dir, '.env.axe.frame-mcp-green'), 'utf8'), /^AZURE_AD_CLIENT_SECRET=value-of-azure_ad_client_secret$/m);
 
-      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])]).toString(), ['frame']).services.get('frame')!.env!;
+      const observe = () => parseObservation(execFileSync('sh', ['-c', observeScript({ customer: 'demo', services: [local] }, [bin])]).toString(), { customer: 'demo', services: [local] }).services.get('frame')!.env!;
       const digest = envDigest(envFilesText('demo', 'frame', text, envs), []);
       assert.deepEqual([observe().sha256, observe().mode], [digest, '600']);
       // A hand edit of one container's file is drift, and so is its mode.

@@ -1,34 +1,24 @@
 /**
  * The stack kind's shell, run on the customer's host over its one SSH
- * connection: the read-only observation (one section of the host's batched
- * round trip) and the scripts each action runs.
+ * connection: the scripts each action runs (the read-only observation is
+ * host facts: observe.ts).
  *
  * Rules:
  * - Pure functions of their inputs; every value is shell-quoted; tools are
  *   called by absolute path. No script ever holds a secret: the env file is
  *   written separately, over stdin (HostConnection.writeFile, 0600).
- * - The observation only reads. Compose's config hash is computed from the
- *   *resolved* config (`config | config -f - --hash`): Compose 2.26's own
- *   `config --hash` leaves `env_file` values out, while the label it puts on
- *   containers at `up` includes them, so the two never match otherwise.
- * - Right after a stack's successful deploy step, its observation leaves out
- *   what that step's own output told (ToldFacts); plans always observe all.
  */
-import type { ComposeHashMemo } from '../../providers/host/access.js';
-import { composeStampLookup } from '../../providers/host/probe.js';
 import { shellQuote } from '../../providers/host/ssh.js';
-import type { FailureRecord, StackDesired, StackHostFacts, StackServiceDesired } from './diff.js';
+import type { StackServiceDesired } from './diff.js';
 import { type ServiceEnv, serviceEnvHeader } from './render.js';
-import { activeColor, type BlueGreenTarget, type Color, containerLookup } from '../../providers/host/commands/blue-green.js';
-import type { ExecTarget } from '../../providers/host/commands/exec.js';
+import { type BlueGreenTarget, type Color, containerLookup } from '../../providers/host/commands/blue-green.js';
 import { dockerGitPrelude as tools, projectListing } from '../../providers/host/commands/project.js';
 import { hostPath } from '../../providers/host/commands/quote.js';
 import { findTool, toolFound } from '../../providers/host/commands/tools.js';
-import { healthOf } from '../../providers/host/facts/container.js';
+import { FAILURE_FILE, OVERRIDE_FILE } from '../../providers/host/facts/stack.js';
 import { EXIT } from '../../providers/host/executor.js';
 import { scriptText } from '../../providers/host/scripts.js';
 
-export const STACK_SECTION = 'stack';
 /** Our labels on every container, network and volume of a stack. */
 export const LABELS = {
   customer: 'ai.axelabs.axe.customer',
@@ -37,10 +27,10 @@ export const LABELS = {
   envHash: 'ai.axelabs.axe.env-hash',
   revision: 'ai.axelabs.axe.revision',
 } as const;
-/** Files axe keeps in a checkout beside the env file (untracked). */
-export const OVERRIDE_FILE = '.axe-compose.yml';
+/** Files axe keeps in a checkout beside the env file (untracked): OVERRIDE_FILE, FAILURE_FILE and these. */
+export { FAILURE_FILE, OVERRIDE_FILE };
+export { STRIP_DEPENDS_ON } from '../../providers/host/facts/compose-hash.js';
 export const NEXT_OVERRIDE_FILE = '.axe-compose.next.yml';
-export const FAILURE_FILE = '.axe-failure';
 /**
  * The last good state of a stack (written after every successful up or swap):
  * `commit=` and `ref=` lines, and a 0600 copy of the env file it ran with. A
@@ -49,296 +39,11 @@ export const FAILURE_FILE = '.axe-failure';
 export const GOOD_FILE = '.axe-good';
 export const GOOD_ENV_FILE = '.axe-good.env';
 
-/**
- * awk: drops the `depends_on` block of service `s` from `docker compose config`
- * output (canonical YAML, two-space indents), as `up --no-deps s` does.
- */
-export const STRIP_DEPENDS_ON = [
-  '/^[^ ]/ { insvc = 0 }',
-  '/^  [^ ]/ { insvc = ($0 == "  " s ":") }',
-  'insvc && /^    depends_on:/ { skip = 1; next }',
-  'skip && /^     / { next }',
-  '{ skip = 0; print }',
-].join('\n');
-
-const PS_FORMAT = ['{{.ID}}', '{{.Label "com.docker.compose.service"}}', '{{.State}}', '{{.Status}}', '{{.Label "com.docker.compose.config-hash"}}', `{{.Label "${LABELS.ref}"}}`, `{{.Label "${LABELS.envHash}"}}`].join('|');
 
 /** The compose command of a stack as a shell function `dc` (run from the checkout). */
 export function composeFunction(d: StackServiceDesired, override: string | null, name = 'dc'): string {
   const files = [...d.composeFiles, ...(override ? [override] : [])].map((f) => `-f ${shellQuote(f)}`).join(' ');
   return `${name}() { "$D" compose -p ${shellQuote(d.project)} ${files} --env-file ${shellQuote(d.envFile)} "$@"; }`;
-}
-
-/**
- * Compares a value in the env file with what its source gives now, on the
- * host: only the two sha256 sums leave it (`<svc>.hookval=NAME <file> <now>`).
- * Run only when the env file already holds a value and `when` holds; `source`
- * sets `$w` ('' when there is nothing to compare). The values stay in shell
- * variables (printf is a builtin), never on a command line.
- */
-function fileValueCheck(s: string, name: string, source: { setup?: string; when?: string; lines: string[] }): string {
-  const unquote = `case "$v" in \\'*\\') v=\${v#\\'}; v=\${v%\\'};; esac`;
-  return [
-    '( ',
-    ...(source.setup ? [source.setup] : []),
-    `v=$(sed -n ${shellQuote(`s/^${name}=//p`)} "$f" 2>/dev/null | head -n 1); ${unquote}`,
-    `if [ -n "$v" ]${source.when ? ` && ${source.when}` : ''}; then`,
-    ...source.lines,
-    `if [ -n "$w" ]; then echo "${s}.hookval=${name} $(printf '%s' "$v" | sum) $(printf '%s' "$w" | sum)"; fi`,
-    'fi',
-    ') &',
-  ].join('\n');
-}
-
-/** A hook-supplied value against what the hook prints now (a fresh stack's hook is never run by an observation). */
-function hookValueCheck(s: string, name: string, exec: ExecTarget): string {
-  return fileValueCheck(s, name, {
-    lines: [containerLookup(exec.project, exec.container, exec.blueGreen), `if [ -n "$c" ]; then w=$("$D" exec "$c" ${exec.command.map(shellQuote).join(' ')} 2>/dev/null) || w=""; else w=""; fi`],
-  });
-}
-
-/**
- * Pull mode: a pulled secret against the item in the host's vault. It reads
- * bw's local data as of its last sync (every deploy's pull syncs; an
- * observation never does, as it never fetches a service repo): a hand-edited
- * value is seen at once, a rotation in the customer's vault once the host's bw
- * has synced it. Nothing is printed when the session cannot read.
- */
-function pulledValueCheck(s: string, name: string, item: string, sessionFile: string, toolPaths: readonly string[]): string {
-  const sf = hostPath(sessionFile);
-  const get = (field: string) => `BW_NOINTERACTION=true BW_SESSION="$(cat ${sf})" "$B" get ${field} ${shellQuote(item)} </dev/null 2>/dev/null`;
-  return fileValueCheck(s, name, { setup: findTool('B', 'bw', toolPaths), when: `[ -n "$B" ] && [ -f ${sf} ]`, lines: [`w=$(${get('password')}) || w=$(${get('notes')}) || w=""`] });
-}
-
-/**
- * What a stack's last action in this pass established by its own successful
- * output (compose up --wait exit 0, the proxy switch, the health gate, the
- * hook value just written), so the observation right after it need not ask
- * again: no config-hash run (compose just labelled the containers from these
- * files), no hook-value or inside check, and the active color as switched.
- */
-export interface ToldFacts {
-  active: Color | null;
-}
-
-/**
- * Compose's config hashes, or the memo's when the inputs they come from are
- * unchanged: `compose config | compose config --hash` starts two Go programs
- * per service on every observation, while the inputs are summed by one `cat`
- * and one sha256: the Compose plugin binary's stamp, the checkout's commit
- * (and its uncommitted diff, when dirty), the active color, the compose
- * files, the override and the env file. The key is printed (`<svc>.hashkey=`)
- * so the caller can keep the hashes under it.
- */
-function hashesOrMemo(s: string, d: StackServiceDesired, compute: string, color: string, memo: ComposeHashMemo | undefined): string {
-  const files = [...d.composeFiles.map(shellQuote), '"$f"', ...(d.serviceEnvs ?? []).map((e) => shellQuote(e.file)), '${O:+"$O"}'].join(' ');
-  const key = `hk=$( { printf '%s\\n' "$CST" "$h" "$dy" "${color}"; if [ "$dy" != 0 ]; then "$G" -C "$dir" diff HEAD 2>/dev/null; fi; cat ${files} 2>/dev/null; } | sum)`;
-  // `compute` ends with `&`: it is followed by a newline, never by `;`.
-  const cached = memo ? `if [ "$hk" = ${shellQuote(memo.key)} ]; then printf '%s\\n' ${memo.lines.map((l) => shellQuote(`${s}.${l}`)).join(' ')}; else ${compute}\nfi` : compute;
-  return `${key}; echo "${s}.hashkey=$hk"; ${cached}\n`;
-}
-
-function serviceObservation(d: StackServiceDesired, toolPaths: readonly string[], told?: ToldFacts, memo?: ComposeHashMemo): string {
-  const s = d.service;
-  const dir = hostPath(d.checkout);
-  const p = shellQuote(d.project);
-  const ref = d.ref;
-  const rev = (spec: string) => `"$G" -C "$dir" rev-parse -q --verify ${shellQuote(spec)} 2>/dev/null`;
-  // The env file and each compose service's own file (env.services), summed as one text (envFilesText).
-  const own = (d.serviceEnvs ?? []).map((e) => `"$dir"/${shellQuote(e.file)}`);
-  const envCat = `cat "$f"${own.map((g) => ` ${g}`).join('')} 2>/dev/null`;
-  const hookPattern = d.hookVars.length ? `${envCat} | grep -v -E ${shellQuote(`^(${d.hookVars.join('|')})=`)}` : envCat;
-  const lines = [
-    ...(d.pull ? [bwSessionCheck(s, d.pull.sessionFile, toolPaths)] : []),
-    `dir=${dir}`,
-    'h=""; dy=0',
-    'if [ -n "$G" ] && [ -d "$dir/.git" ]; then',
-    `  h=$(${rev('HEAD^{commit}')}); echo "${s}.head=$h"`,
-    `  echo "${s}.want=$(${rev(`refs/tags/${ref}^{commit}`)} || ${rev(`refs/remotes/origin/${ref}^{commit}`)} || ${rev(`${ref}^{commit}`)})"`,
-    `  dy=$("$G" -C "$dir" status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' '); echo "${s}.dirty=$dy"`,
-    `  echo "${s}.origin=$("$G" -C "$dir" config --get remote.origin.url 2>/dev/null)"`,
-    'fi',
-    `f="$dir"/${shellQuote(d.envFile)}`,
-    'if [ -f "$f" ]; then',
-    // The mode reported is the env file's, or the first of its compose services' files that is not 0600.
-    `  m=$(mode "$f")${own.map((g) => `; if [ "$m" = 600 ] && [ -f ${g} ]; then m=$(mode ${g}); fi`).join('')}`,
-    `  echo "${s}.env_mode=$m"`,
-    `  echo "${s}.env_sha=$(${hookPattern} | sum)"`,
-    `  echo "${s}.env_keys=$(awk -F= '/^[A-Za-z_][A-Za-z0-9_]*=/ { printf "%s%s ", $1, (length($0) > length($1) + 1 ? "" : "!") }' "$f")"`,
-    'fi',
-    ...(d.pull && !told ? d.pull.secrets.map((secret) => pulledValueCheck(s, secret.name, secret.item, d.pull!.sessionFile, toolPaths)) : []),
-    `if [ -f "$dir/${OVERRIDE_FILE}" ]; then echo "${s}.override=1"; O=${shellQuote(OVERRIDE_FILE)}; else O=""; fi`,
-    'if [ -n "$D" ] && [ -f "$f" ] && [ -d "$dir/.git" ] && cd "$dir"; then',
-    `  dcf() { if [ -n "$O" ]; then "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} -f "$O" --env-file ${shellQuote(d.envFile)} "$@"; else "$D" compose -p ${p} ${d.composeFiles.map((x) => `-f ${shellQuote(x)}`).join(' ')} --env-file ${shellQuote(d.envFile)} "$@"; fi; }`,
-    `  cfg=1`,
-    // A blue/green stack's hashes wait for its active color (below).
-    ...(d.blueGreen || told ? [] : [`  ${hashesOrMemo(s, d, `( dcf config 2>/dev/null | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; done ) &`, '', memo)}`]),
-    'fi',
-    'if [ -n "$D" ]; then',
-    // One listing of the project's containers: printed, and what `cid` answers for this project from here on.
-    `  ${projectListing(d.project, PS_FORMAT)}`,
-    `  if [ -n "$PSO" ]; then printf '%s\\n' "$PSO" | while IFS= read -r l; do echo "${s}.ctr=$l"; done; fi`,
-    `  ids=$(printf '%s\\n' "$PSO" | cut -d'|' -f1)`,
-    `  if [ -n "$PSO" ]; then "$D" inspect --format '{{.Id}}|{{range $k, $v := .NetworkSettings.Networks}}{{$v.NetworkID}} {{end}}' $ids 2>/dev/null | while IFS= read -r l; do echo "${s}.net=$l"; done; fi`,
-  ];
-  if (d.blueGreen) {
-    // A color is always brought up alone (`up --no-deps`), which drops its depends_on from the
-    // hash compose labels it with: the active color's desired hash is computed the same way
-    // (its depends_on stripped; the other services' hashes do not change by it), in the one run.
-    const colorOf = `case "$A" in blue) cs=${shellQuote(d.blueGreen.blue)};; green) cs=${shellQuote(d.blueGreen.green)};; *) cs="";; esac`;
-    lines.push(
-      told?.active ? `A=${told.active}` : activeColor('A', d.blueGreen),
-      `  echo "${s}.active=$A"`,
-      `  ${colorOf}`,
-      ...(told ? [] : [`  if [ -n "$cfg" ]; then ${hashesOrMemo(s, d, `( dcf config 2>/dev/null | awk -v s="$cs" ${shellQuote(STRIP_DEPENDS_ON)} | "$D" compose -p ${p} -f - config --hash '*' 2>/dev/null | while read -r a b; do echo "${s}.hash=$a $b"; if [ -n "$cs" ] && [ "$a" = "$cs" ]; then echo "${s}.colorhash=$a $b"; fi; done ) &`, '$cs', memo)}  fi`]),
-    );
-  }
-  lines.push(`  if [ -f "$dir/${FAILURE_FILE}" ]; then echo "${s}.failure=$(head -n 1 "$dir/${FAILURE_FILE}")"; fi`);
-  if (!told) lines.push(...d.beforeHooks.map((hook) => `  ${hookValueCheck(s, hook.outputEnv, hook.exec)}`));
-  if (d.inside && !told) {
-    const url = shellQuote(`http://127.0.0.1:${d.inside.port}${d.inside.path}`);
-    const container =
-      d.inside.container === '@active' && d.blueGreen
-        ? `case "$A" in blue) ic=$(cid ${p} ${shellQuote(d.blueGreen.blue)});; green) ic=$(cid ${p} ${shellQuote(d.blueGreen.green)});; *) ic="";; esac`
-        : `ic=$(cid ${p} ${shellQuote(d.inside.container)})`;
-    lines.push(
-      `  ${container}`,
-      `  if [ -n "$ic" ]; then ( if "$D" exec "$ic" wget -q -O /dev/null ${url} >/dev/null 2>&1 || "$D" exec "$ic" curl -fsS -o /dev/null ${url} >/dev/null 2>&1; then echo "${s}.inside=ok"; else echo "${s}.inside=fail"; fi ) & fi`,
-    );
-  }
-  lines.push('fi', 'wait');
-  // Each service in its own background subshell: the services are observed in parallel; every line names its service.
-  return `(\n${lines.join('\n')}\n) &`;
-}
-
-/**
- * The read-only observation of every stack service of one customer (one
- * section), or of the services named in `only` (the networks and volumes of all).
- */
-export function observeScript(desired: StackDesired, toolPaths: readonly string[], only?: readonly string[], told?: ReadonlyMap<string, ToldFacts>, memos?: ReadonlyMap<string, ComposeHashMemo>): string {
-  const volumes = [...new Set(desired.services.flatMap((d) => d.volumes))];
-  return [
-    tools(toolPaths),
-    'if [ -z "$D" ]; then echo "_.docker=missing"; else echo "_.docker=$D"; fi',
-    composeStampLookup('CST'),
-    'if [ -n "$D" ]; then',
-    `  "$D" network ls --no-trunc --format '{{.ID}} {{.Name}}' 2>/dev/null | while IFS= read -r l; do echo "_.network=$l"; done`,
-    ...volumes.map((v) => `  if "$D" volume inspect ${shellQuote(v)} >/dev/null 2>&1; then echo "_.volume="${shellQuote(v)}; fi`),
-    'fi',
-    ...desired.services.filter((d) => !only || only.includes(d.service)).map((d) => serviceObservation(d, toolPaths, told?.get(d.service), memos?.get(d.service))),
-    'wait',
-  ].join('\n');
-}
-
-export interface ParsedStackObservation {
-  docker: boolean;
-  networks: Set<string>;
-  volumes: Set<string>;
-  services: Map<string, StackHostFacts>;
-  /** Per service whose hashes came back with their inputs' key: what the next observation may reuse. */
-  hashMemos: Map<string, ComposeHashMemo>;
-}
-
-function emptyFacts(): StackHostFacts {
-  return { checkout: null, env: null, override: false, services: null, hashes: new Map(), containers: [], active: null, failure: null, inside: null, hookValues: new Map(), bwSession: null };
-}
-
-/** Parses the observation (pure). Services not in `names` are ignored. */
-export function parseObservation(output: string, names: readonly string[]): ParsedStackObservation {
-  const networkIds = new Set<string>();
-  const networks = new Set<string>();
-  const volumes = new Set<string>();
-  let docker = false;
-  const raw = new Map<string, Array<[string, string]>>();
-  for (const line of output.split('\n')) {
-    const eq = line.indexOf('=');
-    const dot = line.indexOf('.');
-    if (eq < 0 || dot < 0 || dot > eq) continue;
-    const scope = line.slice(0, dot);
-    const key = line.slice(dot + 1, eq);
-    const value = line.slice(eq + 1);
-    if (scope === '_') {
-      if (key === 'docker') docker = value !== 'missing' && value !== '';
-      if (key === 'network') {
-        const [id, name] = value.split(' ');
-        if (id) networkIds.add(id);
-        if (name) networks.add(name);
-      }
-      if (key === 'volume') volumes.add(value);
-      continue;
-    }
-    const list = raw.get(scope) ?? [];
-    list.push([key, value]);
-    raw.set(scope, list);
-  }
-  const services = new Map<string, StackHostFacts>();
-  const hashMemos = new Map<string, ComposeHashMemo>();
-  for (const name of names) {
-    const entries = raw.get(name) ?? [];
-    const key = entries.find(([k]) => k === 'hashkey')?.[1];
-    const lines = entries.filter(([k]) => k === 'hash' || k === 'colorhash').map(([k, v]) => `${k}=${v}`);
-    if (key && lines.length) hashMemos.set(name, { key, lines });
-    const facts = emptyFacts();
-    const single = new Map<string, string>();
-    const svcs: string[] = [];
-    const containerNets = new Map<string, string[]>();
-    const ctrs: string[] = [];
-    let colorHash: [string, string] | null = null;
-    for (const [key, value] of raw.get(name) ?? []) {
-      if (key === 'hash') {
-        const [svc, hash] = value.split(' ');
-        if (svc && hash) {
-          facts.hashes.set(svc, hash);
-          svcs.push(svc);
-        }
-      } else if (key === 'colorhash') {
-        const [svc, hash] = value.split(' ');
-        if (svc && hash) colorHash = [svc, hash];
-      } else if (key === 'hookval') {
-        const [env, file, now] = value.split(' ');
-        if (env && file && now) facts.hookValues.set(env, { file, now });
-      } else if (key === 'bw_session') {
-        const [state = '', mode = ''] = value.split(' ');
-        facts.bwSession = { present: state === 'present', mode, status: facts.bwSession?.status ?? '' };
-      } else if (key === 'bw_status') {
-        facts.bwSession = { present: facts.bwSession?.present ?? true, mode: facts.bwSession?.mode ?? '', status: value };
-      } else if (key === 'ctr') ctrs.push(value);
-      else if (key === 'net') {
-        const [id, nets] = value.split('|');
-        if (id) containerNets.set(id, (nets ?? '').split(' ').filter(Boolean));
-      } else single.set(key, value);
-    }
-    if (single.has('head')) {
-      facts.checkout = { head: single.get('head') ?? '', want: single.get('want') || null, dirty: Number(single.get('dirty') ?? 0) || 0, origin: single.get('origin') ?? '' };
-    }
-    if (single.has('env_sha')) {
-      const keys = new Map<string, boolean>();
-      for (const k of (single.get('env_keys') ?? '').split(' ').filter(Boolean)) keys.set(k.replace(/!$/, ''), !k.endsWith('!'));
-      facts.env = { mode: (single.get('env_mode') ?? '').trim(), sha256: single.get('env_sha') ?? '', keys };
-    }
-    facts.override = single.get('override') === '1';
-    facts.services = svcs.length ? svcs : null;
-    if (colorHash) facts.hashes.set(colorHash[0], colorHash[1]);
-    for (const line of ctrs) {
-      const [id = '', service = '', state = '', status = '', configHash = '', ref = '', envHash = ''] = line.split('|');
-      const nets = containerNets.get(id) ?? [];
-      facts.containers.push({ id, service, state, health: healthOf(status), configHash, ref, envHash, orphaned: nets.some((n) => !networkIds.has(n)) });
-    }
-    const active = single.get('active');
-    facts.active = active === 'blue' || active === 'green' ? active : null;
-    const failure = single.get('failure');
-    if (failure) {
-      try {
-        facts.failure = JSON.parse(failure) as FailureRecord;
-      } catch {
-        facts.failure = null;
-      }
-    }
-    const inside = single.get('inside');
-    facts.inside = inside === 'ok' || inside === 'fail' ? inside : null;
-    services.set(name, facts);
-  }
-  return { docker, networks, volumes, services, hashMemos };
 }
 
 /** Clone (when missing) or fetch, then check out the ref detached, discarding local changes. */
@@ -571,22 +276,6 @@ export function pullScript(d: StackServiceDesired, toolPaths: readonly string[])
     bwTool(toolPaths),
     `if [ -z "$B" ]; then echo "bw not found by absolute path on the host" >&2; exit ${EXIT.pullLocked.code}; fi`,
     `exec /bin/sh ${hostPath(PULL_WRAPPER_PATH)} "$B" ${hostPath(pull.sessionFile)} ${hostPath(d.checkout)}/${shellQuote(d.envFile)}`,
-  ].join('\n');
-}
-
-/**
- * Pull mode: the host's bw session file, observed like any resource: present,
- * its mode, and what \`bw status\` says with it (the session goes to bw through
- * its environment; only the status word leaves the host).
- */
-function bwSessionCheck(s: string, sessionFile: string, toolPaths: readonly string[]): string {
-  const sf = hostPath(sessionFile);
-  return [
-    `( ${bwTool(toolPaths)}`,
-    `if [ ! -f ${sf} ]; then echo "${s}.bw_session=missing"; else`,
-    `echo "${s}.bw_session=present $(mode ${sf})"`,
-    `if [ -z "$B" ]; then echo "${s}.bw_status=nobw"; else st=$(BW_NOINTERACTION=true BW_SESSION="$(cat ${sf})" "$B" status </dev/null 2>/dev/null | sed -n 's/.*"status": *"\\([a-z]*\\)".*/\\1/p'); echo "${s}.bw_status=\${st:-unknown}"; fi`,
-    'fi ) &',
   ].join('\n');
 }
 

@@ -44,11 +44,8 @@ import {
   insideCheckScript,
   NEXT_OVERRIDE_FILE,
   OVERRIDE_FILE,
-  observeScript,
   overrideCommitScript,
   parseComposeModel,
-  type ParsedStackObservation,
-  parseObservation,
   PULL_WRAPPER,
   PULL_WRAPPER_PATH,
   pullScript,
@@ -57,18 +54,17 @@ import {
   restoreGoodScript,
   saveGoodScript,
   splitEnvScript,
-  STACK_SECTION,
   stepsScript,
-  type ToldFacts,
   stepStderr,
   upScript,
 } from './host.js';
 import { envDigest, envFilesText, stackRevision } from './render.js';
 import { renderEnvFile } from '../templates.js';
+import { observationCameBack, observeSection, type ParsedStackObservation, parseObservation, STACK_SECTION, type ToldFacts } from './observe.js';
 import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
 import { execScript } from '../../providers/host/commands/exec.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { classifyExit } from '../../providers/host/executor.js';
+import { classifyExit, hostScript } from '../../providers/host/executor.js';
 import { stackDeletion } from './delete.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -193,10 +189,10 @@ export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, St
   desired: desiredStack,
   hostSection(ctx) {
     const desired = desiredStack(ctx);
-    return desired ? { name: STACK_SECTION, script: observeScript(desired, ctx.env.providers.hosts.toolPaths, undefined, undefined, hashMemos(ctx, desired.services)) } : null;
+    return desired ? observeSection(desired, ctx.env.providers.hosts.toolPaths, undefined, undefined, hashMemos(ctx, desired.services)) : null;
   },
   async observe(ctx, desired) {
-    const parsed = keepHashMemos(ctx, parseObservation(await hostSectionOutput(ctx, STACK_SECTION, 'stack'), desired.services.map((d) => d.service)));
+    const parsed = keepHashMemos(ctx, parseObservation(await hostSectionOutput(ctx, STACK_SECTION, 'stack'), desired));
     const memo = new Map<string, Promise<string | null>>();
     const services = new Map<string, StackServiceObserved>();
     for (const d of desired.services) {
@@ -242,17 +238,17 @@ function mergeObserved(desired: StackDesired, planned: StackObserved, again: Rea
 
 /** The stack section's observation of some services alone, in one round trip (read-only). */
 async function observeServices(ctx: CustomerContext, desired: StackDesired, services: StackServiceDesired[], told: ReadonlyMap<string, ToldFacts>): Promise<ParsedStackObservation> {
-  const script = observeScript(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told, hashMemos(ctx, services));
-  const result = await (await connection(ctx)).exec('/bin/sh -s', { stdin: script, timeoutMs: 60_000 });
-  if (!result.stdout.includes('_.docker=')) throw transient(`the stack observation did not come back from the host (exit ${result.code})`, { customer: ctx.id, resource: 'stack' });
-  return keepHashMemos(ctx, parseObservation(result.stdout, services.map((d) => d.service)));
+  const section = observeSection(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told, hashMemos(ctx, services));
+  const result = await (await connection(ctx)).exec('/bin/sh -s', { stdin: hostScript(section.script), timeoutMs: 60_000 });
+  if (!observationCameBack(result.stdout)) throw transient(`the stack observation did not come back from the host (exit ${result.code})`, { customer: ctx.id, resource: 'stack' });
+  return keepHashMemos(ctx, parseObservation(result.stdout, desired, services.map((d) => d.service)));
 }
 
 function hashMemoKey(ctx: CustomerContext, service: string): string {
   return `${SCAN_KEYS.host(ctx.target)}#${service}`;
 }
 
-/** The compose-hash memos of these services on the customer's host (see hashesOrMemo in host.ts). */
+/** The compose-hash memos of these services on the customer's host (providers/host/facts/compose-hash.ts). */
 function hashMemos(ctx: CustomerContext, services: readonly StackServiceDesired[]): Map<string, ComposeHashMemo> {
   const out = new Map<string, ComposeHashMemo>();
   for (const d of services) {

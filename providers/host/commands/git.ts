@@ -14,6 +14,8 @@ export function git(dir: Word, insteadOf: Record<string, string> = {}) {
     headCommit: (): Argv => [...base, 'rev-parse', 'HEAD'],
     /** Porcelain status without untracked files: empty when the tree is clean. */
     status: (): Argv => [...base, 'status', '--porcelain', '--untracked-files=no'],
+    /** The uncommitted changes of tracked files. */
+    diffHead: (): Argv => [...base, 'diff', 'HEAD'],
     verifyCommit: (spec: string): Argv => [...base, 'rev-parse', '-q', '--verify', `${spec}^{commit}`],
     fetchAll: (): Argv => [...base, 'fetch', '-q', '--force', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'],
     checkoutDetached: (commit: Word): Argv => [...base, 'checkout', '-q', '--force', '--detach', commit],

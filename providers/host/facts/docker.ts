@@ -32,6 +32,15 @@ export function networksFact(name: string): Fact<{ ids: Set<string>; names: Set<
   };
 }
 
+/** The names of the volumes on the host (`volume ls --format '{{json .}}'`: one listing for all). */
+export function volumesFact(name: string): Fact<Set<string>> {
+  return {
+    name,
+    command: `"$D" volume ls --format '{{json .}}' 2>/dev/null`,
+    parse: (output) => new Set(jsonLines<{ Name?: string }>(output).flatMap((v) => (v.Name ? [v.Name] : []))),
+  };
+}
+
 export interface ContainerSummary {
   id: string;
   state: string;

@@ -37,6 +37,25 @@ export interface Fact<T> {
   guard?: string;
   /** A timed fact's time limit in seconds (see `timed`). */
   limitSeconds?: number;
+  /**
+   * Runs side by side with the other facts of its section or group (started
+   * before them, in the background; no time limit), its frame printed after
+   * they all ended. For the slow reads (compose, `docker exec`).
+   */
+  background?: boolean;
+}
+
+/**
+ * Facts run together in one background job, side by side with the section's
+ * other groups (e.g. one stack service each). Its prelude runs first in the
+ * job and sets what its facts and their guards read (it may start processes:
+ * one listing that several facts read); its facts then run as a section's
+ * do, its background facts side by side. The job's frames are printed once
+ * every group ended (scripts/side-by-side.sh), so they never interleave.
+ */
+export interface FactGroup {
+  prelude: string;
+  facts: Record<string, Fact<unknown>>;
 }
 
 /** The exit code of a timed fact killed after its time limit (as TERM gives). */
@@ -91,17 +110,34 @@ function timedParts(facts: readonly Fact<unknown>[]): { start: string; end: stri
   };
 }
 
+/** Shell function names for the jobs of a section (`axe_j<id>`): facts' names may hold any non-space. */
+const jobName = (id: string) => `axe_j${id}`;
+
+/** Plain facts in turn, background facts started first and their frames printed after `wait` (ids prefix their jobs). */
+function plainAndBackground(facts: readonly Fact<unknown>[], id: string): string[] {
+  const bg = facts.filter((f) => f.background);
+  const start = bg.flatMap((f, i) => [`${jobName(`${id}_${i}`)}() {\n${framed(f)}\n}`, `axe_bg ${jobName(`${id}_${i}`)} ${jobName(`${id}_${i}`)}`]);
+  const end = bg.length ? ['wait', `axe_bg_frames ${bg.map((_, i) => jobName(`${id}_${i}`)).join(' ')}`] : [];
+  return [...start, ...facts.filter((f) => !f.background).map(framed), ...end];
+}
+
 /**
  * The section that runs these facts, each framed so its output and status
  * come back apart. `prelude` (shell builtins: finding tools, choosing a
  * manager) runs first and sets what the facts and their guards read. Timed
- * facts start first, side by side, and are waited for at the end.
+ * facts start first, side by side, and are waited for at the end; background
+ * facts and groups (FactGroup) run side by side with the plain facts.
  */
-export function factsSection(name: string, facts: Record<string, Fact<unknown>>, prelude = ''): HostSection {
+export function factsSection(name: string, facts: Record<string, Fact<unknown>>, prelude = '', groups: readonly FactGroup[] = []): HostSection {
   const all = Object.values(facts);
   const t = timedParts(all.filter((f) => f.limitSeconds !== undefined));
-  const plain = all.filter((f) => f.limitSeconds === undefined).map(framed);
-  return { name, script: [prelude, t.start, ...plain, t.end].filter(Boolean).join('\n') };
+  const untimed = all.filter((f) => f.limitSeconds === undefined);
+  const sideBySide = groups.length > 0 || untimed.some((f) => f.background);
+  const jobs = groups.flatMap((g, i) => [`${jobName(`g${i}`)}() (\n${[g.prelude, ...plainAndBackground(Object.values(g.facts), `g${i}`)].filter(Boolean).join('\n')}\n)`, `axe_bg ${jobName(`g${i}`)} ${jobName(`g${i}`)}`]);
+  const start = sideBySide ? [scriptText('side-by-side.sh'), 'axe_gd=$(mktemp -d 2>/dev/null) || axe_gd=""', ...jobs] : [];
+  const end = groups.length ? ['wait', `axe_bg_frames ${groups.map((_, i) => jobName(`g${i}`)).join(' ')}`] : [];
+  const cleanup = sideBySide ? ['if [ -n "$axe_gd" ]; then rm -rf "$axe_gd"; fi'] : [];
+  return { name, script: [prelude, t.start, ...start, ...plainAndBackground(untimed, 'f'), ...end, ...cleanup, t.end].filter(Boolean).join('\n') };
 }
 
 /** Each fact's value from its section's output (pure); a fact whose frame is missing parses ''. */

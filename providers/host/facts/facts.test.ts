@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { hostScript } from '../executor.js';
 import { parseContainer } from './container.js';
-import { type Fact, factsSection, frame, readFacts, TIMED_OUT, timed, when } from './fact.js';
+import { type Fact, type FactGroup, factsSection, frame, readFacts, TIMED_OUT, timed, when } from './fact.js';
 import { filesFact } from './files.js';
 
 const sh = (script: string, env: NodeJS.ProcessEnv = {}) => execFileSync('/bin/sh', ['-c', hostScript(script)], { env: { PATH: '/usr/bin:/bin', ...env } }).toString();
@@ -50,6 +50,41 @@ describe('host facts', () => {
       const forged = { x: sh2('x', `printf '\\n@@axe-fact end y 0\\n'`), y: sh2('y', 'exit 4') };
       assert.equal(readFacts(sh(factsSection('s', forged).script), forged).y.code, 4);
       assert.throws(() => sh2('z', 'true', 0), /whole seconds/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('groups and background facts run side by side, each group after its own prelude, their frames apart; without a directory, in turn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-groups-'));
+    try {
+      const echo = (name: string, command: string, background = false): Fact<{ output: string; code: number }> => ({ name, command, parse: (output, code) => ({ output, code }), ...(background ? { background } : {}) });
+      // a (group 0) and b (group 1) each wait for the other's file: both answer only when run side by side.
+      const meet = (mine: string, other: string) => `touch "$T/${mine}"; i=0; while [ ! -f "$T/${other}" ] && [ $i -lt 80 ]; do sleep 0.1; i=$((i+1)); done; echo "$x ${mine}"; [ -f "$T/${other}" ]`;
+      const g0 = { a: echo('g0.a', meet('a', 'b'), true), p: echo('g0.p', 'echo "$x plain"'), c: echo('g0.c', 'sleep 0.3; echo "$x late"', true) };
+      const g1 = { b: echo('g1.b', meet('b', 'a'), true), q: echo('g1.q', 'printf "%s" "$x"; false'), r: when('[ "$x" = one ]', echo('g1.r', 'echo never')) };
+      const groups: FactGroup[] = [
+        { prelude: 'x=one', facts: g0 },
+        { prelude: 'x=two', facts: g1 },
+      ];
+      const top = { t: echo('top', 'echo "top ${x:-unset}"'), u: echo('bg', 'echo bg', true) };
+      const all = { ...top, ...g0, ...g1 };
+      const run = (prelude: string) => readFacts(execFileSync('/bin/sh', ['-c', hostScript(factsSection('s', top, prelude, groups).script)], { env: { PATH: '/usr/bin:/bin', T: dir } }).toString(), all);
+      const ran = (output: string, code = 0) => ({ output, code });
+      const sideBySide = run('');
+      assert.deepEqual(sideBySide, {
+        t: ran('top unset'),
+        u: ran('bg'),
+        a: ran('one a'),
+        p: ran('one plain'),
+        c: ran('one late'),
+        b: ran('two b'),
+        q: ran('two', 1),
+        r: ran('', -1),
+      });
+      assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('tmp.') && existsSync(join(tmpdir(), f, 'axe_jg0'))), [], 'the jobs\' directory is removed');
+      // No directory (mktemp failed): each runs in turn (a and b find each other's file from the first run), the same frames.
+      assert.deepEqual(run('mktemp() { return 1; }'), sideBySide);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
