@@ -34,7 +34,10 @@ interface Endpoint {
 /** JSON with the object keys sorted: the same value, the same text. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
   return JSON.stringify(value) ?? 'null';
 }
 
@@ -83,7 +86,9 @@ async function readEndpoint(path: string): Promise<Endpoint | null> {
 const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
 
 /** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when none answers. */
-async function postControl(stateDir: string, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ endpoint: Endpoint; status: number; answer: Record<string, unknown> & { error?: string; fix?: string } }> {
+type Answer = Record<string, unknown> & { error?: string; fix?: string };
+
+async function postControl(stateDir: string, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ endpoint: Endpoint; status: number; answer: Answer }> {
   const file = controlFile(stateDir);
   const endpoint = await readEndpoint(file).catch(() => null);
   const customer = options.customer !== undefined ? { customer: options.customer } : {};
@@ -100,7 +105,7 @@ async function postControl(stateDir: string, path: string, body: object, options
   } catch {
     throw terminal(`the controller (pid ${endpoint.pid}) does not answer on ${endpoint.url}`, { ...customer, fix: 'check it runs and listens there (its log), or restart it' });
   }
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown> & { error?: string; fix?: string };
+  const answer = (await response.json().catch(() => ({}))) as Answer;
   if (response.status === 401) throw terminal(`the controller (pid ${endpoint.pid}) refused the token in ${file}`, { ...customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
   return { endpoint, status: response.status, answer };
 }

@@ -61,11 +61,20 @@ export interface PlanAnswer {
 /** The request body checked: the request, or why it is not one. */
 export function parsePlanRequest(value: unknown): PlanRequest | string {
   const v = (value ?? {}) as Partial<Record<keyof PlanRequest, unknown>>;
-  if (typeof v !== 'object' || typeof v.by !== 'string' || !v.by.trim() || typeof v.revision !== 'string' || !v.revision || typeof v.settings !== 'string') return 'the body must be JSON { by, revision, settings, customer?, only?, concurrency? }';
+  const text = (x: unknown): x is string => typeof x === 'string' && x.trim() !== '';
+  if (typeof v !== 'object' || !text(v.by) || !text(v.revision) || !text(v.settings)) return 'the body must be JSON { by, revision, settings, customer?, only?, concurrency? }';
   if (v.customer !== undefined && typeof v.customer !== 'string') return 'customer must be a string';
   if (v.only !== undefined && !(Array.isArray(v.only) && v.only.every((k) => typeof k === 'string'))) return 'only must be a list of kinds';
-  if (v.concurrency !== undefined && !(Number.isInteger(v.concurrency) && (v.concurrency as number) > 0)) return 'concurrency must be a positive integer';
-  return { by: v.by.trim().slice(0, 200), revision: v.revision, settings: v.settings, ...(v.customer ? { customer: v.customer } : {}), ...(v.only ? { only: v.only as string[] } : {}), ...(v.concurrency ? { concurrency: Math.min(64, v.concurrency as number) } : {}) };
+  const concurrency = v.concurrency;
+  if (concurrency !== undefined && !(typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency > 0)) return 'concurrency must be a positive integer';
+  return {
+    by: v.by.trim().slice(0, 200),
+    revision: v.revision,
+    settings: v.settings,
+    ...(v.customer ? { customer: v.customer } : {}),
+    ...(v.only ? { only: v.only as string[] } : {}),
+    ...(concurrency ? { concurrency: Math.min(64, concurrency) } : {}),
+  };
 }
 
 export class WarmPlans {
@@ -85,8 +94,9 @@ export class WarmPlans {
   async plan(request: PlanRequest): Promise<PlanAnswer> {
     const current = this.#applied();
     if (!current) throw new ControlRefused(503, 'the controller has no good revision loaded yet', { fix: 'axe status shows why (a rejected revision names its file:line)' });
-    if (request.revision !== current.id) throw new ControlRefused(409, `the controller runs ${current.id.slice(0, 12)}, this checkout is ${request.revision.slice(0, 12)}`, { fix: 'plan locally (axe plan --local), or merge the change' });
-    if (request.settings !== this.#settings) throw new ControlRefused(409, "the controller runs with another axe config (its config, vault or zone differ from this command's)", { fix: 'plan locally (axe plan --local), or use the config the controller runs' });
+    const local = 'the CLI plans locally (as axe plan --local does)';
+    if (request.revision !== current.id) throw new ControlRefused(409, `the controller runs ${current.id.slice(0, 12)}, this checkout is ${request.revision.slice(0, 12)}`, { fix: local });
+    if (request.settings !== this.#settings) throw new ControlRefused(409, "the controller runs with another axe config (its config, vault or zone differ from this command's)", { fix: local });
     const ids = request.customer ? [request.customer] : Object.keys(current.state.customers.customers);
     if (request.customer && !current.state.customers.customers[request.customer]) throw new ControlRefused(404, `unknown customer ${request.customer}`, { customer: request.customer });
     const known = RECONCILERS.map((r) => r.kind as string);

@@ -28,10 +28,11 @@ function traps(k: KindResult): Array<Trap & { finding: boolean }> {
 export interface ResultJson {
   applied: boolean;
   exitCode: 0 | 1 | 2;
-  customers: Array<Pick<CustomerResult, 'customer' | 'mode' | 'suspended' | 'sync' | 'health'> & { resources: Array<Pick<KindResult, 'kind' | 'sync' | 'health' | 'error' | 'durationMs'> & { actions: ActionJson[]; applied: ActionJson[] }> }>;
+  customers: Array<Pick<CustomerResult, 'customer' | 'mode' | 'suspended' | 'sync' | 'health'> & { resources: KindJson[] }>;
 }
 
 type ActionJson = Pick<Action, 'op' | 'target' | 'summary'>;
+type KindJson = Pick<KindResult, 'kind' | 'sync' | 'health' | 'error' | 'durationMs'> & { actions: ActionJson[]; applied: ActionJson[] };
 
 export function resultJson(results: readonly CustomerResult[], applied: boolean): ResultJson {
   return {
@@ -61,7 +62,8 @@ export function resultJson(results: readonly CustomerResult[], applied: boolean)
 /** The results `resultJson` shows, back as results the renderers take (its JSON and text are the same again). */
 export function resultsFromJson(json: ResultJson): CustomerResult[] {
   const actions = (kind: Kind, list: readonly ActionJson[]): Action[] => list.map((a) => ({ ...a, kind, payload: null }));
-  return json.customers.map((c) => ({ ...c, resources: c.resources.map((k) => ({ ...k, actions: actions(k.kind, k.actions), applied: actions(k.kind, k.applied), observed: null, context: false })) }));
+  const kind = (k: KindJson): KindResult => ({ ...k, actions: actions(k.kind, k.actions), applied: actions(k.kind, k.applied), observed: null, context: false });
+  return json.customers.map((c) => ({ ...c, resources: c.resources.map(kind) }));
 }
 
 export function renderText(results: readonly CustomerResult[], applied: boolean): string {
