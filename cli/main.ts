@@ -14,6 +14,7 @@ import { collect, runCommand as run } from './run.js';
 const validateCmd = () => import('./commands/validate.js');
 const customersCmd = () => import('./commands/customers.js');
 const reconcileCmd = () => import('./commands/reconcile.js');
+const planCmd = () => import('./commands/plan.js');
 const secretCmd = () => import('./commands/secret.js');
 const vaultCmd = () => import('./commands/vault.js');
 const deployCmd = () => import('./commands/deploy.js');
@@ -72,13 +73,14 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'customers planned in parallel (default 8)')
     .option('--base <rev>', 'with --head: plan only the customers whose desired state differs between the two revisions (the PR plan)')
     .option('--head <rev>', 'the pull request head (with --base)')
+    .option('--local', 'plan here even when a running controller could plan over its warm connections (it is asked when this checkout is its revision)')
     .action(
       run(async (customer: string | undefined, options) => {
         if (options.base || options.head) {
           if (!options.base || !options.head) throw terminal('--base and --head go together', { fix: 'axe plan --base origin/main --head HEAD --markdown' });
           return (await planRevisionsCmd()).planRevisionsCommand(customer, options);
         }
-        return (await reconcileCmd()).plan(customer, options);
+        return (await planCmd()).plan(customer, options);
       }),
     );
   common(program.command('onboard <customer>').description("the customer's exposure: host check, tunnel, DNS, cloudflared (plan unless --apply)"))

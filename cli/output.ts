@@ -1,4 +1,7 @@
 /** Output helpers shared by commands: JSON for machines, lines for people. */
+import type { CustomerResult } from '../reconcilers/engine.js';
+import { renderMarkdown, renderText, resultJson } from '../reconcilers/report.js';
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -39,4 +42,11 @@ export function stepTicker(print: (text: string) => void = progress, everyMs = 1
       for (const key of [...timers.keys()]) stop(key);
     },
   };
+}
+
+/** A pass's results as the command was asked: `--json`, `--markdown` (a pull request comment) or text. */
+export function printResults(results: CustomerResult[], options: { json?: boolean; markdown?: boolean; apply?: boolean }, title: string): void {
+  if (options.json) printJson(resultJson(results, Boolean(options.apply)));
+  else if (options.markdown) process.stdout.write(renderMarkdown(results, title));
+  else process.stdout.write(renderText(results, Boolean(options.apply)));
 }

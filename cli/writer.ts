@@ -10,7 +10,7 @@ import { terminal } from '../core/errors.js';
 import { controllerPaths, parseDuration } from '../controller/config.js';
 import { History } from '../controller/history.js';
 import { describeHolder, waitLease } from '../controller/lease.js';
-import { openConfigRepo } from '../providers/git/config-repo.js';
+import { checkoutAt } from '../providers/git/config-repo.js';
 import { progress } from './output.js';
 import { loadSettings, resolveRepo } from './settings.js';
 
@@ -27,9 +27,7 @@ export interface WriterCliOptions {
 async function checkRevision(history: History, root: string, mismatchOk: boolean): Promise<void> {
   const applied = history.lastGoodRevision();
   if (!applied) return;
-  const repo = openConfigRepo(root);
-  const head = (await repo.isRepo()) ? await repo.head() : null;
-  const dirty = head !== null && !(await repo.isClean('.'));
+  const { head, dirty } = await checkoutAt(root);
   if (head === applied.id && !dirty) return;
   if (mismatchOk) {
     progress(`note: acting on ${root} at ${head ? head.slice(0, 12) : 'no git revision'}${dirty ? ' with uncommitted changes' : ''}, not the controller's revision ${applied.id.slice(0, 12)} (--revision-mismatch-ok)`);

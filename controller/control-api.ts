@@ -1,6 +1,7 @@
 /**
  * The controller's runtime control API, authenticated: `POST
- * /control/{reconcile|suspend|resume}/:customer` on the controller's own
+ * /control/{reconcile|suspend|resume}/:customer` and the read-only `POST
+ * /control/plan` (warm-plan.ts) on the controller's own
  * listen address, with `Authorization: Bearer <token>`.
  *
  * Rules:
@@ -20,6 +21,7 @@ import { terminal } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import type { ControlAnswer } from './controls.js';
 import { pidAlive } from './pid-lock.js';
+import type { PlanAnswer, PlanRequest } from './warm-plan.js';
 
 export type ControlOp = 'reconcile' | 'suspend' | 'resume';
 
@@ -27,6 +29,21 @@ interface Endpoint {
   url: string;
   token: string;
   pid: number;
+}
+
+/** JSON with the object keys sorted: the same value, the same text. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** What a plan depends on besides the revision (the axe config, the vault, the zone), as a digest: a plan is asked of a controller only when its digest is the command's. */
+export function settingsDigest(settings: { config: unknown; vault: unknown; zone: string }): string {
+  return createHash('sha256').update(canonical({ config: settings.config, vault: settings.vault, zone: settings.zone })).digest('hex');
 }
 
 /** Where a running controller publishes its API: `<state_dir>/control.json`. */
@@ -68,25 +85,46 @@ async function readEndpoint(path: string): Promise<Endpoint | null> {
 
 const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
 
-/** Asks the running controller of `stateDir`; its answer, or a one-line error with the fix. */
-export async function askController(stateDir: string, op: ControlOp, customer: string, body: { by: string; kind?: string; reason?: string }): Promise<ControlAnswer> {
-  const path = controlFile(stateDir);
-  const endpoint = await readEndpoint(path).catch(() => null);
-  if (!endpoint) throw terminal(`the controller is not running (no ${path})`, { customer, fix: START });
-  if (!pidAlive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${path} is gone)`, { customer, fix: START });
+/** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when none answers. */
+type Answer = Record<string, unknown> & { error?: string; fix?: string };
+
+async function postControl(stateDir: string, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ endpoint: Endpoint; status: number; answer: Answer }> {
+  const file = controlFile(stateDir);
+  const endpoint = await readEndpoint(file).catch(() => null);
+  const customer = options.customer !== undefined ? { customer: options.customer } : {};
+  if (!endpoint) throw terminal(`the controller is not running (no ${file})`, { ...customer, fix: START });
+  if (!pidAlive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${file} is gone)`, { ...customer, fix: START });
   let response: Response;
   try {
-    response = await fetch(`${endpoint.url}/control/${op}/${encodeURIComponent(customer)}`, {
+    response = await fetch(`${endpoint.url}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch {
-    throw terminal(`the controller (pid ${endpoint.pid}) does not answer on ${endpoint.url}`, { customer, fix: 'check it runs and listens there (its log), or restart it' });
+    throw terminal(`the controller (pid ${endpoint.pid}) does not answer on ${endpoint.url}`, { ...customer, fix: 'check it runs and listens there (its log), or restart it' });
   }
-  const answer = (await response.json().catch(() => ({}))) as Partial<ControlAnswer> & { error?: string; fix?: string };
-  if (response.status === 401) throw terminal(`the controller refused the token in ${path}`, { customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
-  if (!response.ok) throw terminal(answer.error ?? `the controller answered HTTP ${response.status}`, { customer, ...(answer.fix ? { fix: answer.fix } : {}) });
-  return answer as ControlAnswer;
+  const answer = (await response.json().catch(() => ({}))) as Answer;
+  if (response.status === 401) throw terminal(`the controller (pid ${endpoint.pid}) refused the token in ${file}`, { ...customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
+  return { endpoint, status: response.status, answer };
+}
+
+/** Asks the running controller of `stateDir`; its answer, or a one-line error with the fix. */
+export async function askController(stateDir: string, op: ControlOp, customer: string, body: { by: string; kind?: string; reason?: string }): Promise<ControlAnswer> {
+  const { status, answer } = await postControl(stateDir, `/control/${op}/${encodeURIComponent(customer)}`, body, { customer, timeoutMs: 10_000 });
+  if (status < 200 || status >= 300) throw terminal(answer.error ?? `the controller answered HTTP ${status}`, { customer, ...(answer.fix ? { fix: answer.fix } : {}) });
+  return answer as unknown as ControlAnswer;
+}
+
+/** A plan asked of the running controller (warm-plan.ts): its answer, or why there is none (no controller, no answer, a refusal). */
+export async function askPlan(stateDir: string, request: PlanRequest, timeoutMs = 300_000): Promise<{ ok: true; answer: PlanAnswer } | { ok: false; why: string }> {
+  try {
+    const { endpoint, status, answer } = await postControl(stateDir, '/control/plan', request, { timeoutMs });
+    if (status === 200) return { ok: true, answer: answer as unknown as PlanAnswer };
+    const error = answer.error ?? `HTTP ${status}`;
+    return { ok: false, why: status === 409 ? error : `the controller (pid ${endpoint.pid}) refused the plan: ${error}` };
+  } catch (error) {
+    return { ok: false, why: error instanceof Error ? error.message : String(error) };
+  }
 }

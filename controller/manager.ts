@@ -32,6 +32,7 @@ import type { ReadinessCheck } from './readiness.js';
 import { Recorder } from './recorder.js';
 import type { Revisions, SyncOutcome, SyncReason } from './revisions.js';
 import type { ScanFigures } from './scans.js';
+import type { WarmPlans } from './warm-plan.js';
 import { liveStatus, type StatusView, statusFromHistory } from './status.js';
 
 export type { ControllerOptions, ControllerTimings } from './options.js';
@@ -105,6 +106,11 @@ export class Controller extends EventEmitter {
   /** Runtime controls (reconcile, suspend, resume), asked through the authenticated API. */
   get controls(): RuntimeControls {
     return this.#parts.controls;
+  }
+
+  /** Read-only plans over the controller's warm connections (warm-plan.ts), asked through the authenticated API. */
+  get plans(): WarmPlans {
+    return this.#parts.plans;
   }
 
   get branch(): string {

@@ -22,6 +22,7 @@ import { AlertDispatch } from './alerting.js';
 import type { Alerter } from './alerts.js';
 import { AlertmanagerSender } from './alertmanager.js';
 import { parseDuration } from './config.js';
+import { settingsDigest } from './control-api.js';
 import { RuntimeControls, withSuspensions } from './controls.js';
 import { CustomerReconciler } from './customer-reconciler.js';
 import type { History } from './history.js';
@@ -35,6 +36,7 @@ import { type AppliedRevision, Revisions, type SyncReason } from './revisions.js
 import { Scans } from './scans.js';
 import { Triggers } from './triggers.js';
 import { VaultReads } from './vault-reads.js';
+import { WarmPlans } from './warm-plan.js';
 import type { RolloutManager } from './rollout/manager.js';
 
 /** What the parts read of the manager (its public surface). */
@@ -62,6 +64,8 @@ export interface Parts {
   triggers: Triggers;
   vaultReads: VaultReads;
   controls: RuntimeControls;
+  /** Read-only plans over the controller's connections (`POST /control/plan`). */
+  plans: WarmPlans;
   /** An environment as a pass sees it: the runtime suspensions laid over the customers' policies. */
   view(env: ReconcileEnv): ReconcileEnv;
   /** Customers whose actions a restart interrupted (reconciled first). */
@@ -162,6 +166,7 @@ export function buildParts(c: PartsHost, options: ControllerOptions, t: Controll
     }),
     vaultReads: new VaultReads(options.config, () => c.providers, c.log),
     controls: new RuntimeControls({ history: c.history, recorder, applied: () => p.revisions.current, enqueue: (id) => c.queue.add(id, { priority: 'high', trigger: 'manual' }) }),
+    plans: new WarmPlans({ applied: () => p.revisions.current, reconcile, log: c.log, settings: settingsDigest(options) }),
   };
   return p;
 }

@@ -17,23 +17,28 @@
  *   controls.ts) needs this start's bearer token: none or a wrong one is 401
  *   and nothing is done; a refusal is its status (400, 404, 409) with
  *   `{ error, fix }`; done is 200 with what was done.
+ * - `POST /control/plan` (warm-plan.ts), the same token: a read-only plan of
+ *   the applied revision over the controller's connections, 200 with
+ *   `{ revision, pid, plan }` (plan: the `--json` of `axe plan`); another
+ *   revision is 409 with `{ error, fix, revision }` (the applied one).
  * - Nothing served here carries a secret; status shows names, reasons, fixes.
  * - [git-host] A verified `pull_request` event (opened, reopened, pushed to,
  *   against the watched branch) is handed to the PR planner and answered 202.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Secret } from '../core/secret.js';
 import { AxeError } from '../core/errors.js';
 import { bearerMatches, type ControlOp } from './control-api.js';
 import { ControlRefused, type ControlRequest } from './controls.js';
 import type { Controller } from './manager.js';
+import { parsePlanRequest } from './warm-plan.js';
 import { eventHeader, judgePullRequest, judgePush, type PullRequestRef, signatureHeader, verifySignature } from './webhook.js'; // [git-host] judgePullRequest
 
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 const WEBHOOK_PATH = '/hooks/git';
 
 /** What the server reads from the controller (the seam unit tests fill in). */
-export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'> & Partial<Pick<Controller, 'controls'>>;
+export type ServedController = Pick<Controller, 'metrics' | 'log' | 'branch' | 'readiness' | 'status' | 'sync' | 'webhookSecret'> & Partial<Pick<Controller, 'controls' | 'plans' | 'revision'>>;
 
 const CONTROL_OPS: readonly ControlOp[] = ['reconcile', 'suspend', 'resume'];
 
@@ -134,14 +139,40 @@ export async function startServer(controller: ServedController, listen: { host: 
     return reply.code(202).send({ accepted: true });
   });
 
-  app.post<{ Params: { op: string; customer: string } }>('/control/:op/:customer', async (req, reply) => {
+  /** The control API's gate: this start's token, or 503 (not ready) / 401 (none or a wrong one) and nothing is done. */
+  const admitted = (req: FastifyRequest, reply: FastifyReply): boolean => {
     const token = controlToken();
-    const controls = controller.controls;
-    if (!token || !controls) return reply.code(503).send({ error: 'the control API is not ready', fix: 'wait for the controller to finish starting' });
-    if (!bearerMatches(token, req.headers.authorization)) {
-      controller.log.warn({ remote: req.ip, path: req.url.split('?')[0] }, 'control request refused (token)');
-      return reply.code(401).send({ error: 'missing or wrong bearer token', fix: 'use the token the controller wrote to <state_dir>/control.json (axe reconcile|suspend|resume do)' });
+    if (!token || !controller.controls) {
+      void reply.code(503).send({ error: 'the control API is not ready', fix: 'wait for the controller to finish starting' });
+      return false;
     }
+    if (bearerMatches(token, req.headers.authorization)) return true;
+    controller.log.warn({ remote: req.ip, path: req.url.split('?')[0] }, 'control request refused (token)');
+    void reply.code(401).send({ error: 'missing or wrong bearer token', fix: 'use the token the controller wrote to <state_dir>/control.json (axe reconcile|suspend|resume|plan do)' });
+    return false;
+  };
+  const refusal = (reply: FastifyReply, error: unknown, extra: object = {}) => {
+    if (!(error instanceof AxeError)) throw error;
+    return reply.code(error instanceof ControlRefused ? error.status : 500).send({ error: error.message, ...(error.fix ? { fix: error.fix } : {}), ...extra });
+  };
+
+  // A read-only plan over the controller's connections (warm-plan.ts): never acts, leases or records.
+  app.post('/control/plan', async (req, reply) => {
+    if (!admitted(req, reply)) return reply;
+    const plans = controller.plans;
+    const body = parseBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), 'application/json');
+    const request = body.ok ? parsePlanRequest(body.value) : body.reason;
+    if (!plans || typeof request === 'string') return reply.code(plans ? 400 : 404).send({ error: plans ? request : 'no plans here', fix: 'use axe plan' });
+    try {
+      return reply.code(200).send(await plans.plan(request));
+    } catch (error) {
+      return refusal(reply, error, { revision: controller.revision });
+    }
+  });
+
+  app.post<{ Params: { op: string; customer: string } }>('/control/:op/:customer', async (req, reply) => {
+    if (!admitted(req, reply)) return reply;
+    const controls = controller.controls!;
     const op = req.params.op as ControlOp;
     if (!CONTROL_OPS.includes(op)) return reply.code(404).send({ error: `no control "${req.params.op}"`, fix: `use ${CONTROL_OPS.join(', ')}` });
     const body = parseBody(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), 'application/json');
@@ -153,8 +184,7 @@ export async function startServer(controller: ServedController, listen: { host: 
     try {
       return reply.code(200).send(controls[op](req.params.customer, request));
     } catch (error) {
-      if (!(error instanceof AxeError)) throw error;
-      return reply.code(error instanceof ControlRefused ? error.status : 500).send({ error: error.message, ...(error.fix ? { fix: error.fix } : {}) });
+      return refusal(reply, error);
     }
   });
 

@@ -8,6 +8,7 @@
  */
 import type { CustomerResult, KindResult } from './engine.js';
 import type { Trap } from './traps.js';
+import type { Action, Kind } from './types.js';
 
 export function planExitCode(results: readonly CustomerResult[]): 0 | 1 | 2 {
   const shown = results.flatMap((r) => r.resources.filter((k) => !k.context));
@@ -23,7 +24,17 @@ function traps(k: KindResult): Array<Trap & { finding: boolean }> {
   return out;
 }
 
-export function resultJson(results: readonly CustomerResult[], applied: boolean): unknown {
+/** A pass as JSON (`--json`, the controller's plan answer): the shown resources, their actions by op, target and summary. */
+export interface ResultJson {
+  applied: boolean;
+  exitCode: 0 | 1 | 2;
+  customers: Array<Pick<CustomerResult, 'customer' | 'mode' | 'suspended' | 'sync' | 'health'> & { resources: KindJson[] }>;
+}
+
+type ActionJson = Pick<Action, 'op' | 'target' | 'summary'>;
+type KindJson = Pick<KindResult, 'kind' | 'sync' | 'health' | 'error' | 'durationMs'> & { actions: ActionJson[]; applied: ActionJson[] };
+
+export function resultJson(results: readonly CustomerResult[], applied: boolean): ResultJson {
   return {
     applied,
     exitCode: planExitCode(results),
@@ -46,6 +57,13 @@ export function resultJson(results: readonly CustomerResult[], applied: boolean)
         })),
     })),
   };
+}
+
+/** The results `resultJson` shows, back as results the renderers take (its JSON and text are the same again). */
+export function resultsFromJson(json: ResultJson): CustomerResult[] {
+  const actions = (kind: Kind, list: readonly ActionJson[]): Action[] => list.map((a) => ({ ...a, kind, payload: null }));
+  const kind = (k: KindJson): KindResult => ({ ...k, actions: actions(k.kind, k.actions), applied: actions(k.kind, k.applied), observed: null, context: false });
+  return json.customers.map((c) => ({ ...c, resources: c.resources.map(kind) }));
 }
 
 export function renderText(results: readonly CustomerResult[], applied: boolean): string {

@@ -12,10 +12,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Writable } from 'node:stream';
-import { createLogger } from '../controller/logger.js';
-import { openController, type RunningController } from '../controller/run.js';
-import { type ControllerFixture, controllerFixture } from './controller-fixture.js';
+import type { RunningController } from '../controller/run.js';
+import { type ControllerFixture, controllerFixture, openFixtureController } from './controller-fixture.js';
 import { freePort, tempDir, until } from './helpers.js';
 
 interface GettableAlert {
@@ -47,16 +45,7 @@ describe('Alertmanager (the real binary) gets the controller alerts', () => {
     am = spawn('prometheus-alertmanager', [`--config.file=${config}`, `--storage.path=${join(dir.path, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });
     await until('Alertmanager ready', async () => (await fetch(`${amUrl}/-/ready`)).ok, 20_000);
     fixture = await controllerFixture({ config: { notifications: { alertmanager: { url: amUrl, resend: '1m' }, for: '0s', repeat: '4h', keep_firing_for: '0s' } } });
-    running = await openController({
-      config: fixture.config,
-      vault: fixture.vault,
-      zone: fixture.emulator.zone,
-      axeHome: fixture.home,
-      listen: '127.0.0.1:0',
-      driftSchedule: false,
-      log: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
-      timings: { pollIntervalMs: 0, alertForMs: 0, alertKeepFiringMs: 0, alertEvalMs: 200 },
-    });
+    running = await openFixtureController(fixture, { timings: { pollIntervalMs: 0, alertForMs: 0, alertKeepFiringMs: 0, alertEvalMs: 200 } });
     await running.controller.queue.idle();
   });
 

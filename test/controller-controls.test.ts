@@ -12,15 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { controllerPaths } from '../controller/config.js';
 import { controlFile } from '../controller/control-api.js';
-import { createLogger } from '../controller/logger.js';
-import { openController, type RunningController } from '../controller/run.js';
+import type { RunningController } from '../controller/run.js';
 import type { StatusView } from '../controller/status.js';
 import { reconcileCustomer } from '../reconcilers/engine.js';
-import { type ControllerFixture, controllerFixture } from './controller-fixture.js';
+import { type ControllerFixture, controllerFixture, openFixtureController } from './controller-fixture.js';
 import { axe } from './helpers.js';
 
 describe('runtime controls: axe reconcile | suspend | resume through the authenticated API', () => {
@@ -32,15 +30,8 @@ describe('runtime controls: axe reconcile | suspend | resume through the authent
   const seen: Array<{ customer: string; suspend: boolean; kinds: string[] }> = [];
 
   const open = async (): Promise<RunningController> => {
-    const r = await openController({
-      config: fixture.config,
-      vault: fixture.vault,
-      zone: fixture.emulator.zone,
-      axeHome: fixture.home,
-      listen: '127.0.0.1:0',
-      driftSchedule: false,
+    const r = await openFixtureController(fixture, {
       timings: { pollIntervalMs: 0, progressingRequeueMs: 600_000, degradedRequeueMs: 600_000, backoffBaseMs: 600_000 },
-      log: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
       reconcile: (e, id, options) => {
         const policy = e.state.customers.customers[id]?.policy;
         seen.push({ customer: id, suspend: policy?.suspend ?? false, kinds: [...(policy?.suspend_kinds ?? [])] });

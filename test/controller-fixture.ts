@@ -10,7 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
+import { createLogger } from '../controller/logger.js';
+import { openController, type OpenControllerOptions, type RunningController } from '../controller/run.js';
 import { Secret } from '../core/secret.js';
 import { noConnectors } from '../lab/cloudflare/connectors.js';
 import { type CloudflareEmulator, startCloudflareEmulator } from '../lab/cloudflare/server.js';
@@ -95,6 +98,11 @@ export async function controllerFixture(options: { customers?: (text: string) =>
     await tmp[Symbol.asyncDispose]();
     throw error;
   }
+}
+
+/** The fixture's controller: a free loopback port, no drift schedule, a quiet log; `over` adds or replaces options. */
+export function openFixtureController(f: ControllerFixture, over: Partial<OpenControllerOptions> = {}): Promise<RunningController> {
+  return openController({ config: f.config, vault: f.vault, zone: f.emulator.zone, axeHome: f.home, listen: '127.0.0.1:0', driftSchedule: false, log: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }), ...over });
 }
 
 /** A customer block for customers.yaml (as `axe customers add` leaves it: no sso, no slots: sovereign). */

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import Bottleneck from 'bottleneck';
 import { terminal } from '../../core/errors.js';
 import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
-import { planExitCode, renderMarkdown, renderText, resultJson } from '../../reconcilers/report.js';
+import { planExitCode } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
 import { buildEnv } from '../../reconcilers/env.js';
 import { openConfiguredProviders } from '../../providers/index.js';
 import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
-import { printJson, progress, stepTicker } from '../output.js';
+import { printResults, progress, stepTicker } from '../output.js';
 import { loadSettings, resolveRepo } from '../settings.js';
 import { asWriter, type WriterCliOptions } from '../writer.js';
 
@@ -77,17 +77,11 @@ async function runAll(env: ReconcileEnv, customers: string[], options: Reconcile
   }
 }
 
-function print(results: CustomerResult[], options: ReconcileCliOptions, title: string): void {
-  if (options.json) printJson(resultJson(results, Boolean(options.apply)));
-  else if (options.markdown) process.stdout.write(renderMarkdown(results, title));
-  else process.stdout.write(renderText(results, Boolean(options.apply)));
-}
-
 /** `axe plan [customer]`: read-only. Exit 0 in sync, 2 changes pending, 1 error. */
 export async function plan(customer: string | undefined, options: ReconcileCliOptions): Promise<number> {
   if (options.apply) throw terminal('axe plan never changes anything', { fix: 'use axe apply CUSTOMER --apply or axe onboard CUSTOMER --apply' });
   const results = await planResults(customer, options);
-  print(results, options, customer ? `axe plan ${customer}` : 'axe plan');
+  printResults(results, options, customer ? `axe plan ${customer}` : 'axe plan');
   return planExitCode(results);
 }
 
@@ -102,7 +96,7 @@ export async function planResults(customer: string | undefined, options: Omit<Re
 export async function onboard(customer: string, options: ReconcileCliOptions): Promise<number> {
   const env = await openEnv(options);
   const results = await runAll(env, [customer], options, EXPOSURE_KINDS, 'axe onboard');
-  print(results, options, `axe onboard ${customer}`);
+  printResults(results, options, `axe onboard ${customer}`);
   return options.apply ? (results.some((r) => r.resources.some((k) => k.error)) ? 1 : 0) : planExitCode(results);
 }
 
@@ -110,6 +104,6 @@ export async function onboard(customer: string, options: ReconcileCliOptions): P
 export async function apply(customer: string, options: ReconcileCliOptions): Promise<number> {
   const env = await openEnv(options);
   const results = await runAll(env, [customer], options, parseKinds(options.only));
-  print(results, options, `axe apply ${customer}`);
+  printResults(results, options, `axe apply ${customer}`);
   return options.apply ? (results.some((r) => r.resources.some((k) => k.error)) ? 1 : 0) : planExitCode(results);
 }
