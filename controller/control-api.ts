@@ -85,9 +85,10 @@ async function readEndpoint(path: string): Promise<Endpoint | null> {
 
 const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
 
-/** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when none answers. */
+/** A control API answer: what was done, or `{ error, fix }`. */
 type Answer = Record<string, unknown> & { error?: string; fix?: string };
 
+/** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when none answers. */
 async function postControl(stateDir: string, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ endpoint: Endpoint; status: number; answer: Answer }> {
   const file = controlFile(stateDir);
   const endpoint = await readEndpoint(file).catch(() => null);

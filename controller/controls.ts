@@ -18,7 +18,7 @@
  *   suspended (or is suspended by customers.yaml, which only a commit lifts).
  */
 import { AxeError, type AxeErrorOptions } from '../core/errors.js';
-import { RECONCILERS } from '../reconcilers/engine.js';
+import { KIND_NAMES, unknownKind } from '../reconcilers/engine.js';
 import type { DesiredState } from '../schemas/repo.js';
 import type { History, SuspensionRow } from './history.js';
 import type { Recorder } from './recorder.js';
@@ -127,8 +127,7 @@ export class RuntimeControls {
 
   #kind(kind: string | undefined): string {
     if (kind === undefined || kind === ALL_KINDS) return ALL_KINDS;
-    const kinds = RECONCILERS.map((r) => r.kind as string);
-    if (!kinds.includes(kind)) throw new ControlRefused(400, `unknown resource kind "${kind}"`, { fix: `use one of ${kinds.join(', ')}` });
+    if (unknownKind([kind]) !== undefined) throw new ControlRefused(400, `unknown resource kind "${kind}"`, { fix: `use one of ${KIND_NAMES.join(', ')}` });
     return kind;
   }
 }

@@ -27,7 +27,7 @@
  *   a secret value (the reconcilers' actions never hold one).
  */
 import Bottleneck from 'bottleneck';
-import { type CustomerResult, RECONCILERS, type reconcileCustomer } from '../reconcilers/engine.js';
+import { type CustomerResult, KIND_NAMES, type reconcileCustomer, unknownKind } from '../reconcilers/engine.js';
 import { withFreshScan } from '../reconcilers/env.js';
 import { resultJson, type ResultJson } from '../reconcilers/report.js';
 import type { Kind } from '../reconcilers/types.js';
@@ -99,9 +99,8 @@ export class WarmPlans {
     if (request.settings !== this.#settings) throw new ControlRefused(409, "the controller runs with another axe config (its config, vault or zone differ from this command's)", { fix: local });
     const ids = request.customer ? [request.customer] : Object.keys(current.state.customers.customers);
     if (request.customer && !current.state.customers.customers[request.customer]) throw new ControlRefused(404, `unknown customer ${request.customer}`, { customer: request.customer });
-    const known = RECONCILERS.map((r) => r.kind as string);
-    const bad = request.only?.find((k) => !known.includes(k));
-    if (bad !== undefined) throw new ControlRefused(400, `unknown resource kind "${bad}"`, { fix: `use one or more of ${known.join(', ')}` });
+    const bad = unknownKind(request.only ?? []);
+    if (bad !== undefined) throw new ControlRefused(400, `unknown resource kind "${bad}"`, { fix: `use one or more of ${KIND_NAMES.join(', ')}` });
     const only = request.only?.length ? (request.only as Kind[]) : undefined;
     const started = Date.now();
     // One fresh scan shared by the customers of this plan (as the CLI's one env), over the controller's providers.

@@ -64,6 +64,14 @@ export const RECONCILERS: readonly AnyResourceReconciler[] = [hostReconciler, tu
 /** What a sovereign customer gets, and what `axe onboard` covers. */
 export const EXPOSURE_KINDS: readonly Kind[] = ['host', 'tunnel', 'dns', 'cloudflared'];
 
+/** Every resource kind's name, in the engine's order. */
+export const KIND_NAMES: readonly Kind[] = RECONCILERS.map((r) => r.kind);
+
+/** The first of `names` that names no resource kind; undefined when all do. */
+export function unknownKind(names: readonly string[]): string | undefined {
+  return names.find((name) => !KIND_NAMES.includes(name as Kind));
+}
+
 export interface ReconcileOptions {
   apply: boolean;
   /** Limit to these kinds (their dependencies are observed as context). */

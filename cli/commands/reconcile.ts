@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import Bottleneck from 'bottleneck';
 import { terminal } from '../../core/errors.js';
-import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, RECONCILERS, reconcileCustomer } from '../../reconcilers/engine.js';
+import { type CustomerResult, EXPOSURE_KINDS, type ProgressEvent, KIND_NAMES, reconcileCustomer, unknownKind } from '../../reconcilers/engine.js';
 import { planExitCode } from '../../reconcilers/report.js';
 import type { ReconcileEnv } from '../../reconcilers/runtime.js';
 import { buildEnv } from '../../reconcilers/env.js';
@@ -43,10 +43,9 @@ export async function openEnv(options: { repo?: string; config?: string }): Prom
 
 function parseKinds(only: string | undefined): Kind[] | undefined {
   if (!only) return undefined;
-  const known = RECONCILERS.map((r) => r.kind);
   const kinds = only.split(',').map((k) => k.trim()).filter(Boolean);
-  const bad = kinds.find((k) => !known.includes(k as Kind));
-  if (bad) throw terminal(`unknown resource kind "${bad}"`, { fix: `use one or more of ${known.join(', ')}` });
+  const bad = unknownKind(kinds);
+  if (bad) throw terminal(`unknown resource kind "${bad}"`, { fix: `use one or more of ${KIND_NAMES.join(', ')}` });
   return kinds as Kind[];
 }
 
