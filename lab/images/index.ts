@@ -46,7 +46,7 @@ const STAND_INS: StandIn[] = [
   { image: CLOUDFLARED_IMAGE, folder: 'cloudflared', packages: ['yaml'] },
 ];
 
-/** The folder holding vaultwarden/ and cloudflared/ (the repo's lab/images, also when run from dist/). */
+/** The folder holding vaultwarden/, cloudflared/ and probe.sh (the repo's lab/images, also when run from dist/). */
 function standInRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return here.includes(`${join('dist', 'lab')}`) ? resolve(here, '../../../lab/images') : here;
@@ -86,6 +86,8 @@ async function buildStandIn(standIn: StandIn, options: EnsureImagesOptions): Pro
   const context = await mkdtemp(join(tmpdir(), `axelab-${standIn.folder}-`));
   try {
     await cp(join(standInRoot(), standIn.folder), context, { recursive: true });
+    // Every stand-in's HEALTHCHECK runs through the shared probe wrapper (probe.sh: backs off once healthy).
+    await cp(join(standInRoot(), 'probe.sh'), join(context, 'probe.sh'));
     for (const name of standIn.packages) {
       await cp(packageDir(name), join(context, 'node_modules', name), { recursive: true });
     }
