@@ -8,7 +8,9 @@
  * Options (test/rollout-lab.test.ts and bench/rollout.ts deploy with it): `services`
  * gives the customers only those service slots (default all four); `deployable`
  * adds each customer's SSO block (what `axe customers ingest` leaves) and the
- * service source repos, so its stacks render and deploy; `seed` edits the config
+ * service source repos, so its stacks render and deploy (and, with a vaultwarden
+ * slot, each host's own vault compose file as its IT installed it,
+ * lab/customer-vaults.ts; bench/fleet-full.ts deploys all four); `seed` edits the config
  * repo's files (manifests, customers.yaml) before the first commit.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +23,7 @@ import { Secret } from '../core/secret.js';
 import { createCloudflarePart } from '../lab/cloudflare/index.js';
 import type { LabContext } from '../lab/component.js';
 import { createConfigRepoPart, configRepoPaths } from '../lab/config-repo.js';
+import { customerVaultsPart } from '../lab/customer-vaults.js';
 import { fleetPart } from '../lab/fleet.js';
 import { ensureHosts, hostsPart } from '../lab/hosts/index.js';
 import { imagesPart } from '../lab/images/index.js';
@@ -80,10 +83,10 @@ function ssoBlock(id: string): Record<string, unknown> {
 
 /**
  * services/frame.yaml for a rollout lab (test/rollout-lab.test.ts, bench/rollout.ts): the
- * `rollout:` given, the stand-in's healthchecks every 3 s (a compose-only var its compose
- * file reads; every 1 s, many customers' probes starve two CPUs; retries stay 10: a probe
- * that times out under load must not make a running container unhealthy; a probe
- * times out after 10 s, not 2 s, for a machine under heavy load), no `migrating` hook
+ * `rollout:` given, the stand-in's healthchecks every 3 s until healthy (a compose-only var
+ * its compose file reads; once healthy they back off on their own, lab/services/frame/docker-compose.yml;
+ * retries stay 10: a check that times out under load must not make a running container
+ * unhealthy; a check times out after 10 s, not 2 s, for a machine under heavy load), no `migrating` hook
  * and no `backup:` (the snapshot gate is test/deploy.test.ts's and test/backup-lab.ts's), a 60 s wait.
  */
 export function rolloutFrameManifest(text: string, rollout: string, healthInterval = '3s'): string {
@@ -156,7 +159,8 @@ export async function startFleetLab(count: number, log: (m: string) => void = ()
     await cp(join(ROOT, 'examples', 'customers', 'services'), join(seed, 'services'), { recursive: true });
     await writeFile(join(seed, 'customers.yaml'), customersYaml(ids, options));
     await options.seed?.(seed, ids);
-    for (const part of [cloudflare, tailscalePart, createConfigRepoPart(seed), ...(options.deployable ? [serviceReposPart] : []), operatorPart]) {
+    const vaults = options.deployable && (options.services ?? ALL_SERVICES).includes('vaultwarden');
+    for (const part of [cloudflare, tailscalePart, createConfigRepoPart(seed), ...(options.deployable ? [serviceReposPart] : []), operatorPart, ...(vaults ? [customerVaultsPart] : [])]) {
       started.push(part);
       await part.up(ctx);
     }
