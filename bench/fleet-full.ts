@@ -14,6 +14,9 @@
  *   connections, RUNS times (each and the median; a scan that acted is named), and
  *   where its time goes: the engine's per-kind timing (mean per customer, from the
  *   controller's axe_reconcile_duration_seconds over those scans);
+ * - inside the host kind's time (the host's one batched round trip, which the engine
+ *   counts to the first kind that reads it): one customer's sections, each run alone
+ *   over a kept connection, and the whole batch (median of RUNS each);
  * - the same as a new `axe plan --local` process (the dist CLI, new SSH connections):
  *   a first run (probe memo not yet on disk), then RUNS more (each and the median);
  * - idle: the health probes' `docker exec`s per container per minute and the
@@ -34,7 +37,12 @@ import { promisify } from 'node:util';
 import { createLogger } from '../controller/logger.js';
 import type { Controller } from '../controller/manager.js';
 import { openController } from '../controller/run.js';
-import { startFleetLab } from './fleet-lab.js';
+import { runBatch } from '../providers/host/executor.js';
+import type { HostSection } from '../providers/host/sections.js';
+import type { SshTarget } from '../providers/host/ssh.js';
+import { reconcileCustomer } from '../reconcilers/engine.js';
+import { withFreshScan } from '../reconcilers/env.js';
+import { type FleetLab, startFleetLab } from './fleet-lab.js';
 import { machineLine } from './machine.js';
 
 const exec = promisify(execFile);
@@ -93,6 +101,42 @@ async function docker(...args: string[]): Promise<string> {
 async function fleetContainers(tag: string): Promise<Array<{ name: string; status: string }>> {
   const out = await docker('ps', '--filter', `name=${tag}`, '--format', '{{.Names}}\t{{.Status}}');
   return out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]).map(([name, status]) => ({ name, status }));
+}
+
+/**
+ * The host's batched round trip taken apart: the sections one customer's plan sends (caught
+ * from its scan), each run alone over one kept connection, then all together; median of `runs`.
+ */
+async function sectionSplit(lab: FleetLab, id: string, runs: number): Promise<string> {
+  const env = await lab.openEnv();
+  try {
+    const fresh = withFreshScan(env);
+    let caught: { target: SshTarget; sections: HostSection[] } | null = null;
+    const host = fresh.scan.host.bind(fresh.scan);
+    fresh.scan.host = (target, sections, only) => {
+      caught ??= { target, sections: sections() };
+      return host(target, sections, only);
+    };
+    await reconcileCustomer(fresh, id, { apply: false });
+    if (!caught) return 'no host sections were read';
+    const { target, sections } = caught as { target: SshTarget; sections: HostSection[] };
+    const connection = await env.providers.hosts.connection(target);
+    const time = async (batch: HostSection[]): Promise<number> => {
+      const ms: number[] = [];
+      for (let i = 0; i < runs; i += 1) {
+        const t = performance.now();
+        await runBatch(connection, batch);
+        ms.push(performance.now() - t);
+      }
+      return Math.round(median(ms));
+    };
+    const each: Array<[string, number]> = [];
+    for (const section of sections) each.push([section.name, await time([section])]);
+    const all = await time(sections);
+    return `${each.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${ms} ms`).join(', ')}; all ${sections.length} in one round trip ${all} ms`;
+  } finally {
+    env.providers.hosts.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -156,6 +200,8 @@ async function main(): Promise<void> {
     } finally {
       await running.stop();
     }
+    const split = await sectionSplit(lab, lab.ids[0]!, RUNS).catch((error: Error) => `failed: ${error.message}`);
+    line(`  the host's batched round trip, ${lab.ids[0]}'s sections each alone over a kept connection (median of ${RUNS}): ${split}`);
 
     // A new `axe plan --local` process: new SSH connections, a fresh observation.
     const cli = join(ROOT, 'dist', 'cli', 'main.js');
