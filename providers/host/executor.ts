@@ -79,6 +79,21 @@ export async function runScript(connection: HostConnection, body: string, spec: 
   return result;
 }
 
+/**
+ * Runs a script (`/bin/sh -c`, no lib.sh) and returns its result, failed or
+ * not: for a caller that reads a failed script's own output (a stack's steps,
+ * compose's diagnostics) and classifies it by `classifyExit`. `stdin`: data
+ * for the script (never in the command line).
+ */
+export function execShell(connection: HostConnection, body: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
+  return connection.exec(`/bin/sh -c ${line([body])}`, options);
+}
+
+/** Runs a section's script alone on stdin (`/bin/sh -s`, lib.sh first) and returns its result, failed or not (a re-observation reads its frames). */
+export function execSectionAlone(connection: HostConnection, body: string, timeoutMs = 60_000): Promise<ExecResult> {
+  return connection.exec('/bin/sh -s', { stdin: hostScript(body), timeoutMs });
+}
+
 /** Runs one command line (argv) as a script. */
 export function runCommand(connection: HostConnection, argv: Argv, spec: RunSpec, prelude = ''): Promise<ExecResult> {
   return runScript(connection, `${prelude}${prelude ? '\n' : ''}${line(argv)}`, spec);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const DIR = join(import.meta.dirname, 'scripts');
 const cache = new Map<string, string>();
 
-export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'timed-facts.sh' | 'side-by-side.sh';
+export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'timed-facts.sh' | 'side-by-side.sh' | 'checkout.sh' | 'steps.sh';
 
 /** The text of a script file. */
 export function scriptText(name: ScriptName): string {

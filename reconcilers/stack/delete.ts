@@ -8,11 +8,8 @@
  * Links: an env file and a network go after the projects are down; a network
  * after the cloudflared service (its container sits on the customer's network).
  */
-import { compose } from '../../providers/host/commands/compose.js';
-import { docker as dockerCli } from '../../providers/host/commands/docker.js';
-import { fs } from '../../providers/host/commands/fs.js';
-import { line, path } from '../../providers/host/commands/quote.js';
-import { findTool, requireTool } from '../../providers/host/commands/tools.js';
+import { composeDownScript, removeFileScript, removeNetworkScript } from '../../providers/host/commands/stack.js';
+import { findTool, toolPresent } from '../../providers/host/commands/tools.js';
 import { runScript } from '../../providers/host/executor.js';
 import { COMPOSE_PROJECT, labelledNetworksFact } from '../../providers/host/facts/docker.js';
 import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
@@ -22,7 +19,7 @@ import { pruneContainersFact } from '../prune-containers.js';
 import type { CustomerContext, Deletion } from '../runtime.js';
 import { declaredStacks, desiredService } from '../services.js';
 import type { Action } from '../types.js';
-import { LABELS } from './host.js';
+import { LABELS } from './override.js';
 
 export const STACK_DELETE_SECTION = 'prune-stack';
 
@@ -55,7 +52,7 @@ export function stackSecretPaths(ctx: CustomerContext): string[] {
 function facts(customer: string, files: readonly string[]) {
   return {
     files: existingPathsFact('files', files),
-    networks: when('[ -n "$D" ]', labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
+    networks: when(toolPresent('docker'), labelledNetworksFact('networks', [`${LABELS.customer}=${customer}`])),
   };
 }
 
@@ -87,18 +84,13 @@ export function planStackDelete(left: StackLeft): Action<StackDeletePayload>[] {
 }
 
 function script(a: Action<StackDeletePayload>, toolPaths: readonly string[]): string {
-  const docker = requireTool('docker', toolPaths);
   switch (a.op) {
     case 'compose-down':
-      return `${docker}\n${line(compose(a.target.slice('stack:'.length), []).down(false, 20))}`;
+      return composeDownScript(a.target.slice('stack:'.length), toolPaths);
     case 'remove-file':
-      return line(fs.removeForce(path(a.payload.path!)));
-    case 'remove-network': {
-      // Gone already is done.
-      const n = a.target.slice('network:'.length);
-      const rm = line(dockerCli.removeObject('network', n));
-      return `${docker}\n${rm} >/dev/null 2>&1 || ! ${line(dockerCli.inspectObject('network', n))} >/dev/null 2>&1 || ${rm}`;
-    }
+      return removeFileScript(a.payload.path!);
+    case 'remove-network':
+      return removeNetworkScript(a.target.slice('network:'.length), toolPaths);
     default:
       throw new Error(`no host script for stack ${a.op}`);
   }

@@ -9,9 +9,12 @@ import { parse as parseYaml } from 'yaml';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
 import { StackManifest } from '../../schemas/service-manifest.js';
 import type { StackServiceDesired } from './diff.js';
-import { execScript } from '../../providers/host/commands/exec.js';
-import { checkoutScript, failedSteps, insideCheckScript, parseComposeModel, pollPauses, PULL_WRAPPER, pullScript, renderOverride, restoreGoodScript, saveGoodScript, splitEnvScript, stepsScript, stepStderr, STRIP_DEPENDS_ON, upScript } from './host.js';
-import { envDigest, envFilesText, expandEntityNames, renderServiceEnvFile, serviceEnvs } from './render.js';
+import { checkoutScript, upScript } from '../../providers/host/commands/stack.js';
+import { PULL_WRAPPER, pullScript, restoreGoodScript, saveGoodScript, splitEnvScript } from '../../providers/host/commands/stack-records.js';
+import { parseComposeModel } from '../../providers/host/facts/compose-up.js';
+import { STRIP_DEPENDS_ON } from '../../providers/host/facts/compose-hash.js';
+import { renderOverride } from './override.js';
+import { envDigest, envFilesText, expandEntityNames, ownEnvFiles, renderServiceEnvFile, serviceEnvs } from './render.js';
 import { renderEnvFile } from '../templates.js';
 import { hostScript } from '../../providers/host/executor.js';
 import { frame } from '../../providers/host/facts/fact.js';
@@ -50,11 +53,11 @@ const d: StackServiceDesired = {
 describe('stack host scripts', () => {
   test('every script is valid sh and quotes what it is given', () => {
     const withHook: StackServiceDesired = { ...d, beforeHooks: [{ name: 'frame_mcp_token', outputEnv: 'FRAME_MCP_TOKEN', exec: { service: 'frame', project: 'demo-frame', container: '@active', blueGreen: d.blueGreen, command: ['frame', 'mcp-token'] } }] };
-    for (const script of [observeScript({ customer: 'demo', services: [withHook, { ...withHook, service: 'hive', blueGreen: null, pull: { sessionFile: '~/.bw s', vaultUrl: 'https://v', secrets: [{ name: 'K', item: 'I' }] } }] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, []), splitEnvScript({ ...d, serviceEnvs: [{ service: 'a.b', file: 'sub dir/.env.axe.a.b', vars: ['X', 'Y'] }, { service: 'c', file: 'sub dir/.env.axe.c', vars: [] }] }), splitEnvScript(d), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
+    for (const script of [observeScript({ customer: 'demo', services: [withHook, { ...withHook, service: 'hive', blueGreen: null, pull: { sessionFile: '~/.bw s', vaultUrl: 'https://v', secrets: [{ name: 'K', item: 'I' }] } }] }, ['/opt/x y']), saveGoodScript(d, []), restoreGoodScript(d, [], []), splitEnvScript(d, ownEnvFiles('demo', 'frame', [{ service: 'a.b', file: 'sub dir/.env.axe.a.b', vars: ['X', 'Y'] }, { service: 'c', file: 'sub dir/.env.axe.c', vars: [] }])), splitEnvScript(d, []), checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), upScript(d, { args: ['--no-deps', 'frame-mcp-blue'], override: '.axe-compose.yml', recreate: ['postgres'] }, [])]) {
       execFileSync('sh', ['-n'], { input: script });
       assert.ok(script.includes(`'v1.0.0'\\''; rm -rf /`) || !script.includes('v1.0.0'), 'the ref is quoted');
     }
-    assert.match(checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), /-c 'url\.file:\/\/\/srv\/git\/\.insteadOf=https:\/\/git\.axelabs\.ai\/axelabs\/'/);
+    assert.match(checkoutScript(d, { 'https://git.axelabs.ai/axelabs/': 'file:///srv/git/' }, []), /\ngitx\(\) \{ "\$G" '-c' 'url\.file:\/\/\/srv\/git\/\.insteadOf=https:\/\/git\.axelabs\.ai\/axelabs\/' '-c' 'advice\.detachedHead=false' "\$@"; \}\n/);
   });
 
   test('the observation output is parsed per service: checkout, env, hashes, containers, orphaned networks, active color, failure', () => {
@@ -95,44 +98,6 @@ describe('stack host scripts', () => {
     assert.equal(h.checkout?.want, null);
     assert.equal(h.env, null);
     assert.equal(h.services, null);
-  });
-
-  test('the last good state is saved and restored for real: checkout at its commit, env file back with mode 0600, its ref printed', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'axe-good-'));
-    try {
-      const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]).toString().trim();
-      git('init', '-q');
-      writeFileSync(join(dir, 'VERSION'), '1\n');
-      git('add', 'VERSION');
-      git('commit', '-q', '-m', 'one');
-      const good = git('rev-parse', 'HEAD');
-      writeFileSync(join(dir, '.env.local'), 'AXE_REF=v1\nSECRET=s1\n', { mode: 0o600 });
-      const local: StackServiceDesired = { ...d, ref: 'v1', checkout: dir, serviceEnvs: [{ service: 'app', file: '.env.axe.app', vars: ['SECRET'] }] };
-      execFileSync('sh', ['-c', saveGoodScript(local, [])]);
-      assert.equal(statSync(join(dir, '.axe-good.env')).mode & 0o777, 0o600);
-      writeFileSync(join(dir, 'VERSION'), '2\n');
-      git('commit', '-q', '-am', 'two');
-      writeFileSync(join(dir, '.env.local'), 'AXE_REF=v2\nSECRET=s2\n', { mode: 0o644 });
-      const out = execFileSync('sh', ['-c', restoreGoodScript({ ...local, ref: 'v2' }, [])]).toString().trim();
-      assert.equal(out, 'v1');
-      assert.equal(git('rev-parse', 'HEAD'), good);
-      assert.equal(readFileSync(join(dir, '.env.local'), 'utf8'), 'AXE_REF=v1\nSECRET=s1\n');
-      assert.equal(statSync(join(dir, '.env.local')).mode & 0o777, 0o600);
-      assert.match(readFileSync(join(dir, '.env.axe.app'), 'utf8'), /^# .*\nSECRET=s1\n$/, "the compose service's own file is made again from the restored env file");
-      assert.equal(statSync(join(dir, '.env.axe.app')).mode & 0o777, 0o600);
-      assert.equal(git('status', '--porcelain', '--untracked-files=no'), '', 'the records are not changes in the checkout');
-      // Nothing recorded: exit 8, nothing touched.
-      rmSync(join(dir, '.axe-good'));
-      let code = 0;
-      try {
-        execFileSync('sh', ['-c', restoreGoodScript(local, [])], { stdio: 'pipe' });
-      } catch (error) {
-        code = (error as { status: number }).status;
-      }
-      assert.equal(code, 8);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   test('pull mode, for real with a bw stand-in: the wrapper renders the env file 0600 from the host session; the observation reports only the session state', () => {
@@ -176,7 +141,7 @@ describe('stack host scripts', () => {
       writeFileSync(join(home, 'good-session'), session);
       const run = (template: string): number => {
         try {
-          execFileSync('sh', ['-c', pullScript(local, [bin])], { env, input: template, stdio: ['pipe', 'pipe', 'pipe'] });
+          execFileSync('sh', ['-c', pullScript(local, local.pull!.sessionFile, [bin])], { env, input: template, stdio: ['pipe', 'pipe', 'pipe'] });
           return 0;
         } catch (error) {
           return (error as { status: number }).status;
@@ -226,57 +191,6 @@ describe('stack host scripts', () => {
     assert.match(text, /"a":\n {4}labels:\n {6}ai\.axelabs\.axe\.customer: "demo"/);
     assert.match(text, /networks:\n {2}"default":\n {4}labels:\n {6}ai\.axelabs\.axe\.customer: "demo"/);
     assert.doesNotMatch(text, /SECRET|axe:|data:/);
-  });
-
-  test('steps run in order in one script: the first failing step ends it with its exit code and name; a soft one is reported and the rest still run', () => {
-    const run = (script: string): { code: number; stdout: string; stderr: string } => {
-      try {
-        return { code: 0, stdout: execFileSync('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] }).toString(), stderr: '' };
-      } catch (error) {
-        const e = error as { status: number; stdout: Buffer; stderr: Buffer };
-        return { code: e.status, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
-      }
-    };
-    const ok = run(stepsScript([{ name: 'a', script: 'echo a' }, { name: 'b', script: 'set -e; false || true; echo b' }]));
-    assert.deepEqual(ok, { code: 0, stdout: 'a\nb\n', stderr: '' });
-    const failed = run(stepsScript([{ name: 'switch', script: 'echo one' }, { name: 'health', script: 'echo "/health did not answer" >&2; exit 7' }, { name: 'record good state', script: 'echo never' }]));
-    assert.equal(failed.code, 7);
-    assert.equal(failed.stdout, 'one\n', 'the steps after the failed one did not run');
-    assert.deepEqual(failedSteps(failed.stderr), { failed: 'health', soft: [] });
-    assert.equal(stepStderr(failed.stderr, 'health'), '/health did not answer');
-    // `exit` in a step ends only that step (its own subshell).
-    const exited = run(stepsScript([{ name: 'a', script: 'exit 0' }, { name: 'b', script: 'echo b' }]));
-    assert.deepEqual(exited, { code: 0, stdout: 'b\n', stderr: '' });
-    const soft = run(stepsScript([{ name: 'stop old color', script: 'echo "no such container" >&2; exit 1', soft: true }, { name: 'record good state', script: 'echo recorded' }]));
-    assert.equal(soft.code, 1);
-    assert.equal(soft.stdout, 'recorded\n');
-    assert.deepEqual(failedSteps(soft.stderr), { failed: null, soft: ['stop old color'] });
-    assert.equal(stepStderr(soft.stderr, 'stop old color'), 'no such container');
-    execFileSync('sh', ['-n'], { input: stepsScript([{ name: "it's", script: 'true' }]) });
-
-    // With the project listed once, every step's container lookup answers from it.
-    const dir = mkdtempSync(join(tmpdir(), 'axe-steps-'));
-    try {
-      writeFileSync(join(dir, 'docker'), ['#!/bin/sh', `echo "$*" >> ${dir}/docker.log`, 'case "$1" in ps) echo "id1|postgres|running"; echo "id2|hive-mcp|running";; esac'].join('\n'), { mode: 0o755 });
-      const target = { project: "demo-hive'x", container: 'hive-mcp', blueGreen: null };
-      const listed = run(stepsScript([{ name: 'hook migrate', script: execScript(target, ['hive', 'migrate'], [dir]) }, { name: 'hook again', script: execScript(target, ['hive', 'again'], [dir]) }], { project: "demo-hive'x", toolPaths: [dir] }));
-      assert.equal(listed.code, 0, listed.stderr);
-      const calls = readFileSync(join(dir, 'docker.log'), 'utf8').trim().split('\n');
-      assert.equal(calls.filter((c) => c.startsWith('ps ')).length, 1, calls.join('\n'));
-      assert.match(calls[0]!, /label=com\.docker\.compose\.project=demo-hive'x/);
-      assert.deepEqual(calls.slice(1), ['exec id2 hive migrate', 'exec id2 hive again']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('the health gate polls quickly first, then every 0.5 s, within its budget', () => {
-    const pauses = pollPauses(10).map(Number);
-    assert.deepEqual(pauses.slice(0, 4), [0.05, 0.1, 0.2, 0.4]);
-    assert.ok(pauses.slice(4).every((p) => p === 0.5));
-    const total = pauses.reduce((a, b) => a + b, 0);
-    assert.ok(total >= 10 && total < 10.5, `${total}`);
-    execFileSync('sh', ['-n'], { input: insideCheckScript({ project: 'demo-frame', container: '@active', blueGreen: d.blueGreen }, 8080, '/health', 10, [], 'green') });
   });
 
   test('the observation asks docker for each project once (ps: containers, and the container lookups); right after a told deploy step it asks neither compose nor the containers', () => {
@@ -373,7 +287,7 @@ describe('stack host scripts', () => {
       writeFileSync(join(dir, '.env.axe.gone'), 'OLD=1\n', { mode: 0o600 });
       copyFileSync(join(frameDir, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
       const local: StackServiceDesired = { ...d, customer: 'demo', project: 'axelab-envsplit', checkout: dir, hookVars: [], serviceEnvs: envs };
-      execFileSync('sh', ['-c', splitEnvScript(local)]);
+      execFileSync('sh', ['-c', splitEnvScript(local, ownEnvFiles('demo', 'frame', envs))]);
       for (const env of envs) {
         assert.equal(readFileSync(join(dir, env.file), 'utf8'), renderServiceEnvFile('demo', 'frame', text, env), env.service);
         assert.equal(statSync(join(dir, env.file)).mode & 0o777, 0o600, env.service);
@@ -388,7 +302,7 @@ describe('stack host scripts', () => {
       // A hand edit of one container's file is drift, and so is its mode.
       writeFileSync(join(dir, '.env.axe.postgres'), `${readFileSync(join(dir, '.env.axe.postgres'), 'utf8')}AZURE_AD_CLIENT_SECRET=x\n`);
       assert.notEqual(observe().sha256, digest);
-      execFileSync('sh', ['-c', splitEnvScript(local)]);
+      execFileSync('sh', ['-c', splitEnvScript(local, ownEnvFiles('demo', 'frame', envs))]);
       assert.equal(observe().sha256, digest);
       chmodSync(join(dir, '.env.axe.axe-frame-proxy'), 0o644);
       assert.equal(observe().mode, '644');

@@ -25,46 +25,38 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AxeError, terminal, transient } from '../../core/errors.js';
 import type { ComposeHashMemo } from '../../providers/host/access.js';
-import { type ExecResult, type HostConnection, hostPath, shellQuote } from '../../providers/host/ssh.js';
+import type { ExecResult, HostConnection } from '../../providers/host/ssh.js';
 import { gateSnapshot } from '../backup-gate.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { SCAN_KEYS } from '../scan.js';
 import type { Action } from '../types.js';
 import { diffStack, type FailureRecord, reobservedServices, healthStack, type RenderFact, type StackDesired, type StackObserved, type StackPayload, type StackServiceDesired, type StackServiceObserved } from './diff.js';
+import { colorService, LABELS, renderOverride } from './override.js';
 import {
   checkoutScript,
-  colorService,
   composeScript,
   configJsonScript,
   createScript,
-  FAILURE_FILE,
-  failedSteps,
-  type HostStep,
   insideCheckScript,
   NEXT_OVERRIDE_FILE,
-  OVERRIDE_FILE,
   overrideCommitScript,
-  parseComposeModel,
-  PULL_WRAPPER,
-  PULL_WRAPPER_PATH,
-  pullScript,
+  overrideExistsScript,
   recordScript,
-  renderOverride,
-  restoreGoodScript,
-  saveGoodScript,
-  splitEnvScript,
-  stepsScript,
-  stepStderr,
+  thenRecord,
   upScript,
-} from './host.js';
-import { envDigest, envFilesText, stackRevision } from './render.js';
+} from '../../providers/host/commands/stack.js';
+import { PULL_WRAPPER, PULL_WRAPPER_PATH, pullScript, pullTemplate, readRestored, restoreGoodScript, saveGoodScript, splitEnvScript } from '../../providers/host/commands/stack-records.js';
+import { type HostStep, readSteps, stepDetail, stepsScript, type StepsResult } from '../../providers/host/commands/steps.js';
+import { commandDetail as lastLine, parseComposeModel, readUpFailure } from '../../providers/host/facts/compose-up.js';
+import { FAILURE_FILE, OVERRIDE_FILE } from '../../providers/host/facts/stack.js';
+import { envDigest, envFilesText, ownEnvFiles, stackRevision } from './render.js';
 import { renderEnvFile } from '../templates.js';
 import { observationCameBack, observeSection, type ParsedStackObservation, parseObservation, STACK_SECTION, type ToldFacts } from './observe.js';
 import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
 import { execScript } from '../../providers/host/commands/exec.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { classifyExit, hostScript } from '../../providers/host/executor.js';
+import { classifyExit, execSectionAlone, execShell } from '../../providers/host/executor.js';
 import { stackDeletion } from './delete.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -161,25 +153,14 @@ async function connection(ctx: CustomerContext): Promise<HostConnection> {
   return ctx.env.providers.hosts.connection(ctx.target);
 }
 
-/** The last line of a command's stderr, leaving out our `diag=` lines. */
-export function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => !l.startsWith('diag=')).pop()?.trim() ?? '';
-}
-
 /** Why a compose up failed, from its diagnostics (names and health output only). */
 function failureReason(stderr: string, services: readonly string[]): string {
-  const diags = stderr
-    .split('\n')
-    .filter((l) => l.startsWith('diag='))
-    .map((l) => l.slice(5).split('|'))
-    .filter(([service, state, health]) => (services.length === 0 || services.includes(service ?? '')) && !(state === 'running' && (health === 'healthy' || health === undefined || health === '')));
+  const failure = readUpFailure(stderr);
   // Compose's own last word first (a network it could not create, an image it could not build), then each container's state.
-  const compose = lastLine(stderr);
-  const containers = diags.map(([service, state, health, output]) => {
-    const out = (output ?? '').replace(/\s+/g, ' ').trim();
-    return `${service} ${state}${health ? `, health ${health}` : ''}${out ? `: ${out.slice(-160)}` : ''}`;
-  });
-  return [compose, ...containers].filter(Boolean).join('; ') || 'compose up --wait failed';
+  const containers = failure.containers
+    .filter((c) => (services.length === 0 || services.includes(c.service)) && !(c.state === 'running' && (c.health === 'healthy' || c.health === undefined || c.health === '')))
+    .map((c) => `${c.service} ${c.state}${c.health ? `, health ${c.health}` : ''}${c.output ? `: ${c.output.slice(-160)}` : ''}`);
+  return [failure.compose, ...containers].filter(Boolean).join('; ') || 'compose up --wait failed';
 }
 
 export const stackReconciler: ResourceReconciler<StackDesired, StackObserved, StackPayload> = {
@@ -239,7 +220,7 @@ function mergeObserved(desired: StackDesired, planned: StackObserved, again: Rea
 /** The stack section's observation of some services alone, in one round trip (read-only). */
 async function observeServices(ctx: CustomerContext, desired: StackDesired, services: StackServiceDesired[], told: ReadonlyMap<string, ToldFacts>): Promise<ParsedStackObservation> {
   const section = observeSection(desired, ctx.env.providers.hosts.toolPaths, services.map((d) => d.service), told, hashMemos(ctx, services));
-  const result = await (await connection(ctx)).exec('/bin/sh -s', { stdin: hostScript(section.script), timeoutMs: 60_000 });
+  const result = await execSectionAlone(await connection(ctx), section.script);
   if (!observationCameBack(result.stdout)) throw transient(`the stack observation did not come back from the host (exit ${result.code})`, { customer: ctx.id, resource: 'stack' });
   return keepHashMemos(ctx, parseObservation(result.stdout, desired, services.map((d) => d.service)));
 }
@@ -270,7 +251,7 @@ function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, d
 }
 
 async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
-  return (await connection(ctx)).exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs });
+  return execShell(await connection(ctx), script, { timeoutMs });
 }
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
@@ -307,7 +288,7 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
     case 'create-network':
     case 'create-volume': {
       const what = action.op === 'create-network' ? 'network' : 'volume';
-      const result = await sh(ctx, createScript(what, action.payload.name!, ctx.id, tools));
+      const result = await sh(ctx, createScript(what, action.payload.name!, [`${LABELS.customer}=${ctx.id}`], tools));
       if (result.code !== 0) throw stepError(ctx, d, action.op, lastLine(result.stderr) || `exit ${result.code}`, 'nothing else changed', `create it by hand: docker ${what} create ${action.payload.name}`, 'transient');
       return;
     }
@@ -339,7 +320,7 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
 }
 
 async function overrideOnHost(ctx: CustomerContext, d: StackServiceDesired): Promise<string | null> {
-  const result = await sh(ctx, `test -f ${hostPath(d.checkout)}/${OVERRIDE_FILE}`);
+  const result = await sh(ctx, overrideExistsScript(d));
   return result.code === 0 ? OVERRIDE_FILE : null;
 }
 
@@ -380,7 +361,7 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
 
 /** Each compose service's own env file, made from the env file on the host (splitEnvScript); stale ones removed. */
 async function splitEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
-  const result = await sh(ctx, splitEnvScript(d));
+  const result = await sh(ctx, splitEnvScript(d, ownEnvFiles(d.customer, d.service, d.serviceEnvs)));
   if (result.code !== 0) throw stepError(ctx, d, 'render-env', `the compose services' own env files: ${lastLine(result.stderr) || `exit ${result.code}`}`, `${d.envFile} written, the containers untouched`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
 }
 
@@ -391,19 +372,10 @@ async function splitEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<v
  */
 async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: string): Promise<void> {
   const pull = d.pull!;
-  const pulled = new Map(pull.secrets.map((s) => [s.name, s.item]));
-  const template = text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const name = line.slice(0, line.indexOf('='));
-      const item = pulled.get(name);
-      return item ? `?${name}=${item}` : `=${line}`;
-    })
-    .join('\n');
+  const template = pullTemplate(text, pull.secrets);
   const conn = await connection(ctx);
   await conn.writeFile(PULL_WRAPPER_PATH, PULL_WRAPPER, 0o755);
-  const result = await conn.exec(`/bin/sh -c ${shellQuote(pullScript(d, ctx.env.providers.hosts.toolPaths))}`, { stdin: `${template}\n`, timeoutMs: 300_000 });
+  const result = await execShell(conn, pullScript(d, pull.sessionFile, ctx.env.providers.hosts.toolPaths), { stdin: `${template}\n`, timeoutMs: 300_000 });
   if (result.code !== 0) {
     const detail = lastLine(result.stderr) || `exit ${result.code}`;
     const failure = classifyExit(result.code)!;
@@ -448,14 +420,6 @@ async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promi
 /** How long the inside health gate polls after `up --wait` said healthy. */
 const GATE_SECONDS = 10;
 
-interface StepsResult {
-  code: number;
-  /** The step that ended the script, null when every hard step succeeded. */
-  failed: string | null;
-  soft: string[];
-  stderr: string;
-}
-
 /**
  * Runs the steps in one round trip (stepsScript): the first failing step ends
  * it. `listed`: the stack whose containers are listed once for the steps'
@@ -463,15 +427,7 @@ interface StepsResult {
  */
 async function runSteps(ctx: CustomerContext, steps: HostStep[], listed: StackServiceDesired | null = null): Promise<StepsResult> {
   if (steps.length === 0) return { code: 0, failed: null, soft: [], stderr: '' };
-  const result = await sh(ctx, stepsScript(steps, listed ? { project: listed.project, toolPaths: ctx.env.providers.hosts.toolPaths } : undefined), 300_000);
-  const { failed, soft } = failedSteps(result.stderr);
-  if (result.code !== 0 && !failed && soft.length === 0) return { code: result.code, failed: '?', soft, stderr: result.stderr };
-  return { code: result.code, failed, soft, stderr: result.stderr };
-}
-
-/** A step's error detail: its last stderr line, or its exit code. */
-function stepDetail(result: StepsResult, step: string): string {
-  return lastLine(stepStderr(result.stderr, step)) || `exit ${result.code}`;
+  return readSteps(await sh(ctx, stepsScript(steps, listed ? { project: listed.project, toolPaths: ctx.env.providers.hosts.toolPaths } : undefined), 300_000));
 }
 
 /** The after-healthy hooks; `active`: the color this stack's proxy was just switched to (earlier in the same script). */
@@ -492,7 +448,7 @@ function gateStep(ctx: CustomerContext, d: StackServiceDesired, active: Color | 
 function switchStep(ctx: CustomerContext, d: StackServiceDesired, color: Color): HostStep {
   const bg = d.blueGreen!;
   const exec = execScript({ project: d.project, container: bg.proxy, blueGreen: null }, switchCommand(bg.switchTemplate, color), ctx.env.providers.hosts.toolPaths);
-  return { name: 'switch', script: `( ${exec}\n) && ${recordScript(d, ACTIVE_RECORD, color)}` };
+  return { name: 'switch', script: thenRecord(exec, d, ACTIVE_RECORD, color) };
 }
 
 /** Records the stack's current checkout and env file as its last good state (what a failed deploy goes back to). */
@@ -534,9 +490,7 @@ async function up(ctx: CustomerContext, d: StackServiceDesired, recreate: string
 
 /** Puts the checkout and env file back to the last good state: its ref, or why not. */
 async function restoreGood(ctx: CustomerContext, d: StackServiceDesired): Promise<{ ref: string } | { why: string }> {
-  const result = await sh(ctx, restoreGoodScript(d, ctx.env.providers.hosts.toolPaths), 120_000);
-  if (result.code === 0) return { ref: lastLine(result.stdout) };
-  return { why: lastLine(result.stderr) || `exit ${result.code}` };
+  return readRestored(await sh(ctx, restoreGoodScript(d, ownEnvFiles(d.customer, d.service, d.serviceEnvs), ctx.env.providers.hosts.toolPaths), 120_000));
 }
 
 async function recordFailure(ctx: CustomerContext, d: StackServiceDesired, failure: FailureRecord): Promise<void> {

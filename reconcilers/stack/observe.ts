@@ -13,6 +13,7 @@ import { composeHashesFact } from '../../providers/host/facts/compose-hash.js';
 import { networksFact, volumesFact } from '../../providers/host/facts/docker.js';
 import { type Fact, type FactGroup, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { toolFoundFact } from '../../providers/host/facts/host.js';
+import { toolPresent } from '../../providers/host/commands/tools.js';
 import {
   activeColorFact,
   checkoutFact,
@@ -54,8 +55,8 @@ export interface ParsedStackObservation {
 
 const hostFacts = () => ({
   docker: toolFoundFact('docker', 'docker'),
-  networks: when('[ -n "$D" ]', networksFact('networks')),
-  volumes: when('[ -n "$D" ]', volumesFact('volumes')),
+  networks: when(toolPresent('docker'), networksFact('networks')),
+  volumes: when(toolPresent('docker'), volumesFact('volumes')),
 });
 
 function onHost(d: StackServiceDesired): StackOnHost {

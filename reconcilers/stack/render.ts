@@ -11,6 +11,7 @@
  *   MCP token) are left out of that hash: only their presence is checked, so
  *   observing never has to run a hook.
  */
+import type { OwnEnvFile } from '../../providers/host/commands/stack-records.js';
 import { envToken } from '../../schemas/common.js';
 import { type Customer, entityId } from '../../schemas/customers.js';
 import { perEntityVar, type StackManifest } from '../../schemas/service-manifest.js';
@@ -68,6 +69,11 @@ export function serviceEnvs(manifest: StackManifest, tokens: readonly string[] =
 
 export function serviceEnvHeader(customer: string, service: string, composeService: string): string {
   return `# Written by axe for ${customer}/${service}: the vars of ${composeService} only, from the env file. Edits here are reverted.`;
+}
+
+/** Each compose service's own env file as the host writes it (providers/host/commands/stack-records.ts splitEnvScript). */
+export function ownEnvFiles(customer: string, service: string, envs: readonly ServiceEnv[] | null): OwnEnvFile[] {
+  return (envs ?? []).map((e) => ({ file: e.file, header: serviceEnvHeader(customer, service, e.service), vars: e.vars }));
 }
 
 /**

@@ -1,5 +1,5 @@
 /** git command lines for a checkout on the host (`"$G"` found by absolute path). */
-import { type Argv, type Word } from './quote.js';
+import { type Argv, line, type Word } from './quote.js';
 import { tool } from './tools.js';
 
 /** `-c url.<to>.insteadOf=<from>` for each mirror rewrite of the axe config. */
@@ -27,4 +27,9 @@ export function git(dir: Word, insteadOf: Record<string, string> = {}) {
 /** `git clone -q --no-checkout REPO DIR`. */
 export function gitClone(repo: string, dir: Word, insteadOf: Record<string, string> = {}): Argv {
   return [tool('git'), ...insteadOfArgs(insteadOf), 'clone', '-q', '--no-checkout', repo, dir];
+}
+
+/** A shell function `name` that runs git by absolute path with the mirror rewrites, its arguments after them (scripts/checkout.sh calls it `gitx`). */
+export function gitFunction(name: string, insteadOf: Record<string, string>): string {
+  return `${name}() { ${line([tool('git'), ...insteadOfArgs(insteadOf), '-c', 'advice.detachedHead=false'])} "$@"; }`;
 }

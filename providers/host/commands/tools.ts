@@ -17,6 +17,11 @@ export function findTool(name: string, tool: string, extra: readonly string[]): 
   return `${name}=""; for d in ${dirs}; do if [ -x "$d/${tool}" ]; then ${name}="$d/${tool}"; break; fi; done`;
 }
 
+/** The shell test that `tool` was found (its variable is not empty): a fact's guard. */
+export function toolPresent(tool: HostTool): string {
+  return `[ -n "$${TOOL_VARIABLE[tool]}" ]`;
+}
+
 /** Ends the script with EXIT.toolMissing when `tool` was not found (its variable is empty). */
 export function toolFound(tool: HostTool): string {
   return `if [ -z "$${TOOL_VARIABLE[tool]}" ]; then echo "${tool} not found by absolute path on the host" >&2; exit ${EXIT.toolMissing.code}; fi`;
