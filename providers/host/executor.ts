@@ -90,6 +90,9 @@ export function runCommand(connection: HostConnection, argv: Argv, spec: RunSpec
   return runScript(connection, `${prelude}${prelude ? '\n' : ''}${line(argv)}`, spec);
 }
 
+/** How long an engine fact may take (as the shell form's curl, `-m 10`); then the batch falls back to the shell. */
+const ENGINE_TIMEOUT_MS = 10_000;
+
 /** A promise that rejects after `ms`. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -110,7 +113,7 @@ export async function runBatch(connection: HostConnection, sections: readonly Ho
   if (!engine || calls.length === 0) return runSections(connection, sections, timeoutMs, scriptText('lib.sh'));
   const [out, answers] = await Promise.all([
     runSections(connection, sections, timeoutMs, `${scriptText('lib.sh')}\n${ENGINE_VARIABLE}=1`),
-    Promise.allSettled(calls.map((c) => within(c.call(engine), timeoutMs, `the engine's ${c.fact}`))),
+    Promise.allSettled(calls.map((c) => within(c.call(engine), Math.min(timeoutMs, ENGINE_TIMEOUT_MS), `the engine's ${c.fact}`))),
   ]);
   const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
   if (failure) {
