@@ -39,7 +39,8 @@ export async function assertEngineFactsMatchShell(env: ReconcileEnv, id: string)
     const out = await runBatch(connection, sections(), 60_000, withEngine ? engine : null);
     const text = [CLOUDFLARED_SECTION, PRUNE_CONTAINERS_SECTION, 'objects'].map((s) => out.get(s)?.output ?? '');
     assert.equal(text.every((t) => ANSWERED.test(t)), withEngine, `engine answers ${withEngine ? 'in every section' : 'in none'}: ${text.join('\n')}`);
-    const containers = readFacts(text[1]!, { c: pruneContainersFact() }).c.filter((c) => c.labels['ai.axelabs.axe.customer'] === id);
+    // The CLI prints a container's networks in Go's map order (random): compared as sets.
+    const containers = readFacts(text[1]!, { c: pruneContainersFact() }).c.filter((c) => c.labels['ai.axelabs.axe.customer'] === id).map((c) => ({ ...c, networks: [...c.networks].sort() }));
     const o = readFacts(text[2]!, objects);
     const mine = (names: Iterable<string>) => [...names].filter((n) => n.includes(id)).sort();
     return {
