@@ -17,7 +17,7 @@ function localHost(): { providers: Providers; trips: string[] } {
       });
     },
   } as unknown as HostConnection;
-  const providers = { hosts: { connection: async () => connection } } as unknown as Providers;
+  const providers = { hosts: { connection: async () => connection, probeMemo: new Map() } } as unknown as Providers;
   return { providers, trips };
 }
 

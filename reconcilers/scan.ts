@@ -13,10 +13,13 @@
  * - Forgetting a host section (`{ hostSection: name }`) keeps the rest of the
  *   batch: the next `host()` read runs just the stale sections (one round trip;
  *   only the reader's own when it names it).
+ * - A host batch's engine facts ask the engine (the socket its last probe
+ *   found) side by side with the round trip; channels, not round trips.
  */
 import type { DnsRecordInfo, TunnelInfo } from '../providers/cloudflare/index.js';
 import { requireCloudflare } from '../providers/index.js';
 import type { HostSection, SectionOutput } from '../providers/host/sections.js';
+import { batchEngine } from '../providers/host/engine-api.js';
 import { runBatch } from '../providers/host/executor.js';
 import type { SshTarget } from '../providers/host/ssh.js';
 import type { TailnetView } from '../providers/tailscale/index.js';
@@ -122,7 +125,7 @@ export function newScan(providers: Providers, zone: string): Scan {
       }
       const batch = await once(key, async () => {
         const connection = await providers.hosts.connection(target);
-        return runBatch(connection, sections());
+        return runBatch(connection, sections(), undefined, batchEngine(connection, providers.hosts.probeMemo.get(key)?.dockerSocket));
       });
       const stale = staleSections.get(key);
       if (!stale?.size || (only !== undefined && !stale.has(only))) return batch;
@@ -132,7 +135,8 @@ export function newScan(providers: Providers, zone: string): Scan {
       const at = Date.now();
       for (const name of names) started.set(`${key}#${name}`, at);
       if (wanted.length) {
-        const fresh = await runBatch(await providers.hosts.connection(target), wanted);
+        const connection = await providers.hosts.connection(target);
+        const fresh = await runBatch(connection, wanted, undefined, batchEngine(connection, providers.hosts.probeMemo.get(key)?.dockerSocket));
         for (const [name, output] of fresh) batch.set(name, output);
       }
       return batch;

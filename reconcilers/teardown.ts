@@ -19,6 +19,7 @@
  * plans nothing; an interrupted one resumes from what is left.
  */
 import { errorLine, terminal } from '../core/errors.js';
+import { batchEngine } from '../providers/host/engine-api.js';
 import { runBatch } from '../providers/host/executor.js';
 import { RECONCILERS } from './engine.js';
 import { orderActions } from './order.js';
@@ -72,7 +73,8 @@ export async function observeTeardown(ctx: CustomerContext): Promise<TeardownObs
   let outputs: Map<Kind, string>;
   try {
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const batch = await runBatch(connection, [...sections.map((s) => s.section), pruneContainersSection(ctx.env.providers.hosts.toolPaths)]);
+    const engine = batchEngine(connection, ctx.env.providers.hosts.probeMemo.get(SCAN_KEYS.host(ctx.target))?.dockerSocket);
+    const batch = await runBatch(connection, [...sections.map((s) => s.section), pruneContainersSection(ctx.env.providers.hosts.toolPaths)], undefined, engine);
     const shared = batch.get(PRUNE_CONTAINERS_SECTION);
     if (!shared) throw new Error('the observation did not come back');
     outputs = new Map(

@@ -25,6 +25,7 @@ import { TUNNEL_LABEL } from '../lab/cloudflare/connectors.js';
 import { LAB_LABEL } from '../lab/component.js';
 import { loadRepo } from '../schemas/repo.js';
 import type { Kind } from '../reconcilers/types.js';
+import { assertEngineFactsMatchShell } from './engine-facts-lab.js';
 import { git } from './helpers.js';
 import { startTestLab } from './lab-fixture.js';
 
@@ -65,6 +66,18 @@ describe('pruning a removed customer (lab)', () => {
       }),
     );
     await run('docker', ['compose', '-p', project, '-f', compose, 'up', '-d']);
+    {
+      // The scan's engine facts (Engine API over SSH) observe what their shell forms (curl, the docker CLI) observe.
+      const settings = await loadSettings({}, lab.env);
+      const state = await loadRepo(lab.repo);
+      assert.ok(state.ok);
+      const providers = await openConfiguredProviders(settings.config, settings.vault, { home: settings.home });
+      try {
+        await assertEngineFactsMatchShell(buildEnv({ config: settings.config, zone: settings.zone, state: state.state, providers }), id);
+      } finally {
+        providers.hosts.close();
+      }
+    }
     const stale = `${id}-stale-cloudflared`;
     try {
       // The PR removing both customers: realchoice's teardown is planned, demo is left in place.

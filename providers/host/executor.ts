@@ -11,10 +11,16 @@
  *   it). An unnamed non-zero code is transient (retrying may help).
  * - Data (a file's content, an env template) goes on stdin, never into the
  *   command line; the message quotes the last stderr line, never stdin.
- * - The batched observation (one round trip, many facts) is `runBatch`.
+ * - The batched observation (one round trip, many facts) is `runBatch`. Its
+ *   engine facts (facts/engine.ts) are Engine API calls over the same SSH
+ *   connection, side by side with the round trip: channels to the engine's
+ *   socket, not processes and not round trips of their own.
  */
 import { AxeError, type ErrorClass } from '../../core/errors.js';
 import { EXIT, type ExitName } from './exit-codes.js';
+import { engineDebug, engineFailed, type EngineApi } from './engine-api.js';
+import { answerEngineFacts } from './facts/fact.js';
+import { ENGINE_VARIABLE } from './facts/engine.js';
 import { type Argv, line } from './commands/quote.js';
 import { scriptText } from './scripts.js';
 
@@ -99,7 +105,44 @@ export function runCommand(connection: HostConnection, argv: Argv, spec: RunSpec
   return runScript(connection, `${prelude}${prelude ? '\n' : ''}${line(argv)}`, spec);
 }
 
-/** The batched observation: every section in one round trip (lib.sh's functions defined once, first). */
-export function runBatch(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000): Promise<Map<string, SectionOutput>> {
-  return runSections(connection, sections, timeoutMs, scriptText('lib.sh'));
+/** How long an engine fact may take (as the shell form's curl, `-m 10`); then the batch falls back to the shell. */
+const ENGINE_TIMEOUT_MS = 10_000;
+
+/** A promise that rejects after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The batched observation: every section in one round trip (lib.sh's functions
+ * defined once, first). With `engine` (engine-api.ts `batchEngine`), the
+ * sections' engine facts are asked of the engine side by side with the round
+ * trip and their shell forms skipped; when the engine fails, the sections
+ * holding engine facts run again with their shell forms (a second round trip,
+ * only then) and the host's next batches use the shell for a while.
+ */
+export async function runBatch(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000, engine: EngineApi | null = null): Promise<Map<string, SectionOutput>> {
+  const calls = sections.flatMap((s) => Object.entries(s.engine ?? {}).map(([fact, call]) => ({ section: s.name, fact, call })));
+  if (!engine || calls.length === 0) return runSections(connection, sections, timeoutMs, scriptText('lib.sh'));
+  const [out, answers] = await Promise.all([
+    runSections(connection, sections, timeoutMs, `${scriptText('lib.sh')}\n${ENGINE_VARIABLE}=1`),
+    Promise.allSettled(calls.map((c) => within(c.call(engine), Math.min(timeoutMs, ENGINE_TIMEOUT_MS), `the engine's ${c.fact}`))),
+  ]);
+  const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  if (failure) {
+    engineFailed(connection, failure.reason);
+    const again = sections.filter((s) => s.engine && Object.keys(s.engine).length > 0);
+    for (const [name, output] of await runSections(connection, again, timeoutMs, scriptText('lib.sh'))) out.set(name, output);
+    return out;
+  }
+  for (const section of new Set(calls.map((c) => c.section))) {
+    const got = out.get(section);
+    if (!got) continue;
+    const mine = new Map(calls.flatMap((c, i) => (c.section === section ? [[c.fact, (answers[i] as PromiseFulfilledResult<unknown>).value] as const] : [])));
+    out.set(section, { ...got, output: answerEngineFacts(got.output, mine) });
+  }
+  engineDebug('%s: %d engine facts answered by the engine', connection.target?.name, calls.length);
+  return out;
 }

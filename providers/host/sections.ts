@@ -10,6 +10,7 @@
  * - The boundary marker is random per call, so no section output can forge it.
  */
 import { randomBytes } from 'node:crypto';
+import type { EngineCall } from './engine-api.js';
 import type { HostConnection } from './ssh.js';
 
 export interface HostSection {
@@ -17,6 +18,8 @@ export interface HostSection {
   name: string;
   /** POSIX sh; read-only. */
   script: string;
+  /** Its engine facts' Engine API calls by fact name (facts/engine.ts), asked side by side with the batch when it runs with the engine. */
+  engine?: Readonly<Record<string, EngineCall>>;
 }
 
 export interface SectionOutput {

@@ -1,11 +1,14 @@
 /**
- * One container by name: its state, health and labels, as JSON. The engine's
- * own API on its socket by curl (a fraction of the docker CLI's start, a Go
- * binary, on every scan), else `docker inspect` (JSON too).
+ * One container by name: its state, health and labels, as JSON. An engine
+ * fact (engine.ts): the engine's container list filtered to the name, asked
+ * over the host's SSH connection (no process on the host); its shell form,
+ * when the batch runs without the engine, asks the same API on the socket by
+ * curl (a fraction of the docker CLI's start), else `docker inspect`.
  */
 import { docker } from '../commands/docker.js';
 import { line, shellQuote } from '../commands/quote.js';
 import { dockerSocketLookup } from '../probe.js';
+import { engineFact } from './engine.js';
 import type { Fact } from './fact.js';
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | null;
@@ -27,7 +30,7 @@ export function healthOf(status: string): Health {
 
 /** The engine API's container list (all states) filtered to exactly this name. */
 export function engineListUrl(name: string): string {
-  return `http://localhost/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }))}`;
+  return `http://localhost/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(nameFilter(name)))}`;
 }
 
 type Listed = { Names?: unknown; State?: unknown; Status?: unknown; Labels?: unknown };
@@ -36,14 +39,20 @@ type Inspected = { Name?: unknown; State?: { Status?: unknown; Health?: { Status
 const asLabels = (v: unknown): Record<string, string> => (typeof v === 'object' && v !== null ? (v as Record<string, string>) : {});
 const asHealth = (v: unknown): Health => (v === 'healthy' || v === 'unhealthy' || v === 'starting' ? v : null);
 
+/** The engine's list filter of exactly this name (the API's and dockerode's `filters`). */
+export const nameFilter = (name: string) => ({ name: [`^/${name}$`] });
+
 /** The container named `name` in the engine's list or in `docker inspect`'s answer (pure); null when absent. */
 export function parseContainer(json: string, name: string): ContainerFact | null {
-  let doc: unknown;
   try {
-    doc = JSON.parse(json);
+    return containerIn(JSON.parse(json), name);
   } catch {
     return null;
   }
+}
+
+/** The container named `name` in the engine's list or `docker inspect`'s answer, parsed (pure); null when absent. */
+export function containerIn(doc: unknown, name: string): ContainerFact | null {
   if (!Array.isArray(doc)) return null;
   for (const entry of doc as Array<Listed & Inspected>) {
     if (typeof entry !== 'object' || entry === null) continue;
@@ -57,12 +66,21 @@ export function parseContainer(json: string, name: string): ContainerFact | null
   return null;
 }
 
-/** The container `name` ("$D" must hold the docker CLI for the fallback). */
-export function containerFact(factName: string, name: string): Fact<ContainerFact | null> {
+/** The container `name` by its shell form: curl on the engine's socket, else `docker inspect` ("$D" must hold the docker CLI). */
+function containerShellFact(factName: string, name: string): Fact<ContainerFact | null> {
   const command = [
     dockerSocketLookup('S'),
     `if [ -n "$S" ] && [ -x /usr/bin/curl ] && /usr/bin/curl -sf -m 10 --unix-socket "$S" ${shellQuote(engineListUrl(name))} 2>/dev/null; then :`,
     `else ${line(docker.inspectJson(name))} 2>/dev/null || true; fi`,
   ].join('\n');
   return { name: factName, command, parse: (output) => parseContainer(output, name) };
+}
+
+/** The container `name`: the engine's list filtered to it, else the shell form. */
+export function containerFact(factName: string, name: string): Fact<ContainerFact | null> {
+  return engineFact({
+    call: (engine) => engine.get('/containers/json', { all: 1, filters: nameFilter(name) }),
+    parse: (answer) => containerIn(answer, name),
+    fallback: containerShellFact(factName, name),
+  });
 }

@@ -2,11 +2,15 @@
  * Docker facts read with the CLI in the host's batch ("$D", found by the
  * section's prelude), as JSON where the CLI offers it. A container's
  * environment never leaves the host whole: only the keys asked for, or the
- * sha256 of each value.
+ * sha256 of each value. The listings (networks, volumes, containers) are
+ * engine facts (engine.ts): one Engine API call when the batch runs with the
+ * engine, the CLI listing as their fallback, one parser each giving the same
+ * value.
  */
 import { docker } from '../commands/docker.js';
 import { line, shellQuote, type Word } from '../commands/quote.js';
 import { healthOf, type Health } from './container.js';
+import { engineFact, entries, labelsOf } from './engine.js';
 import type { Fact } from './fact.js';
 
 /** The objects of a `--format '{{json .}}'` listing, one per line; other lines are skipped (pure). */
@@ -20,25 +24,29 @@ export function jsonLines<T>(output: string): T[] {
   });
 }
 
-/** The networks on the host: id and name (`network ls --format '{{json .}}'`, one object per line). */
+const idsAndNames = (rows: Array<{ ID?: unknown; Name?: unknown }>) => ({
+  ids: new Set(rows.flatMap((n) => (typeof n.ID === 'string' && n.ID ? [n.ID] : []))),
+  names: new Set(rows.flatMap((n) => (typeof n.Name === 'string' && n.Name ? [n.Name] : []))),
+});
+
+/** The networks on the host: id and name (the engine's network list; the CLI's `network ls --format '{{json .}}'`). */
 export function networksFact(name: string): Fact<{ ids: Set<string>; names: Set<string> }> {
-  return {
-    name,
-    command: `"$D" network ls --no-trunc --format '{{json .}}' 2>/dev/null`,
-    parse: (output) => {
-      const rows = jsonLines<{ ID?: string; Name?: string }>(output);
-      return { ids: new Set(rows.flatMap((n) => (n.ID ? [n.ID] : []))), names: new Set(rows.flatMap((n) => (n.Name ? [n.Name] : []))) };
-    },
-  };
+  return engineFact({
+    call: (engine) => engine.get('/networks'),
+    parse: (answer) => idsAndNames(entries<{ Id: unknown; Name: unknown }>(answer).map((n) => ({ ID: n.Id, Name: n.Name }))),
+    fallback: { name, command: `"$D" network ls --no-trunc --format '{{json .}}' 2>/dev/null`, parse: (output) => idsAndNames(jsonLines<{ ID?: string; Name?: string }>(output)) },
+  });
 }
 
-/** The names of the volumes on the host (`volume ls --format '{{json .}}'`: one listing for all). */
+const volumeNames = (rows: Array<{ Name?: unknown }>) => new Set(rows.flatMap((v) => (typeof v.Name === 'string' && v.Name ? [v.Name] : [])));
+
+/** The names of the volumes on the host (the engine's volume list; the CLI's `volume ls --format '{{json .}}'`). */
 export function volumesFact(name: string): Fact<Set<string>> {
-  return {
-    name,
-    command: `"$D" volume ls --format '{{json .}}' 2>/dev/null`,
-    parse: (output) => new Set(jsonLines<{ Name?: string }>(output).flatMap((v) => (v.Name ? [v.Name] : []))),
-  };
+  return engineFact({
+    call: (engine) => engine.get('/volumes'),
+    parse: (answer) => volumeNames(entries<{ Name: unknown }>((answer as { Volumes?: unknown } | null)?.Volumes)),
+    fallback: { name, command: `"$D" volume ls --format '{{json .}}' 2>/dev/null`, parse: (output) => volumeNames(jsonLines<{ Name?: string }>(output)) },
+  });
 }
 
 export interface ContainerSummary {
@@ -147,23 +155,43 @@ export function labelMap(text: string): Record<string, string> {
   return out;
 }
 
-/** The containers (all states) with all these labels, or every container (`docker ps -a --format '{{json .}}'`). */
-export function containersFact(name: string, labels: readonly string[] = []): Fact<ListedContainer[]> {
+type EngineContainer = { Id: unknown; Names: unknown; Labels: unknown; State: unknown; Status: unknown; NetworkSettings: { Networks?: unknown } | null };
+
+/** A container of the engine's list as the CLI's `ps --no-trunc` row gives it: names without the `/`, networks by name, sorted (pure). */
+export function listedFromEngine(c: Partial<EngineContainer>): ListedContainer {
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const networks = c.NetworkSettings?.Networks;
   return {
-    name,
-    command: `${line(docker.psJson(labels))} 2>/dev/null`,
-    parse: (output) => {
-      const split = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : []);
-      return jsonLines<{ ID?: string; Names?: string; Labels?: string; Networks?: string; State?: string; Status?: string }>(output).map((c) => ({
-        id: c.ID ?? '',
-        names: split(c.Names),
-        labels: labelMap(c.Labels ?? ''),
-        networks: split(c.Networks),
-        state: c.State ?? '',
-        health: healthOf(c.Status ?? ''),
-      }));
-    },
+    id: text(c.Id),
+    names: Array.isArray(c.Names) ? c.Names.filter((n): n is string => typeof n === 'string').map((n) => n.replace(/^\//, '')) : [],
+    labels: labelsOf(c.Labels),
+    networks: typeof networks === 'object' && networks !== null ? Object.keys(networks).sort() : [],
+    state: text(c.State),
+    health: healthOf(text(c.Status)),
   };
+}
+
+/** The containers (all states) with all these labels, or every container (the engine's list; the CLI's `docker ps -a --format '{{json .}}'`). */
+export function containersFact(name: string, labels: readonly string[] = []): Fact<ListedContainer[]> {
+  return engineFact({
+    call: (engine) => engine.get('/containers/json', { all: 1, ...(labels.length ? { filters: { label: [...labels] } } : {}) }),
+    parse: (answer) => entries<EngineContainer>(answer).map(listedFromEngine),
+    fallback: {
+      name,
+      command: `${line(docker.psJson(labels))} 2>/dev/null`,
+      parse: (output) => {
+        const split = (v: string | undefined) => (v ? v.split(',').filter(Boolean) : []);
+        return jsonLines<{ ID?: string; Names?: string; Labels?: string; Networks?: string; State?: string; Status?: string }>(output).map((c) => ({
+          id: c.ID ?? '',
+          names: split(c.Names),
+          labels: labelMap(c.Labels ?? ''),
+          networks: split(c.Networks),
+          state: c.State ?? '',
+          health: healthOf(c.Status ?? ''),
+        }));
+      },
+    },
+  });
 }
 
 export const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -174,11 +202,15 @@ export function projectContainersFact(name: string, project: string): Fact<Liste
   return containersFact(name, [`${COMPOSE_PROJECT}=${project}`]);
 }
 
-/** The networks with all these labels: name and labels (`network ls --format '{{json .}}'`). */
+/** The networks with all these labels: name and labels (the engine's network list; the CLI's `network ls --format '{{json .}}'`). */
 export function labelledNetworksFact(name: string, labels: readonly string[]): Fact<Array<{ name: string; labels: Record<string, string> }>> {
-  return {
-    name,
-    command: `${line(docker.networksJson(labels))} 2>/dev/null`,
-    parse: (output) => jsonLines<{ Name?: string; Labels?: string }>(output).flatMap((n) => (n.Name ? [{ name: n.Name, labels: labelMap(n.Labels ?? '') }] : [])),
-  };
+  return engineFact({
+    call: (engine) => engine.get('/networks', { filters: { label: [...labels] } }),
+    parse: (answer) => entries<{ Name: unknown; Labels: unknown }>(answer).flatMap((n) => (typeof n.Name === 'string' && n.Name ? [{ name: n.Name, labels: labelsOf(n.Labels) }] : [])),
+    fallback: {
+      name,
+      command: `${line(docker.networksJson(labels))} 2>/dev/null`,
+      parse: (output) => jsonLines<{ Name?: string; Labels?: string }>(output).flatMap((n) => (n.Name ? [{ name: n.Name, labels: labelMap(n.Labels ?? '') }] : [])),
+    },
+  });
 }

@@ -11,6 +11,11 @@
  *   fact); a fact's command never `exit`s and leaves no variable behind that
  *   another fact reads.
  * - Parsers are pure; they prefer JSON where the tool offers it.
+ * - An engine fact (engine.ts) is one Engine API call (dockerode over the
+ *   host's SSH connection) with its shell form kept as the fallback: with the
+ *   engine in use the batch sets `axe_engine`, the fact's shell form is
+ *   skipped (its frame comes back empty, its guard still decides whether it
+ *   ran) and the engine's answer is put in that frame (`answerEngineFacts`).
  * - A timed fact (`timed`) runs side by side with its section's other timed
  *   facts, in the background, killed after its time limit; its command is one
  *   command line (the process the timer kills), its guard runs in its job and
@@ -20,6 +25,7 @@
 import { type Argv, line, shellQuote } from '../commands/quote.js';
 import { scriptText } from '../scripts.js';
 import type { HostSection } from '../sections.js';
+import type { EngineCall } from '../engine-api.js';
 
 export interface Fact<T> {
   /** Unique within its section: `files`, `container`. */
@@ -43,6 +49,11 @@ export interface Fact<T> {
    * they all ended. For the slow reads (compose, `docker exec`).
    */
   background?: boolean;
+  /**
+   * The same read as one Engine API call (engine.ts): when the batch runs with
+   * the engine, `command` is skipped and this answers instead (never timed).
+   */
+  engine?: EngineCall;
 }
 
 /**
@@ -130,6 +141,8 @@ function plainAndBackground(facts: readonly Fact<unknown>[], id: string): string
  */
 export function factsSection(name: string, facts: Record<string, Fact<unknown>>, prelude = '', groups: readonly FactGroup[] = []): HostSection {
   const all = Object.values(facts);
+  const engine = Object.fromEntries([...all, ...groups.flatMap((g) => Object.values(g.facts))].flatMap((f) => (f.engine ? [[f.name, f.engine] as const] : [])));
+  if (all.some((f) => f.engine && f.limitSeconds !== undefined)) throw new Error(`a timed fact cannot be an engine fact (section ${name})`);
   const t = timedParts(all.filter((f) => f.limitSeconds !== undefined));
   const untimed = all.filter((f) => f.limitSeconds === undefined);
   const sideBySide = groups.length > 0 || untimed.some((f) => f.background);
@@ -137,7 +150,29 @@ export function factsSection(name: string, facts: Record<string, Fact<unknown>>,
   const start = sideBySide ? [scriptText('side-by-side.sh'), 'axe_gd=$(mktemp -d 2>/dev/null) || axe_gd=""', ...jobs] : [];
   const end = groups.length ? ['wait', `axe_bg_frames ${groups.map((_, i) => jobName(`g${i}`)).join(' ')}`] : [];
   const cleanup = sideBySide ? ['if [ -n "$axe_gd" ]; then rm -rf "$axe_gd"; fi'] : [];
-  return { name, script: [prelude, t.start, ...start, ...plainAndBackground(untimed, 'f'), ...end, ...cleanup, t.end].filter(Boolean).join('\n') };
+  const script = [prelude, t.start, ...start, ...plainAndBackground(untimed, 'f'), ...end, ...cleanup, t.end].filter(Boolean).join('\n');
+  return { name, script, ...(Object.keys(engine).length ? { engine } : {}) };
+}
+
+/** The exit code put in the frame of a fact the engine answered (no shell status is 256). */
+export const ENGINE_ANSWERED = 256;
+
+/**
+ * The section's output with each answered engine fact's frame holding the
+ * engine's answer (JSON on one line, code ENGINE_ANSWERED) (pure). A fact
+ * whose frame is not there (its guard did not hold) stays not run.
+ */
+export function answerEngineFacts(output: string, answers: ReadonlyMap<string, unknown>): string {
+  let out = output;
+  for (const [name, answer] of answers) {
+    const begin = `${MARK} begin ${name}\n`;
+    const at = out.indexOf(begin);
+    if (at < 0) continue;
+    const end = new RegExp(`\\n${MARK} end ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} -?\\d+(?:\\n|$)`).exec(out.slice(at));
+    if (!end) continue;
+    out = `${out.slice(0, at)}${frame(name, JSON.stringify(answer) ?? 'null', ENGINE_ANSWERED)}${out.slice(at + end.index + end[0].length)}`;
+  }
+  return out;
 }
 
 /** Each fact's value from its section's output (pure); a fact whose frame is missing parses ''. */

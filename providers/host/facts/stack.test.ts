@@ -41,7 +41,8 @@ describe('stack facts: command lines', () => {
   it('containers: the prelude lists the project once; one inspect gives every container\'s network ids (JSON)', () => {
     assert.match(stackPrelude({ checkout: '~/s', ref: 'v1', envFile: '.env', ownEnvFiles: [], project: 'p', composeFiles: [], blueGreen: null }), /^PSO_P='p'; PSO=\$\("\$D" ps -a --no-trunc --filter label=com\.docker\.compose\.project='p' --format '\{\{\.ID\}\}\|/m);
     assert.equal(stackContainerNetworksFact('n').command, `"$D" inspect --format '{"id":{{json .Id}},"networks":{{json .NetworkSettings.Networks}}}' $(printf '%s\\n' "$PSO" | cut -d'|' -f1) 2>/dev/null`);
-    assert.equal(volumesFact('v').command, `"$D" volume ls --format '{{json .}}' 2>/dev/null`);
+    // An engine fact: the CLI listing only when the batch runs without the engine.
+    assert.equal(volumesFact('v').command, `if [ -z "\${axe_engine:-}" ]; then\n"$D" volume ls --format '{{json .}}' 2>/dev/null\nfi`);
     const rows = readFacts(frame('c', 'i1|web|running|Up 2 minutes (healthy)|h|v1|e\n\n'), { c: stackContainersFact('c') }).c;
     assert.deepEqual(rows, [{ id: 'i1', service: 'web', state: 'running', health: 'healthy', configHash: 'h', ref: 'v1', envHash: 'e' }]);
     const nets = readFacts(frame('n', '{"id":"i1","networks":{"a":{"NetworkID":"n1"},"b":{"NetworkID":"n2"}}}\nnot json'), { n: stackContainerNetworksFact('n') }).n;
