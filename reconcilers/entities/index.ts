@@ -3,10 +3,9 @@
  * host's batched observation (one `docker exec` per hook) and registers only
  * the missing entities, one action each.
  */
-import { terminal, transient } from '../../core/errors.js';
-import { execScript } from '../../providers/host/commands/exec.js';
+import { terminal } from '../../core/errors.js';
 import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { runInContainer } from '../../providers/host/run.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
@@ -69,12 +68,16 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     const command = hook?.commands.get(action.payload.entity);
     if (!hook || !command) throw terminal(`no ${action.payload.hook} hook for ${action.payload.entity}`, { customer: ctx.id, resource: 'entities' });
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths, deployedColor(ctx, hook.register.service));
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 120_000 });
-    if (result.code !== 0) {
-      const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
-      throw transient(`registering ${action.payload.entity} in ${hook.service} failed: ${detail}; left: the entities before it are registered, the rest are not`, { customer: ctx.id, resource: 'entities', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again` });
-    }
+    await runInContainer(connection, hook.register, command, {
+      toolPaths: ctx.env.providers.hosts.toolPaths,
+      active: deployedColor(ctx, hook.register.service),
+      timeoutMs: 120_000,
+      what: `registering ${action.payload.entity} in ${hook.service}`,
+      left: 'the entities before it are registered, the rest are not',
+      customer: ctx.id,
+      resource: 'entities',
+      fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again`,
+    });
   },
   /**
    * The listing after the actions (they are linked: each service's in order,
