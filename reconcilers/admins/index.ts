@@ -7,7 +7,7 @@
  */
 import { terminal } from '../../core/errors.js';
 import type { ExecTarget } from '../../providers/host/commands/exec.js';
-import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
+import { listHooksSection, readListHooks } from '../../providers/host/facts/list-hooks.js';
 import { runInContainer } from '../../providers/host/run.js';
 import type { HookExec } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
@@ -45,7 +45,7 @@ function listHooks(desired: AdminsDesired) {
 }
 
 export function parseAdminsSection(output: string, desired: AdminsDesired): AdminsObserved {
-  return parseListHooks(output, listHooks(desired), (stdout): AdminListing => ({ state: 'listed', admins: parseAdminListing(stdout) }));
+  return readListHooks(output, listHooks(desired), (stdout): AdminListing => ({ state: 'listed', admins: parseAdminListing(stdout) }));
 }
 
 export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved, AdminPayload> = {
@@ -54,7 +54,7 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
   desired: desiredAdmins,
   hostSection(ctx) {
     const desired = desiredAdmins(ctx);
-    return desired ? { name: ADMINS_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
+    return desired ? listHooksSection(ADMINS_SECTION, listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) : null;
   },
   async observe(ctx, desired) {
     return parseAdminsSection(await hostSectionOutput(ctx, ADMINS_SECTION, 'admins'), desired);

@@ -4,7 +4,7 @@
  * the missing entities, one action each.
  */
 import { terminal } from '../../core/errors.js';
-import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
+import { listHooksSection, readListHooks } from '../../providers/host/facts/list-hooks.js';
 import { runInContainer } from '../../providers/host/run.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
@@ -46,7 +46,7 @@ function listHooks(desired: EntitiesDesired) {
 }
 
 function parseSection(output: string, desired: EntitiesDesired): EntitiesObserved {
-  return parseListHooks(output, listHooks(desired), (stdout): HookListing => ({ state: 'listed', ids: parseListing(stdout) }));
+  return readListHooks(output, listHooks(desired), (stdout): HookListing => ({ state: 'listed', ids: parseListing(stdout) }));
 }
 
 export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObserved, EntityPayload> = {
@@ -55,7 +55,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
   desired: desiredEntities,
   hostSection(ctx) {
     const desired = desiredEntities(ctx);
-    return desired ? { name: ENTITIES_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
+    return desired ? listHooksSection(ENTITIES_SECTION, listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) : null;
   },
   async observe(ctx, desired) {
     return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);
