@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,24 +6,7 @@ import { after, describe, it } from 'node:test';
 import { AxeError } from '../../core/errors.js';
 import { execScript } from './commands/exec.js';
 import { runInContainer } from './run.js';
-import type { ExecResult, HostConnection } from './ssh.js';
-
-/** A connection whose commands run in the local /bin/sh (what the host's sshd would start). */
-function localConnection(): HostConnection & { commands: string[] } {
-  const commands: string[] = [];
-  return {
-    commands,
-    async exec(command: string, options: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
-      commands.push(command);
-      try {
-        return { code: 0, stdout: execFileSync('/bin/sh', ['-c', command], { input: options.stdin ?? '', stdio: ['pipe', 'pipe', 'pipe'] }).toString(), stderr: '' };
-      } catch (error) {
-        const e = error as { status: number; stdout: Buffer; stderr: Buffer };
-        return { code: e.status, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
-      }
-    },
-  } as unknown as HostConnection & { commands: string[] };
-}
+import { localConnection } from './local-connection.js';
 
 // A docker stand-in: `ps` finds container c1 of service `app` only; `exec [-i] c1 CMD…` runs CMD here.
 const bin = mkdtempSync(join(tmpdir(), 'axe-run-'));
