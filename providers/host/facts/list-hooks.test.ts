@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -28,8 +28,10 @@ describe('the per-item hooks listings (facts)', () => {
       // `ps` finds a running container for service `app` only; `exec c1 CMD…` runs CMD here.
       writeFileSync(join(dir, 'docker'), ['#!/bin/sh', 'case "$1" in', '  ps) case "$*" in *service=app*) echo c1;; esac;;', '  exec) shift; shift; exec "$@";;', 'esac'].join('\n'), { mode: 0o755 });
       const hooks = [hook('hive/list', 'app', ['echo', '["e1"]']), hook('frame/list', 'gone', ['echo', '[]']), hook('blue/list', 'app', ['sh', '-c', 'echo nope >&2; exit 4'])];
-      const run = (toolPaths: string[]) => readListHooks(execFileSync('sh', ['-c', hostScript(listHooksSection('entities', hooks, toolPaths, () => null).script)]).toString(), hooks, parse);
+      const run = (toolPaths: string[]) => readListHooks(execFileSync('sh', ['-c', hostScript(listHooksSection('entities', hooks, toolPaths, () => null).script)], { env: { ...process.env, TMPDIR: dir } }).toString(), hooks, parse);
       const got = run([dir]);
+      // The side-by-side jobs' directory (in TMPDIR: here, apart from other tests' runs) is removed.
+      assert.deepEqual(readdirSync(dir).sort(), ['docker']);
       assert.deepEqual(got.get('hive/list'), { state: 'listed', ids: ['e1'] });
       assert.deepEqual(got.get('frame/list'), { state: 'down' });
       assert.deepEqual(got.get('blue/list'), { state: 'error', message: "sh -c echo nope >&2; exit 4 failed (exit 4): nope" });
