@@ -55,13 +55,11 @@ function desiredIngress(ctx: CustomerContext): IngressDesired | null {
 function facts(desired: IngressDesired) {
   const docker = hasTool('docker');
   return Object.fromEntries(
-    desired.routes.flatMap((d, i) => {
-      return [
-        [`${i}.containers`, when(docker, projectContainersFact(`${i}.containers`, d.project))],
-        [`${i}.answer`, when(docker, proxyAnswerFact(`${i}.answer`, d.project, d.proxy, d.showCommand))],
-        [`${i}.record`, when(docker, textFileFact(`${i}.record`, path(`${d.checkout}/${ACTIVE_RECORD}`)))],
-      ];
-    }),
+    desired.routes.flatMap((d, i) => [
+      [`${i}.containers`, when(docker, projectContainersFact(`${i}.containers`, d.project))],
+      [`${i}.answer`, when(docker, proxyAnswerFact(`${i}.answer`, d.project, d.proxy, d.showCommand))],
+      [`${i}.record`, when(docker, textFileFact(`${i}.record`, path(`${d.checkout}/${ACTIVE_RECORD}`)))],
+    ]),
   ) as Record<string, Fact<unknown>>;
 }
 
