@@ -15,7 +15,7 @@ import { trap } from './traps.js';
 import { diffBackup } from './backup/diff.js';
 import { observeScript, parseObservation } from './backup/host.js';
 import { backupDesired, backupReconciler } from './backup/index.js';
-import { runSnapshot } from './backup/run.js';
+import { runSnapshot } from '../providers/host/backup-run.js';
 
 export async function gateSnapshot(ctx: CustomerContext, service: string, hooks: readonly string[]): Promise<string> {
   const stop = (reason: string, fix: string): AxeError =>

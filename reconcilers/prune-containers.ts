@@ -5,7 +5,7 @@
  * `observe` gets that section's output after its own (teardown.ts). The
  * kinds read the listing as the same fact (`containers`), never run it.
  */
-import { findTool } from '../providers/host/commands/tools.js';
+import { findTool, hasTool } from '../providers/host/commands/tools.js';
 import { containersFact } from '../providers/host/facts/docker.js';
 import { factsSection, when } from '../providers/host/facts/fact.js';
 import type { HostSection } from '../providers/host/sections.js';
@@ -13,7 +13,7 @@ import type { HostSection } from '../providers/host/sections.js';
 export const PRUNE_CONTAINERS_SECTION = 'prune-containers';
 
 /** Every container on the host, all states (`docker ps -a`, JSON); [] when docker is not there. */
-export const pruneContainersFact = () => when('[ -n "$D" ]', containersFact('containers'));
+export const pruneContainersFact = () => when(hasTool('docker'), containersFact('containers'));
 
 /** The shared section: the one `docker ps` of the teardown's round trip. */
 export function pruneContainersSection(toolPaths: readonly string[]): HostSection {

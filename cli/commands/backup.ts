@@ -9,7 +9,7 @@
 import { terminal } from '../../core/errors.js';
 import type { HostConnection } from '../../providers/host/ssh.js';
 import { backupItems } from '../../reconcilers/backup/host.js';
-import { runSnapshot, runVerify } from '../../reconcilers/backup/run.js';
+import { runSnapshot, runVerify } from '../../providers/host/backup-run.js';
 import { trap } from '../../reconcilers/traps.js';
 import { line, printJson, progress, stepTicker } from '../output.js';
 import { asWriter, type WriterCliOptions } from '../writer.js';

@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AxeError } from '../../core/errors.js';
 import { classifyExit, EXIT, hostFailure, hostScript, runScript } from './executor.js';
-import type { ExecResult, HostConnection } from './ssh.js';
-
-/** A connection whose commands run in the local /bin/sh (what the host's sshd would start). */
-function localConnection(): HostConnection & { commands: string[] } {
-  const commands: string[] = [];
-  return {
-    commands,
-    async exec(command: string, options: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
-      commands.push(command);
-      try {
-        const stdout = execFileSync('/bin/sh', ['-c', command], { input: options.stdin ?? '', stdio: ['pipe', 'pipe', 'pipe'] }).toString();
-        return { code: 0, stdout, stderr: '' };
-      } catch (error) {
-        const e = error as { status: number; stdout: Buffer; stderr: Buffer };
-        return { code: e.status, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
-      }
-    },
-  } as unknown as HostConnection & { commands: string[] };
-}
+import { localConnection } from './local-connection.js';
 
 describe('the host executor', () => {
   it('classifies by the one exit-code table: named codes by their class, unnamed ones transient', () => {

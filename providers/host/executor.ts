@@ -54,6 +54,14 @@ export interface RunSpec {
   trap?: string;
   /** What the failure left on the host, appended to the message: `the running containers untouched`. */
   left?: string;
+  /** Appended to the message as is, after `left`: what the caller did about the failure (`the vault keeps the old value`). */
+  note?: string;
+  /** Forces the class: a command whose exit codes are not axe's (a hook run in a container) fails transient whatever its code. */
+  class?: ErrorClass;
+  /** What the failure says when its stderr says nothing (default `exit N`); providers/host's runners word it for their commands. */
+  silent?: (code: number) => string;
+  /** Runs when the command ran and failed, before its error is thrown (not when the host was not reached): the caller puts back what it changed. */
+  onFailure?: () => Promise<void>;
 }
 
 /** The AxeError for a failed command (pure). */
@@ -61,8 +69,8 @@ export function hostFailure(result: ExecResult, spec: RunSpec): AxeError {
   const meaning = classifyExit(result.code) ?? { name: null, class: 'transient' as const };
   const named = meaning.name ? EXIT[meaning.name] : null;
   const fix = (meaning.name ? spec.fixes?.[meaning.name] : undefined) ?? spec.fix ?? (named && 'fix' in named ? named.fix : undefined);
-  const detail = lastLine(result.stderr) || `exit ${result.code}`;
-  return new AxeError(meaning.class, `${spec.what} failed: ${detail}${spec.left ? `; left: ${spec.left}` : ''}`, {
+  const detail = lastLine(result.stderr) || spec.silent?.(result.code) || `exit ${result.code}`;
+  return new AxeError(spec.class ?? meaning.class, `${spec.what} failed: ${detail}${spec.left ? `; left: ${spec.left}` : ''}${spec.note ? `; ${spec.note}` : ''}`, {
     ...(spec.customer ? { customer: spec.customer } : {}),
     resource: spec.resource ?? 'host',
     ...(fix ? { fix } : {}),
@@ -81,7 +89,10 @@ export async function runScript(connection: HostConnection, body: string, spec: 
   // With data for stdin, the script goes on the command line (it holds no secret) and the data on stdin.
   const command = stdin === undefined ? `/bin/sh -c ${line([hostScript(body)])}` : '/bin/sh -s';
   const result = await connection.exec(command, { stdin: stdin ?? spec.stdin ?? '', ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) });
-  if (result.code !== 0) throw hostFailure(result, spec);
+  if (result.code !== 0) {
+    await spec.onFailure?.();
+    throw hostFailure(result, spec);
+  }
   return result;
 }
 

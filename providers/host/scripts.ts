@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Argv, line } from './commands/quote.js';
 
 const DIR = join(import.meta.dirname, 'scripts');
 const cache = new Map<string, string>();
@@ -27,4 +28,9 @@ export function scriptText(name: ScriptName): string {
  */
 export function withArgs(name: ScriptName, quotedArgs: readonly string[]): string {
   return `set -- ${quotedArgs.join(' ')}\n${scriptText(name)}`;
+}
+
+/** A script file run with these arguments (`set --` of the argv; a ShellWord such as "$D" expands there). */
+export function withArgv(name: ScriptName, argv: Argv): string {
+  return withArgs(name, [line(argv)]);
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AdminsDesired, type AdminsObserved, diffAdmins, healthAdmins, parseAdminListing } from './diff.js';
 import { parseAdminsSection } from './index.js';
+import { frame } from '../../providers/host/facts/fact.js';
 
 const target = (command: string[]) => ({ service: 'blueprint', project: 'acme-blueprint', container: 'blueprint', blueGreen: null, command });
 const hook = { service: 'blueprint', hook: 'admins', list: target(['blueprint', 'list-admins', '--json']), grant: target(['blueprint', 'set-role', '--email', '{admin.email}', '--role', 'admin']), remove: target(['blueprint', 'set-role', '--email', '{admin.email}', '--role', 'user']) };
@@ -49,9 +50,10 @@ describe('admins diff', () => {
   test('listings: e-mails or objects with email, lower-cased; the host section parsed per hook', () => {
     assert.deepEqual([...parseAdminListing('["A@x.io",{"email":"b@x.io","role":"admin"},{"x":1}]')], ['a@x.io', 'b@x.io']);
     assert.throws(() => parseAdminListing('{}'), /JSON array/);
-    const parsed = parseAdminsSection('blueprint/admins|rc=0\nblueprint/admins|out=[{"email":"cfo@acme.example.com"}] \n', keep);
+    const parsed = parseAdminsSection(frame('blueprint/admins', '[{"email":"cfo@acme.example.com"}]\n'), keep);
     assert.deepEqual(parsed.get('blueprint/admins'), { state: 'listed', admins: new Set(['cfo@acme.example.com']) });
-    assert.deepEqual(parseAdminsSection('blueprint/admins|state=down\n', keep).get('blueprint/admins'), { state: 'down' });
-    assert.equal(parseAdminsSection('blueprint/admins|rc=2\nblueprint/admins|out=boom\n', keep).get('blueprint/admins')?.state, 'error');
+    assert.deepEqual(parseAdminsSection('', keep).get('blueprint/admins'), { state: 'down' });
+    assert.deepEqual(parseAdminsSection(frame('blueprint/admins', 'boom\nagain\n', 2), keep).get('blueprint/admins'), { state: 'error', message: 'blueprint list-admins --json failed (exit 2): boom again' });
+    assert.match((parseAdminsSection(frame('blueprint/admins', '{}'), keep).get('blueprint/admins') as { message: string }).message, /: the list command did not print a JSON array$/);
   });
 });

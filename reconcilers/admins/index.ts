@@ -5,10 +5,10 @@
  * action, through the hook's own commands. E-mails are not secrets; no value
  * of the service's env is read.
  */
-import { transient, terminal } from '../../core/errors.js';
-import { execScript, type ExecTarget } from '../../providers/host/commands/exec.js';
-import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { terminal } from '../../core/errors.js';
+import type { ExecTarget } from '../../providers/host/commands/exec.js';
+import { listHooksSection, readListHooks } from '../../providers/host/facts/list-hooks.js';
+import { runInContainer } from '../../providers/host/run.js';
 import type { HookExec } from '../../schemas/service-manifest.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
@@ -45,7 +45,7 @@ function listHooks(desired: AdminsDesired) {
 }
 
 export function parseAdminsSection(output: string, desired: AdminsDesired): AdminsObserved {
-  return parseListHooks(output, listHooks(desired), (stdout): AdminListing => ({ state: 'listed', admins: parseAdminListing(stdout) }));
+  return readListHooks(output, listHooks(desired), (stdout): AdminListing => ({ state: 'listed', admins: parseAdminListing(stdout) }));
 }
 
 export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved, AdminPayload> = {
@@ -54,7 +54,7 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
   desired: desiredAdmins,
   hostSection(ctx) {
     const desired = desiredAdmins(ctx);
-    return desired ? { name: ADMINS_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
+    return desired ? listHooksSection(ADMINS_SECTION, listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) : null;
   },
   async observe(ctx, desired) {
     return parseAdminsSection(await hostSectionOutput(ctx, ADMINS_SECTION, 'admins'), desired);
@@ -68,11 +68,15 @@ export const adminsReconciler: ResourceReconciler<AdminsDesired, AdminsObserved,
     if (!hook || !target) throw terminal(`no ${action.payload.hook} hook to ${action.op} ${action.payload.email} in ${action.payload.service}`, { customer: ctx.id, resource: 'admins' });
     const command = target.command.map((arg) => arg.replaceAll('{admin.email}', action.payload.email));
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(execScript(target, command, ctx.env.providers.hosts.toolPaths, deployedColor(ctx, target.service)))}`, { timeoutMs: 60_000 });
-    if (result.code !== 0) {
-      const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
-      throw transient(`${action.op === 'demote' ? 'demoting' : 'granting admin to'} ${action.payload.email} in ${hook.service} failed: ${detail}`, { customer: ctx.id, resource: 'admins', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); setting a role is idempotent, run it again` });
-    }
+    await runInContainer(connection, target, command, {
+      toolPaths: ctx.env.providers.hosts.toolPaths,
+      active: deployedColor(ctx, target.service),
+      timeoutMs: 60_000,
+      what: `${action.op === 'demote' ? 'demoting' : 'granting admin to'} ${action.payload.email} in ${hook.service}`,
+      customer: ctx.id,
+      resource: 'admins',
+      fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); setting a role is idempotent, run it again`,
+    });
   },
   reads: [{ hostSection: ADMINS_SECTION }],
 };

@@ -4,7 +4,7 @@ import { loadRepo } from '../../schemas/repo.js';
 import { EXAMPLE_REPO } from '../../test/helpers.js';
 import { type BackupObserved, diffBackup, formatAge, healthBackup } from './diff.js';
 import { resticPasswordItem } from '../vault-names.js';
-import { desiredBackup, parseObservation, renderConf } from './host.js';
+import { desiredBackup } from './host.js';
 
 const loaded = await loadRepo(EXAMPLE_REPO);
 if (!loaded.ok) throw new Error('examples do not load');
@@ -42,14 +42,6 @@ describe('backup desired state', () => {
 
   it('a sovereign customer (no service slot) has no backup', () => {
     assert.equal(desiredBackup({ customer: 'realchoice', customers: state.customers, manifests: state.manifests, toolPaths: [], offsite: null, intervalMinutes: 360, verifyEveryDays: 30 }), null);
-  });
-
-  it('backup.conf quotes every value and carries no secret', () => {
-    const conf = renderConf({ customer: 'demo', items: [{ kind: 'dump', service: 's', project: "p'x", container: 'db', file: 'f.sql', command: ['pg_dump', '$(rm -rf /)'], load: ['psql'] }], toolPaths: ['~/bin'], offsite: null, intervalMinutes: 60, verifyEveryDays: 30 });
-    assert.match(conf, /dump 'p'\\''x' 'db' 'f\.sql' 'pg_dump' '\$\(rm -rf \/\)'/);
-    assert.match(conf, /load 'p'\\''x' 'db' 'f\.sql' 'psql'/);
-    assert.match(conf, /TOOL_DIRS="\$HOME\/bin /);
-    assert.match(conf, /INTERVAL_SECONDS=3600/);
   });
 });
 
@@ -193,38 +185,5 @@ describe('backup diff', () => {
 
   it('formats ages', () => {
     assert.deepEqual([formatAge(59_000), formatAge(3_600_000 * 5 + 60_000 * 12), formatAge(86_400_000 * 3)], ['0m', '5h 12m', '3d 0h']);
-  });
-});
-
-describe('backup observation', () => {
-  it('parses observe.sh output: files, schedule, newest snapshot, records', () => {
-    const out = [
-      'restic=/usr/bin/restic',
-      'manager=loop',
-      `file=backup.conf ${'a'.repeat(64)} 644`,
-      `file=password ${'b'.repeat(64)} 600`,
-      'schedule=running',
-      'schedule_hash=0123456789abcdef',
-      'latest=[{"time":"2026-12-05T07:33:47.510044234Z","short_id":"69dbd3e4","tags":["axe","first"]}]',
-      'snapshots=2',
-      'size_kb=2048',
-      'last-verify.at=1764920000',
-      'last-verify.ok=0',
-      'last-verify.detail=dump frame.sql does not load',
-      'now=1764921000',
-    ].join('\n');
-    const o = parseObservation(out, 'sha256:bbbbbbbbbbbb');
-    assert.deepEqual(o.files['password'], { sha256: 'b'.repeat(64), mode: '600' });
-    assert.deepEqual(o.repo, { state: 'ok', latest: { id: '69dbd3e4', time: Date.parse('2026-12-05T07:33:47.510Z'), tags: ['axe', 'first'] }, count: 2, sizeBytes: 2048 * 1024 });
-    assert.deepEqual(o.schedule, { running: true, hash: '0123456789abcdef' });
-    assert.equal(o.lastVerify?.ok, false);
-    assert.equal(o.lastVerify?.detail, 'dump frame.sql does not load');
-    assert.equal(o.now, 1764921000 * 1000);
-    assert.equal(o.offsite, null, 'no off-box repository in backup.conf');
-    const off = parseObservation(['offsite=sftp:b@nas:/r/demo', 'offsite_latest=[{"time":"2026-12-05T08:00:00Z","short_id":"0badc0de","tags":["axe"]}]', 'offsite_snapshots=3', 'last-offsite-check.at=1764920000', 'last-offsite-check.ok=1', 'last-offsite-check.detail=structure', 'last-offsite-check.size=4096', 'now=1'].join('\n'), null);
-    assert.deepEqual(off.offsite, { repository: 'sftp:b@nas:/r/demo', repo: { state: 'ok', latest: { id: '0badc0de', time: Date.parse('2026-12-05T08:00:00Z'), tags: ['axe'] }, count: 3, sizeBytes: 4096 }, lastCheck: { at: 1764920000000, ok: true, detail: 'structure', snapshot: null }, sizeBytes: 4096 });
-    assert.deepEqual(parseObservation('offsite=sftp:b@nas:/r/demo\noffsite_error=Fatal: unable to open config file: Lstat: file does not exist\nnow=1', null).offsite?.repo, { state: 'absent' });
-    assert.deepEqual(parseObservation('offsite=sftp:b@nas:/r/demo\noffsite_error=subprocess ssh: Permission denied (publickey).\nnow=1', null).offsite?.repo, { state: 'unreadable', error: 'subprocess ssh: Permission denied (publickey).' });
-    assert.deepEqual(parseObservation('restic=/usr/bin/restic\nrepo_error=Fatal: wrong password or no key found\nnow=1', null).repo, { state: 'unreadable', error: 'Fatal: wrong password or no key found' });
   });
 });

@@ -13,16 +13,13 @@
  * - The password is compared by digest (the vault's unkeyed `sha256:` prefix
  *   against the file's sha256), never by value.
  */
+import { BACKUP_DIR, type BackupItem } from '../../providers/host/commands/backup.js';
+import type { BackupHostFacts, RepoObserved, StatusRecord } from '../../providers/host/facts/backup.js';
 import { trap } from '../traps.js';
 import type { Action, Health } from '../types.js';
 
-/** Where the backup lives on the host (under the login user's home). */
-export const BACKUP_DIR = '.axe/backup';
-
-export type BackupItem =
-  | { kind: 'dump'; service: string; project: string; container: string; file: string; command: string[]; load: string[] | null }
-  | { kind: 'volume'; service: string; name: string };
-
+export { BACKUP_DIR, type BackupItem } from '../../providers/host/commands/backup.js';
+export type { FileFact, OffsiteObserved, RepoObserved, Snapshot, StatusRecord } from '../../providers/host/facts/backup.js';
 export interface HostFile {
   /** Relative to the backup directory: `backup.conf`, `bin/backup.sh`. */
   path: string;
@@ -49,54 +46,10 @@ export interface BackupDesired {
   verifyEveryDays: number;
 }
 
-export interface FileFact {
-  sha256: string;
-  mode: string;
-}
-
-export interface StatusRecord {
-  /** Epoch ms on the host's clock. */
-  at: number;
-  ok: boolean;
-  detail: string;
-  snapshot: string | null;
-}
-
-export interface Snapshot {
-  id: string;
-  /** Epoch ms. */
-  time: number;
-  tags: string[];
-}
-
-export type RepoObserved = { state: 'absent' } | { state: 'unreadable'; error: string } | { state: 'ok'; latest: Snapshot | null; count: number; sizeBytes: number };
-
-/** The off-box repository as the host sees it (backup.conf's OFFSITE), with its last run's record. */
-export interface OffsiteObserved {
-  /** The repository backup.conf on the host names (it may lag the desired one until the files are pushed). */
-  repository: string;
-  repo: RepoObserved;
-  /** The last run's `restic check` (structure) of it, with its size (`last-offsite-check`). */
-  lastCheck: StatusRecord | null;
-  sizeBytes: number | null;
-}
-
-export interface BackupObserved {
-  /** restic's absolute path on the host, null when it is not installed. */
-  restic: string | null;
-  manager: 'launchd' | 'loop';
-  files: Record<string, FileFact>;
+/** What the host reports (providers/host/facts/backup.ts), the password's digest and the max_age. */
+export interface BackupObserved extends BackupHostFacts {
   /** The vault's content digest of the password (`sha256:` + 12 hex), null when not in the vault yet. */
   passwordDigest: string | null;
-  schedule: { running: boolean; hash: string | null };
-  repo: RepoObserved;
-  lastRun: StatusRecord | null;
-  lastCheck: StatusRecord | null;
-  lastVerify: StatusRecord | null;
-  /** The off-box repository, when backup.conf on the host names one (absent: none configured). */
-  offsite?: OffsiteObserved | null;
-  /** The host's clock when observed (epoch ms). */
-  now: number;
   /** The max_age it is judged against (from the desired state; for the metrics). */
   maxAgeMs?: number;
 }

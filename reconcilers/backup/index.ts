@@ -12,7 +12,7 @@ import { DEFAULT_BACKUP } from '../env.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { BACKUP_DIR, type BackupDesired, type BackupObserved, type BackupPayload, diffBackup, healthBackup } from './diff.js';
 import { backupItems, desiredBackup, observeScript, parseObservation } from './host.js';
-import { runInit, runInstallSchedule, runSnapshot } from './run.js';
+import { runInit, runInstallSchedule, runSnapshot } from '../../providers/host/backup-run.js';
 
 export const BACKUP_SECTION = 'backup';
 

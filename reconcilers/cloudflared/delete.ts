@@ -3,11 +3,10 @@
  * file (it holds the tunnel's secret) and the service, a container or a
  * LaunchDaemon, whichever the host runs.
  */
-import { docker as dockerCli } from '../../providers/host/commands/docker.js';
 import { fs } from '../../providers/host/commands/fs.js';
 import { line, path } from '../../providers/host/commands/quote.js';
-import { requireTool } from '../../providers/host/commands/tools.js';
-import { EXIT, runScript } from '../../providers/host/executor.js';
+import { HAS_LAUNCHCTL, removeContainerScript, removeLaunchDaemonScript } from '../../providers/host/commands/service-manager.js';
+import { runScript } from '../../providers/host/executor.js';
 import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { existingPathsFact } from '../../providers/host/facts/files-content.js';
 import { systemJobFact } from '../../providers/host/facts/launchd.js';
@@ -36,7 +35,7 @@ export interface CloudflaredDeletePayload {
 function facts() {
   return {
     files: existingPathsFact('files', [CREDENTIALS_PATH]),
-    launchd: when('[ -x /bin/launchctl ]', systemJobFact('launchd', LAUNCHD_LABEL)),
+    launchd: when(HAS_LAUNCHCTL, systemJobFact('launchd', LAUNCHD_LABEL)),
   };
 }
 
@@ -66,13 +65,8 @@ function script(customer: string, a: Action<CloudflaredDeletePayload>, toolPaths
     case 'remove-file':
       return line(fs.removeForce(path(a.payload.path!)));
     case 'remove-service':
-      if (a.target.startsWith('launchd:')) {
-        return [
-          `/usr/bin/sudo -n /bin/launchctl bootout system/${LAUNCHD_LABEL} 2>/dev/null || true`,
-          `/usr/bin/sudo -n /bin/rm -f ${LAUNCHD_PLIST} || { echo "sudo without a password is needed to remove ${LAUNCHD_PLIST}" >&2; exit ${EXIT.sudoPassword.code}; }`,
-        ].join('\n');
-      }
-      return `${requireTool('docker', toolPaths)}\n${line(dockerCli.removeForce(containerName(customer)))} >/dev/null`;
+      if (a.target.startsWith('launchd:')) return removeLaunchDaemonScript(LAUNCHD_LABEL, LAUNCHD_PLIST);
+      return removeContainerScript(containerName(customer), toolPaths);
     default:
       throw new Error(`no host script for cloudflared ${a.op}`);
   }

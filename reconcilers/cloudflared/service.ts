@@ -12,15 +12,16 @@
  * - Tools are called by absolute path (the non-login PATH trap).
  */
 import { docker } from '../../providers/host/commands/docker.js';
-import { line, path, shellQuote } from '../../providers/host/commands/quote.js';
-import { findTool, requireTool } from '../../providers/host/commands/tools.js';
-import { EXIT } from '../../providers/host/executor.js';
+import { path } from '../../providers/host/commands/quote.js';
+import { chooseManager, managerIs } from '../../providers/host/commands/service-manager.js';
+import { requireTool } from '../../providers/host/commands/tools.js';
 import { containerFact, type ContainerFact } from '../../providers/host/facts/container.js';
 import { factsSection, type FactValues, readFacts, when } from '../../providers/host/facts/fact.js';
 import { filesFact } from '../../providers/host/facts/files.js';
+import { managerFact } from '../../providers/host/facts/host.js';
 import { guiJobFact, httpOkFact, systemJobFact, textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
-import { withArgs } from '../../providers/host/scripts.js';
+import { withArgv } from '../../providers/host/scripts.js';
 import { CLOUDFLARED_DIR, type ServiceManager } from './diff.js';
 
 export const LAUNCHD_LABEL = 'ai.axelabs.cloudflared';
@@ -38,31 +39,22 @@ const PUSHED_FILES = ['config.yml', 'credentials.json'] as const;
 
 /** What is read of cloudflared on a host: one fact each (the guards choose by the manager the prelude found). */
 function facts(customer: string, metricsPort: number) {
-  const launchd = '[ "$m" = launchd ]';
+  const launchd = managerIs('launchd');
   return {
-    manager: { name: 'manager', command: 'printf "%s\\n" "$m"', parse: (output: string) => output.trim() },
+    manager: managerFact('manager'),
     files: filesFact('files', path(`~/${CLOUDFLARED_DIR}`), PUSHED_FILES),
     job: when(launchd, systemJobFact('job', LAUNCHD_LABEL)),
     ready: when(launchd, httpOkFact('ready', `http://127.0.0.1:${metricsPort}/ready`, 3)),
     loaded: when(launchd, textFileFact('loaded', path(`~/${CLOUDFLARED_DIR}/${LOADED_FILE}`))),
     gui: when(launchd, guiJobFact('gui', LAUNCHD_LABEL)),
-    container: when('[ "$m" = container ]', containerFact('container', containerName(customer))),
+    container: when(managerIs('container'), containerFact('container', containerName(customer))),
   };
 }
 type CloudflaredFacts = FactValues<ReturnType<typeof facts>>;
 
-/** Chooses the manager into `$m` (launchd, container or none) and finds docker into `$D`: shell builtins only. */
-function prelude(manager: 'auto' | ServiceManager, toolPaths: readonly string[]): string {
-  return [
-    `m=${shellQuote(manager)}`,
-    'if [ "$m" = auto ]; then if [ -x /bin/launchctl ]; then m=launchd; else m=container; fi; fi',
-    `if [ "$m" = container ]; then ${findTool('D', 'docker', toolPaths)}; if [ -z "$D" ]; then m=none; fi; fi`,
-  ].join('\n');
-}
-
 /** The read-only section of the host's batch: file hashes and modes, the manager, the service state and its hash. */
 export function observeSection(name: string, customer: string, manager: 'auto' | ServiceManager, metricsPort: number, toolPaths: readonly string[]): HostSection {
-  return factsSection(name, facts(customer, metricsPort), prelude(manager, toolPaths));
+  return factsSection(name, facts(customer, metricsPort), chooseManager(manager, toolPaths));
 }
 
 export interface ServiceObservation {
@@ -82,7 +74,7 @@ function fromContainer(c: ContainerFact | null): Pick<ServiceObservation, 'state
 
 /** The observation from the facts (pure). */
 export function observation(f: CloudflaredFacts): ServiceObservation {
-  const manager = f.manager === 'launchd' || f.manager === 'container' ? f.manager : 'none';
+  const manager = f.manager;
   const service =
     manager === 'launchd'
       ? f.job === 'missing'
@@ -121,7 +113,7 @@ export function runArgv(spec: StartSpec) {
     labels: [`ai.axelabs.axe.customer=${spec.customer}`, 'ai.axelabs.axe.service=cloudflared', `ai.axelabs.axe.tunnel=${spec.tunnelId}`, `${SERVICE_HASH_LABEL}=${spec.serviceHash}`],
     network: `axe-${spec.customer}`,
     publish: spec.publish,
-    volumes: [{ sh: `"$HOME"/${shellQuote(`${CLOUDFLARED_DIR}:/etc/cloudflared:ro`)}` }],
+    volumes: [path(`~/${CLOUDFLARED_DIR}:/etc/cloudflared:ro`)],
     image: spec.image,
     args: ['tunnel', '--no-autoupdate', '--config', '/etc/cloudflared/config.yml', '--credentials-file', '/etc/cloudflared/credentials.json', '--metrics', '0.0.0.0:2000', 'run'],
   });
@@ -131,10 +123,10 @@ export function runArgv(spec: StartSpec) {
 export function startScript(spec: StartSpec, waitSeconds = 30): string {
   if (spec.manager === 'launchd') {
     const args = [LAUNCHD_LABEL, LAUNCHD_PLIST, launchdPlist('@CLOUDFLARED@', '@HOME@', '@USER@', spec.metricsPort), spec.serviceHash, String(spec.metricsPort), String(waitSeconds)];
-    return `${requireTool('cloudflared', spec.toolPaths)}\n${withArgs('cloudflared-launchd.sh', args.map(shellQuote))}`;
+    return `${requireTool('cloudflared', spec.toolPaths)}\n${withArgv('cloudflared-launchd.sh', args)}`;
   }
-  const args = [containerName(spec.customer), `axe-${spec.customer}`, spec.customer, String(waitSeconds)].map(shellQuote);
-  return `${requireTool('docker', spec.toolPaths)}\n${withArgs('cloudflared-container.sh', [...args, line(runArgv(spec))])}`;
+  const args = [containerName(spec.customer), `axe-${spec.customer}`, spec.customer, String(waitSeconds)];
+  return `${requireTool('docker', spec.toolPaths)}\n${withArgv('cloudflared-container.sh', [...args, ...runArgv(spec)])}`;
 }
 
 /** The LaunchDaemon plist (system domain, runs as the axe user). */

@@ -3,10 +3,9 @@
  * host's batched observation (one `docker exec` per hook) and registers only
  * the missing entities, one action each.
  */
-import { terminal, transient } from '../../core/errors.js';
-import { execScript } from '../../providers/host/commands/exec.js';
-import { listHooksScript, parseListHooks } from '../../providers/host/facts/list-hooks.js';
-import { shellQuote } from '../../providers/host/ssh.js';
+import { terminal } from '../../core/errors.js';
+import { listHooksSection, readListHooks } from '../../providers/host/facts/list-hooks.js';
+import { runInContainer } from '../../providers/host/run.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { declaredStacks, desiredService, deployedColor } from '../services.js';
 import { hostReachable, hostSectionOutput } from '../host-read.js';
@@ -47,7 +46,7 @@ function listHooks(desired: EntitiesDesired) {
 }
 
 function parseSection(output: string, desired: EntitiesDesired): EntitiesObserved {
-  return parseListHooks(output, listHooks(desired), (stdout): HookListing => ({ state: 'listed', ids: parseListing(stdout) }));
+  return readListHooks(output, listHooks(desired), (stdout): HookListing => ({ state: 'listed', ids: parseListing(stdout) }));
 }
 
 export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObserved, EntityPayload> = {
@@ -56,7 +55,7 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
   desired: desiredEntities,
   hostSection(ctx) {
     const desired = desiredEntities(ctx);
-    return desired ? { name: ENTITIES_SECTION, script: listHooksScript(listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) } : null;
+    return desired ? listHooksSection(ENTITIES_SECTION, listHooks(desired), ctx.env.providers.hosts.toolPaths, (service) => deployedColor(ctx, service)) : null;
   },
   async observe(ctx, desired) {
     return parseSection(await hostSectionOutput(ctx, ENTITIES_SECTION, 'entities'), desired);
@@ -69,12 +68,16 @@ export const entitiesReconciler: ResourceReconciler<EntitiesDesired, EntitiesObs
     const command = hook?.commands.get(action.payload.entity);
     if (!hook || !command) throw terminal(`no ${action.payload.hook} hook for ${action.payload.entity}`, { customer: ctx.id, resource: 'entities' });
     const connection = await ctx.env.providers.hosts.connection(ctx.target);
-    const script = execScript(hook.register, command, ctx.env.providers.hosts.toolPaths, deployedColor(ctx, hook.register.service));
-    const result = await connection.exec(`/bin/sh -c ${shellQuote(script)}`, { timeoutMs: 120_000 });
-    if (result.code !== 0) {
-      const detail = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
-      throw transient(`registering ${action.payload.entity} in ${hook.service} failed: ${detail}; left: the entities before it are registered, the rest are not`, { customer: ctx.id, resource: 'entities', fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again` });
-    }
+    await runInContainer(connection, hook.register, command, {
+      toolPaths: ctx.env.providers.hosts.toolPaths,
+      active: deployedColor(ctx, hook.register.service),
+      timeoutMs: 120_000,
+      what: `registering ${action.payload.entity} in ${hook.service}`,
+      left: 'the entities before it are registered, the rest are not',
+      customer: ctx.id,
+      resource: 'entities',
+      fix: `check that ${hook.service} runs (axe deploy ${hook.service} ${ctx.id}); registering is idempotent, run it again`,
+    });
   },
   /**
    * The listing after the actions (they are linked: each service's in order,

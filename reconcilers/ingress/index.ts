@@ -13,10 +13,11 @@
  *   that is not ready: this kind never forces a route to a down color.
  */
 import { terminal } from '../../core/errors.js';
-import { docker as dockerCli } from '../../providers/host/commands/docker.js';
-import { line, path, shellQuote, variable } from '../../providers/host/commands/quote.js';
+import { path } from '../../providers/host/commands/quote.js';
+import { hasTool } from '../../providers/host/commands/tools.js';
 import { runScript } from '../../providers/host/executor.js';
 import { COMPOSE_SERVICE, type ListedContainer, projectContainersFact } from '../../providers/host/facts/docker.js';
+import { proxyAnswerFact } from '../../providers/host/facts/blue-green.js';
 import { type Fact, factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
 import { textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
@@ -52,16 +53,13 @@ function desiredIngress(ctx: CustomerContext): IngressDesired | null {
 
 /** What is read of each route (i = its index): the project's containers, the proxy's answer, the record. */
 function facts(desired: IngressDesired) {
-  const docker = '[ -n "$D" ]';
+  const docker = hasTool('docker');
   return Object.fromEntries(
-    desired.routes.flatMap((d, i) => {
-      const answer = `pc=$(cid ${shellQuote(d.project)} ${shellQuote(d.proxy)}); if [ -n "$pc" ]; then ${line(dockerCli.exec(variable('pc'), d.showCommand))} 2>/dev/null | tail -n 1; fi`;
-      return [
-        [`${i}.containers`, when(docker, projectContainersFact(`${i}.containers`, d.project))],
-        [`${i}.answer`, when(docker, { name: `${i}.answer`, command: answer, parse: (output: string) => output.trim() })],
-        [`${i}.record`, when(docker, textFileFact(`${i}.record`, path(`${d.checkout}/${ACTIVE_RECORD}`)))],
-      ];
-    }),
+    desired.routes.flatMap((d, i) => [
+      [`${i}.containers`, when(docker, projectContainersFact(`${i}.containers`, d.project))],
+      [`${i}.answer`, when(docker, proxyAnswerFact(`${i}.answer`, d.project, d.proxy, d.showCommand))],
+      [`${i}.record`, when(docker, textFileFact(`${i}.record`, path(`${d.checkout}/${ACTIVE_RECORD}`)))],
+    ]),
   ) as Record<string, Fact<unknown>>;
 }
 

@@ -20,15 +20,13 @@
  * - The value goes to the host over stdin only (`docker exec -i`), never in a
  *   command line, log, history row or plan.
  */
-import { terminal, transient } from '../../core/errors.js';
+import { terminal } from '../../core/errors.js';
 import { generateSecret } from '../../core/generate.js';
 import type { Secret } from '../../core/secret.js';
-import { shellQuote } from '../../providers/host/ssh.js';
 import { reconcileCustomer, type CustomerResult } from '../engine.js';
 import { type CustomerContext, newContext, type ReconcileEnv } from '../runtime.js';
-import { containerLookup } from '../../providers/host/commands/blue-green.js';
 import type { ExecTarget } from '../../providers/host/commands/exec.js';
-import { dockerGitPrelude } from '../../providers/host/commands/project.js';
+import { runInContainer } from '../../providers/host/run.js';
 import { declaredStacks, desiredService } from '../services.js';
 import { expandTemplate, hookCommand } from '../templates.js';
 import { desiredVaultItems, type WantedItem } from './diff.js';
@@ -92,17 +90,6 @@ export function describeRotation(plan: RotationPlan): string[] {
   return lines;
 }
 
-/** The script that runs a rotate hook with the new value on its stdin (`docker exec -i`). */
-export function rotateHookScript(exec: ExecTarget, toolPaths: readonly string[]): string {
-  return [
-    dockerGitPrelude(toolPaths),
-    'if [ -z "$D" ]; then echo "docker not found by absolute path on the host" >&2; exit 3; fi',
-    containerLookup(exec.project, exec.container, exec.blueGreen),
-    `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${exec.container} in ${exec.project}`)} >&2; exit 6; fi`,
-    `exec "$D" exec -i "$c" ${exec.command.map(shellQuote).join(' ')}`,
-  ].join('\n');
-}
-
 export interface RotationResult {
   plan: RotationPlan;
   /** Fingerprints (the vault's keyed ones) of the old and new values: never the values. */
@@ -137,14 +124,18 @@ export async function rotateSecret(env: ReconcileEnv, id: string, name: string, 
   if (plan.hooks.length) {
     const connection = await env.providers.hosts.connection(ctx.target);
     for (const h of plan.hooks) {
-      const result = await connection.exec(`/bin/sh -c ${shellQuote(rotateHookScript(h.exec, env.providers.hosts.toolPaths))}`, { stdin: `${value.reveal()}\n`, timeoutMs: 60_000 });
-      if (result.code !== 0) {
-        await vault.put({ name, service, customer: id, value: old });
-        // stderr only: the hook's stdout is not shown (a hook that echoed its stdin would print the value).
-        const last = result.stderr.trim().split('\n').pop() ?? '';
-        const detail = last || (result.code === 126 || result.code === 127 ? `exit ${result.code}: ${h.exec.command[0]} is not a command in ${h.exec.container} (an image without it?)` : `exit ${result.code}`);
-        throw transient(`the ${h.service} hook ${h.hook} failed: ${detail}; the vault keeps the old value of ${name}, nothing restarted`, { customer: id, resource: 'stack', fix: `check that ${h.exec.container} runs in ${h.exec.project} (axe status ${id}), then rotate again` });
-      }
+      // stderr only: the hook's stdout is not shown (a hook that echoed its stdin would print the value).
+      await runInContainer(connection, h.exec, h.exec.command, {
+        toolPaths: env.providers.hosts.toolPaths,
+        stdin: `${value.reveal()}\n`,
+        timeoutMs: 60_000,
+        what: `the ${h.service} hook ${h.hook}`,
+        note: `the vault keeps the old value of ${name}, nothing restarted`,
+        customer: id,
+        resource: 'stack',
+        fix: `check that ${h.exec.container} runs in ${h.exec.project} (axe status ${id}), then rotate again`,
+        onFailure: async () => void (await vault.put({ name, service, customer: id, value: old })),
+      });
       onProgress?.(`${h.service}: hook ${h.hook} changed ${name} where it lives`);
     }
   }

@@ -8,15 +8,16 @@
  * the observation brings back sha256 sums only, never a value.
  */
 import { terminal, transient } from '../../core/errors.js';
-import { compose } from '../../providers/host/commands/compose.js';
-import { ensureObject } from '../../providers/host/commands/docker.js';
-import { hostPath, line, path, shellQuote, variable } from '../../providers/host/commands/quote.js';
-import { findTool, requireTool } from '../../providers/host/commands/tools.js';
-import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
+import { containerInDirPrelude, upInDirScript } from '../../providers/host/commands/compose-dir.js';
+import { ensureObjectScript } from '../../providers/host/commands/docker.js';
+import { isSet, path, variable } from '../../providers/host/commands/quote.js';
+import { hasTool } from '../../providers/host/commands/tools.js';
+import { runBatch, runScript } from '../../providers/host/executor.js';
 import { containerEnvFact, containerEnvSumsFact, containerSummaryFact, insideHttpFact, networksFact } from '../../providers/host/facts/docker.js';
-import { factsSection, readFacts, when } from '../../providers/host/facts/fact.js';
+import { factsSection, never, readFacts, when } from '../../providers/host/facts/fact.js';
 import { existsFact, fileContentFact } from '../../providers/host/facts/files-content.js';
 import { filesFact } from '../../providers/host/facts/files.js';
+import { toolFoundFact } from '../../providers/host/facts/host.js';
 import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
@@ -133,33 +134,24 @@ function splitPath(file: string): [string, string] {
 /** What is read of the vault: one fact each; SSO values leave the host as sha256 sums only. */
 function facts(d: VaultwardenDesired) {
   const id = variable('id');
-  const running = '[ -n "$id" ]';
+  const running = isSet('id');
+  const sso = containerEnvSumsFact('sso', id, d.sso?.vars.map((v) => v.name) ?? []);
   const [envDir, envName] = d.sso ? splitPath(d.sso.path) : ['', ''];
   return {
     compose: fileContentFact('compose', path(d.composeFile)),
     envFile: filesFact('envfile', path(envDir), d.sso ? [envName] : []),
-    docker: { name: 'docker', command: '[ -n "$D" ]', parse: (_o: string, code: number) => code === 0 },
-    networks: when('[ -n "$D" ]', networksFact('networks')),
+    docker: toolFoundFact('docker', 'docker'),
+    networks: when(hasTool('docker'), networksFact('networks')),
     container: when(running, containerSummaryFact('container', id)),
     env: when(running, containerEnvFact('env', id, ENV_KEYS(d))),
-    sso: when(`${running} && [ -n ${shellQuote(d.sso ? 'sso' : '')} ]`, containerEnvSumsFact('sso', id, d.sso?.vars.map((v) => v.name) ?? [])),
+    sso: d.sso ? when(running, sso) : never(sso),
     inside: when(running, insideHttpFact('inside', id, `http://127.0.0.1:${d.port}${d.alivePath}`)),
   };
 }
 
-/** Finds docker, the compose file's directory and the vault container (any state) of that directory into `$id`. */
-function prelude(d: VaultwardenDesired, toolPaths: readonly string[]): string {
-  const label = shellQuote(`label=com.docker.compose.service=${d.container}`);
-  return [
-    findTool('D', 'docker', toolPaths),
-    `f=${hostPath(d.composeFile)}; dir=\${f%/*}; id=""`,
-    `if [ -n "$D" ]; then id=$("$D" ps -aq --no-trunc --filter ${label} --filter "label=com.docker.compose.project.working_dir=$dir" 2>/dev/null | head -n 1); fi`,
-  ].join('\n');
-}
-
 /** The read-only section of the vault in the host's batch. */
 export function observeSection(d: VaultwardenDesired, toolPaths: readonly string[]): HostSection {
-  return factsSection(VAULTWARDEN_SECTION, facts(d), prelude(d, toolPaths));
+  return factsSection(VAULTWARDEN_SECTION, facts(d), containerInDirPrelude(d.composeFile, d.container, toolPaths));
 }
 
 /** The observation from the section's output (pure); `ssoRender` is filled by observe. */
@@ -178,7 +170,7 @@ export function parseSection(output: string, d: VaultwardenDesired): Vaultwarden
   const sso = d.sso ? f.sso : new Map<string, string | null>();
   const container = c ? { id: c.id, state: c.state, health: c.health, project: c.project, orphaned: orphaned(c.networkIds), env: f.env, sso } : null;
   const envFile = d.sso ? (f.envFile.get(splitPath(d.sso.path)[1]) ?? null) : null;
-  return { docker: f.docker, file, container, networks: f.networks.names, inside: f.inside, envFile, ssoRender: null };
+  return { docker: f.docker === true, file, container, networks: f.networks.names, inside: f.inside, envFile, ssoRender: null };
 }
 
 export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, VaultwardenObserved, VaultwardenPayload> = {
@@ -228,24 +220,14 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
       await connection.writeFile(desired.sso!.path, sso.text, 0o600);
       return;
     }
-    const docker = requireTool('docker', toolPaths);
     if (action.op === 'create-network') {
       const name = action.payload.name!;
-      await runScript(connection, `set -e\n${docker}\n${ensureObject('network', name, [`ai.axelabs.axe.customer=${ctx.id}`])}`, { what: `creating network ${name}`, ...where });
+      await runScript(connection, ensureObjectScript('network', name, [`ai.axelabs.axe.customer=${ctx.id}`], toolPaths), { what: `creating network ${name}`, ...where });
       return;
     }
     if (action.op === 'up') {
       // The project the vault already runs under (the customer may have started it by hand), else ours.
-      const label = shellQuote(`label=com.docker.compose.service=${desired.container}`);
-      const up = compose(variable('p'), [variable('f')]).up({ waitSeconds: 120, noDeps: true, forceRecreate: action.payload.recreate === true, services: [desired.container] });
-      const script = [
-        'set -e',
-        docker,
-        `f=${hostPath(desired.composeFile)}; dir=\${f%/*}; cd "$dir"`,
-        `p=$("$D" ps -a --filter ${label} --filter "label=com.docker.compose.project.working_dir=$dir" --format '{{.Label "com.docker.compose.project"}}' | head -n 1)`,
-        `if [ -z "$p" ]; then p=${shellQuote(desired.defaultProject)}; fi`,
-        line(up),
-      ].join('\n');
+      const script = upInDirScript({ composeFile: desired.composeFile, service: desired.container, defaultProject: desired.defaultProject, waitSeconds: 120, forceRecreate: action.payload.recreate === true, toolPaths });
       const left = `${desired.composeFile} ${action.payload.recreate ? 'patched' : 'unchanged'}, the vault container not healthy`;
       await runScript(connection, script, { what: `starting ${desired.container}`, left, ...where, timeoutMs: 300_000, fix: `see docker compose -p ${desired.defaultProject} logs on the host` });
     }

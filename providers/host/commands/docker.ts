@@ -5,7 +5,7 @@
  * commands that change the host, and the CLI fallbacks of facts.
  */
 import { type Argv, line, type Word } from './quote.js';
-import { tool } from './tools.js';
+import { requireTool, tool } from './tools.js';
 
 const D = tool('docker');
 
@@ -55,6 +55,11 @@ export const docker = {
 /** Creates a network or volume unless it exists, labelled (a command line; "$D" must be found). */
 export function ensureObject(what: DockerObject, name: string, labels: readonly string[]): string {
   return `${line(docker.inspectObject(what, name))} >/dev/null 2>&1 || ${line(docker.createObject(what, name, labels))} >/dev/null`;
+}
+
+/** A script: docker required (EXIT.toolMissing), then the network or volume made unless it exists. */
+export function ensureObjectScript(what: DockerObject, name: string, labels: readonly string[], toolPaths: readonly string[]): string {
+  return `set -e\n${requireTool('docker', toolPaths)}\n${ensureObject(what, name, labels)}`;
 }
 
 export interface RunSpec {

@@ -22,13 +22,13 @@ export interface ExecTarget {
   command: string[];
 }
 
-/** Runs a command in a stack's running container; stdout is the command's. `active`: see containerLookup. */
-export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[], active?: Color | null): string {
+/** Runs a command in a stack's running container; stdout is the command's (stdin too when `interactive`: `exec -i`). `active`: see containerLookup. */
+export function execScript(target: { project: string; container: string; blueGreen: BlueGreenTarget | null }, command: readonly string[], toolPaths: readonly string[], active?: Color | null, interactive = false): string {
   return [
     dockerGitPrelude(toolPaths),
     toolFound('docker'),
     containerLookup(target.project, target.container, target.blueGreen, active),
     `if [ -z "$c" ]; then echo ${shellQuote(`no running container for ${target.container} in ${target.project}`)} >&2; exit ${EXIT.noContainer.code}; fi`,
-    `exec "$D" exec "$c" ${command.map(shellQuote).join(' ')}`,
+    `exec "$D" exec ${interactive ? '-i ' : ''}"$c" ${command.map(shellQuote).join(' ')}`,
   ].join('\n');
 }

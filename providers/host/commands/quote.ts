@@ -30,6 +30,11 @@ export function variable(name: string): ShellWord {
   return { sh: `"$${name}"` };
 }
 
+/** A shell test, builtins only: the variable set earlier in the same script is not empty (`[ -n "$id" ]`). */
+export function isSet(name: string): string {
+  return `[ -n ${variable(name).sh} ]`;
+}
+
 /** A host path as a word (`~/` is the login user's home). */
 export function path(value: string): ShellWord {
   return { sh: hostPath(value) };

@@ -32,6 +32,11 @@ export function requireTool(tool: HostTool, extra: readonly string[]): string {
   return `${findTool(TOOL_VARIABLE[tool], tool, extra)}\n${toolFound(tool)}`;
 }
 
+/** A shell test, builtins only: `tool` was found (its variable is set by findTool / requireTool). A fact's guard. */
+export function hasTool(tool: HostTool): string {
+  return `[ -n "$${TOOL_VARIABLE[tool]}" ]`;
+}
+
 /** The word that runs a tool found by findTool / requireTool. */
 export function tool(name: HostTool): ShellWord {
   return variable(TOOL_VARIABLE[name]);

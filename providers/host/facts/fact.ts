@@ -83,6 +83,11 @@ export function when<T>(condition: string, fact: Fact<T>): Fact<T> {
   return { ...fact, guard: fact.guard ? `${fact.guard} && ${condition}` : condition };
 }
 
+/** The fact, never run: it parses as not run (code -1). For a fact a kind reads only in some setups. */
+export function never<T>(fact: Fact<T>): Fact<T> {
+  return { ...fact, guard: 'false' };
+}
+
 export interface TimedSpec<T> {
   name: string;
   /** One command line: the process killed when the limit passes. */

@@ -21,3 +21,15 @@ export function hostClockFact(name: string): Fact<number | null> {
 export function toolFoundFact(name: string, tool: HostTool): Fact<boolean | null> {
   return { name, command: `printf '%s' "$${TOOL_VARIABLE[tool]}"`, parse: (output, code) => (code === -1 ? null : output !== '') };
 }
+
+/** The service manager commands/service-manager.ts `chooseManager` found into `$m`: launchd, container, or none. No process. */
+export function managerFact(name: string): Fact<'launchd' | 'container' | 'none'> {
+  return {
+    name,
+    command: 'printf "%s\\n" "$m"',
+    parse: (output) => {
+      const m = output.trim();
+      return m === 'launchd' || m === 'container' ? m : 'none';
+    },
+  };
+}
