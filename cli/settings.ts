@@ -9,9 +9,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { terminal } from '../core/errors.js';
-import { ControllerConfig, type VaultConfig } from '../schemas/controller-config.js';
-import { formatIssue, loadFile } from '../schemas/load.js';
-import { CUSTOMERS_FILE } from '../schemas/repo.js';
+import type { ControllerConfig, VaultConfig } from '../schemas/controller-config.js';
+import { CUSTOMERS_FILE } from '../schemas/layout.js';
 
 export interface Settings {
   home: string;
@@ -35,6 +34,8 @@ export async function loadSettings(options: { config?: string }, env: NodeJS.Pro
   const path = explicit ?? join(home, 'config.yaml');
   let config: ControllerConfig | null = null;
   if (explicit || existsSync(path)) {
+    // The schema (zod) and the YAML loader are loaded only when there is a config to read: a command start that needs neither stays light.
+    const [{ ControllerConfig }, { formatIssue, loadFile }] = await Promise.all([import('../schemas/controller-config.js'), import('../schemas/load.js')]);
     const load = await loadFile(resolve(path), path, ControllerConfig);
     if (!load.ok) throw terminal(`invalid axe config: ${load.issues.map(formatIssue).join('; ')}`, { fix: `fix ${path}` });
     config = load.value;
@@ -55,7 +56,12 @@ function withHomeExpanded(vault: VaultConfig): VaultConfig {
 }
 
 export function resolveRepo(options: { repo?: string }, settings: Settings | null, env: NodeJS.ProcessEnv = process.env): string {
-  const candidate = options.repo ?? env.AXE_REPO ?? settings?.config?.repo.checkout;
+  return repoAt(options, settings?.config?.repo.checkout, env);
+}
+
+/** resolveRepo with the config's `repo.checkout` given (cli/plan-target.ts keeps it without the settings). */
+export function repoAt(options: { repo?: string }, checkout: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const candidate = options.repo ?? env.AXE_REPO ?? checkout;
   if (candidate) return resolve(expandHome(candidate));
   if (existsSync(join(process.cwd(), CUSTOMERS_FILE))) return process.cwd();
   throw terminal('no config repo', { fix: `pass --repo DIR, set AXE_REPO, or run in a directory holding ${CUSTOMERS_FILE}` });

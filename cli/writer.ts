@@ -10,7 +10,7 @@ import { terminal } from '../core/errors.js';
 import { controllerPaths, parseDuration } from '../controller/config.js';
 import { History } from '../controller/history.js';
 import { describeHolder, waitLease } from '../controller/lease.js';
-import { checkoutAt } from '../providers/git/config-repo.js';
+import { checkoutAt } from './checkout.js';
 import { progress } from './output.js';
 import { loadSettings, resolveRepo } from './settings.js';
 

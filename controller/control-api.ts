@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { terminal } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
@@ -85,43 +86,74 @@ async function readEndpoint(path: string): Promise<Endpoint | null> {
 
 const START = 'start it (axe controller, or axe lab up in the lab) and ask again';
 
+/** A running controller as its control.json names it: the API's URL and token, its pid, the file. */
+export interface ControllerEndpoint extends Endpoint {
+  file: string;
+}
+
+/** The running controller of `stateDir` (its control.json, its pid alive), or a one-line error with the fix when none runs. Reads one small file: a command checks this before anything costlier. */
+export async function runningController(stateDir: string, customer?: string): Promise<ControllerEndpoint> {
+  const file = controlFile(stateDir);
+  const endpoint = await readEndpoint(file).catch(() => null);
+  const named = customer !== undefined ? { customer } : {};
+  if (!endpoint) throw terminal(`the controller is not running (no ${file})`, { ...named, fix: START });
+  if (!pidAlive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${file} is gone)`, { ...named, fix: START });
+  return { ...endpoint, file };
+}
+
 /** A control API answer: what was done, or `{ error, fix }`. */
 type Answer = Record<string, unknown> & { error?: string; fix?: string };
 
-/** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when none answers. */
-async function postControl(stateDir: string, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ endpoint: Endpoint; status: number; answer: Answer }> {
-  const file = controlFile(stateDir);
-  const endpoint = await readEndpoint(file).catch(() => null);
-  const customer = options.customer !== undefined ? { customer: options.customer } : {};
-  if (!endpoint) throw terminal(`the controller is not running (no ${file})`, { ...customer, fix: START });
-  if (!pidAlive(endpoint.pid)) throw terminal(`the controller is not running (pid ${endpoint.pid} in ${file} is gone)`, { ...customer, fix: START });
-  let response: Response;
-  try {
-    response = await fetch(`${endpoint.url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${endpoint.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(options.timeoutMs),
+/**
+ * One POST over node:http, the connection closed after it (no keep-alive
+ * holding a command's process open): `fetch` would load its HTTP client
+ * (undici) at every command start, some 100 ms of CPU for one loopback call.
+ */
+function post(url: string, token: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = httpRequest(url, { method: 'POST', headers, agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
     });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POSTs `body` to the running controller's `path`: its HTTP status and answer, or a one-line error with the fix when it does not answer. */
+async function postControl(endpoint: ControllerEndpoint, path: string, body: object, options: { customer?: string; timeoutMs: number }): Promise<{ status: number; answer: Answer }> {
+  const customer = options.customer !== undefined ? { customer: options.customer } : {};
+  let response: { status: number; text: string };
+  try {
+    response = await post(`${endpoint.url}${path}`, endpoint.token, JSON.stringify(body), options.timeoutMs);
   } catch {
     throw terminal(`the controller (pid ${endpoint.pid}) does not answer on ${endpoint.url}`, { ...customer, fix: 'check it runs and listens there (its log), or restart it' });
   }
-  const answer = (await response.json().catch(() => ({}))) as Answer;
-  if (response.status === 401) throw terminal(`the controller (pid ${endpoint.pid}) refused the token in ${file}`, { ...customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
-  return { endpoint, status: response.status, answer };
+  let answer: Answer = {};
+  try {
+    answer = JSON.parse(response.text) as Answer;
+  } catch {
+    // Not JSON: the status alone speaks.
+  }
+  if (response.status === 401) throw terminal(`the controller (pid ${endpoint.pid}) refused the token in ${endpoint.file}`, { ...customer, fix: 'the controller was restarted or another one runs on that address: ask again, or restart it' });
+  return { status: response.status, answer };
 }
 
 /** Asks the running controller of `stateDir`; its answer, or a one-line error with the fix. */
 export async function askController(stateDir: string, op: ControlOp, customer: string, body: { by: string; kind?: string; reason?: string }): Promise<ControlAnswer> {
-  const { status, answer } = await postControl(stateDir, `/control/${op}/${encodeURIComponent(customer)}`, body, { customer, timeoutMs: 10_000 });
+  const endpoint = await runningController(stateDir, customer);
+  const { status, answer } = await postControl(endpoint, `/control/${op}/${encodeURIComponent(customer)}`, body, { customer, timeoutMs: 10_000 });
   if (status < 200 || status >= 300) throw terminal(answer.error ?? `the controller answered HTTP ${status}`, { customer, ...(answer.fix ? { fix: answer.fix } : {}) });
   return answer as unknown as ControlAnswer;
 }
 
-/** A plan asked of the running controller (warm-plan.ts): its answer, or why there is none (no controller, no answer, a refusal). */
-export async function askPlan(stateDir: string, request: PlanRequest, timeoutMs = 300_000): Promise<{ ok: true; answer: PlanAnswer } | { ok: false; why: string }> {
+/** A plan asked of the running controller (warm-plan.ts, `runningController` found it): its answer, or why there is none (no answer, a refusal). */
+export async function askPlan(endpoint: ControllerEndpoint, request: PlanRequest, timeoutMs = 300_000): Promise<{ ok: true; answer: PlanAnswer } | { ok: false; why: string }> {
   try {
-    const { endpoint, status, answer } = await postControl(stateDir, '/control/plan', request, { timeoutMs });
+    const { status, answer } = await postControl(endpoint, '/control/plan', request, { timeoutMs });
     if (status === 200) return { ok: true, answer: answer as unknown as PlanAnswer };
     const error = answer.error ?? `HTTP ${status}`;
     return { ok: false, why: status === 409 ? error : `the controller (pid ${endpoint.pid}) refused the plan: ${error}` };

@@ -63,6 +63,14 @@ export function withSuspensions(state: DesiredState, rows: readonly SuspensionRo
   return { ...state, customers: { ...state.customers, customers } };
 }
 
+/** The applied revision, checked to hold `customer` when one is named: refused (503) while none is loaded, (404) for a customer it does not have. The runtime controls and the warm plans (warm-plan.ts) ask it. */
+export function appliedFor<T extends { id: string; state: DesiredState }>(applied: T | null, customer?: string): T {
+  const named = customer !== undefined ? { customer } : {};
+  if (!applied) throw new ControlRefused(503, 'the controller has no good revision loaded yet', { ...named, fix: 'axe status shows why (a rejected revision names its file:line)' });
+  if (customer !== undefined && !applied.state.customers.customers[customer]) throw new ControlRefused(404, `unknown customer ${customer}: not in the applied revision ${applied.id.slice(0, 12)}`, { customer, fix: `check the id (axe status lists the customers): ${Object.keys(applied.state.customers.customers).join(', ')}` });
+  return applied;
+}
+
 function what(customer: string, kind: string): string {
   return kind === ALL_KINDS ? customer : `${customer}/${kind}`;
 }
@@ -119,10 +127,7 @@ export class RuntimeControls {
   }
 
   #known(customer: string): DesiredState {
-    const applied = this.#state();
-    if (!applied) throw new ControlRefused(503, 'the controller has no good revision loaded yet', { customer, fix: 'axe status shows why (a rejected revision names its file:line)' });
-    if (!applied.state.customers.customers[customer]) throw new ControlRefused(404, `unknown customer ${customer}: not in the applied revision ${applied.id.slice(0, 12)}`, { customer, fix: `check the id (axe status lists the customers): ${Object.keys(applied.state.customers.customers).join(', ')}` });
-    return applied.state;
+    return appliedFor(this.#state(), customer).state;
   }
 
   #kind(kind: string | undefined): string {

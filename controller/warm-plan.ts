@@ -31,7 +31,7 @@ import { type CustomerResult, KIND_NAMES, type reconcileCustomer, unknownKind } 
 import { withFreshScan } from '../reconcilers/env.js';
 import { resultJson, type ResultJson } from '../reconcilers/report.js';
 import type { Kind } from '../reconcilers/types.js';
-import { ControlRefused } from './controls.js';
+import { appliedFor, ControlRefused } from './controls.js';
 import type { Logger } from './logger.js';
 import type { Current } from './revisions.js';
 
@@ -92,13 +92,12 @@ export class WarmPlans {
 
   /** The applied revision, planned read-only; refused (ControlRefused) for another revision, an unknown customer or kind. */
   async plan(request: PlanRequest): Promise<PlanAnswer> {
-    const current = this.#applied();
-    if (!current) throw new ControlRefused(503, 'the controller has no good revision loaded yet', { fix: 'axe status shows why (a rejected revision names its file:line)' });
+    const current = appliedFor(this.#applied());
     const local = 'the CLI plans locally (as axe plan --local does)';
     if (request.revision !== current.id) throw new ControlRefused(409, `the controller runs ${current.id.slice(0, 12)}, this checkout is ${request.revision.slice(0, 12)}`, { fix: local });
     if (request.settings !== this.#settings) throw new ControlRefused(409, "the controller runs with another axe config (its config, vault or zone differ from this command's)", { fix: local });
+    if (request.customer) appliedFor(current, request.customer);
     const ids = request.customer ? [request.customer] : Object.keys(current.state.customers.customers);
-    if (request.customer && !current.state.customers.customers[request.customer]) throw new ControlRefused(404, `unknown customer ${request.customer}`, { customer: request.customer });
     const bad = unknownKind(request.only ?? []);
     if (bad !== undefined) throw new ControlRefused(400, `unknown resource kind "${bad}"`, { fix: `use one or more of ${KIND_NAMES.join(', ')}` });
     const only = request.only?.length ? (request.only as Kind[]) : undefined;

@@ -6,7 +6,9 @@
  *
  * Rules:
  * - Read-only tools (status, plan, history, validate, explain_trap) change
- *   nothing anywhere; `plan` runs the reconcile with acting switched off.
+ *   nothing anywhere; `plan` runs the reconcile with acting switched off:
+ *   asked of the running controller when it can make it, else made here, as
+ *   `axe plan` does (cli/commands/plan.ts), its `planned` line saying which.
  * - `ingest_pack` plans unless `apply` is true, and even then only writes the
  *   pack's secrets into the vault and commits on the branch onboard/{id}: it
  *   never pushes and never touches main. Merging stays a person's decision.
@@ -29,13 +31,14 @@ import { join } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { requestControl, requester } from '../cli/commands/control.js';
+import { requestControl } from '../cli/commands/control.js';
 import { applyEdit, editPlanJson, ingestPlan } from '../cli/commands/customers.js';
 import { readHistory, TYPES } from '../cli/commands/history.js';
 import { revisionPlan } from '../cli/commands/plan-revisions.js';
-import { planResults } from '../cli/commands/reconcile.js';
+import { planVia } from '../cli/commands/plan.js';
 import { readRollouts } from '../cli/commands/rollout.js';
 import { readStatus } from '../cli/commands/status.js';
+import { requester } from '../cli/requester.js';
 import { loadSettings, resolveRepo } from '../cli/settings.js';
 import { errorLine } from '../core/errors.js';
 import { resultJson } from '../reconcilers/report.js';
@@ -108,16 +111,20 @@ export function createMcpServer(options: McpOptions = {}): McpServer {
         only: z.string().min(1).optional().describe('comma-separated resource kinds, e.g. dns,tunnel'),
         base: z.string().min(1).optional().describe('base revision (with head), e.g. origin/main'),
         head: z.string().min(1).optional().describe('head revision (with base), e.g. onboard/newco'),
+        local: z.boolean().optional().describe('plan here even when a running controller could plan over its warm connections (as axe plan --local)'),
       },
       annotations: readOnly,
     },
-    ({ customer, only, base, head }) =>
+    ({ customer, only, base, head, local }) =>
       guard(async () => {
         if (base || head) {
           const plan = await revisionPlan(customer, { ...common(options), ...(base ? { base } : {}), ...(head ? { head } : {}) });
           return ok({ base: plan.base, head: plan.head, added: plan.added, changed: plan.changed, removed: plan.removed, ...(resultJson(plan.results, false) as object) });
         }
-        return ok(resultJson(await planResults(customer, { ...common(options), ...(only ? { only } : {}) }), false));
+        // As axe plan: asked of the running controller when it can make it, else made here; `planned` says which, and why.
+        let planned = '';
+        const results = await planVia(customer, { ...common(options), ...(only ? { only } : {}), ...(local ? { local } : {}) }, (line) => (planned = line), `mcp (${requester()})`);
+        return ok({ planned, ...(resultJson(results, false) as object) });
       }),
   );
 

@@ -16,9 +16,10 @@ import { join, sep } from 'node:path';
 import { entityId, type Customer, CustomersFile } from './customers.js';
 import { expandName } from './common.js';
 import { type ConfigIssue, loadFile, loadText, type ParsedYaml, positionOf, sortIssues, dotted } from './load.js';
+import { CUSTOMERS_FILE } from './layout.js';
 import { perEntityVar, ServiceManifest, type StackManifest, withDefaultKind } from './service-manifest.js';
 
-export const CUSTOMERS_FILE = 'customers.yaml';
+export { CUSTOMERS_FILE };
 export const SERVICES_DIR = 'services';
 
 export interface DesiredState {

@@ -41,7 +41,7 @@ import { labSshCredentials, sshTarget } from '../lab/hosts/index.js';
 import { vaultwardenComposeFile } from '../lab/images/vaultwarden-compose.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
 import { addCustomers, customerBlock } from './controller-fixture.js';
-import { git, until, withoutCustomer } from './helpers.js';
+import { axe, git, until, withoutCustomer } from './helpers.js';
 import { startTestLab, type TestLab } from './lab-fixture.js';
 import { type LabController, openLabController } from './lab-controller.js';
 
@@ -287,6 +287,45 @@ describe('controller in the lab: merge to deploy, drift, policies', { timeout: 9
     assert.equal(c.history.openDrifts(id).length, 0, 'every drift corrected and closed');
     const text = await c.metrics.text();
     assert.match(text, new RegExp(`^axe_drift_detected_total\\{customer="${id}",kind="dns"\\} 1$`, 'm'));
+  });
+
+  it('axe plan through the controller equals axe plan --local (text, --json, exit code): converged, then with a drift the test makes', async () => {
+    const c = running.controller;
+    await c.queue.idle();
+    // The controller runs the lab's config with the git host added (lab-controller.ts): the CLI is given that config, as the operator's would be.
+    const config = join(lab.stateDir, 'controller-config.yaml');
+    await writeFile(config, stringify(labController!.config), { mode: 0o600 });
+    const env = { ...lab.env, AXE_CONFIG: config };
+    // Timings and ages ("3m old", "5m ago") move between the two plans, made a minute apart on a loaded machine; nothing else may.
+    const same = (stdout: string): string => stdout.replace(/"durationMs": \d+/g, '"durationMs": 0').replace(/\b\d+[smhd](?: \d+[mh])? (old|ago)\b/g, 'AGE $1');
+    const compare = async (args: string[], code: number | null, what: string): Promise<string> => {
+      const t0 = Date.now();
+      const warm = await axe(['plan', ...args], { env });
+      const t1 = Date.now();
+      const local = await axe(['plan', ...args, '--local'], { env });
+      mark(`${what}: axe plan ${args.join(' ')} through the controller ${t1 - t0} ms, --local ${Date.now() - t1} ms`);
+      assert.match(warm.stderr, new RegExp(`^plan: by the running controller \\(pid ${process.pid}, revision ${c.revision!.slice(0, 12)}\\) over its warm connections$`, 'm'), warm.stderr);
+      assert.match(local.stderr, /^plan: locally \(--local\)$/m);
+      assert.equal(warm.code, local.code, `${what} ${args.join(' ')}: ${warm.stderr} / ${local.stderr}`);
+      if (code !== null) assert.equal(warm.code, code, `${what} ${args.join(' ')}: ${warm.stdout}${warm.stderr}`);
+      assert.equal(same(warm.stdout), same(local.stdout), `${what} ${args.join(' ')}`);
+      return warm.stdout;
+    };
+    await compare([id], 0, 'converged');
+    await compare(['--json'], null, 'converged');
+    // Drift the controller does not see by itself (no drift scan in this lab, no engine event for either): a deleted DNS record, an edited env file.
+    await deleteDns(`${id}.axelabs.ai`);
+    const envFile = join(hostHome, '.axe', 'stacks', 'frame', '.env.local');
+    await appendFile(envFile, 'HAND_EDITED=1\n');
+    await compare([id], 2, 'drifted');
+    const json = JSON.parse(await compare([id, '--json'], 2, 'drifted')) as { customers: Array<{ resources: Array<{ kind: string; actions: unknown[] }> }> };
+    const pending = json.customers[0]!.resources.filter((r) => r.actions.length > 0).map((r) => r.kind);
+    for (const k of ['dns', 'stack']) assert.ok(pending.includes(k), `${k} planned: ${pending.join(', ')}`);
+    // Corrected again for the tests after this one.
+    await c.driftScan();
+    await c.queue.idle();
+    assert.ok(await dnsRecord(`${id}.axelabs.ai`), 'the DNS record is back');
+    assert.doesNotMatch(await readFile(envFile, 'utf8'), /HAND_EDITED/);
   });
 
   it('only alerts in observe, and leaves a suspended customer alone', async () => {

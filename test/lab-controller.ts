@@ -35,6 +35,8 @@ export interface LabController {
   running: RunningController;
   /** The git-host stand-in, when asked for. */
   gitHost: GitHostStandIn | null;
+  /** The config the controller runs with (the lab's, with the options' parts and the git host): what a CLI asking it must load to be planned for. */
+  config: ControllerConfig;
   /** Stops the controller, then the stand-in. */
   stop(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function openLabController(env: { AXE_CONFIG?: string; [key: string
     return {
       running,
       gitHost,
+      config,
       async stop() {
         await running.stop();
         await gitHost?.close();

@@ -194,6 +194,28 @@ describe('axe mcp (stdio, the SDK client)', () => {
     }
   });
 
+  it('plan: asked of the running controller when one runs (the plan made here, planned saying so), else made here saying why', async () => {
+    type Planned = { planned: string; customers: Array<{ resources: Array<{ durationMs?: number }> }> };
+    const timeless = (p: Planned): Planned => ({ ...p, planned: '', customers: p.customers.map((c) => ({ ...c, resources: c.resources.map((r) => ({ ...r, durationMs: 0 })) })) });
+    const alone = value<Planned>(await call('plan', { customer: 'acme', only: 'dns' }));
+    assert.match(alone.planned, /^locally \(the controller is not running \(no .*control\.json\)\)$/);
+    // The checkout at the revision the controller runs (ingest_pack left it on its branch).
+    await git(fixture.work, 'switch', '-q', 'main');
+    const quiet = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
+    const running = await openController({ config: fixture.config, vault: fixture.vault, zone: fixture.emulator.zone, axeHome: fixture.home, listen: '127.0.0.1:0', driftSchedule: false, timings: { pollIntervalMs: 0 }, log: quiet });
+    try {
+      await running.controller.queue.idle();
+      const warm = value<Planned>(await call('plan', { customer: 'acme', only: 'dns' }));
+      assert.equal(warm.planned, `by the running controller (pid ${process.pid}, revision ${running.controller.revision!.slice(0, 12)}) over its warm connections`);
+      const here = value<Planned>(await call('plan', { customer: 'acme', only: 'dns', local: true }));
+      assert.equal(here.planned, 'locally (--local)');
+      assert.deepEqual(timeless(warm), timeless(here));
+      assert.deepEqual(timeless(warm), timeless(alone));
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('never returned a secret value', () => {
     assert.ok(seen.length >= 20, `${seen.length} results checked`);
     for (const secret of secrets) {

@@ -4,11 +4,11 @@
  * (controller/control-api.ts), recorded in its history with who asked (the
  * user and host) and why; `axe status` shows the suspensions.
  */
-import { hostname, userInfo } from 'node:os';
 import { controllerPaths } from '../../controller/config.js';
 import { askController, type ControlOp } from '../../controller/control-api.js';
 import type { ControlAnswer } from '../../controller/controls.js';
 import { line, printJson } from '../output.js';
+import { requester } from '../requester.js';
 import { loadSettings } from '../settings.js';
 
 export interface ControlCliOptions {
@@ -16,17 +16,6 @@ export interface ControlCliOptions {
   kind?: string;
   reason?: string;
   json?: boolean;
-}
-
-/** Who asks, as the history records it: `user@host`. */
-export function requester(): string {
-  let user = process.env.USER ?? 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry (a container): the environment's name stands.
-  }
-  return `${user}@${hostname()}`;
 }
 
 /** Asks the controller of this axe config (its state_dir) to do `op` for `customer`. */

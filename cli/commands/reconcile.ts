@@ -15,7 +15,7 @@ import type { Kind } from '../../reconcilers/types.js';
 import { formatIssue } from '../../schemas/load.js';
 import { loadRepo } from '../../schemas/repo.js';
 import { printResults, progress, stepTicker } from '../output.js';
-import { loadSettings, resolveRepo } from '../settings.js';
+import { loadSettings, resolveRepo, type Settings } from '../settings.js';
 import { asWriter, type WriterCliOptions } from '../writer.js';
 
 export interface ReconcileCliOptions extends WriterCliOptions {
@@ -28,9 +28,9 @@ export interface ReconcileCliOptions extends WriterCliOptions {
   concurrency?: string;
 }
 
-/** Builds the reconcile environment from the operator's settings and the config repo. */
-export async function openEnv(options: { repo?: string; config?: string }): Promise<ReconcileEnv> {
-  const settings = await loadSettings(options);
+/** Builds the reconcile environment from the operator's settings (loaded here unless given) and the config repo. */
+export async function openEnv(options: { repo?: string; config?: string }, loaded?: Settings): Promise<ReconcileEnv> {
+  const settings = loaded ?? (await loadSettings(options));
   const root = resolveRepo(options, settings);
   const load = await loadRepo(root);
   if (!load.ok) {
@@ -84,9 +84,9 @@ export async function plan(customer: string | undefined, options: ReconcileCliOp
   return planExitCode(results);
 }
 
-/** The read-only plan of one customer or of all: the same reconcile, acting switched off. */
-export async function planResults(customer: string | undefined, options: Omit<ReconcileCliOptions, 'apply'>): Promise<CustomerResult[]> {
-  const env = await openEnv(options);
+/** The read-only plan of one customer or of all: the same reconcile, acting switched off (with the settings, when the caller has loaded them). */
+export async function planResults(customer: string | undefined, options: Omit<ReconcileCliOptions, 'apply'>, settings?: Settings): Promise<CustomerResult[]> {
+  const env = await openEnv(options, settings);
   const ids = customer ? [customer] : Object.keys(env.state.customers.customers);
   return runAll(env, ids, { ...options, apply: false }, parseKinds(options.only));
 }

@@ -28,13 +28,6 @@ export interface ConfigRepo {
   mergeAndPush(branch: string, into: string): Promise<boolean>;
 }
 
-/** The commit a checkout is at (null: not a git checkout) and whether it has uncommitted changes. */
-export async function checkoutAt(root: string): Promise<{ head: string | null; dirty: boolean }> {
-  const repo = openConfigRepo(root);
-  const head = (await repo.isRepo()) ? await repo.head() : null;
-  return { head, dirty: head !== null && !(await repo.isClean('.')) };
-}
-
 export function openConfigRepo(root: string): ConfigRepo {
   const git: SimpleGit = simpleGit({ baseDir: root, trimmed: true });
   return {
