@@ -16,7 +16,8 @@
  *
  *   sudo node --expose-gc --import tsx bench/controller-fleet.ts [--hosted 50] [--offline 50] [--idle-seconds 60] [--no-build] [--acct]
  *
- * `--acct` also breaks the scans' CPU down by command (needs acct: accton, sa).
+ * `--acct` also lists every command that ran over the scans, with its count and
+ * CPU (needs acct: accton, sa).
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -136,7 +137,8 @@ async function startAccounting(): Promise<{ stop(): Promise<string> }> {
       await rm(file, { force: true });
       // Lines: calls, real, user, sys, avio, mem, command (the first line is the total).
       const rows = stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).map((f) => ({ calls: Number(f[0]), cpu: parseFloat(f[2]!) + parseFloat(f[3]!), name: f.slice(6).join(' ') }));
-      return rows.sort((a, b) => b.cpu - a.cpu).slice(0, 12).map((r) => `${r.name} ${r.cpu.toFixed(1)} s/${r.calls}`).join(', ');
+      // Every command, most started first: the counts are the figure (sa's CPU is coarse); `name*`: forked, no exec.
+      return rows.sort((a, b) => b.calls - a.calls || b.cpu - a.cpu).map((r) => `${r.name} ${r.cpu.toFixed(1)} s/${r.calls}`).join(', ');
     },
   };
 }
