@@ -31,18 +31,16 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { createLogger } from '../controller/logger.js';
 import type { Controller } from '../controller/manager.js';
-import { openController } from '../controller/run.js';
 import { runBatch } from '../providers/host/executor.js';
 import type { HostSection } from '../providers/host/sections.js';
 import type { SshTarget } from '../providers/host/ssh.js';
 import { reconcileCustomer } from '../reconcilers/engine.js';
 import { withFreshScan } from '../reconcilers/env.js';
 import { type FleetLab, startFleetLab } from './fleet-lab.js';
+import { converged as isConverged, openBenchController } from './fleet-controller.js';
 import { machineLine } from './machine.js';
 
 const exec = promisify(execFile);
@@ -151,23 +149,10 @@ async function main(): Promise<void> {
   const tag = lab.ids[0]!.slice(0, 5);
   try {
     line(`lab up: ${COUNT} full-stack customers (frame, blueprint, hive, vaultwarden) in ${s(performance.now() - t0)}`);
-    const sink = new Writable({ write: (_c, _e, done) => done() });
-    const running = await openController({
-      config: { ...lab.config, concurrency: CONCURRENCY },
-      vault: lab.config.vault,
-      zone: lab.config.cloudflare.zone,
-      axeHome: lab.env.AXE_HOME!,
-      listen: '127.0.0.1:0',
-      driftSchedule: false,
-      log: createLogger({ destination: sink }),
-      timings: { pollIntervalMs: 0, progressingRequeueMs: 3_000, backoffBaseMs: 2_000, backoffMaxMs: 10_000 },
-    });
+    const running = await openBenchController(lab, { ...lab.config, concurrency: CONCURRENCY });
     const c = running.controller;
     try {
-      const converged = (id: string): boolean => {
-        const rs = c.status(id).customers[0]?.resources ?? [];
-        return rs.length > 0 && rs.every((r) => r.sync === 'Synced' && r.health === 'Healthy');
-      };
+      const converged = (id: string): boolean => isConverged(c, id);
       let t = performance.now();
       while (!lab.ids.every(converged) && performance.now() - t < CONVERGE_MS) await sleep(1_000);
       await c.queue.idle();

@@ -23,13 +23,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger } from '../controller/logger.js';
-import { openController } from '../controller/run.js';
 import { rolloutFrameManifest, startFleetLab } from './fleet-lab.js';
+import { converged as isConverged, openBenchController } from './fleet-controller.js';
 import { machineLine } from './machine.js';
 
 const exec = promisify(execFile);
@@ -68,23 +66,10 @@ async function main(): Promise<void> {
   });
   try {
     line(`lab up: ${COUNT} hosts in ${s(Date.now() - t0)}`);
-    const sink = new Writable({ write: (_c, _e, done) => done() });
-    const running = await openController({
-      config: lab.config,
-      vault: lab.config.vault,
-      zone: lab.config.cloudflare.zone,
-      axeHome: lab.env.AXE_HOME!,
-      listen: '127.0.0.1:0',
-      driftSchedule: false,
-      log: createLogger({ destination: sink }),
-      timings: { pollIntervalMs: 0, progressingRequeueMs: 3_000, backoffBaseMs: 2_000, backoffMaxMs: 10_000 },
-    });
+    const running = await openBenchController(lab);
     const c = running.controller;
     try {
-      const converged = (id: string): boolean => {
-        const rs = c.status(id).customers[0]?.resources ?? [];
-        return rs.length > 0 && rs.every((r) => r.sync === 'Synced' && r.health === 'Healthy');
-      };
+      const converged = (id: string): boolean => isConverged(c, id);
       let t = Date.now();
       while (!lab.ids.every(converged) && Date.now() - t < 1_800_000) await sleep(1_000);
       await c.queue.idle();
