@@ -58,6 +58,8 @@ export interface RunSpec {
   note?: string;
   /** Forces the class: a command whose exit codes are not axe's (a hook run in a container) fails transient whatever its code. */
   class?: ErrorClass;
+  /** What the failure says (default: its stderr's last line); a caller whose script prints diagnostics reads them here. */
+  detail?: (result: ExecResult) => string;
   /** What the failure says when its stderr says nothing (default `exit N`); providers/host's runners word it for their commands. */
   silent?: (code: number) => string;
   /** Runs when the command ran and failed, before its error is thrown (not when the host was not reached): the caller puts back what it changed. */
@@ -69,7 +71,7 @@ export function hostFailure(result: ExecResult, spec: RunSpec): AxeError {
   const meaning = classifyExit(result.code) ?? { name: null, class: 'transient' as const };
   const named = meaning.name ? EXIT[meaning.name] : null;
   const fix = (meaning.name ? spec.fixes?.[meaning.name] : undefined) ?? spec.fix ?? (named && 'fix' in named ? named.fix : undefined);
-  const detail = lastLine(result.stderr) || spec.silent?.(result.code) || `exit ${result.code}`;
+  const detail = spec.detail?.(result) || lastLine(result.stderr) || spec.silent?.(result.code) || `exit ${result.code}`;
   return new AxeError(spec.class ?? meaning.class, `${spec.what} failed: ${detail}${spec.left ? `; left: ${spec.left}` : ''}${spec.note ? `; ${spec.note}` : ''}`, {
     ...(spec.customer ? { customer: spec.customer } : {}),
     resource: spec.resource ?? 'host',
@@ -83,12 +85,23 @@ export function hostScript(body: string): string {
   return `${scriptText('lib.sh')}\n${body}\n`;
 }
 
-/** Runs a script (`/bin/sh -s`, lib.sh first) and returns its result; throws the classified error when it fails. */
+/**
+ * Runs a script on the host (lib.sh first) and returns its result, failed or
+ * not: the one way axe runs a script there. Without data the script goes on
+ * stdin (`/bin/sh -s`); with data (`stdin`: a file's lines, a template) the
+ * script goes on the command line (it holds no secret) and the data on stdin.
+ * Kinds call `runScript`, which throws the classified failure; this raw form
+ * is for a caller that reads a failed script's own output as an answer (a
+ * steps run's markers, compose's diagnostics before a rollback, a probe).
+ */
+export function execHostScript(connection: HostConnection, body: string, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ExecResult> {
+  const command = options.stdin === undefined ? '/bin/sh -s' : `/bin/sh -c ${line([hostScript(body)])}`;
+  return connection.exec(command, { stdin: options.stdin ?? hostScript(body), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+}
+
+/** Runs a script (execHostScript) and returns its result; throws the classified error (hostFailure) when it fails. */
 export async function runScript(connection: HostConnection, body: string, spec: RunSpec): Promise<ExecResult> {
-  const stdin = spec.stdin === undefined ? hostScript(body) : undefined;
-  // With data for stdin, the script goes on the command line (it holds no secret) and the data on stdin.
-  const command = stdin === undefined ? `/bin/sh -c ${line([hostScript(body)])}` : '/bin/sh -s';
-  const result = await connection.exec(command, { stdin: stdin ?? spec.stdin ?? '', ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) });
+  const result = await execHostScript(connection, body, { ...(spec.stdin === undefined ? {} : { stdin: spec.stdin }), ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}) });
   if (result.code !== 0) {
     await spec.onFailure?.();
     throw hostFailure(result, spec);
@@ -96,19 +109,9 @@ export async function runScript(connection: HostConnection, body: string, spec: 
   return result;
 }
 
-/**
- * Runs a script (`/bin/sh -c`, no lib.sh) and returns its result, failed or
- * not: for a caller that reads a failed script's own output (a stack's steps,
- * compose's diagnostics) and classifies it by `classifyExit`. `stdin`: data
- * for the script (never in the command line).
- */
-export function execShell(connection: HostConnection, body: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<ExecResult> {
-  return connection.exec(`/bin/sh -c ${line([body])}`, options);
-}
-
-/** Runs a section's script alone on stdin (`/bin/sh -s`, lib.sh first) and returns its result, failed or not (a re-observation reads its frames). */
+/** Runs a section's script alone (execHostScript; a re-observation reads its frames, failed or not). */
 export function execSectionAlone(connection: HostConnection, body: string, timeoutMs = 60_000): Promise<ExecResult> {
-  return connection.exec('/bin/sh -s', { stdin: hostScript(body), timeoutMs });
+  return execHostScript(connection, body, { timeoutMs });
 }
 
 /** Runs one command line (argv) as a script. */

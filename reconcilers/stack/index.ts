@@ -56,7 +56,7 @@ import { observationCameBack, observeSection, type ParsedStackObservation, parse
 import { ACTIVE_RECORD, type Color, switchCommand } from '../../providers/host/commands/blue-green.js';
 import { execScript } from '../../providers/host/commands/exec.js';
 import { declaredStacks, desiredService } from '../services.js';
-import { classifyExit, execSectionAlone, execShell } from '../../providers/host/executor.js';
+import { execHostScript, execSectionAlone, runScript, type RunSpec } from '../../providers/host/executor.js';
 import { stackDeletion } from './delete.js';
 
 /** How long the old color keeps running after the switch, so requests already forwarded to it finish. */
@@ -250,8 +250,17 @@ function stepError(ctx: CustomerContext, d: StackServiceDesired, step: string, d
   return make(`${d.service}: step ${step} failed: ${detail}; left: ${left}`, { customer: ctx.id, resource: 'stack', fix });
 }
 
-async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000) {
-  return execShell(await connection(ctx), script, { timeoutMs });
+/** Runs a script and returns its result, failed or not: for the scripts whose failure is an answer (a probe, a steps run, an up that rolls back), not an error. */
+async function sh(ctx: CustomerContext, script: string, timeoutMs = 120_000): Promise<ExecResult> {
+  return execHostScript(await connection(ctx), script, { timeoutMs });
+}
+
+/** How a step's failure reads: what it left and the fix (by exit code in `fixes`); its class by exit code unless `class` forces one. */
+type StepSpec = Pick<RunSpec, 'fix' | 'fixes' | 'class' | 'detail' | 'stdin'> & { left: string };
+
+/** Runs a step's script; its failure is thrown as the step's error (the executor classifies it), its detail by default the stderr's last line (diagnostics left out) or the exit code. */
+async function step(ctx: CustomerContext, d: StackServiceDesired, name: string, script: string, spec: StepSpec, timeoutMs = 120_000): Promise<ExecResult> {
+  return runScript(await connection(ctx), script, { what: `${d.service}: step ${name}`, customer: ctx.id, resource: 'stack', timeoutMs, detail: (r) => lastLine(r.stderr) || `exit ${r.code}`, ...spec });
 }
 
 async function actService(ctx: CustomerContext, d: StackServiceDesired, action: Action<StackPayload>): Promise<void> {
@@ -262,14 +271,11 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
   switch (action.op) {
     case 'clone':
     case 'checkout': {
-      const result = await sh(ctx, checkoutScript(d, ctx.env.settings.gitInsteadOf ?? {}, tools), 300_000);
-      if (result.code !== 0) {
-        const detail = lastLine(result.stderr) || `exit ${result.code}`;
-        const failure = classifyExit(result.code)!;
-        const fix =
-          failure.name === 'refNotFound' ? `check source.ref in services/${d.service}.yaml` : `check that ${d.repo} is reachable from the host (git.instead_of in the axe config for mirrors)`;
-        throw stepError(ctx, d, action.op, detail, action.op === 'clone' ? 'nothing deployed' : 'the running containers untouched', fix, failure.class);
-      }
+      await step(ctx, d, action.op, checkoutScript(d, ctx.env.settings.gitInsteadOf ?? {}, tools), {
+        left: action.op === 'clone' ? 'nothing deployed' : 'the running containers untouched',
+        fixes: { refNotFound: `check source.ref in services/${d.service}.yaml` },
+        fix: `check that ${d.repo} is reachable from the host (git.instead_of in the axe config for mirrors)`,
+      }, 300_000);
       return;
     }
     case 'render-env':
@@ -288,8 +294,7 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
     case 'create-network':
     case 'create-volume': {
       const what = action.op === 'create-network' ? 'network' : 'volume';
-      const result = await sh(ctx, createScript(what, action.payload.name!, [`${LABELS.customer}=${ctx.id}`], tools));
-      if (result.code !== 0) throw stepError(ctx, d, action.op, lastLine(result.stderr) || `exit ${result.code}`, 'nothing else changed', `create it by hand: docker ${what} create ${action.payload.name}`, 'transient');
+      await step(ctx, d, action.op, createScript(what, action.payload.name!, [`${LABELS.customer}=${ctx.id}`], tools), { left: 'nothing else changed', fix: `create it by hand: docker ${what} create ${action.payload.name}`, class: 'transient' });
       return;
     }
     case 'up':
@@ -305,13 +310,12 @@ async function actService(ctx: CustomerContext, d: StackServiceDesired, action: 
       const services = action.payload.services ?? [];
       const recreate = action.payload.recreate ?? [];
       const rest = services.filter((s) => !recreate.includes(s));
-      const result = await sh(ctx, upScript(d, { args: rest.length ? ['--no-deps', '--no-recreate', ...rest] : [], override: await overrideOnHost(ctx, d), recreate, diagnose: services }, tools), d.waitSeconds * 1000 + 300_000);
-      if (result.code !== 0) throw stepError(ctx, d, 'start', failureReason(result.stderr, services), `${services.join(', ')} not running`, `see docker compose -p ${d.project} logs on the host`);
+      const script = upScript(d, { args: rest.length ? ['--no-deps', '--no-recreate', ...rest] : [], override: await overrideOnHost(ctx, d), recreate, diagnose: services }, tools);
+      await step(ctx, d, 'start', script, { left: `${services.join(', ')} not running`, fix: `see docker compose -p ${d.project} logs on the host`, class: 'terminal', detail: (r) => failureReason(r.stderr, services) }, d.waitSeconds * 1000 + 300_000);
       return;
     }
     case 'stop-idle': {
-      const result = await sh(ctx, composeScript(d, await overrideOnHost(ctx, d), ['stop', '-t', '10', action.payload.name!], tools));
-      if (result.code !== 0) throw stepError(ctx, d, 'stop-idle', lastLine(result.stderr), `${action.payload.name} still running`, 'stop it by hand', 'transient');
+      await step(ctx, d, 'stop-idle', composeScript(d, await overrideOnHost(ctx, d), ['stop', '-t', '10', action.payload.name!], tools), { left: `${action.payload.name} still running`, fix: 'stop it by hand', class: 'transient' });
       return;
     }
     default:
@@ -361,8 +365,12 @@ async function renderEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<
 
 /** Each compose service's own env file, made from the env file on the host (splitEnvScript); stale ones removed. */
 async function splitEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<void> {
-  const result = await sh(ctx, splitEnvScript(d, ownEnvFiles(d.customer, d.service, d.serviceEnvs)));
-  if (result.code !== 0) throw stepError(ctx, d, 'render-env', `the compose services' own env files: ${lastLine(result.stderr) || `exit ${result.code}`}`, `${d.envFile} written, the containers untouched`, `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`, 'transient');
+  await step(ctx, d, 'render-env', splitEnvScript(d, ownEnvFiles(d.customer, d.service, d.serviceEnvs)), {
+    left: `${d.envFile} written, the containers untouched`,
+    fix: `check the disk and permissions of ${d.checkout} on the host, then axe deploy ${d.service} ${ctx.id} --apply`,
+    class: 'transient',
+    detail: (r) => `the compose services' own env files: ${lastLine(r.stderr) || `exit ${r.code}`}`,
+  });
 }
 
 /**
@@ -373,20 +381,16 @@ async function splitEnv(ctx: CustomerContext, d: StackServiceDesired): Promise<v
 async function pullEnv(ctx: CustomerContext, d: StackServiceDesired, text: string): Promise<void> {
   const pull = d.pull!;
   const template = pullTemplate(text, pull.secrets);
-  const conn = await connection(ctx);
-  await conn.writeFile(PULL_WRAPPER_PATH, PULL_WRAPPER, 0o755);
-  const result = await execShell(conn, pullScript(d, pull.sessionFile, ctx.env.providers.hosts.toolPaths), { stdin: `${template}\n`, timeoutMs: 300_000 });
-  if (result.code !== 0) {
-    const detail = lastLine(result.stderr) || `exit ${result.code}`;
-    const failure = classifyExit(result.code)!;
-    const fix =
-      failure.name === 'pullItemMissing'
-        ? `put the missing item in the customer's vault (the one ${pull.sessionFile} unlocks), then axe deploy ${d.service} ${ctx.id} --apply`
-        : failure.name === 'pullBadValue'
-          ? `store the value without quotes or line breaks in the customer's vault`
-          : `see axe plan ${ctx.id}: the host's bw session (${pull.sessionFile}) must be present, mode 0600 and unlocked`;
-    throw stepError(ctx, d, 'render-env (pull on the host)', detail, 'the env file not written, nothing changed', fix, failure.class);
-  }
+  await (await connection(ctx)).writeFile(PULL_WRAPPER_PATH, PULL_WRAPPER, 0o755);
+  await step(ctx, d, 'render-env (pull on the host)', pullScript(d, pull.sessionFile, ctx.env.providers.hosts.toolPaths), {
+    stdin: `${template}\n`,
+    left: 'the env file not written, nothing changed',
+    fixes: {
+      pullItemMissing: `put the missing item in the customer's vault (the one ${pull.sessionFile} unlocks), then axe deploy ${d.service} ${ctx.id} --apply`,
+      pullBadValue: `store the value without quotes or line breaks in the customer's vault`,
+    },
+    fix: `see axe plan ${ctx.id}: the host's bw session (${pull.sessionFile}) must be present, mode 0600 and unlocked`,
+  }, 300_000);
 }
 
 /** The labels override of a stack (its text), the compose services it names, and the config revision it carries. */
@@ -408,8 +412,12 @@ function overrideFor(ctx: CustomerContext, d: StackServiceDesired): Promise<Labe
 async function overrideText(ctx: CustomerContext, d: StackServiceDesired): Promise<LabelsOverride> {
   const rendered = await renderValues(ctx, d, new Map());
   if (!rendered.fact.ok) throw stepError(ctx, d, 'up', 'the env file cannot be rendered', 'nothing changed', 'see the stack health');
-  const result = await sh(ctx, configJsonScript(d, ctx.env.providers.hosts.toolPaths));
-  if (result.code !== 0) throw stepError(ctx, d, 'up', `compose config: ${lastLine(result.stderr) || `exit ${result.code}`}`, 'nothing changed', `check the compose files of ${d.repo} at ${d.ref}`);
+  const result = await step(ctx, d, 'up', configJsonScript(d, ctx.env.providers.hosts.toolPaths), {
+    left: 'nothing changed',
+    fix: `check the compose files of ${d.repo} at ${d.ref}`,
+    class: 'terminal',
+    detail: (r) => `compose config: ${lastLine(r.stderr) || `exit ${r.code}`}`,
+  });
   const model = parseComposeModel(result.stdout);
   const unknown = (d.serviceEnvs ?? []).filter((e) => !model.services.includes(e.service)).map((e) => e.service);
   if (unknown.length) throw stepError(ctx, d, 'up', `env.services names ${unknown.join(', ')}, not a service of the compose files at ${d.ref} (they have ${model.services.join(', ')})`, 'nothing changed', `fix env.services in services/${d.service}.yaml`);
@@ -535,10 +543,12 @@ async function initial(ctx: CustomerContext, d: StackServiceDesired): Promise<vo
   await (await connection(ctx)).writeFile(envPath(d, OVERRIDE_FILE), text, 0o644);
   const shared = services.filter((s) => s !== bg.blue && s !== bg.green);
   // Shared services first, then the color alone (a color is always brought up alone: see the observation's hash); one round trip.
-  const result = await sh(ctx, upScript(d, { args: ['--no-deps', ...shared], then: ['--no-deps', bg.blue], override: OVERRIDE_FILE }, tools), 2 * d.waitSeconds * 1000 + 300_000);
-  if (result.code !== 0) {
-    throw stepError(ctx, d, 'compose up', failureReason(result.stderr, []), `${d.project} at ${d.ref} started but not healthy (nothing served before)`, `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`);
-  }
+  await step(ctx, d, 'compose up', upScript(d, { args: ['--no-deps', ...shared], then: ['--no-deps', bg.blue], override: OVERRIDE_FILE }, tools), {
+    left: `${d.project} at ${d.ref} started but not healthy (nothing served before)`,
+    fix: `see docker compose -p ${d.project} logs on the host; fix the release or its env, then axe deploy ${d.service} ${ctx.id} --apply`,
+    class: 'terminal',
+    detail: (r) => failureReason(r.stderr, []),
+  }, 2 * d.waitSeconds * 1000 + 300_000);
   const done = await runSteps(ctx, [switchStep(ctx, d, 'blue'), ...gateStep(ctx, d, 'blue'), saveGoodStep(ctx, d), ...hookSteps(ctx, d, 'blue'), clearFailureStep(d)], d);
   if (done.failed === 'switch') throw stepError(ctx, d, 'switch', stepDetail(done, 'switch'), `${d.project} running, the proxy not switched`, `run the switch in ${bg.proxy} by hand`);
   if (done.failed === 'health') throw stepError(ctx, d, 'health', stepDetail(done, 'health'), `${d.project} at ${d.ref} running`, `see docker compose -p ${d.project} logs on the host`);

@@ -1,5 +1,5 @@
 /**
- * A compose stack's actions on the host, as scripts for `/bin/sh -c`: its
+ * A compose stack's actions on the host, as scripts for the executor: its
  * checkout (scripts/checkout.sh), its external networks and volumes, compose
  * `config`, `up --wait` (diagnostics on failure: facts/compose-up.ts), other
  * compose subcommands, the inside health gate, the override and record files
