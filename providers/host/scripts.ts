@@ -10,7 +10,7 @@ import { type Argv, line } from './commands/quote.js';
 const DIR = join(import.meta.dirname, 'scripts');
 const cache = new Map<string, string>();
 
-export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'timed-facts.sh' | 'side-by-side.sh' | 'checkout.sh' | 'steps.sh';
+export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'side-by-side.sh' | 'checkout.sh' | 'steps.sh';
 
 /** The text of a script file. */
 export function scriptText(name: ScriptName): string {

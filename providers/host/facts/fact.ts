@@ -20,7 +20,7 @@
  *   facts, in the background, killed after its time limit; its command is one
  *   command line (the process the timer kills), its guard runs in its job and
  *   may start processes (finding the container it runs in). The shell that
- *   runs them is scripts/timed-facts.sh.
+ *   runs them, and the background facts and groups, is scripts/side-by-side.sh.
  */
 import { type Argv, line, shellQuote } from '../commands/quote.js';
 import { scriptText } from '../scripts.js';
@@ -113,16 +113,16 @@ function framed(f: Fact<unknown>): string {
   return f.guard ? `if ${f.guard}; then\n${run}\nfi` : run;
 }
 
-/** The timed facts started in the background (before the others run), and their frames printed after all ended. */
+/** The timed facts started in the background (before the others run), and their frames printed after all ended (scripts/side-by-side.sh defined first). */
 function timedParts(facts: readonly Fact<unknown>[]): { start: string; end: string } {
   if (facts.length === 0) return { start: '', end: '' };
   const jobs = facts.map((f) => {
-    const run = `axe_timed "$axe_td" ${shellQuote(f.name)} ${f.limitSeconds} ${f.command}`;
-    return `if [ -n "$axe_td" ]; then { if ${f.guard ?? 'true'}\nthen ${run}; fi; } >/dev/null 2>&1 </dev/null & fi`;
+    const run = `axe_timed ${shellQuote(f.name)} ${f.limitSeconds} ${f.command}`;
+    return `if [ -n "$axe_sd" ]; then { if ${f.guard ?? 'true'}\nthen ${run}; fi; } >/dev/null 2>&1 </dev/null & fi`;
   });
   return {
-    start: [scriptText('timed-facts.sh'), 'axe_td=$(mktemp -d 2>/dev/null) || axe_td=""', ...jobs].join('\n'),
-    end: ['wait', `axe_timed_frames ${shellQuote(MARK)} "$axe_td" ${facts.map((f) => shellQuote(f.name)).join(' ')}`].join('\n'),
+    start: jobs.join('\n'),
+    end: ['wait', `axe_timed_frames ${shellQuote(MARK)} ${facts.map((f) => shellQuote(f.name)).join(' ')}`].join('\n'),
   };
 }
 
@@ -148,14 +148,15 @@ export function factsSection(name: string, facts: Record<string, Fact<unknown>>,
   const all = Object.values(facts);
   const engine = Object.fromEntries([...all, ...groups.flatMap((g) => Object.values(g.facts))].flatMap((f) => (f.engine ? [[f.name, f.engine] as const] : [])));
   if (all.some((f) => f.engine && f.limitSeconds !== undefined)) throw new Error(`a timed fact cannot be an engine fact (section ${name})`);
-  const t = timedParts(all.filter((f) => f.limitSeconds !== undefined));
+  const timedFacts = all.filter((f) => f.limitSeconds !== undefined);
+  const t = timedParts(timedFacts);
   const untimed = all.filter((f) => f.limitSeconds === undefined);
-  const sideBySide = groups.length > 0 || untimed.some((f) => f.background);
+  // The side-by-side runner and its one directory, for timed facts, groups and background facts alike.
+  const sideBySide = timedFacts.length > 0 || groups.length > 0 || untimed.some((f) => f.background);
   const jobs = groups.flatMap((g, i) => [`${jobName(`g${i}`)}() (\n${[g.prelude, ...plainAndBackground(Object.values(g.facts), `g${i}`)].filter(Boolean).join('\n')}\n)`, `axe_bg ${jobName(`g${i}`)} ${jobName(`g${i}`)}`]);
-  const start = sideBySide ? [scriptText('side-by-side.sh'), 'axe_gd=$(mktemp -d 2>/dev/null) || axe_gd=""', ...jobs] : [];
   const end = groups.length ? ['wait', `axe_bg_frames ${groups.map((_, i) => jobName(`g${i}`)).join(' ')}`] : [];
-  const cleanup = sideBySide ? ['if [ -n "$axe_gd" ]; then rm -rf "$axe_gd"; fi'] : [];
-  const script = [prelude, t.start, ...start, ...plainAndBackground(untimed, 'f'), ...end, ...cleanup, t.end].filter(Boolean).join('\n');
+  const runner = sideBySide ? scriptText('side-by-side.sh') : '';
+  const script = [prelude, runner, t.start, ...jobs, ...plainAndBackground(untimed, 'f'), ...end, t.end, sideBySide ? 'axe_sd_done' : ''].filter(Boolean).join('\n');
   return { name, script, ...(Object.keys(engine).length ? { engine } : {}) };
 }
 

@@ -90,6 +90,36 @@ describe('host facts', () => {
     }
   });
 
+  it('timed facts, groups and background facts of one section share one directory, removed at the end; without it, timed facts say so and the rest run in turn', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-one-dir-'));
+    try {
+      const temp = join(dir, 'tmp');
+      mkdirSync(temp);
+      const answer = (output: string, code: number, stderr: string) => ({ output, code, stderr });
+      // The timed fact and the group each wait for the other's file: both answer only when run side by side.
+      const meet = (mine: string, other: string) => `touch "$T/${mine}"; i=0; while [ ! -f "$T/${other}" ] && [ $i -lt "$N" ]; do sleep 0.1; i=$((i+1)); done; echo ${mine}; [ -f "$T/${other}" ]`;
+      const top = {
+        t: timed({ name: 't', argv: ['/bin/sh', '-c', meet('t', 'g')], seconds: 8, parse: answer }),
+        dirs: { name: 'dirs', command: 'ls "$TMPDIR" | wc -l | tr -d " "', parse: answer, background: true } satisfies Fact<unknown>,
+      };
+      const group = { g: { name: 'g', command: meet('g', 't'), parse: answer } satisfies Fact<unknown> };
+      const all = { ...top, ...group };
+      // N: how many tenths of a second each waits for the other.
+      const run = (prelude: string, N = '50') => {
+        for (const f of ['t', 'g']) rmSync(join(dir, f), { force: true });
+        return readFacts(execFileSync('/bin/sh', ['-c', hostScript(factsSection('s', top, prelude, [{ prelude: '', facts: group }]).script)], { env: { PATH: '/usr/bin:/bin', T: dir, TMPDIR: temp, N } }).toString(), all);
+      };
+      assert.deepEqual(run(''), { t: answer('t ', 0, ''), dirs: answer('1', 0, ''), g: answer('g', 0, '') }, 'one directory for the timed fact, the group and the background fact');
+      assert.deepEqual(readdirSync(temp), [], 'the directory is removed');
+      const without = run('mktemp() { return 1; }', '2');
+      assert.deepEqual(without.t, answer('', -1, 'mktemp failed on the host'));
+      assert.deepEqual(without.dirs, answer('0', 0, ''), 'the background fact ran, in turn');
+      assert.equal(without.g.output, 'g', 'the group ran, in turn (alone: it waited for the timed fact in vain)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('files: sha256 and mode of the files present (one hashing process, one stat)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'axe-facts-'));
     try {
