@@ -6,7 +6,7 @@
  *
  * Rules: the password never travels here (restic reads its file on the
  * host); a failure is the script's own one-line reason (`backup: ` dropped).
- * The scripts' exit codes are their own (reconcilers/backup/lib.sh): this file
+ * The scripts' exit codes are their own (scripts/backup/lib.sh): this file
  * is where they are classified — 2 or 127 (the script is not there) is
  * terminal, anything else transient.
  */

@@ -1,7 +1,9 @@
 /**
  * The shell axe runs on hosts that has to stay shell lives in real files,
- * providers/host/scripts/*.sh (checked by shellcheck in the tests; copied
- * into dist/ by build/shell-assets.ts). This reads them, once each.
+ * providers/host/scripts/*.sh, and the backup's (pushed to the host's
+ * ~/.axe/backup/bin, and its observation) in scripts/backup/*.sh (checked
+ * by shellcheck in the tests; copied into dist/ by build/shell-assets.ts).
+ * This reads them, once each.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +12,10 @@ import { type Argv, line } from './commands/quote.js';
 const DIR = join(import.meta.dirname, 'scripts');
 const cache = new Map<string, string>();
 
-export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'side-by-side.sh' | 'checkout.sh' | 'steps.sh';
+/** The backup's shell files (scripts/backup/): lib, backup, verify and schedule are pushed to the host, observe is its observation. */
+export type BackupScriptFile = 'lib.sh' | 'backup.sh' | 'verify.sh' | 'schedule.sh' | 'observe.sh';
+
+export type ScriptName = 'lib.sh' | 'axe-env-pull.sh' | 'cloudflared-container.sh' | 'cloudflared-launchd.sh' | 'side-by-side.sh' | 'checkout.sh' | 'steps.sh' | `backup/${BackupScriptFile}`;
 
 /** The text of a script file. */
 export function scriptText(name: ScriptName): string {

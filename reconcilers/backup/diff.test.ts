@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadRepo } from '../../schemas/repo.js';
 import { EXAMPLE_REPO } from '../../test/helpers.js';
 import { type BackupObserved, diffBackup, formatAge, healthBackup } from './diff.js';
 import { resticPasswordItem } from '../vault-names.js';
-import { desiredBackup } from './host.js';
+import { desiredBackup, observeScript } from './host.js';
 
 const loaded = await loadRepo(EXAMPLE_REPO);
 if (!loaded.ok) throw new Error('examples do not load');
@@ -38,6 +40,16 @@ describe('backup desired state', () => {
       desired.items.map((i) => (i.kind === 'dump' ? `dump ${i.project}/${i.container}:${i.file}` : `volume ${i.name}`)),
       ['dump demo-frame/postgres:frame.sql', 'volume axe-demo-frame-data'],
     );
+  });
+
+  it('pushes the backup shell files as they are in providers/host/scripts/backup/ (its own lib.sh, not the executor\'s), 0755', () => {
+    const dir = join(import.meta.dirname, '../../providers/host/scripts/backup');
+    assert.deepEqual(
+      desired.files.filter((f) => f.path.startsWith('bin/')).map((f) => ({ path: f.path, text: f.text, mode: f.mode })),
+      ['lib.sh', 'backup.sh', 'verify.sh', 'schedule.sh'].map((name) => ({ path: `bin/${name}`, text: readFileSync(join(dir, name), 'utf8'), mode: 0o755 })),
+    );
+    assert.match(desired.files.find((f) => f.path === 'bin/lib.sh')!.text, /find_tool\(\)/);
+    assert.ok(observeScript([]).endsWith(readFileSync(join(dir, 'observe.sh'), 'utf8')), 'the observation runs observe.sh');
   });
 
   it('a sovereign customer (no service slot) has no backup', () => {

@@ -1,17 +1,16 @@
 /**
- * The backup's desired files: the shell files it pushes (real .sh files beside
- * this module, shellcheck-clean: lib, backup, verify, schedule, observe) and
+ * The backup's desired files: the shell files it pushes (real .sh files in
+ * providers/host/scripts/backup/, shellcheck-clean: lib, backup, verify,
+ * schedule; observe is the observation's) and
  * backup.conf (providers/host/commands/backup.ts renders it) from the service
  * manifests; the observation's section (parsed by providers/host/facts/backup.ts).
  *
- * Rules: pure functions, except reading the .sh files once.
+ * Rules: pure functions (providers/host/scripts.ts reads the .sh files once).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { observeBackupScript, renderConf } from '../../providers/host/commands/backup.js';
 import { parseBackupObservation } from '../../providers/host/facts/backup.js';
+import { type BackupScriptFile, scriptText } from '../../providers/host/scripts.js';
 import type { CustomersFile } from '../../schemas/customers.js';
 import { durationMs, type ServiceManifest } from '../../schemas/service-manifest.js';
 import { serviceOrder } from '../../schemas/repo.js';
@@ -19,16 +18,9 @@ import { expandTemplate } from '../templates.js';
 import { resticPasswordItem } from '../vault-names.js';
 import type { BackupDesired, BackupItem, BackupObserved, HostFile } from './diff.js';
 
-/** Beside this module: the sources, or the build (build/shell-assets.ts copies the .sh files into dist/, which the image ships). */
-function scriptDir(): string {
-  return dirname(fileURLToPath(import.meta.url));
-}
-
-const cache = new Map<string, string>();
-export function script(name: 'lib.sh' | 'backup.sh' | 'verify.sh' | 'schedule.sh' | 'observe.sh'): string {
-  let text = cache.get(name);
-  if (text === undefined) cache.set(name, (text = readFileSync(resolve(scriptDir(), name), 'utf8')));
-  return text;
+/** The text of one of the backup's shell files (providers/host/scripts/backup/). */
+export function script(name: BackupScriptFile): string {
+  return scriptText(`backup/${name}`);
 }
 
 export function sha256(text: string): string {

@@ -1,6 +1,6 @@
 /**
  * The backup's command lines and files on the host (the restic scripts live in
- * reconcilers/backup/*.sh and are pushed to ~/.axe/backup/bin): backup.conf,
+ * providers/host/scripts/backup/*.sh and are pushed to ~/.axe/backup/bin): backup.conf,
  * which the scripts source, the observation's head, and the command that runs
  * one of the pushed scripts.
  *
