@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { HostConnection } from '../providers/host/ssh.js';
+import { withExecSession } from '../providers/host/local-connection.js';
 import type { TailnetView } from '../providers/tailscale/index.js';
 import { loadRepo } from '../schemas/repo.js';
 import { fakeEngine } from '../test/fake-engine.js';
@@ -24,7 +25,7 @@ const HOST = 'acme-macmini.tail-lab.ts.net';
 /** A host answering every section of a batch (empty output, exit 0); counts its round trips and the sections each ran. */
 function standIn(socket?: string): { providers: Providers; trips: string[][] } {
   const trips: string[][] = [];
-  const connection = {
+  const connection = withExecSession({
     target: { name: HOST, address: HOST, port: 22, user: 'axe' },
     openUnixSocket: (path: string) =>
       new Promise((resolve, reject) => {
@@ -39,7 +40,7 @@ function standIn(socket?: string): { providers: Providers; trips: string[][] } {
       const stdout = begins.map(([, marker, name]) => `\n${marker} begin ${name}\n\n${marker} end ${name} 0\n`).join('');
       return { code: 0, stdout, stderr: '' };
     },
-  } as unknown as HostConnection;
+  }) as unknown as HostConnection;
   const tailnet: TailnetView = { backendState: 'Running', magicDnsSuffix: 'tail-lab.ts.net', selfDnsName: null, peers: [{ hostName: 'acme-macmini', dnsName: HOST, online: true, direct: true, relay: '', os: 'macOS', ips: [], lastSeen: null }] };
   const providers = {
     cloudflare: null,

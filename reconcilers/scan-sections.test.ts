@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { HostConnection } from '../providers/host/ssh.js';
+import { withExecSession } from '../providers/host/local-connection.js';
 import type { Providers } from './runtime.js';
 import { newScan, SCAN_KEYS } from './scan.js';
 
 /** A host whose commands run in a local sh; counts round trips. */
 function localHost(): { providers: Providers; trips: string[] } {
   const trips: string[] = [];
-  const connection = {
+  const connection = withExecSession({
     exec(command: string, options: { stdin?: string } = {}) {
       trips.push(options.stdin ?? command);
       return new Promise((resolve) => {
@@ -16,7 +17,7 @@ function localHost(): { providers: Providers; trips: string[] } {
         child.stdin!.end(options.stdin ?? '');
       });
     },
-  } as unknown as HostConnection;
+  }) as unknown as HostConnection;
   const providers = { hosts: { connection: async () => connection, probeMemo: new Map() } } as unknown as Providers;
   return { providers, trips };
 }

@@ -12,7 +12,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { HostConnection } from '../providers/host/ssh.js';
+import type { ExecResult, HostConnection } from '../providers/host/ssh.js';
+import { withExecSession } from '../providers/host/local-connection.js';
 
 export interface FakeEngine {
   socket: string;
@@ -59,7 +60,7 @@ export function localConnection(name = 'local'): HostConnection & { trips: numbe
     },
     exec(command: string, options: { stdin?: string | Buffer } = {}) {
       counts.trips += 1;
-      return new Promise((resolve) => {
+      return new Promise<ExecResult>((resolve) => {
         const child = execFile('/bin/sh', ['-c', command], { env: { PATH: '/usr/bin:/bin', HOME: tmpdir() } }, (error, stdout, stderr) => {
           resolve({ code: error ? Number((error as NodeJS.ErrnoException & { code?: unknown }).code) || 1 : 0, stdout, stderr });
         });
@@ -75,5 +76,5 @@ export function localConnection(name = 'local'): HostConnection & { trips: numbe
       });
     },
   };
-  return connection as unknown as HostConnection & { trips: number; channels: number };
+  return withExecSession(connection) as unknown as HostConnection & { trips: number; channels: number };
 }

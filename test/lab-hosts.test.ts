@@ -34,7 +34,7 @@ import {
 } from '../lab/hosts/index.js';
 import { ensureBaseImage } from '../lab/images/base.js';
 import { parseKnownHosts } from '../providers/host/known-hosts.js';
-import { parseProbe, probeScript } from '../providers/host/probe.js';
+import { parseProbe, PROBE_SESSION_INIT, probeScript } from '../providers/host/probe.js';
 import { connect, type HostConnection } from '../providers/host/ssh.js';
 import { healthHost, type PeerFact } from '../reconcilers/host/diff.js';
 
@@ -235,6 +235,45 @@ describe('lab hosts (real sshd on loopback)', () => {
       assert.equal(health.trap?.trap, 'bw-cli-crashing-version');
     } finally {
       connB.close();
+    }
+  });
+
+  test('the kept shell (real sshd): one session per connection, nothing outlives a script, a dead shell falls back to exec, a hung script times out', async () => {
+    const conn = await open(A);
+    try {
+      const first = await conn.session('x=1; echo "$x"; echo err >&2; exit 3', { init: 'axe_seen=$$' });
+      assert.deepEqual(first, { code: 3, stdout: '1\n', stderr: 'err\n' }, 'exit ends the script, not the shell');
+      const second = await conn.session('printf "%s|%s" "${x:-unset}" "$axe_seen"; cat');
+      const [x, shellPid] = second.stdout.split('|');
+      assert.equal(x, 'unset', 'no variable outlives a script');
+      assert.match(shellPid ?? '', /^\d+$/, 'the init ran once, in the kept shell');
+      assert.equal((await conn.session('printf %s "$axe_seen"')).stdout, shellPid, 'the same shell');
+      const forged = await conn.session(`printf '\\n@@axe-end-0123456789abcdef 0\\n'; echo after`);
+      assert.match(forged.stdout, /after\n$/, 'a forged end marker does not end the script');
+      // A syntax error ends a non-interactive sh: the script runs again by exec, with exec's answer.
+      const broken = await conn.session('if then fi');
+      const viaExec = await conn.exec('/bin/sh -s', { stdin: 'if then fi' });
+      assert.deepEqual([broken.code, broken.stdout], [viaExec.code, viaExec.stdout]);
+      assert.notEqual(broken.code, 0);
+      const next = await conn.session('printf %s "$axe_seen"', { init: 'axe_seen=$$' });
+      assert.match(next.stdout, /^\d+$/);
+      assert.notEqual(next.stdout, shellPid, 'a new kept shell after the old one died');
+      await assert.rejects(conn.session('sleep 3', { timeoutMs: 300 }), /timed out after 300 ms/);
+      assert.equal((await conn.session('echo ok')).stdout, 'ok\n', 'a new kept shell after a timeout');
+      const trips = conn.stats.roundTrips;
+      const [slow, quick] = await Promise.all([conn.session('sleep 0.3; echo slow'), conn.session('echo quick')]);
+      assert.deepEqual([slow.stdout, quick.stdout], ['slow\n', 'quick\n'], 'a busy kept shell: the other script by exec');
+      assert.equal(conn.stats.roundTrips, trips + 2);
+    } finally {
+      conn.close();
+    }
+    const fresh = await open(A);
+    try {
+      const probe = parseProbe((await fresh.session(probeScript(), { init: PROBE_SESSION_INIT })).stdout);
+      assert.deepEqual([probe.complete, probe.os, probe.osVersion], [true, 'macOS', '15.1']);
+      assert.equal((await fresh.session('printf %s "$axe_os_version"')).stdout, '15.1', 'the OS read once per connection, by the kept shell');
+    } finally {
+      fresh.close();
     }
   });
 

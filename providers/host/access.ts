@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { terminal } from '../../core/errors.js';
 import type { ControllerConfig } from '../../schemas/controller-config.js';
 import { loadKnownHosts } from './known-hosts.js';
+import { FileSums } from './facts/files.js';
 import type { ProbeMemo } from './probe.js';
 import { type HostConnection, HostPool, type SshStats, type SshTarget } from './ssh.js';
 
@@ -34,6 +35,8 @@ export interface HostAccess {
    * an observation whose inputs are unchanged skips `compose config --hash`.
    */
   readonly hashMemo: Map<string, ComposeHashMemo>;
+  /** Sums of files read on the hosts (facts/files.ts), for this process's life. */
+  readonly fileSums: FileSums;
   stats(): Record<string, SshStats>;
   close(): void;
 }
@@ -98,6 +101,7 @@ export function openHostAccess(ssh: ControllerConfig['ssh'], options: { memoFile
     toolPaths: ssh.tool_paths,
     probeMemo,
     hashMemo,
+    fileSums: new FileSums(),
     target(tailscaleHost, user) {
       const name = tailscaleHost.replace(/\.$/, '');
       const override = ssh.overrides[name];

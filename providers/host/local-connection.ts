@@ -3,11 +3,20 @@
  * the host's sshd would start), recording each command line.
  */
 import { execFileSync } from 'node:child_process';
-import type { ExecResult, HostConnection } from './ssh.js';
+import type { ExecOptions, ExecResult, HostConnection, SessionOptions } from './ssh.js';
+
+/** For fakes: `session` as a plain `exec` of `/bin/sh -s` (the kept shell's fallback), so they count it as one. */
+export function withExecSession<T extends { exec(command: string, options?: ExecOptions): Promise<ExecResult> }>(connection: T): T & { session(script: string, options?: SessionOptions): Promise<ExecResult> } {
+  return Object.assign(connection, {
+    session(script: string, options: SessionOptions = {}) {
+      return connection.exec('/bin/sh -s', { stdin: script, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    },
+  });
+}
 
 export function localConnection(): HostConnection & { commands: string[] } {
   const commands: string[] = [];
-  return {
+  return withExecSession({
     commands,
     async exec(command: string, options: { stdin?: string | Buffer } = {}): Promise<ExecResult> {
       commands.push(command);
@@ -19,5 +28,5 @@ export function localConnection(): HostConnection & { commands: string[] } {
         return { code: e.status, stdout: e.stdout.toString(), stderr: e.stderr.toString() };
       }
     },
-  } as unknown as HostConnection & { commands: string[] };
+  }) as unknown as HostConnection & { commands: string[] };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { compareVersions, memoFrom, parseProbe, probeScript } from './probe.js';
+import { compareVersions, memoFrom, parseProbe, probeScript, STAMPS_FRESH_MS } from './probe.js';
 
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), 'axe-probe-'));
@@ -99,9 +99,14 @@ describe('host probe', () => {
       assert.equal(second.tools.docker.version, '27.3.1');
       assert.equal(second.tools.git.version, '2.39.5');
       assert.equal((await runs()).length, 2, 'neither ran again');
-      // The engine restarted: its socket is new (another mtime); the version is asked again. git stays memoised.
+      assert.equal(second.statRead, false, 'the stamps of the memo, no stat');
+      // The engine restarted: its socket is new (another mtime). While the stamps are fresh, no stat sees it;
+      // once they are STAMPS_FRESH_MS old, the stat runs and the version is asked again. git stays memoised.
       await utimes(socket, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
-      const third = await probe(memo);
+      assert.equal((await probe(memo)).statRead, false);
+      assert.equal((await runs()).length, 2);
+      const third = await probe(memo && { ...memo, statAt: Date.now() - STAMPS_FRESH_MS });
+      assert.equal(third.statRead, true);
       assert.equal(third.tools.docker.version, '27.3.1');
       assert.deepEqual((await runs()).slice(2), ['docker version --format {{.Server.Version}}']);
       // No socket to stamp (a TCP DOCKER_HOST): always asked.
@@ -109,6 +114,8 @@ describe('host probe', () => {
       assert.equal(tcp.dockerStamp, null);
       assert.equal(tcp.dockerSocket, null, 'no unix socket behind a TCP DOCKER_HOST');
       assert.deepEqual((await runs()).slice(3), ['docker version --format {{.Server.Version}}']);
+      const moved = memoFrom(third, memo);
+      assert.equal((await probe(moved && { ...moved, statPaths: 'elsewhere' })).statRead, true, 'a tool at another path is stamped at once');
     } finally {
       server.close();
     }

@@ -29,7 +29,18 @@ export interface ProbeMemo {
   gitVersion?: string;
   /** The unix socket of the host's Docker engine (Docker Desktop, OrbStack and colima each keep it elsewhere). */
   dockerSocket?: string;
+  /** The stamped paths (`$D|$S|$P|$G|$B`), their stamps as the last stat read them, and when (epoch ms). */
+  statPaths?: string;
+  stamps?: string;
+  statAt?: number;
 }
+
+/**
+ * How long the tool binaries' stamps are trusted without a stat: a tool's
+ * path is checked every scan (shell builtins), its version (by its stamp)
+ * every 10 minutes and on each new probe memo.
+ */
+export const STAMPS_FRESH_MS = 10 * 60_000;
 
 /** Where the docker CLI looks for plugins, in its own order. */
 const COMPOSE_PLUGIN_DIRS = ['~/.docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
@@ -67,9 +78,11 @@ export function dockerSocketLookup(variable: string): string {
 const DOCKER_SOCKET = dockerSocketLookup('S');
 
 /** What this probe's facts let the next probe skip. */
-export function memoFrom(facts: HostFacts): ProbeMemo | null {
+export function memoFrom(facts: HostFacts, previous?: ProbeMemo | null, now = Date.now()): ProbeMemo | null {
   if (!facts.bwStamp && !facts.composeStamp && !facts.dockerStamp && !facts.gitStamp && !facts.dockerSocket) return null;
+  const statAt = facts.statRead ? now : previous?.statAt;
   return {
+    ...(facts.statPaths !== null && facts.stamps !== null && statAt !== undefined ? { statPaths: facts.statPaths, stamps: facts.stamps, statAt } : {}),
     ...(facts.dockerSocket ? { dockerSocket: facts.dockerSocket } : {}),
     bwStamp: facts.bwStamp && facts.tools.bw.version ? facts.bwStamp : '',
     bwVersion: facts.tools.bw.version ?? '',
@@ -79,8 +92,15 @@ export function memoFrom(facts: HostFacts): ProbeMemo | null {
   };
 }
 
+/**
+ * Run once in a connection's kept shell when it opens (ssh.ts `session`): the
+ * OS, which only a reboot changes, and a reboot ends the connection. The probe
+ * reads these variables when they are set, else asks uname and sw_vers itself.
+ */
+export const PROBE_SESSION_INIT = 'axe_os_uname=$(uname -s 2>/dev/null); axe_os_version=""; if command -v sw_vers >/dev/null 2>&1; then axe_os_version=$(sw_vers -productVersion 2>/dev/null); fi; axe_os_read=1';
+
 /** The probe script. `extraDirs` come first (operator config `ssh.tool_paths`). */
-export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null): string {
+export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo | null, now = Date.now()): string {
   const dirs = [...extraDirs, ...DEFAULT_TOOL_DIRS].map(hostPath);
   // Few processes: a Mac's sshd runs this every scan. The user from sshd's LOGNAME, bare names by the
   // `command` builtin, every stamp from one stat, the pmset line read by the shell (no awk).
@@ -90,9 +110,11 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     'printf "path=%s\\n" "$PATH"',
     'printf "home=%s\\n" "$HOME"',
     'u="${LOGNAME:-${USER:-}}"; if [ -z "$u" ]; then u=$(id -un 2>/dev/null); fi; printf "user=%s\\n" "$u"',
-    'printf "uname=%s\\n" "$(uname -s 2>/dev/null)"',
+    'if [ -n "${axe_os_read:-}" ]; then printf "uname=%s\\nos_version=%s\\n" "$axe_os_uname" "$axe_os_version"; else',
+    '  printf "uname=%s\\n" "$(uname -s 2>/dev/null)"',
+    '  if command -v sw_vers >/dev/null 2>&1; then printf "os_version=%s\\n" "$(sw_vers -productVersion 2>/dev/null)"; fi',
+    'fi',
     'D=""; G=""; B=""',
-    'if command -v sw_vers >/dev/null 2>&1; then printf "os_version=%s\\n" "$(sw_vers -productVersion 2>/dev/null)"; fi',
     `for t in ${TOOLS.join(' ')}; do`,
     '  found=""',
     `  for d in ${dirs.join(' ')}; do if [ -x "$d/$t" ]; then found="$d/$t"; break; fi; done`,
@@ -105,7 +127,12 @@ export function probeScript(extraDirs: readonly string[] = [], known?: ProbeMemo
     `if [ -n "$D" ]; then ${DOCKER_SOCKET}; ${composePluginLookup('P')}; fi`,
     'printf "docker_socket=%s\\n" "$S"',
     'set --; for f in "$D" "$S" "$P" "$G" "$B"; do if [ -n "$f" ]; then set -- "$@" "$f"; fi; done',
-    STAT_ALL,
+    'ps="$D|$S|$P|$G|$B"',
+    // The stat only when a path changed or the stamps are over STAMPS_FRESH_MS old.
+    known?.statPaths !== undefined && known.stamps !== undefined && known.statAt !== undefined && now - known.statAt < STAMPS_FRESH_MS
+      ? `if [ "$ps" = ${shellQuote(known.statPaths)} ]; then set -- ${known.stamps.split(' ').filter(Boolean).map(shellQuote).join(' ')}; printf "stat=memo\\n"; else ${STAT_ALL}; printf "stat=read\\n"; fi`
+      : `${STAT_ALL}; printf "stat=read\\n"`,
+    'printf "stat_paths=%s\\nstamps=%s\\n" "$ps" "$*"',
     'sD=""; sS=""; sP=""; sG=""; sB=""',
     'for k in D S P G B; do eval "f=\\$$k"; if [ -n "$f" ] && [ $# -gt 0 ]; then eval "s$k=\\$1"; shift; fi; done',
     'if [ -n "$D" ]; then',
@@ -165,6 +192,10 @@ export interface HostFacts {
   gitVersionRaw: string | null;
   /** The unix socket the docker CLI reaches the engine by, or null (no docker CLI, or a TCP/SSH DOCKER_HOST). */
   dockerSocket: string | null;
+  /** The stamped paths and their stamps, and whether this probe ran the stat (else they came from the memo). */
+  statPaths: string | null;
+  stamps: string | null;
+  statRead: boolean;
 }
 
 export function parseProbe(output: string): HostFacts {
@@ -201,6 +232,9 @@ export function parseProbe(output: string): HostFacts {
     gitStamp: get('git_stamp'),
     gitVersionRaw: get('git_version'),
     dockerSocket: get('docker_socket'),
+    statPaths: values.get('stat_paths') ?? null,
+    stamps: values.get('stamps') ?? null,
+    statRead: values.get('stat') === 'read',
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EngineCall } from './engine-api.js';
+import { PROBE_SESSION_INIT } from './probe.js';
 import type { HostConnection } from './ssh.js';
 
 export interface HostSection {
@@ -44,9 +45,13 @@ export function parseSections(stdout: string, marker: string): Map<string, Secti
   return out;
 }
 
-/** Runs every section over the connection in one round trip (`prelude`: shell function definitions first). */
+/**
+ * Runs every section over the connection in one round trip (`prelude`: shell
+ * function definitions first), in the connection's kept shell (ssh.ts
+ * `session`; the probe's once-per-connection facts are read when it opens).
+ */
 export async function runSections(connection: HostConnection, sections: readonly HostSection[], timeoutMs = 60_000, prelude = ''): Promise<Map<string, SectionOutput>> {
   const marker = `@@axe-${randomBytes(8).toString('hex')}`;
-  const result = await connection.exec('/bin/sh -s', { stdin: sectionsScript(sections, marker, prelude), timeoutMs });
+  const result = await connection.session(sectionsScript(sections, marker, prelude), { timeoutMs, init: PROBE_SESSION_INIT });
   return parseSections(result.stdout, marker);
 }

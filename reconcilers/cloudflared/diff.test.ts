@@ -72,7 +72,7 @@ describe('cloudflared diff', () => {
 
   it('parses the host observation of both managers', () => {
     const d = '/h/.axe/cloudflared';
-    const files = frame('files', `${'a'.repeat(64)}  ${d}/config.yml\n${'b'.repeat(64)} *${d}/credentials.json\n644 ${d}/config.yml\n600 ${d}/credentials.json`);
+    const files = frame('files', `${'a'.repeat(64)}  ${d}/config.yml\n${'b'.repeat(64)} *${d}/credentials.json\n644 5-1.25-1.25-9 ${d}/config.yml\n600 7-1.5-1.5-10 ${d}/credentials.json`);
     const inspected = JSON.stringify([{ Name: '/axe-cloudflared-demo', State: { Status: 'running', Health: { Status: 'healthy' } }, Config: { Labels: { 'ai.axelabs.axe.service-hash': 'h1' } } }]);
     const c = parseObservation(frame('manager', 'container') + files + frame('container', inspected), 'demo', 20241);
     const want = { config: { sha256: 'a'.repeat(64), mode: '644' }, credentials: { sha256: 'b'.repeat(64), mode: '600' } };

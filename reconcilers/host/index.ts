@@ -62,7 +62,7 @@ export const hostReconciler: ResourceReconciler<HostDesired, HostObserved> = {
     if (!host.ok) return { peer, ssh: host.observed, facts: null };
     const probe = host.sections.get(PROBE_SECTION);
     const facts = probe ? parseProbe(probe.output) : null;
-    const memo = facts ? memoFrom(facts) : null;
+    const memo = facts ? memoFrom(facts, hosts.probeMemo.get(SCAN_KEYS.host(ctx.target))) : null;
     if (memo) ctx.env.providers.hosts.probeMemo.set(SCAN_KEYS.host(ctx.target), memo);
     return { peer, ssh: { ok: true }, facts };
   },

@@ -46,7 +46,7 @@ describe('host command lines (exact)', () => {
   });
 
   it('fs: file facts and modes through lib.sh', () => {
-    assert.equal(line(fs.fileFacts(path('~/.axe/cloudflared'), ['config.yml'])), `axe_file_facts "$HOME"/'.axe/cloudflared' 'config.yml'`);
+    assert.equal(line(fs.fileFacts(path('~/.axe/cloudflared'), ['config.yml'])), `axe_file_facts "$HOME"/'.axe/cloudflared' '' 'config.yml'`);
     assert.equal(line(fs.mode('/x')), `axe_mode '/x'`);
   });
 

@@ -6,8 +6,8 @@
 import { type Argv, type Word } from './quote.js';
 
 export const fs = {
-  /** `<hex>  <file>` per file present (relative names, in `dir`), then `<octal> <file>`. */
-  fileFacts: (dir: Word, files: readonly string[]): Argv => [{ sh: 'axe_file_facts' }, dir, ...files],
+  /** `<octal> <stamp> <file>` per file present (relative names, in `dir`), then `<hex>  <file>` for those whose stamp is not in `known` (`name=stamp`). */
+  fileFacts: (dir: Word, files: readonly string[], known: readonly string[] = []): Argv => [{ sh: 'axe_file_facts' }, dir, known.join(' '), ...files],
   /** The file's mode, then its content in base64 (one line each); nothing when it is absent. */
   base64: (file: Word): Argv => [{ sh: 'axe_file_b64' }, file],
   /** `<octal>` of one file, nothing when it is absent. */

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { hostScript } from '../executor.js';
 import { parseContainer } from './container.js';
 import { type Fact, type FactGroup, factsSection, frame, readFacts, TIMED_OUT, timed, when } from './fact.js';
-import { filesFact } from './files.js';
+import { FileSums, filesFact } from './files.js';
 
 const sh = (script: string, env: NodeJS.ProcessEnv = {}) => execFileSync('/bin/sh', ['-c', hostScript(script)], { env: { PATH: '/usr/bin:/bin', ...env } }).toString();
 
@@ -120,7 +120,7 @@ describe('host facts', () => {
     }
   });
 
-  it('files: sha256 and mode of the files present (one hashing process, one stat)', () => {
+  it('files: sha256 and mode of the files present (one stat, one hashing process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'axe-facts-'));
     try {
       mkdirSync(join(dir, 'd d'));
@@ -129,6 +129,35 @@ describe('host facts', () => {
       const fact = filesFact('files', join(dir, 'd d'), ['a.yml', 'b.json']);
       const got = readFacts(sh(factsSection('s', { files: fact }).script), { files: fact }).files;
       assert.deepEqual([...got], [['a.yml', { sha256: createHash('sha256').update('x').digest('hex'), mode: '640' }]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('files with remembered sums: hashed until two readings of a stamp agree, then only stat; a rewrite or a chmod is hashed again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axe-facts-'));
+    try {
+      const file = join(dir, 'a.yml');
+      writeFileSync(file, 'one');
+      chmodSync(file, 0o600);
+      const store = new FileSums();
+      const read = () => {
+        const fact = filesFact('files', dir, ['a.yml'], { store, where: 'h:dir' });
+        const output = sh(factsSection('s', { files: fact }).script);
+        return { hashed: /^[0-9a-f]{64} /m.test(output), got: readFacts(output, { files: fact }).files.get('a.yml') };
+      };
+      const sum = (text: string) => createHash('sha256').update(text).digest('hex');
+      assert.deepEqual(read(), { hashed: true, got: { sha256: sum('one'), mode: '600' } }, 'first reading');
+      assert.deepEqual(read(), { hashed: true, got: { sha256: sum('one'), mode: '600' } }, 'second reading confirms');
+      assert.deepEqual(read(), { hashed: false, got: { sha256: sum('one'), mode: '600' } }, 'then only the stat');
+      writeFileSync(file, 'two');
+      assert.deepEqual(read(), { hashed: true, got: { sha256: sum('two'), mode: '600' } }, 'a rewrite of the same size');
+      read();
+      assert.equal(read().hashed, false);
+      chmodSync(file, 0o644);
+      assert.deepEqual(read(), { hashed: true, got: { sha256: sum('two'), mode: '644' } }, 'a chmod moves the ctime');
+      const forgetful = filesFact('files', dir, ['a.yml'], { store: new FileSums(), where: 'h:dir' });
+      assert.throws(() => forgetful.parse(`644 3-1-1-1 ${file}`, 0, ''), /not read and is not remembered/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
