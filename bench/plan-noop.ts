@@ -13,7 +13,11 @@
  * and pyinfra's figure for the same hosts when `pyinfra` is on PATH (a
  * `--dry` run reading the same host facts), else a line saying there is none.
  *
- *   npm run build && sudo node --import tsx bench/plan-noop.ts [N] [--runs R]
+ *   npm run build && sudo node --import tsx bench/plan-noop.ts [N] [--runs R] [--profile FILE]
+ *
+ * `--profile FILE` writes a CPU profile of this process over the warm scan
+ * (FILE.cpuprofile, for Chrome's DevTools) and prints its 15 costliest
+ * functions by self time.
  *
  * Targets (issue 4): 1 connection per host, <= 2 round trips per host,
  * Cloudflare calls independent of N, wall <= 3 s; (issue 13) a new `axe plan`
@@ -41,6 +45,35 @@ const argv = process.argv.slice(2);
 const runsAt = argv.indexOf('--runs');
 const RUNS = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 5) : 5;
 const count = Number(argv.find((a, i) => /^\d+$/.test(a) && argv[i - 1] !== '--runs') ?? 50);
+const profileAt = argv.indexOf('--profile');
+const PROFILE = profileAt >= 0 ? argv[profileAt + 1] : undefined;
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+
+/** Runs `work` under the V8 CPU profiler; writes FILE.cpuprofile and prints the costliest functions by self time. */
+async function profiled<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number } };
+    session.disconnect();
+    await writeFile(`${file}.cpuprofile`, JSON.stringify(profile));
+    const ms = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+    const self = new Map<string, number>();
+    for (const node of profile.nodes) {
+      const f = node.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|work)\//, '')}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0) * ms);
+    }
+    const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    process.stdout.write(`  profile of the warm scan (${file}.cpuprofile), self time:\n${top.map(([k, v]) => `    ${v.toFixed(0).padStart(6)} ms  ${k}`).join('\n')}\n`);
+  }
+}
 
 async function emulatorCalls(adminUrl: string): Promise<number> {
   const stats = (await (await fetch(`${adminUrl}/stats`)).json()) as { total: number };
@@ -166,7 +199,8 @@ try {
   const cli = await lab.openEnv(cache);
   await measure('cli', cli, adminUrl, plan);
   // warm: the controller's next scan: connections kept, a fresh observation.
-  await measure('warm', withFreshScan(cli), adminUrl, plan);
+  const warm = () => measure('warm', withFreshScan(cli), adminUrl, plan);
+  await (PROFILE ? profiled(PROFILE, warm) : warm());
   cli.providers.hosts.close();
   await processes(lab);
 } finally {
