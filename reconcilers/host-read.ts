@@ -6,6 +6,8 @@
  * them imports the host kind.
  */
 import { transient } from '../core/errors.js';
+import type { HostFileSums } from '../providers/host/facts/files.js';
+import { SCAN_KEYS } from './scan.js';
 import type { HostObserved } from './host/diff.js';
 import type { CustomerContext } from './runtime.js';
 import type { Kind } from './types.js';
@@ -27,4 +29,10 @@ export async function hostSectionOutput(ctx: CustomerContext, section: string, r
   const found = sections.get(section);
   if (!found) throw transient(`the ${resource} observation did not come back from the host`, { customer: ctx.id, resource });
   return found.output;
+}
+
+/** The sums of files this process read on the customer's host (facts/files.ts), or none (a test double without them). */
+export function hostFileSums(ctx: CustomerContext): HostFileSums {
+  const store = ctx.env.providers.hosts.fileSums;
+  return store ? { store, where: SCAN_KEYS.host(ctx.target) } : undefined;
 }

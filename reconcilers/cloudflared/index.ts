@@ -7,19 +7,12 @@
  */
 import { terminal } from '../../core/errors.js';
 import { EXIT, runBatch, runScript } from '../../providers/host/executor.js';
-import { hostReachable, hostSectionOutput } from '../host-read.js';
+import { hostFileSums, hostReachable, hostSectionOutput } from '../host-read.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
 import { desiredIngress, type TunnelObserved } from '../tunnel-ingress.js';
 import { credentialsItemName } from '../vault-names.js';
 import { CLOUDFLARED_DIR, type CloudflaredDesired, type CloudflaredObserved, type CloudflaredPayload, desiredCloudflared, diffCloudflared, healthCloudflared } from './diff.js';
-import { type HostFileSums, observeSection, parseObservation, serviceSpec, startScript } from './service.js';
-import { SCAN_KEYS } from '../scan.js';
-
-/** The host's remembered file sums (none in a test double without them). */
-function fileSums(ctx: CustomerContext): HostFileSums {
-  const store = ctx.env.providers.hosts.fileSums;
-  return store ? { store, where: SCAN_KEYS.host(ctx.target) } : undefined;
-}
+import { observeSection, parseObservation, serviceSpec, startScript } from './service.js';
 import { cloudflaredDeletion } from './delete.js';
 
 export const CLOUDFLARED_SECTION = 'cloudflared';
@@ -48,10 +41,10 @@ export const cloudflaredReconciler: ResourceReconciler<CloudflaredDesired, Cloud
   },
   hostSection(ctx) {
     const s = settings(ctx);
-    return observeSection(CLOUDFLARED_SECTION, ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths, fileSums(ctx));
+    return observeSection(CLOUDFLARED_SECTION, ctx.id, s.mode, s.metrics_port, ctx.env.providers.hosts.toolPaths, hostFileSums(ctx));
   },
   async observe(ctx, desired) {
-    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'), ctx.id, settings(ctx).metrics_port, fileSums(ctx));
+    const seen = parseObservation(await hostSectionOutput(ctx, CLOUDFLARED_SECTION, 'cloudflared'), ctx.id, settings(ctx).metrics_port, hostFileSums(ctx));
     let publicTrace: CloudflaredObserved['publicTrace'] = null;
     if (seen.state === 'running' && desired.tunnelId) {
       try {

@@ -17,7 +17,7 @@ import { chooseManager, managerIs } from '../../providers/host/commands/service-
 import { requireTool } from '../../providers/host/commands/tools.js';
 import { containerFact, type ContainerFact } from '../../providers/host/facts/container.js';
 import { factsSection, type FactValues, readFacts, when } from '../../providers/host/facts/fact.js';
-import { type FileSums, filesFact } from '../../providers/host/facts/files.js';
+import { filesFact, type HostFileSums, inDir } from '../../providers/host/facts/files.js';
 import { managerFact } from '../../providers/host/facts/host.js';
 import { guiJobFact, httpOkFact, systemJobFact, textFileFact } from '../../providers/host/facts/launchd.js';
 import type { HostSection } from '../../providers/host/sections.js';
@@ -37,15 +37,12 @@ export const SERVICE_HASH_LABEL = 'ai.axelabs.axe.service-hash';
 /** The files axe pushes into the cloudflared directory (CLOUDFLARED_DIR). */
 const PUSHED_FILES = ['config.yml', 'credentials.json'] as const;
 
-/** The host's file sums (`where`: the host's scan key), so unchanged pushed files are not hashed again. */
-export type HostFileSums = { store: FileSums; where: string } | undefined;
-
 /** What is read of cloudflared on a host: one fact each (the guards choose by the manager the prelude found). */
 function facts(customer: string, metricsPort: number, sums?: HostFileSums) {
   const launchd = managerIs('launchd');
   return {
     manager: managerFact('manager'),
-    files: filesFact('files', path(`~/${CLOUDFLARED_DIR}`), PUSHED_FILES, sums && { store: sums.store, where: `${sums.where}:~/${CLOUDFLARED_DIR}` }),
+    files: filesFact('files', path(`~/${CLOUDFLARED_DIR}`), PUSHED_FILES, inDir(sums, `~/${CLOUDFLARED_DIR}`)),
     job: when(launchd, systemJobFact('job', LAUNCHD_LABEL)),
     ready: when(launchd, httpOkFact('ready', `http://127.0.0.1:${metricsPort}/ready`, 3)),
     loaded: when(launchd, textFileFact('loaded', path(`~/${CLOUDFLARED_DIR}/${LOADED_FILE}`))),

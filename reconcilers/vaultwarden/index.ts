@@ -16,12 +16,12 @@ import { runBatch, runScript } from '../../providers/host/executor.js';
 import { containerEnvFact, containerEnvSumsFact, containerSummaryFact, insideHttpFact, networksFact } from '../../providers/host/facts/docker.js';
 import { factsSection, never, readFacts, when } from '../../providers/host/facts/fact.js';
 import { existsFact, fileContentFact } from '../../providers/host/facts/files-content.js';
-import { filesFact } from '../../providers/host/facts/files.js';
+import { filesFact, type HostFileSums, inDir } from '../../providers/host/facts/files.js';
 import { toolFoundFact } from '../../providers/host/facts/host.js';
 import type { HostSection } from '../../providers/host/sections.js';
 import type { VaultwardenManifest } from '../../schemas/service-manifest.js';
 import type { CustomerContext, ResourceReconciler } from '../runtime.js';
-import { hostReachable, hostSectionOutput } from '../host-read.js';
+import { hostFileSums, hostReachable, hostSectionOutput } from '../host-read.js';
 import { customerField, type EnvVarSpec, expandTemplate, renderEnvFile, sha256 } from '../templates.js';
 import type { Customer } from '../../schemas/customers.js';
 import { diffVaultwarden, healthVaultwarden, type SsoRender, type VaultwardenDesired, type VaultwardenObserved, type VaultwardenPayload } from './diff.js';
@@ -132,14 +132,14 @@ function splitPath(file: string): [string, string] {
 }
 
 /** What is read of the vault: one fact each; SSO values leave the host as sha256 sums only. */
-function facts(d: VaultwardenDesired) {
+function facts(d: VaultwardenDesired, sums?: HostFileSums) {
   const id = variable('id');
   const running = isSet('id');
   const sso = containerEnvSumsFact('sso', id, d.sso?.vars.map((v) => v.name) ?? []);
   const [envDir, envName] = d.sso ? splitPath(d.sso.path) : ['', ''];
   return {
     compose: fileContentFact('compose', path(d.composeFile)),
-    envFile: filesFact('envfile', path(envDir), d.sso ? [envName] : []),
+    envFile: filesFact('envfile', path(envDir), d.sso ? [envName] : [], inDir(sums, envDir)),
     docker: toolFoundFact('docker', 'docker'),
     networks: when(hasTool('docker'), networksFact('networks')),
     container: when(running, containerSummaryFact('container', id)),
@@ -150,13 +150,13 @@ function facts(d: VaultwardenDesired) {
 }
 
 /** The read-only section of the vault in the host's batch. */
-export function observeSection(d: VaultwardenDesired, toolPaths: readonly string[]): HostSection {
-  return factsSection(VAULTWARDEN_SECTION, facts(d), containerInDirPrelude(d.composeFile, d.container, toolPaths));
+export function observeSection(d: VaultwardenDesired, toolPaths: readonly string[], sums?: HostFileSums): HostSection {
+  return factsSection(VAULTWARDEN_SECTION, facts(d, sums), containerInDirPrelude(d.composeFile, d.container, toolPaths));
 }
 
 /** The observation from the section's output (pure); `ssoRender` is filled by observe. */
-export function parseSection(output: string, d: VaultwardenDesired): VaultwardenObserved {
-  const f = readFacts(output, facts(d));
+export function parseSection(output: string, d: VaultwardenDesired, sums?: HostFileSums): VaultwardenObserved {
+  const f = readFacts(output, facts(d, sums));
   let file: VaultwardenObserved['file'] = null;
   if (f.compose) {
     try {
@@ -179,10 +179,10 @@ export const vaultwardenReconciler: ResourceReconciler<VaultwardenDesired, Vault
   desired: desiredVaultwarden,
   hostSection(ctx) {
     const d = desiredVaultwarden(ctx);
-    return d ? observeSection(d, ctx.env.providers.hosts.toolPaths) : null;
+    return d ? observeSection(d, ctx.env.providers.hosts.toolPaths, hostFileSums(ctx)) : null;
   },
   async observe(ctx, desired) {
-    const observed = parseSection(await hostSectionOutput(ctx, VAULTWARDEN_SECTION, 'vaultwarden'), desired);
+    const observed = parseSection(await hostSectionOutput(ctx, VAULTWARDEN_SECTION, 'vaultwarden'), desired, hostFileSums(ctx));
     return { ...observed, ssoRender: (await renderSso(ctx, desired))?.render ?? null };
   },
   diff: diffVaultwarden,

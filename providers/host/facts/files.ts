@@ -43,6 +43,14 @@ export class FileSums {
   }
 }
 
+/** A host's sums (`where`: the host's scan key, with the directory appended by filesFact's callers), or none (a test double). */
+export type HostFileSums = { store: FileSums; where: string } | undefined;
+
+/** The same sums for the files of `dir`. */
+export function inDir(sums: HostFileSums, dir: string): HostFileSums {
+  return sums && { store: sums.store, where: `${sums.where}:${dir}` };
+}
+
 /**
  * `<octal> <stamp> <dir>/<file>` and `<hex>  <dir>/<file>` lines, by file name
  * (only names asked for); a file with no sum line takes the one `sums` holds
