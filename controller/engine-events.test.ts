@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventCustomer, type EventSource } from './engine-events.js';
+import { Burst, eventCustomer, type EventSource } from './engine-events.js';
 
 const target = { name: 'demo-macmini.tail-lab.ts.net', address: '127.0.0.1', port: 2201, user: 'demo' };
 const sources: EventSource[] = [
@@ -32,5 +32,35 @@ describe('eventCustomer', () => {
     assert.deepEqual(eventCustomer({ Type: 'volume', Action: 'destroy', Actor: { ID: 'axe-demo-frame-data', Attributes: { driver: 'local' } } }, sources), { customer: 'demo', what: 'volume axe-demo-frame-data removed' });
     assert.equal(eventCustomer({ Type: 'network', Action: 'destroy', Actor: { ID: 'n2', Attributes: { name: 'bridge-of-someone' } } }, sources), null);
     assert.equal(eventCustomer({ Type: 'network', Action: 'connect', Actor: { ID: 'n1', Attributes: { name: 'axe-acme' } } }, sources), null);
+  });
+});
+
+describe('Burst (an engine event burst of one customer)', () => {
+  it('fires the first event at once and, when more came within the window, once more at its end with the latest', async () => {
+    const fired: string[] = [];
+    const burst = new Burst(60, (key, what) => fired.push(`${key}:${what}`));
+    try {
+      burst.hit('a', 'kill');
+      burst.hit('a', 'die');
+      burst.hit('a', 'stop');
+      burst.hit('b', 'kill');
+      assert.deepEqual(fired, ['a:kill', 'b:kill'], 'the first of each customer at once');
+      await new Promise((done) => setTimeout(done, 120));
+      assert.deepEqual(fired, ['a:kill', 'b:kill', 'a:stop'], 'the burst of a read once more at its end; b had no more');
+      burst.hit('a', 'destroy');
+      assert.deepEqual(fired.at(-1), 'a:destroy', 'a later event, after the window: at once');
+    } finally {
+      burst.stop();
+    }
+  });
+
+  it('stop drops a pending trailing fire', async () => {
+    const fired: string[] = [];
+    const burst = new Burst(30, (key, what) => fired.push(`${key}:${what}`));
+    burst.hit('a', 'kill');
+    burst.hit('a', 'die');
+    burst.stop();
+    await new Promise((done) => setTimeout(done, 60));
+    assert.deepEqual(fired, ['a:kill']);
   });
 });

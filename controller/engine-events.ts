@@ -16,7 +16,10 @@
  *   probe has found it the host has no stream, and `sync` tries again later.
  * - A stream that fails or ends is reopened after a backoff (doubling, up to
  *   `maxMs`); `sync` never waits for a connection.
- * - Events of one customer within `debounceMs` are one requeue.
+ * - A customer's first event requeues it at once; the events that follow within
+ *   `debounceMs` requeue it once more when that window ends (`Burst`). A burst's
+ *   first event is often `kill`, before the container has died: the read it
+ *   starts can see it still running, so the burst's end must be read too.
  */
 import type { Readable } from 'node:stream';
 import { engineOverSsh } from '../providers/host/docker-engine.js';
@@ -44,6 +47,50 @@ export interface EngineEventsOptions {
   onEvent(customer: string, what: string): void;
   backoff?: { baseMs: number; maxMs: number };
   debounceMs?: number;
+}
+
+/**
+ * Per key: the first hit fires at once; hits within `ms` after a fire make one
+ * more fire when that window ends, with the latest hit's description, so the
+ * state after a burst is always read.
+ */
+export class Burst {
+  readonly #last = new Map<string, number>();
+  readonly #trailing = new Map<string, { timer: NodeJS.Timeout; what: string }>();
+
+  constructor(
+    readonly ms: number,
+    readonly fire: (key: string, what: string) => void,
+  ) {}
+
+  hit(key: string, what: string, now = Date.now()): void {
+    const last = this.#last.get(key);
+    if (last === undefined || now - last >= this.ms) {
+      this.#last.set(key, now);
+      this.fire(key, what);
+      return;
+    }
+    const pending = this.#trailing.get(key);
+    if (pending) {
+      pending.what = what;
+      return;
+    }
+    const entry = {
+      what,
+      timer: setTimeout(() => {
+        this.#trailing.delete(key);
+        this.#last.set(key, Date.now());
+        this.fire(key, entry.what);
+      }, last + this.ms - now),
+    };
+    entry.timer.unref?.();
+    this.#trailing.set(key, entry);
+  }
+
+  stop(): void {
+    for (const { timer } of this.#trailing.values()) clearTimeout(timer);
+    this.#trailing.clear();
+  }
 }
 
 /** The container events that mean a managed container is no longer as axe left it. */
@@ -94,11 +141,12 @@ function hostKey(target: SshTarget): string {
 export class EngineEvents {
   readonly #options: EngineEventsOptions;
   readonly #watches = new Map<string, Watch>();
-  readonly #last = new Map<string, number>();
+  readonly #bursts: Burst;
   #stopped = false;
 
   constructor(options: EngineEventsOptions) {
     this.#options = options;
+    this.#bursts = new Burst(options.debounceMs ?? 1_000, (customer, what) => options.onEvent(customer, what));
   }
 
   /** Makes the streams match `sources`: opens the missing ones, closes the unwanted ones. */
@@ -132,6 +180,7 @@ export class EngineEvents {
 
   stop(): void {
     this.#stopped = true;
+    this.#bursts.stop();
     for (const watch of this.#watches.values()) this.#close(watch);
     this.#watches.clear();
   }
@@ -196,11 +245,7 @@ export class EngineEvents {
     }
     const hit = eventCustomer(event, watch.customers);
     if (!hit) return;
-    const now = Date.now();
-    const debounce = this.#options.debounceMs ?? 1_000;
-    if (now - (this.#last.get(hit.customer) ?? 0) < debounce) return;
-    this.#last.set(hit.customer, now);
-    this.#options.onEvent(hit.customer, hit.what);
+    this.#bursts.hit(hit.customer, hit.what);
   }
 
   #retry(watch: Watch, error: unknown): void {
